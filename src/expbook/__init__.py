@@ -1,0 +1,83 @@
+"""expbook: turn ML experiments into findings.
+
+Log from a training script (``import expbook as wandb`` works for ordinary scripts)::
+
+    import expbook
+    run = expbook.init(project="mnist", config={"lr": 1e-3})
+    for step in range(100):
+        expbook.log({"loss": 1 / (step + 1)})
+    expbook.finish()
+
+and read back with :func:`open_store`. The command line is ``expbook --help``.
+"""
+
+from typing import Any
+
+from ._api import finish, init, log
+from ._read import Store, open_store
+from ._run import Config, Run, Summary
+from .errors import (
+    AmbiguousRun,
+    ExpbookError,
+    MetricError,
+    RunNotFound,
+    StoreError,
+    UsageError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiguousRun",
+    "Config",
+    "ExpbookError",
+    "MetricError",
+    "Run",
+    "RunNotFound",
+    "Store",
+    "StoreError",
+    "Summary",
+    "UsageError",
+    "__version__",
+    "config",
+    "finish",
+    "init",
+    "log",
+    "open_store",
+    "run",
+    "summary",
+]
+
+
+class _NoRun:
+    """Stands for ``expbook.config``/``expbook.summary`` before ``init()``."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise UsageError(f"no active run: call expbook.init() before using expbook.{self._what}")
+
+    __getitem__ = __setitem__ = __contains__ = __iter__ = __len__ = update = _fail
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._fail()
+
+    def __repr__(self) -> str:
+        return f"<expbook.{self._what}: no active run>"
+
+
+def __getattr__(name: str) -> Any:
+    # run, config and summary follow the current run
+    if name in ("run", "config", "summary"):
+        from . import _api
+
+        current = _api.current()
+        if name == "run":
+            return current
+        if current is None:
+            return _NoRun(name)
+        return getattr(current, name)
+    raise AttributeError(f"module 'expbook' has no attribute {name!r}")

@@ -1,0 +1,282 @@
+"""Module-level logging API: ``expbook.init`` and thin wrappers over the current run.
+
+Call-compatible with wandb for the common calls, so ``import expbook as wandb`` works for an
+ordinary training script. Keywords that only make sense for wandb's service (``entity``,
+``mode``, ``job_type``, ``settings``...) are accepted; the meaningful ones are recorded in
+the run's metadata.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._run import Run, config_dict
+from ._sysinfo import process_info
+from ._writer import Writer
+from .errors import StoreError, UsageError
+from .store import connect, resolve_location
+
+ENV_PROJECT = "EXPBOOK_PROJECT"
+DEFAULT_PROJECT = "default"
+
+_lock = threading.RLock()
+_current: Run | None = None
+_live: list[Run] = []
+_writers: dict[str, Writer] = {}
+_exit_status: tuple[str, int] | None = None  # set by the excepthook for the atexit handler
+_installed = False
+_prev_handlers: dict[int, Any] = {}
+
+
+def _writer_for(location: str) -> Writer:
+    w = _writers.get(location)
+    if w is None:
+        w = _writers[location] = Writer(connect(location))
+    return w
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Any = None,
+    id: str | None = None,
+    resume: bool | str | None = None,
+    tags: Sequence[str] | None = None,
+    group: str | None = None,
+    notes: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> Run:
+    """Start a run (or continue one with ``id`` and ``resume``) and make it current.
+
+    The store is ``kwargs['store']`` if given, else ``$EXPBOOK_STORE``, else the nearest
+    ``.expbook/`` folder from ``dir`` (or the working directory) upwards, else a new
+    ``.expbook/`` there. Unknown wandb keywords are accepted and recorded.
+    """
+    global _current
+    store_arg = kwargs.pop("store", None)
+    reinit = kwargs.pop("reinit", None)
+    if kwargs.pop("mode", None) == "disabled":
+        pass  # still log locally: expbook has no service to disable
+    config_arg = config
+    include = kwargs.pop("config_include_keys", None)
+    exclude = kwargs.pop("config_exclude_keys", None)
+    cfg = config_dict(config_arg)
+    if include:
+        cfg = {k: v for k, v in cfg.items() if k in include}
+    if exclude:
+        cfg = {k: v for k, v in cfg.items() if k not in exclude}
+    if resume not in (None, False, True, "allow", "must", "never", "auto"):
+        raise UsageError(f"resume must be 'allow', 'must', 'never' or a bool, not {resume!r}")
+    if resume == "must" and not id:
+        raise UsageError("resume='must' needs the id of the run to continue")
+    project = project or os.environ.get(ENV_PROJECT) or DEFAULT_PROJECT
+    if store_arg is not None:
+        location = resolve_location(store_arg)
+    elif dir is not None and not os.environ.get("EXPBOOK_STORE"):
+        location = resolve_location(None, start=os.fspath(dir))
+    else:
+        location = resolve_location(None)
+
+    with _lock:
+        if _current is not None and reinit not in ("create_new", True):
+            _current.finish()
+        writer = _writer_for(location)
+        store = writer.store
+        meta = process_info()
+        extra = {k: _plain(v) for k, v in kwargs.items() if v is not None and k != "settings"}
+        if extra:
+            meta["init_kwargs"] = extra
+        existing = None
+        if id:
+            try:
+                existing = store.get_run(id)
+                if existing.id != id:
+                    existing = None  # a prefix or name match is not the run asked for
+            except Exception:
+                existing = None
+        if existing is not None:
+            if resume in (None, False, "never"):
+                raise UsageError(
+                    f"a run with id {id!r} exists already: pass resume='allow' to continue it"
+                )
+            run = _resume(existing, writer, cfg, meta, tags, notes)
+        else:
+            if resume == "must":
+                raise UsageError(f"resume='must' but there is no run with id {id!r}")
+            try:
+                rec = store.create_run(
+                    name=name,
+                    project=project,
+                    run_id=id,
+                    config=cfg,
+                    tags=list(tags or []),
+                    group=group,
+                    notes=notes,
+                    meta=meta,
+                )
+            except StoreError:
+                raise
+            run = Run(
+                id=rec.id,
+                name=rec.name,
+                project=rec.project,
+                writer=writer,
+                config=rec.config,
+                tags=rec.tags,
+                group=group,
+                notes=notes,
+            )
+        run._git_pending = True
+        run._meta = {**(existing.meta if existing is not None else {}), **meta}
+        writer.add(run)
+        _live.append(run)
+        _current = run
+        _install_handlers()
+    return run
+
+
+def _resume(
+    rec: Any,
+    writer: Writer,
+    cfg: dict[str, Any],
+    meta: dict[str, Any],
+    tags: Sequence[str] | None,
+    notes: str | None,
+) -> Run:
+    store = writer.store
+    sums = store.metric_summaries([rec.id]).get(rec.id, {})
+    next_step = max((s.last_step for s in sums.values() if s.last_step is not None), default=-1) + 1
+    config = dict(rec.config)
+    config.update(cfg)
+    all_tags = list(dict.fromkeys([*rec.tags, *(tags or [])]))
+    meta["resumed"] = rec.meta.get("resumed", 0) + 1
+    store.update_run(
+        rec.id,
+        status="running",
+        finished_at=None,
+        exit_code=None,
+        config=config,
+        tags=all_tags,
+        meta=meta,
+        pid=os.getpid(),
+        host=meta.get("host"),
+        heartbeat_at=__import__("time").time(),
+        notes=notes if notes is not None else rec.notes,
+    )
+    run = Run(
+        id=rec.id,
+        name=rec.name,
+        project=rec.project,
+        writer=writer,
+        config=config,
+        summary=rec.summary,
+        step=next_step,
+        tags=all_tags,
+        group=rec.group,
+        notes=notes if notes is not None else rec.notes,
+    )
+    return run
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return str(v)
+
+
+def current() -> Run | None:
+    return _current
+
+
+def _require() -> Run:
+    run = _current
+    if run is None:
+        raise UsageError("no active run: call expbook.init() before expbook.log()")
+    return run
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+    """Log metrics to the current run (see :meth:`Run.log`)."""
+    run = _current
+    if run is None:
+        raise UsageError("no active run: call expbook.init() before expbook.log()")
+    run.log(data, step, commit)
+
+
+def finish(exit_code: int = 0, quiet: bool | None = None) -> None:
+    """Finish the current run (a no-op when there is none)."""
+    run = _current
+    if run is not None:
+        run.finish(exit_code)
+
+
+def _forget(run: Run) -> None:
+    global _current
+    with _lock:
+        if run in _live:
+            _live.remove(run)
+        if _current is run:
+            _current = _live[-1] if _live else None
+
+
+# -- process exit and signals -------------------------------------------------------------
+def _finish_all(status: str, code: int) -> None:
+    for run in list(_live):
+        run._finish(status, code)
+        _forget(run)
+
+
+def _at_exit() -> None:
+    status, code = _exit_status or ("finished", 0)
+    _finish_all(status, code)
+
+
+def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+    global _exit_status
+    _exit_status = ("killed", 130) if issubclass(exc_type, KeyboardInterrupt) else ("failed", 1)
+    _prev_excepthook(exc_type, exc, tb)
+
+
+_prev_excepthook = sys.excepthook
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _finish_all("killed" if signum in (signal.SIGTERM, signal.SIGINT) else "failed", 128 + signum)
+    prev = _prev_handlers.get(signum, signal.SIG_DFL)
+    if callable(prev):
+        prev(signum, frame)
+        return
+    if prev == signal.SIG_IGN:
+        return
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_handlers() -> None:
+    global _installed, _prev_excepthook
+    if _installed:
+        return
+    _installed = True
+    atexit.register(_at_exit)
+    _prev_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM,):
+        try:
+            prev = signal.getsignal(sig)
+            _prev_handlers[sig] = prev
+            signal.signal(sig, _on_signal)
+        except (ValueError, OSError):  # not allowed here (embedded interpreter...)
+            pass

@@ -1,0 +1,60 @@
+"""Stores: where runs, configs and points live.
+
+:func:`resolve_location` decides which store a command or a script uses;
+:func:`connect` opens it. The embedded SQLite store is the only backend today.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import StoreError
+from .base import Backend, MetricSummary, PointBatch, RunRecord, Series
+from .sqlite import SQLiteStore
+
+STORE_DIR = ".expbook"
+ENV_STORE = "EXPBOOK_STORE"
+
+__all__ = [
+    "ENV_STORE",
+    "STORE_DIR",
+    "Backend",
+    "MetricSummary",
+    "PointBatch",
+    "RunRecord",
+    "SQLiteStore",
+    "Series",
+    "connect",
+    "resolve_location",
+]
+
+
+def resolve_location(path: str | os.PathLike[str] | None = None, start: str | None = None) -> str:
+    """Which store to use: ``path`` if given, else ``$EXPBOOK_STORE``, else the nearest
+    ``.expbook/`` folder from ``start`` (the working directory) upwards, else
+    ``./.expbook`` (created on first write)."""
+    if path is not None and os.fspath(path) != "":
+        return os.path.abspath(os.path.expanduser(os.fspath(path)))
+    env = os.environ.get(ENV_STORE)
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / STORE_DIR
+        if candidate.is_dir():
+            return str(candidate)
+    return str(here / STORE_DIR)
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None, *, create: bool = True, readonly: bool = False
+) -> SQLiteStore:
+    """Open (and with ``create``, create) the store at :func:`resolve_location` ``(path)``."""
+    location = resolve_location(path)
+    if os.path.exists(location) and not os.path.isdir(location) and not location.endswith(".db"):
+        # a plain file given as --store: only acceptable if it is a SQLite database
+        with open(location, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise StoreError(f"{location} is not an expbook store (not a SQLite database)")
+    return SQLiteStore(location, create=create, readonly=readonly)

@@ -1,0 +1,84 @@
+"""Binary encoding of a chunk of points (steps, wall times, values) for one run and key.
+
+Layout of a chunk blob (little-endian), version 1::
+
+    b"\\x01" | n: uint32 | wall0: float64 | zlib(steps_delta int64[n] | wall_off float32[n]
+                                              | values float64[n])
+
+Steps are delta-encoded (consecutive steps compress to almost nothing), wall times are
+float32 offsets from ``wall0`` (sub-millisecond over a day), values are kept bit-exact
+(NaN, +-inf and every float round-trip). A missing wall time is stored as NaN.
+
+Encoding uses only the standard library so that the logging path never imports numpy.
+Decoding has a numpy fast path for readers.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+_HEAD = struct.Struct("<BId")
+_LITTLE = sys.byteorder == "little"
+_NAN = float("nan")
+
+
+def encode(steps: Sequence[int], walls: Sequence[float], values: Sequence[float]) -> bytes:
+    n = len(steps)
+    st = array("q", steps)
+    if n > 1:
+        # delta-encode in place, from the end so each difference uses the original value
+        for i in range(n - 1, 0, -1):
+            st[i] -= st[i - 1]
+    w = array("d", walls)
+    wall0 = w[0] if n else 0.0
+    if wall0 != wall0:  # NaN first wall: find one that is known
+        wall0 = next((x for x in w if x == x), 0.0)
+    off = array("f", [x - wall0 for x in w])
+    vals = array("d", values)
+    if not _LITTLE:
+        st.byteswap()
+        off.byteswap()
+        vals.byteswap()
+    body = zlib.compress(st.tobytes() + off.tobytes() + vals.tobytes(), 1)
+    return _HEAD.pack(1, n, wall0) + body
+
+
+def decode_lists(blob: bytes) -> tuple[list[int], list[float], list[float]]:
+    """Decode without numpy: (steps, walls, values) as Python lists."""
+    version, n, wall0 = _HEAD.unpack_from(blob)
+    if version != 1:
+        raise ValueError(f"unknown chunk version {version}")
+    raw = zlib.decompress(blob[_HEAD.size :])
+    st = array("q")
+    st.frombytes(raw[: 8 * n])
+    off = array("f")
+    off.frombytes(raw[8 * n : 12 * n])
+    vals = array("d")
+    vals.frombytes(raw[12 * n : 20 * n])
+    if not _LITTLE:
+        st.byteswap()
+        off.byteswap()
+        vals.byteswap()
+    steps = list(st)
+    for i in range(1, n):
+        steps[i] += steps[i - 1]
+    return steps, [wall0 + x for x in off], list(vals)
+
+
+def decode_arrays(blob: bytes) -> tuple[Any, Any, Any]:
+    """Decode to numpy arrays (steps int64, walls float64, values float64)."""
+    import numpy as np
+
+    version, n, wall0 = _HEAD.unpack_from(blob)
+    if version != 1:
+        raise ValueError(f"unknown chunk version {version}")
+    raw = zlib.decompress(blob[_HEAD.size :])
+    steps = np.cumsum(np.frombuffer(raw, dtype="<i8", count=n))
+    walls = np.frombuffer(raw, dtype="<f4", count=n, offset=8 * n).astype(np.float64) + wall0
+    values = np.frombuffer(raw, dtype="<f8", count=n, offset=12 * n).astype(np.float64)
+    return steps, walls, values

@@ -1,0 +1,141 @@
+"""Named schema migrations, applied in order and recorded in the ``migrations`` table.
+
+Each migration has a name and a list of SQL statements. A migration is never edited
+after it has been released: changes to the schema are new migrations appended to the list.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    (
+        "0001_initial",
+        [
+            """
+            CREATE TABLE runs (
+                rid          INTEGER PRIMARY KEY,
+                id           TEXT NOT NULL UNIQUE,
+                name         TEXT NOT NULL,
+                project      TEXT NOT NULL,
+                status       TEXT NOT NULL,
+                created_at   REAL NOT NULL,
+                updated_at   REAL NOT NULL,
+                finished_at  REAL,
+                heartbeat_at REAL,
+                host         TEXT,
+                pid          INTEGER,
+                exit_code    INTEGER,
+                grp          TEXT,
+                notes        TEXT,
+                parent       TEXT,
+                tags         TEXT NOT NULL DEFAULT '[]',
+                config       TEXT NOT NULL DEFAULT '{}',
+                summary      TEXT NOT NULL DEFAULT '{}',
+                meta         TEXT NOT NULL DEFAULT '{}',
+                source       TEXT NOT NULL DEFAULT '{"kind": "logged"}'
+            )
+            """,
+            "CREATE INDEX runs_project ON runs(project, created_at)",
+            "CREATE INDEX runs_name ON runs(name)",
+            "CREATE TABLE keys (kid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+            """
+            CREATE TABLE chunks (
+                rid      INTEGER NOT NULL,
+                kid      INTEGER NOT NULL,
+                seq      INTEGER NOT NULL,
+                n        INTEGER NOT NULL,
+                step_min INTEGER NOT NULL,
+                step_max INTEGER NOT NULL,
+                data     BLOB NOT NULL,
+                PRIMARY KEY (rid, kid, seq)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE metric_summary (
+                rid         INTEGER NOT NULL,
+                kid         INTEGER NOT NULL,
+                count       INTEGER NOT NULL,
+                nan_count   INTEGER NOT NULL,
+                first_step  INTEGER,
+                first_value REAL,
+                first_wall  REAL,
+                last_step   INTEGER,
+                last_value  REAL,
+                last_wall   REAL,
+                min_value   REAL,
+                min_step    INTEGER,
+                max_value   REAL,
+                max_step    INTEGER,
+                PRIMARY KEY (rid, kid)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE sources (
+                project      TEXT NOT NULL,
+                source       TEXT NOT NULL,
+                external_id  TEXT NOT NULL DEFAULT '',
+                rid          INTEGER NOT NULL,
+                format       TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                files        TEXT NOT NULL DEFAULT '[]',
+                imported_at  REAL NOT NULL,
+                PRIMARY KEY (project, source, external_id)
+            )
+            """,
+            "CREATE INDEX sources_rid ON sources(rid)",
+            """
+            CREATE TABLE artifacts (
+                rid    INTEGER NOT NULL,
+                path   TEXT NOT NULL,
+                kind   TEXT NOT NULL,
+                sha256 TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (rid, path)
+            )
+            """,
+        ],
+    ),
+]
+
+
+def applied(conn: sqlite3.Connection) -> set[str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    return {r[0] for r in conn.execute("SELECT name FROM migrations")}
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in one IMMEDIATE transaction; returns the names applied.
+
+    The connection must be in autocommit mode (``isolation_level=None``). Safe when several
+    processes open a new store at once: the second one finds the work done.
+    """
+    if {name for name, _ in MIGRATIONS} <= _applied_readonly(conn):
+        return []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = applied(conn)
+        new = []
+        for name, statements in MIGRATIONS:
+            if name in done:
+                continue
+            for sql in statements:
+                conn.execute(sql)
+            conn.execute(
+                "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
+            )
+            new.append(name)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return new
+
+
+def _applied_readonly(conn: sqlite3.Connection) -> set[str]:
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM migrations")}
+    except sqlite3.OperationalError:
+        return set()

@@ -1,0 +1,865 @@
+"""The embedded store: one SQLite database in WAL mode.
+
+Points live in compressed chunks (see :mod:`expbook.store.codec`), one row per (run, key,
+chunk), so a point costs about 12 bytes on disk and a series of 100,000 points is read in a
+few milliseconds. A per-(run, key) summary row is kept current inside the same transaction
+as every write, so leaderboards never scan points.
+
+Concurrency: every write is one ``BEGIN IMMEDIATE`` transaction, which takes SQLite's write
+lock up front and waits for it (busy timeout) instead of failing with "database is locked"
+when a read lock would have to be upgraded. Many processes can write to one store at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any
+
+from ..errors import AmbiguousRun, RunNotFound, StoreError
+from . import codec
+from .base import (
+    _HOST,
+    STATUSES,
+    MetricSummary,
+    PointBatch,
+    RunRecord,
+    Series,
+    iter_batches,
+)
+from .migrations import migrate
+
+DB_NAME = "expbook.db"
+CHUNK_POINTS = 8192  # at most this many points in one chunk
+MERGE_BELOW = 1024  # a tail chunk smaller than this is merged with the next write
+BUSY_TIMEOUT_S = 120.0
+
+_RUN_COLUMNS = (
+    "id, name, project, status, created_at, updated_at, finished_at, heartbeat_at, host, pid, "
+    "exit_code, grp, notes, parent, tags, config, summary, meta, source"
+)
+_JSON_FIELDS = {"tags", "config", "summary", "meta", "source"}
+_UPDATABLE = {
+    "name",
+    "project",
+    "status",
+    "finished_at",
+    "heartbeat_at",
+    "host",
+    "pid",
+    "exit_code",
+    "group",
+    "notes",
+    "parent",
+    "tags",
+    "config",
+    "summary",
+    "meta",
+    "source",
+    "created_at",
+}
+
+_ADJ = [
+    "amber",
+    "azure",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "crisp",
+    "dapper",
+    "eager",
+    "fancy",
+    "gentle",
+    "glad",
+    "golden",
+    "happy",
+    "jolly",
+    "keen",
+    "lively",
+    "lucid",
+    "mellow",
+    "misty",
+    "noble",
+    "proud",
+    "quiet",
+    "rapid",
+    "royal",
+    "silent",
+    "snowy",
+    "solar",
+    "stellar",
+    "swift",
+    "tidy",
+    "vivid",
+    "warm",
+    "wise",
+    "young",
+    "zesty",
+]
+_NOUN = [
+    "aurora",
+    "badger",
+    "breeze",
+    "brook",
+    "canyon",
+    "cedar",
+    "comet",
+    "coral",
+    "dawn",
+    "delta",
+    "dune",
+    "ember",
+    "falcon",
+    "fern",
+    "field",
+    "forest",
+    "galaxy",
+    "glade",
+    "harbor",
+    "heron",
+    "island",
+    "lake",
+    "lotus",
+    "maple",
+    "meadow",
+    "nebula",
+    "orbit",
+    "otter",
+    "pine",
+    "planet",
+    "river",
+    "sky",
+    "spark",
+    "star",
+    "sun",
+    "thunder",
+    "tide",
+    "valley",
+    "wave",
+    "willow",
+]
+
+
+def new_id() -> str:
+    """8 random base-36 characters (2.8e12 possibilities)."""
+    n = int.from_bytes(secrets.token_bytes(6), "big")
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = []
+    for _ in range(8):
+        n, r = divmod(n, 36)
+        out.append(digits[r])
+    return "".join(out)
+
+
+def resolve_db_path(path: str | os.PathLike[str]) -> str:
+    """A store path may name the database file itself or the folder that holds it."""
+    p = os.fspath(path)
+    if p.endswith(".db") or os.path.isfile(p):
+        return p
+    return os.path.join(p, DB_NAME)
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(o: Any) -> Any:
+    try:
+        return o.item()  # numpy scalars
+    except AttributeError:
+        pass
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)
+
+
+def _nan_if_none(step: Any, value: Any) -> Any:
+    # SQLite stores NaN as NULL: a NULL value next to a real step was a NaN.
+    if value is None and step is not None:
+        return math.nan
+    return value
+
+
+class SQLiteStore:
+    """A store in one SQLite file. Thread-safe; open one per process and share it."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        readonly: bool = False,
+    ) -> None:
+        self.db_path = resolve_db_path(path)
+        self.location = os.path.dirname(os.path.abspath(self.db_path))
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._kids: dict[str, int] = {}
+        self._rids: dict[str, int] = {}
+        exists = os.path.exists(self.db_path)
+        if not exists and (not create or readonly):
+            raise StoreError(f"no expbook store at {self.location}")
+        if not exists:
+            try:
+                os.makedirs(self.location, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create store folder {self.location}: {e.strerror}") from e
+        try:
+            if readonly:
+                uri = "file:" + os.path.abspath(self.db_path) + "?mode=ro"
+                self._conn = sqlite3.connect(
+                    uri,
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_S,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            else:
+                self._conn = sqlite3.connect(
+                    self.db_path,
+                    timeout=BUSY_TIMEOUT_S,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            if not readonly:
+                mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                migrate(self._conn)
+            else:
+                self._conn.execute("SELECT 1 FROM runs LIMIT 1")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open store {self.db_path}: {e}") from e
+
+    # -- plumbing ------------------------------------------------------------------------
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            conn = getattr(self, "_conn", None)
+            if conn is not None:
+                conn.close()
+                self._conn = None  # type: ignore[assignment]
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One write transaction (nested calls join the outer one)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._begin()
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._conn.execute("ROLLBACK")
+                self._kids.clear()  # ids created in the rolled-back transaction are gone
+                raise
+            self._depth = 0
+            self._conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        # The busy timeout covers BEGIN IMMEDIATE; retry once more on the rare
+        # "database is locked" that can still surface under heavy checkpoint contention.
+        for attempt in range(20):
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _kid(self, key: str) -> int:
+        kid = self._kids.get(key)
+        if kid is None:
+            row = self._conn.execute("SELECT kid FROM keys WHERE name=?", (key,)).fetchone()
+            if row is None:
+                cur = self._conn.execute("INSERT INTO keys(name) VALUES (?)", (key,))
+                kid = int(cur.lastrowid or 0)
+            else:
+                kid = row[0]
+            self._kids[key] = kid
+        return kid
+
+    def _rid(self, run_id: str) -> int:
+        rid = self._rids.get(run_id)
+        if rid is None:
+            row = self._conn.execute("SELECT rid FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(f"no run with id {run_id!r}")
+            rid = self._rids[run_id] = row[0]
+        return rid
+
+    # -- runs ----------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        name: str | None,
+        project: str,
+        run_id: str | None = None,
+        status: str = "running",
+        config: Mapping[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        group: str | None = None,
+        notes: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        created_at: float | None = None,
+        source: Mapping[str, Any] | None = None,
+        pid: int | None = None,
+        host: str | None = None,
+    ) -> RunRecord:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        now = time.time()
+        created = created_at if created_at is not None else now
+        with self.atomic():
+            rid_ = run_id or new_id()
+            while (
+                run_id is None
+                and self._conn.execute("SELECT 1 FROM runs WHERE id=?", (rid_,)).fetchone()
+            ):
+                rid_ = new_id()
+            if name is None:
+                (count,) = self._conn.execute(
+                    "SELECT COUNT(*) FROM runs WHERE project=?", (project,)
+                ).fetchone()
+                name = f"{secrets.choice(_ADJ)}-{secrets.choice(_NOUN)}-{count + 1}"
+            try:
+                self._conn.execute(
+                    "INSERT INTO runs (id, name, project, status, created_at, updated_at, "
+                    "heartbeat_at, host, pid, grp, notes, tags, config, meta, source) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rid_,
+                        name,
+                        project,
+                        status,
+                        created,
+                        now,
+                        now if status == "running" else None,
+                        host if host is not None else (_HOST if status == "running" else None),
+                        pid if pid is not None else (os.getpid() if status == "running" else None),
+                        group,
+                        notes,
+                        _dumps(list(tags)),
+                        _dumps(dict(config or {})),
+                        _dumps(dict(meta or {})),
+                        _dumps(dict(source or {"kind": "logged"})),
+                    ),
+                )
+            except sqlite3.IntegrityError as e:
+                raise StoreError(f"a run with id {rid_!r} already exists") from e
+        return self.get_run(rid_)
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        bad = set(fields) - _UPDATABLE
+        if bad:
+            raise ValueError(f"cannot update {sorted(bad)}")
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"unknown status {fields['status']!r}")
+        cols, vals = [], []
+        for k, v in fields.items():
+            cols.append(("grp" if k == "group" else k) + "=?")
+            vals.append(_dumps(v) if k in _JSON_FIELDS else v)
+        cols.append("updated_at=?")
+        vals.append(time.time())
+        with self.atomic():
+            cur = self._conn.execute(
+                f"UPDATE runs SET {', '.join(cols)} WHERE id=?", (*vals, run_id)
+            )
+            if cur.rowcount == 0:
+                raise RunNotFound(f"no run with id {run_id!r}")
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        now = time.time()
+        with self.atomic():
+            self._conn.executemany(
+                "UPDATE runs SET heartbeat_at=? WHERE id=?", [(now, r) for r in run_ids]
+            )
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> RunRecord:
+        (
+            id_,
+            name,
+            project,
+            status,
+            created,
+            updated,
+            finished,
+            beat,
+            host,
+            pid,
+            code,
+            grp,
+            notes,
+            parent,
+            tags,
+            config,
+            summary,
+            meta,
+            source,
+        ) = row
+        return RunRecord(
+            id=id_,
+            name=name,
+            project=project,
+            status=status,
+            created_at=created,
+            updated_at=updated,
+            finished_at=finished,
+            heartbeat_at=beat,
+            host=host,
+            pid=pid,
+            exit_code=code,
+            group=grp,
+            notes=notes,
+            parent=parent,
+            tags=json.loads(tags),
+            config=json.loads(config),
+            summary=json.loads(summary),
+            meta=json.loads(meta),
+            source=json.loads(source),
+        )
+
+    def list_runs(self, project: str | None = None) -> list[RunRecord]:
+        if project is None:
+            rows = self._q(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at, rid")
+        else:
+            rows = self._q(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE project=? ORDER BY created_at, rid",
+                (project,),
+            )
+        return [self._record(r) for r in rows]
+
+    def projects(self) -> list[str]:
+        return [r[0] for r in self._q("SELECT DISTINCT project FROM runs ORDER BY project")]
+
+    def get_run(self, ref: str, project: str | None = None) -> RunRecord:
+        """A run by id, unique id prefix, or unique name (within ``project`` if given)."""
+        ref = str(ref)
+        where_p = " AND project=?" if project else ""
+        extra: tuple[Any, ...] = (project,) if project else ()
+        rows = self._q(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?" + where_p, (ref, *extra))
+        if rows:
+            return self._record(rows[0])
+        rows = self._q(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE name=?" + where_p + " ORDER BY created_at",
+            (ref, *extra),
+        )
+        if len(rows) == 1:
+            return self._record(rows[0])
+        if len(rows) > 1:
+            ids = ", ".join(r[0] for r in rows[:5])
+            raise AmbiguousRun(f"{len(rows)} runs are named {ref!r} (ids {ids}): use an id")
+        if len(ref) >= 2 and ref.replace("-", "").replace("_", "").isalnum():
+            esc = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = self._q(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\'" + where_p,
+                (esc + "%", *extra),
+            )
+            if len(rows) == 1:
+                return self._record(rows[0])
+            if len(rows) > 1:
+                ids = ", ".join(r[0] for r in rows[:5])
+                raise AmbiguousRun(f"id prefix {ref!r} matches {len(rows)} runs ({ids})")
+        raise RunNotFound(f"no run matches {ref!r}")
+
+    def delete_runs(self, run_ids: Iterable[str]) -> int:
+        n = 0
+        with self.atomic():
+            for run_id in run_ids:
+                row = self._conn.execute("SELECT rid FROM runs WHERE id=?", (run_id,)).fetchone()
+                if row is None:
+                    continue
+                rid = row[0]
+                for table in ("chunks", "metric_summary", "sources", "artifacts"):
+                    self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
+                self._conn.execute("DELETE FROM runs WHERE rid=?", (rid,))
+                self._rids.pop(run_id, None)
+                n += 1
+        return n
+
+    # -- points --------------------------------------------------------------------------
+    def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
+        """Append points; a step already stored for a key is replaced (last write wins)."""
+        with self.atomic():
+            rid = self._rid(run_id)
+            for key, batch in iter_batches(batches):
+                self._append_key(rid, self._kid(key), *_dedupe(batch))
+
+    def _append_key(
+        self, rid: int, kid: int, steps: list[int], walls: list[float], values: list[float]
+    ) -> None:
+        conn = self._conn
+        summ = conn.execute(
+            "SELECT last_step FROM metric_summary WHERE rid=? AND kid=?", (rid, kid)
+        ).fetchone()
+        tail = conn.execute(
+            "SELECT seq, n, step_max, data FROM chunks WHERE rid=? AND kid=? "
+            "ORDER BY seq DESC LIMIT 1",
+            (rid, kid),
+        ).fetchone()
+        next_seq = tail[0] + 1 if tail else 0
+        in_order = summ is None or summ[0] is None or steps[0] > summ[0]
+        if in_order:
+            if tail is not None and tail[1] < MERGE_BELOW and steps[0] > tail[2]:
+                # grow the small tail chunk instead of adding another small one
+                s0, w0, v0 = codec.decode_lists(tail[3])
+                conn.execute(
+                    "DELETE FROM chunks WHERE rid=? AND kid=? AND seq=?", (rid, kid, tail[0])
+                )
+                self._write_chunks(rid, kid, tail[0], s0 + steps, w0 + walls, v0 + values)
+            else:
+                self._write_chunks(rid, kid, next_seq, steps, walls, values)
+            self._merge_summary(rid, kid, _summarize(steps, walls, values))
+            return
+        # Out of order: is any of these steps stored already?
+        overlap = conn.execute(
+            "SELECT data FROM chunks WHERE rid=? AND kid=? AND step_max>=? AND step_min<=?",
+            (rid, kid, steps[0], steps[-1]),
+        ).fetchall()
+        wanted = set(steps)
+        repeated = any(wanted.intersection(codec.decode_lists(r[0])[0]) for r in overlap)
+        self._write_chunks(rid, kid, next_seq, steps, walls, values)
+        if repeated:
+            self._recompute_summary(rid, kid)
+        else:
+            self._merge_summary(rid, kid, _summarize(steps, walls, values))
+
+    def _write_chunks(
+        self,
+        rid: int,
+        kid: int,
+        seq: int,
+        steps: list[int],
+        walls: list[float],
+        values: list[float],
+    ) -> None:
+        rows = []
+        for i in range(0, len(steps), CHUNK_POINTS):
+            s = steps[i : i + CHUNK_POINTS]
+            rows.append(
+                (
+                    rid,
+                    kid,
+                    seq,
+                    len(s),
+                    s[0],
+                    s[-1],
+                    codec.encode(s, walls[i : i + CHUNK_POINTS], values[i : i + CHUNK_POINTS]),
+                )
+            )
+            seq += 1
+        self._conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)", rows)
+
+    def _merge_summary(self, rid: int, kid: int, s: MetricSummary) -> None:
+        self._conn.execute(
+            """
+            INSERT INTO metric_summary VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            ON CONFLICT(rid, kid) DO UPDATE SET
+              count = count + excluded.count,
+              nan_count = nan_count + excluded.nan_count,
+              first_value = CASE WHEN excluded.first_step < first_step
+                            THEN excluded.first_value ELSE first_value END,
+              first_wall = CASE WHEN excluded.first_step < first_step
+                           THEN excluded.first_wall ELSE first_wall END,
+              first_step = MIN(first_step, excluded.first_step),
+              last_value = CASE WHEN excluded.last_step > last_step
+                           THEN excluded.last_value ELSE last_value END,
+              last_wall = CASE WHEN excluded.last_step > last_step
+                          THEN excluded.last_wall ELSE last_wall END,
+              last_step = MAX(last_step, excluded.last_step),
+              min_step = CASE WHEN min_value IS NULL OR excluded.min_value < min_value
+                           OR (excluded.min_value = min_value AND excluded.min_step < min_step)
+                         THEN excluded.min_step ELSE min_step END,
+              min_value = CASE WHEN min_value IS NULL OR excluded.min_value < min_value
+                          THEN excluded.min_value ELSE min_value END,
+              max_step = CASE WHEN max_value IS NULL OR excluded.max_value > max_value
+                           OR (excluded.max_value = max_value AND excluded.max_step < max_step)
+                         THEN excluded.max_step ELSE max_step END,
+              max_value = CASE WHEN max_value IS NULL OR excluded.max_value > max_value
+                          THEN excluded.max_value ELSE max_value END
+            """,
+            (rid, kid, *s),
+        )
+
+    def _recompute_summary(self, rid: int, kid: int) -> None:
+        merged: dict[int, tuple[float, float]] = {}
+        for (blob,) in self._conn.execute(
+            "SELECT data FROM chunks WHERE rid=? AND kid=? ORDER BY seq", (rid, kid)
+        ):
+            s, w, v = codec.decode_lists(blob)
+            for step, wall, value in zip(s, w, v):
+                merged[step] = (wall, value)
+        steps = sorted(merged)
+        walls = [merged[k][0] for k in steps]
+        values = [merged[k][1] for k in steps]
+        self._conn.execute("DELETE FROM metric_summary WHERE rid=? AND kid=?", (rid, kid))
+        self._merge_summary(rid, kid, _summarize(steps, walls, values))
+
+    def metric_summaries(
+        self, run_ids: Iterable[str] | None = None, keys: Iterable[str] | None = None
+    ) -> dict[str, dict[str, MetricSummary]]:
+        sql = (
+            "SELECT r.id, k.name, s.count, s.nan_count, s.first_step, s.first_value, "
+            "s.first_wall, s.last_step, s.last_value, s.last_wall, s.min_value, s.min_step, "
+            "s.max_value, s.max_step FROM metric_summary s JOIN runs r ON r.rid = s.rid "
+            "JOIN keys k ON k.kid = s.kid"
+        )
+        where, params = [], []
+        if run_ids is not None:
+            ids = list(run_ids)
+            if not ids:
+                return {}
+            where.append(f"r.id IN ({','.join('?' * len(ids))})")
+            params.extend(ids)
+        if keys is not None:
+            ks = list(keys)
+            if not ks:
+                return {}
+            where.append(f"k.name IN ({','.join('?' * len(ks))})")
+            params.extend(ks)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        out: dict[str, dict[str, MetricSummary]] = {}
+        for row in self._q(sql, params):
+            (rid, key, count, nans, fs, fv, fw, ls, lv, lw, mn, mns, mx, mxs) = row
+            out.setdefault(rid, {})[key] = MetricSummary(
+                count,
+                nans,
+                fs,
+                _nan_if_none(fs, fv),
+                fw,
+                ls,
+                _nan_if_none(ls, lv),
+                lw,
+                mn,
+                mns,
+                mx,
+                mxs,
+            )
+        return out
+
+    def keys(self, run_id: str) -> list[str]:
+        with self._lock:
+            rid = self._rid(run_id)
+            rows = self._conn.execute(
+                "SELECT k.name FROM metric_summary s JOIN keys k ON k.kid=s.kid WHERE s.rid=? "
+                "ORDER BY k.name",
+                (rid,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def read_series(
+        self,
+        run_id: str,
+        keys: Iterable[str] | None = None,
+        step_min: int | None = None,
+        step_max: int | None = None,
+    ) -> dict[str, Series]:
+        import numpy as np
+
+        sql = (
+            "SELECT k.name, c.step_min, c.step_max, c.data FROM chunks c "
+            "JOIN keys k ON k.kid = c.kid WHERE c.rid=?"
+        )
+        with self._lock:
+            params: list[Any] = [self._rid(run_id)]
+            wanted = None
+            if keys is not None:
+                wanted = list(dict.fromkeys(keys))
+                if not wanted:
+                    return {}
+                sql += f" AND k.name IN ({','.join('?' * len(wanted))})"
+                params.extend(wanted)
+            if step_min is not None:
+                sql += " AND c.step_max >= ?"
+                params.append(step_min)
+            if step_max is not None:
+                sql += " AND c.step_min <= ?"
+                params.append(step_max)
+            sql += " ORDER BY c.kid, c.seq"
+            rows = self._conn.execute(sql, params).fetchall()
+        grouped: dict[str, list[tuple[int, int, bytes]]] = {}
+        for key, smin, smax, blob in rows:
+            grouped.setdefault(key, []).append((smin, smax, blob))
+        out: dict[str, Series] = {}
+        for key in wanted if wanted is not None else sorted(grouped):
+            chunks = grouped.get(key)
+            if not chunks:
+                if wanted is not None and key in self._all_keys(run_id):
+                    out[key] = Series(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+                continue
+            parts = [codec.decode_arrays(b) for _, _, b in chunks]
+            if len(parts) == 1:
+                steps, walls, values = parts[0]
+            else:
+                steps = np.concatenate([p[0] for p in parts])
+                walls = np.concatenate([p[1] for p in parts])
+                values = np.concatenate([p[2] for p in parts])
+                ordered = all(chunks[i][0] > chunks[i - 1][1] for i in range(1, len(chunks)))
+                if not ordered:
+                    # last write wins for a repeated step, then sort by step
+                    rev = steps[::-1]
+                    _, first_in_rev = np.unique(rev, return_index=True)
+                    idx = len(steps) - 1 - first_in_rev
+                    steps, walls, values = steps[idx], walls[idx], values[idx]
+            if step_min is not None or step_max is not None:
+                lo = -(2**63) if step_min is None else step_min
+                hi = 2**63 - 1 if step_max is None else step_max
+                m = (steps >= lo) & (steps <= hi)
+                steps, walls, values = steps[m], walls[m], values[m]
+            out[key] = Series(steps, walls, values)
+        return out
+
+    def _all_keys(self, run_id: str) -> set[str]:
+        return set(self.keys(run_id))
+
+    # -- imports -------------------------------------------------------------------------
+    def source_of(self, project: str, source: str, external_id: str = "") -> tuple[str, str] | None:
+        """(run id, content hash) of the run imported from this source, if any."""
+        rows = self._q(
+            "SELECT r.id, s.content_hash FROM sources s JOIN runs r ON r.rid=s.rid "
+            "WHERE s.project=? AND s.source=? AND s.external_id=?",
+            (project, source, external_id),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def replace_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
+        """Drop every point of the run, then write these (one transaction)."""
+        with self.atomic():
+            rid = self._rid(run_id)
+            self._conn.execute("DELETE FROM chunks WHERE rid=?", (rid,))
+            self._conn.execute("DELETE FROM metric_summary WHERE rid=?", (rid,))
+            self.append_points(run_id, batches)
+
+    def record_source(
+        self,
+        run_id: str,
+        *,
+        project: str,
+        source: str,
+        external_id: str,
+        format: str,
+        content_hash: str,
+        files: Sequence[Mapping[str, Any]],
+    ) -> None:
+        with self.atomic():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    project,
+                    source,
+                    external_id,
+                    self._rid(run_id),
+                    format,
+                    content_hash,
+                    _dumps(list(files)),
+                    time.time(),
+                ),
+            )
+
+    def set_artifacts(self, run_id: str, artifacts: Sequence[tuple[str, str, str]]) -> None:
+        """Replace the run's artifacts with (path, kind, sha256) entries."""
+        with self.atomic():
+            rid = self._rid(run_id)
+            self._conn.execute("DELETE FROM artifacts WHERE rid=?", (rid,))
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?)",
+                [(rid, p, k, h) for p, k, h in artifacts],
+            )
+
+    def artifacts(self, run_id: str) -> list[tuple[str, str, str]]:
+        with self._lock:
+            rid = self._rid(run_id)
+            return [
+                (r[0], r[1], r[2])
+                for r in self._conn.execute(
+                    "SELECT path, kind, sha256 FROM artifacts WHERE rid=? ORDER BY path", (rid,)
+                )
+            ]
+
+    def stats(self) -> dict[str, int]:
+        (runs,) = self._q("SELECT COUNT(*) FROM runs")[0]
+        (points,) = self._q("SELECT COALESCE(SUM(n), 0) FROM chunks")[0]
+        return {"runs": runs, "points": points, "bytes": os.path.getsize(self.db_path)}
+
+
+def _dedupe(batch: PointBatch) -> tuple[list[int], list[float], list[float]]:
+    """Sort by step, keeping the last value logged for a repeated step."""
+    steps = [int(s) for s in batch.steps]
+    walls = list(batch.walls)
+    values = list(batch.values)
+    if all(map(operator.lt, steps, islice(steps, 1, None))):
+        return steps, walls, values
+    last: dict[int, int] = {}
+    for i, s in enumerate(steps):
+        last[s] = i
+    order = sorted(last)
+    idx = [last[s] for s in order]
+    return order, [walls[i] for i in idx], [values[i] for i in idx]
+
+
+def _summarize(steps: list[int], walls: list[float], values: list[float]) -> MetricSummary:
+    """Summary of step-sorted, deduplicated points."""
+    n = len(values)
+    nan_count = sum(map(math.isnan, values))
+    finite = values if not nan_count else [v for v in values if v == v]
+    mn: float | None
+    mx: float | None
+    mn_step: int | None
+    mx_step: int | None
+    if finite:
+        mn = min(finite)
+        mx = max(finite)
+        mn_step = steps[values.index(mn)]
+        mx_step = steps[values.index(mx)]
+    else:
+        mn = mx = None
+        mn_step = mx_step = None
+    w0 = walls[0] if walls[0] == walls[0] else None
+    w1 = walls[-1] if walls[-1] == walls[-1] else None
+    return MetricSummary(
+        n,
+        nan_count,
+        steps[0],
+        values[0],
+        w0,
+        steps[-1],
+        values[-1],
+        w1,
+        mn,
+        mn_step,
+        mx,
+        mx_step,
+    )
