@@ -165,3 +165,48 @@ def test_import_expbook_stays_light() -> None:
         env={**os.environ},
     )
     assert json.loads(out.stdout) == []
+
+
+def test_c_hot_path_is_built() -> None:
+    from expbook import _run
+
+    assert _run._Logger is not None, "the _speedups extension was not compiled"
+
+
+def test_pure_python_and_c_paths_log_the_same(tmp_path: Path) -> None:
+    body = script(
+        tmp_path,
+        """
+        import sys, json, numpy as np, expbook
+        run = expbook.init(store=sys.argv[1])
+        run.log({"a": 1.0, "b": 2})
+        run.log({"b": 3.0}, commit=False)
+        run.log({"c": np.float32(0.5), "nested": {"x": True}})
+        run.log({"a": 5.0}, step=10)
+        run.log({"a": 6.0}, step=4)
+        run.log({"a": 7.0})
+        for bad in ({"s": "x"}, {"n": None}):
+            try:
+                run.log(bad)
+            except expbook.MetricError as e:
+                print("ERR", e)
+        run.finish()
+        print(json.dumps(expbook.open_store(sys.argv[1]).series_records(run.id), sort_keys=True))
+    """,
+    )
+    outs = []
+    for pure in ("", "1"):
+        env = {**os.environ, "EXPBOOK_PURE_PYTHON": pure}
+        p = subprocess.run(
+            [sys.executable, body, str(tmp_path / f"s{pure}")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outs.append(p.stdout)
+    assert outs[0] == outs[1]
+    assert outs[0].count("ERR") == 2 and "'s'" in outs[0] and "'n'" in outs[0]
+    series = json.loads(outs[0].splitlines()[-1])
+    assert series["a"] == [[0, 1.0], [4, 6.0], [10, 5.0], [11, 7.0]]
+    assert series["b"] == [[0, 2.0], [1, 3.0]] and series["nested/x"] == [[1, 1.0]]

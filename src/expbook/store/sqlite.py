@@ -20,6 +20,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -817,9 +818,12 @@ class SQLiteStore:
 
 def _dedupe(batch: PointBatch) -> tuple[list[int], list[float], list[float]]:
     """Sort by step, keeping the last value logged for a repeated step."""
-    steps = [int(s) for s in batch.steps]
-    walls = list(batch.walls)
-    values = list(batch.values)
+    if isinstance(batch.steps, array):
+        steps = batch.steps.tolist()
+    else:
+        steps = [int(s) for s in batch.steps]
+    walls = batch.walls.tolist() if isinstance(batch.walls, array) else list(batch.walls)
+    values = batch.values.tolist() if isinstance(batch.values, array) else list(batch.values)
     if all(map(operator.lt, steps, islice(steps, 1, None))):
         return steps, walls, values
     last: dict[int, int] = {}

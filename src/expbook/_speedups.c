@@ -1,0 +1,458 @@
+/* The logging hot path in C.
+ *
+ * Logger.log(data, step=None, commit=True) does what expbook._run.Run.log does in Python
+ * (the fallback when this extension is not built): check that every key is a str and every
+ * value a float or int, apply wandb step semantics, and buffer the row. Rows are buffered
+ * column-wise in C arrays (step, wall time, schema id, values), so a call allocates no
+ * Python object. Anything unusual (numpy scalars, tensors, nested dicts, bad values) goes
+ * through the Python `normalize` function, which converts it or raises an error naming the
+ * key.
+ *
+ * Logger.take() hands the buffered rows to the writer thread as
+ * {key: (steps int64 bytes, walls float64 bytes, values float64 bytes)} in log order.
+ * Both methods run with the GIL held and never release it, so they never interleave.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *normalize;  /* callable(data) -> dict of str -> float; raises MetricError */
+    PyObject *check_step; /* callable(step) -> int; raises MetricError */
+    long long step;       /* where the next log() without step= goes */
+    PyObject *schemas;    /* list of key tuples; a row's schema id indexes it */
+    PyObject *schema_ids; /* dict key tuple -> schema id */
+    Py_ssize_t last;      /* schema id of the previous row, -1 if none */
+    /* rows */
+    int64_t *steps;
+    double *walls;
+    int32_t *schema;
+    Py_ssize_t nrows, caprows;
+    /* values of all rows, row after row */
+    double *values;
+    Py_ssize_t nvals, capvals;
+} Logger;
+
+static int
+grow(void **p, Py_ssize_t *cap, Py_ssize_t need, size_t item)
+{
+    if (need <= *cap) return 0;
+    Py_ssize_t n = *cap ? *cap : 1024;
+    while (n < need) n *= 2;
+    void *q = PyMem_Realloc(*p, (size_t)n * item);
+    if (q == NULL) { PyErr_NoMemory(); return -1; }
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void
+Logger_clear_rows(Logger *self)
+{
+    self->nrows = 0;
+    self->nvals = 0;
+}
+
+static void
+Logger_dealloc(Logger *self)
+{
+    Py_XDECREF(self->normalize);
+    Py_XDECREF(self->check_step);
+    Py_XDECREF(self->schemas);
+    Py_XDECREF(self->schema_ids);
+    PyMem_Free(self->steps);
+    PyMem_Free(self->walls);
+    PyMem_Free(self->schema);
+    PyMem_Free(self->values);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+Logger_init(Logger *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *normalize, *check_step;
+    long long step = 0;
+    static char *kwlist[] = {"normalize", "check_step", "step", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|L", kwlist, &normalize, &check_step,
+                                     &step))
+        return -1;
+    Py_INCREF(normalize);
+    Py_INCREF(check_step);
+    Py_XSETREF(self->normalize, normalize);
+    Py_XSETREF(self->check_step, check_step);
+    Py_XSETREF(self->schemas, PyList_New(0));
+    Py_XSETREF(self->schema_ids, PyDict_New());
+    if (self->schemas == NULL || self->schema_ids == NULL) return -1;
+    self->step = step;
+    self->last = -1;
+    Logger_clear_rows(self);
+    return 0;
+}
+
+/* Schema id of `d` (a dict with str keys); the common case is the same keys object as the
+ * previous row, checked by pointer. Returns -1 with an exception set on failure. */
+static Py_ssize_t
+schema_of(Logger *self, PyObject *d)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(d);
+    if (self->last >= 0) {
+        PyObject *keys = PyList_GET_ITEM(self->schemas, self->last);
+        if (PyTuple_GET_SIZE(keys) == n) {
+            Py_ssize_t pos = 0, i = 0;
+            PyObject *k, *v;
+            int same = 1;
+            while (PyDict_Next(d, &pos, &k, &v)) {
+                if (PyTuple_GET_ITEM(keys, i++) != k) { same = 0; break; }
+            }
+            if (same) return self->last;
+        }
+    }
+    PyObject *keys = PyTuple_New(n);
+    if (keys == NULL) return -1;
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        Py_INCREF(k);
+        PyTuple_SET_ITEM(keys, i++, k);
+    }
+    PyObject *id = PyDict_GetItemWithError(self->schema_ids, keys);
+    Py_ssize_t sid;
+    if (id != NULL) {
+        sid = PyLong_AsSsize_t(id);
+        /* keep the newest key objects so the pointer check hits next time */
+        Py_INCREF(keys);
+        if (PyList_SetItem(self->schemas, sid, keys) < 0) { Py_DECREF(keys); return -1; }
+    } else {
+        if (PyErr_Occurred()) { Py_DECREF(keys); return -1; }
+        sid = PyList_GET_SIZE(self->schemas);
+        PyObject *pid = PyLong_FromSsize_t(sid);
+        if (pid == NULL || PyDict_SetItem(self->schema_ids, keys, pid) < 0
+            || PyList_Append(self->schemas, keys) < 0) {
+            Py_XDECREF(pid);
+            Py_DECREF(keys);
+            return -1;
+        }
+        Py_DECREF(pid);
+    }
+    Py_DECREF(keys);
+    self->last = sid;
+    return sid;
+}
+
+/* Append one row whose values are all exact floats or ints. */
+static int
+push_row(Logger *self, PyObject *d, long long step, double wall)
+{
+    Py_ssize_t sid = schema_of(self, d);
+    if (sid < 0) return -1;
+    Py_ssize_t n = PyDict_GET_SIZE(d);
+    if (self->nrows >= self->caprows) {
+        /* the three row arrays share one capacity */
+        Py_ssize_t cap = self->caprows ? self->caprows * 2 : 1024;
+        void *a = PyMem_Realloc(self->steps, (size_t)cap * sizeof(int64_t));
+        if (a == NULL) { PyErr_NoMemory(); return -1; }
+        self->steps = a;
+        void *b = PyMem_Realloc(self->walls, (size_t)cap * sizeof(double));
+        if (b == NULL) { PyErr_NoMemory(); return -1; }
+        self->walls = b;
+        void *c = PyMem_Realloc(self->schema, (size_t)cap * sizeof(int32_t));
+        if (c == NULL) { PyErr_NoMemory(); return -1; }
+        self->schema = c;
+        self->caprows = cap;
+    }
+    if (grow((void **)&self->values, &self->capvals, self->nvals + n, sizeof(double)) < 0)
+        return -1;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    double *out = self->values + self->nvals;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        double x;
+        if (PyFloat_CheckExact(v)) {
+            x = PyFloat_AS_DOUBLE(v);
+        } else {
+            x = PyLong_AsDouble(v);
+            if (x == -1.0 && PyErr_Occurred()) return -1;
+        }
+        *out++ = x;
+    }
+    self->steps[self->nrows] = step;
+    self->walls[self->nrows] = wall;
+    self->schema[self->nrows] = (int32_t)sid;
+    self->nrows++;
+    self->nvals += n;
+    return 0;
+}
+
+static PyObject *
+Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *data = NULL, *step_obj = Py_None, *commit_obj = Py_True;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "log() takes a dict and optional step, commit");
+        return NULL;
+    }
+    if (nargs >= 1) data = args[0];
+    if (nargs >= 2) step_obj = args[1];
+    if (nargs >= 3) commit_obj = args[2];
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        PyObject *val = args[nargs + i];
+        if (PyUnicode_CompareWithASCIIString(name, "step") == 0) step_obj = val;
+        else if (PyUnicode_CompareWithASCIIString(name, "commit") == 0) commit_obj = val;
+        else if (PyUnicode_CompareWithASCIIString(name, "data") == 0) data = val;
+        else {
+            PyErr_Format(PyExc_TypeError, "log() got an unexpected keyword argument '%U'", name);
+            return NULL;
+        }
+    }
+    if (data == NULL) {
+        PyErr_SetString(PyExc_TypeError, "log() missing required argument 'data'");
+        return NULL;
+    }
+
+    PyObject *row = data;  /* borrowed unless normalized */
+    int fast = PyDict_CheckExact(data);
+    if (fast) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(data, &pos, &k, &v)) {
+            if (!PyUnicode_CheckExact(k) || !(PyFloat_CheckExact(v) || PyLong_CheckExact(v))) {
+                fast = 0;
+                break;
+            }
+        }
+    }
+    if (!fast) {
+        row = PyObject_CallOneArg(self->normalize, data);
+        if (row == NULL) return NULL;
+        if (!PyDict_CheckExact(row)) {
+            Py_DECREF(row);
+            PyErr_SetString(PyExc_TypeError, "normalize() must return a dict");
+            return NULL;
+        }
+    }
+
+    long long step;
+    if (step_obj == Py_None) {
+        step = self->step;
+    } else {
+        int overflow = 0;
+        if (PyLong_CheckExact(step_obj)) {
+            step = PyLong_AsLongLongAndOverflow(step_obj, &overflow);
+        } else {
+            PyObject *s = PyObject_CallOneArg(self->check_step, step_obj);
+            if (s == NULL) goto fail;
+            step = PyLong_AsLongLongAndOverflow(s, &overflow);
+            Py_DECREF(s);
+        }
+        if (overflow || (step == -1 && PyErr_Occurred())) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_OverflowError, "step does not fit in 64 bits");
+            goto fail;
+        }
+    }
+    int commit = commit_obj == Py_True ? 1
+                 : (commit_obj == Py_False ? 0 : PyObject_IsTrue(commit_obj));
+    if (commit < 0) goto fail;
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double wall = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    if (PyDict_GET_SIZE(row) > 0 && push_row(self, row, step, wall) < 0) goto fail;
+
+    if (commit) {
+        if (step >= self->step) self->step = step + 1;
+    } else if (step > self->step) {
+        self->step = step;
+    }
+    if (row != data) Py_DECREF(row);
+    Py_RETURN_NONE;
+fail:
+    if (row != data) Py_DECREF(row);
+    return NULL;
+}
+
+/* {key: (steps bytes, walls bytes, values bytes)} of every buffered row; empties the buffer. */
+static PyObject *
+Logger_take(Logger *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyDict_New();
+    if (out == NULL || self->nrows == 0) return out;
+    Py_ssize_t nschemas = PyList_GET_SIZE(self->schemas);
+    /* 1. count points per key (keys may repeat across schemas) */
+    PyObject *counts = PyDict_New();  /* key -> column index */
+    Py_ssize_t *rows_per_schema = PyMem_Calloc((size_t)nschemas, sizeof(Py_ssize_t));
+    if (counts == NULL || rows_per_schema == NULL) goto nomem;
+    for (Py_ssize_t r = 0; r < self->nrows; r++) rows_per_schema[self->schema[r]]++;
+    Py_ssize_t ncols = 0;
+    Py_ssize_t *colsize = NULL;
+    Py_ssize_t **colmap = PyMem_Calloc((size_t)nschemas, sizeof(Py_ssize_t *));
+    if (colmap == NULL) goto nomem;
+    for (Py_ssize_t s = 0; s < nschemas; s++) {
+        PyObject *keys = PyList_GET_ITEM(self->schemas, s);
+        Py_ssize_t n = PyTuple_GET_SIZE(keys);
+        colmap[s] = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
+        if (colmap[s] == NULL) goto nomem2;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *k = PyTuple_GET_ITEM(keys, j);
+            PyObject *idx = PyDict_GetItemWithError(counts, k);
+            Py_ssize_t c;
+            if (idx == NULL) {
+                if (PyErr_Occurred()) goto fail2;
+                c = ncols++;
+                PyObject *pc = PyLong_FromSsize_t(c);
+                if (pc == NULL || PyDict_SetItem(counts, k, pc) < 0) { Py_XDECREF(pc); goto fail2; }
+                Py_DECREF(pc);
+                Py_ssize_t *ncs = PyMem_Realloc(colsize, (size_t)ncols * sizeof(Py_ssize_t));
+                if (ncs == NULL) goto nomem2;
+                colsize = ncs;
+                colsize[c] = 0;
+            } else {
+                c = PyLong_AsSsize_t(idx);
+            }
+            colmap[s][j] = c;
+            colsize[c] += rows_per_schema[s];
+        }
+    }
+    /* 2. allocate the columns as bytes objects and fill them */
+    PyObject **cs = PyMem_Calloc((size_t)(ncols ? ncols : 1), sizeof(PyObject *));
+    PyObject **cw = PyMem_Calloc((size_t)(ncols ? ncols : 1), sizeof(PyObject *));
+    PyObject **cv = PyMem_Calloc((size_t)(ncols ? ncols : 1), sizeof(PyObject *));
+    Py_ssize_t *fill = PyMem_Calloc((size_t)(ncols ? ncols : 1), sizeof(Py_ssize_t));
+    if (cs == NULL || cw == NULL || cv == NULL || fill == NULL) goto nomem3;
+    for (Py_ssize_t c = 0; c < ncols; c++) {
+        cs[c] = PyBytes_FromStringAndSize(NULL, colsize[c] * (Py_ssize_t)sizeof(int64_t));
+        cw[c] = PyBytes_FromStringAndSize(NULL, colsize[c] * (Py_ssize_t)sizeof(double));
+        cv[c] = PyBytes_FromStringAndSize(NULL, colsize[c] * (Py_ssize_t)sizeof(double));
+        if (!cs[c] || !cw[c] || !cv[c]) goto fail3;
+    }
+    Py_ssize_t off = 0;
+    for (Py_ssize_t r = 0; r < self->nrows; r++) {
+        Py_ssize_t s = self->schema[r];
+        Py_ssize_t n = PyTuple_GET_SIZE(PyList_GET_ITEM(self->schemas, s));
+        for (Py_ssize_t j = 0; j < n; j++) {
+            Py_ssize_t c = colmap[s][j];
+            Py_ssize_t i = fill[c]++;
+            ((int64_t *)PyBytes_AS_STRING(cs[c]))[i] = self->steps[r];
+            ((double *)PyBytes_AS_STRING(cw[c]))[i] = self->walls[r];
+            ((double *)PyBytes_AS_STRING(cv[c]))[i] = self->values[off + j];
+        }
+        off += n;
+    }
+    {
+        Py_ssize_t pos = 0;
+        PyObject *k, *idx;
+        while (PyDict_Next(counts, &pos, &k, &idx)) {
+            Py_ssize_t c = PyLong_AsSsize_t(idx);
+            PyObject *t = PyTuple_Pack(3, cs[c], cw[c], cv[c]);
+            if (t == NULL || PyDict_SetItem(out, k, t) < 0) { Py_XDECREF(t); goto fail3; }
+            Py_DECREF(t);
+        }
+    }
+    for (Py_ssize_t c = 0; c < ncols; c++) { Py_DECREF(cs[c]); Py_DECREF(cw[c]); Py_DECREF(cv[c]); }
+    PyMem_Free(cs); PyMem_Free(cw); PyMem_Free(cv); PyMem_Free(fill);
+    for (Py_ssize_t s = 0; s < nschemas; s++) PyMem_Free(colmap[s]);
+    PyMem_Free(colmap); PyMem_Free(colsize); PyMem_Free(rows_per_schema);
+    Py_DECREF(counts);
+    Logger_clear_rows(self);
+    return out;
+
+nomem3:
+    PyErr_NoMemory();
+fail3:
+    if (cs && cw && cv) {
+        for (Py_ssize_t c = 0; c < ncols; c++) { Py_XDECREF(cs[c]); Py_XDECREF(cw[c]); Py_XDECREF(cv[c]); }
+    }
+    PyMem_Free(cs); PyMem_Free(cw); PyMem_Free(cv); PyMem_Free(fill);
+    goto fail2;
+nomem2:
+    PyErr_NoMemory();
+fail2:
+    for (Py_ssize_t s = 0; s < nschemas; s++) PyMem_Free(colmap[s]);
+    PyMem_Free(colmap); PyMem_Free(colsize);
+    PyMem_Free(rows_per_schema);
+    Py_XDECREF(counts);
+    Py_DECREF(out);
+    return NULL;
+nomem:
+    PyErr_NoMemory();
+    PyMem_Free(rows_per_schema);
+    Py_XDECREF(counts);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *
+Logger_pending(Logger *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromSsize_t(self->nrows);
+}
+
+static PyObject *
+Logger_get_step(Logger *self, void *closure)
+{
+    return PyLong_FromLongLong(self->step);
+}
+
+static int
+Logger_set_step(Logger *self, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete step");
+        return -1;
+    }
+    long long s = PyLong_AsLongLong(value);
+    if (s == -1 && PyErr_Occurred()) return -1;
+    self->step = s;
+    return 0;
+}
+
+static PyMethodDef Logger_methods[] = {
+    {"log", (PyCFunction)(void (*)(void))Logger_log, METH_FASTCALL | METH_KEYWORDS,
+     "log(data, step=None, commit=True): buffer one row of metrics."},
+    {"take", (PyCFunction)Logger_take, METH_NOARGS,
+     "take() -> {key: (steps, walls, values)} as int64/float64 bytes; empties the buffer."},
+    {"pending", (PyCFunction)Logger_pending, METH_NOARGS, "number of buffered rows"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Logger_getset[] = {
+    {"step", (getter)Logger_get_step, (setter)Logger_set_step, "next automatic step", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject LoggerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "expbook._speedups.Logger",
+    .tp_basicsize = sizeof(Logger),
+    .tp_dealloc = (destructor)Logger_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The buffered logging hot path of a run.",
+    .tp_methods = Logger_methods,
+    .tp_getset = Logger_getset,
+    .tp_init = (initproc)Logger_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "_speedups", "C hot path for expbook's Run.log.", -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (PyType_Ready(&LoggerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL) return NULL;
+    Py_INCREF(&LoggerType);
+    if (PyModule_AddObject(m, "Logger", (PyObject *)&LoggerType) < 0) {
+        Py_DECREF(&LoggerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
