@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import threading
-from array import array
 import time
 import warnings
+from array import array
 from typing import TYPE_CHECKING, Any
 
 from ._sysinfo import git_info
