@@ -282,3 +282,13 @@ def test_runs_dataframe(store_path: str) -> None:
     assert set(df["status"]) == {"finished"}
     h = expbook.open_store(store_path).history(run.id)
     assert list(h["loss"]) == [2.0] and "_time" in h.columns
+
+
+def test_int_too_large_for_a_float_fails_at_the_call(store_path: str) -> None:
+    run = expbook.init(store=store_path)
+    with pytest.raises(MetricError, match="'huge'"):
+        run.log({"huge": 10**400, "y": 1.0}, step=0)
+    run.log({"y": 2.0}, step=1)
+    run.log({"i": 3}, step=2)
+    run.finish()
+    assert history(store_path, run.id) == {"y": [[1, 2.0]], "i": [[2, 3.0]]}

@@ -20,17 +20,18 @@ try:
     from ._speedups import Logger as _Logger
 except ImportError:  # not compiled here: the pure-Python Run.log does the same work
     _Logger = None
-_FAST = frozenset((float, int))
+_FAST = frozenset((float,))  # ints go through normalize(): a huge int must fail at the call
 _RESERVED = frozenset(("_step", "_timestamp", "_runtime", "_time"))
 
 
 def _as_float(key: str, v: Any) -> float:
     """The float a logged value stands for, or a MetricError naming the key."""
     t = type(v)
-    if t is float or t is int or t is bool:
-        return float(v)
-    if isinstance(v, (int, float)):  # numpy float64 is a float subclass; IntEnum...
-        return float(v)
+    if t is float or t is int or t is bool or isinstance(v, (int, float)):
+        try:
+            return float(v)
+        except OverflowError:
+            raise MetricError(f"cannot log {key!r}: {_short(v)} is too large for a float") from None
     mod = t.__module__
     if mod == "numpy":
         shape = getattr(v, "shape", ())

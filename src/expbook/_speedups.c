@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+static PyObject *str_step; /* interned "step": keyword names usually are this object */
+
 typedef struct {
     PyObject_HEAD
     PyObject *normalize;  /* callable(data) -> dict of str -> float; raises MetricError */
@@ -173,8 +175,7 @@ push_row(Logger *self, PyObject *d, long long step, double wall)
         if (PyFloat_CheckExact(v)) {
             x = PyFloat_AS_DOUBLE(v);
         } else {
-            x = PyLong_AsDouble(v);
-            if (x == -1.0 && PyErr_Occurred()) return -1;
+            x = PyLong_AsDouble(v); /* checked for overflow before push_row */
         }
         *out++ = x;
     }
@@ -201,7 +202,8 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, i);
         PyObject *val = args[nargs + i];
-        if (PyUnicode_CompareWithASCIIString(name, "step") == 0) step_obj = val;
+        if (name == str_step || PyUnicode_CompareWithASCIIString(name, "step") == 0)
+            step_obj = val;
         else if (PyUnicode_CompareWithASCIIString(name, "commit") == 0) commit_obj = val;
         else if (PyUnicode_CompareWithASCIIString(name, "data") == 0) data = val;
         else {
@@ -220,10 +222,12 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         Py_ssize_t pos = 0;
         PyObject *k, *v;
         while (PyDict_Next(data, &pos, &k, &v)) {
-            if (!PyUnicode_CheckExact(k) || !(PyFloat_CheckExact(v) || PyLong_CheckExact(v))) {
-                fast = 0;
-                break;
-            }
+            if (!PyUnicode_CheckExact(k)) { fast = 0; break; }
+            if (PyFloat_CheckExact(v)) continue;
+            if (!PyLong_CheckExact(v)) { fast = 0; break; }
+            /* an int too large for a double goes to normalize(), which names the key */
+            double x = PyLong_AsDouble(v);
+            if (x == -1.0 && PyErr_Occurred()) { PyErr_Clear(); fast = 0; break; }
         }
     }
     if (!fast) {
@@ -446,6 +450,8 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     if (PyType_Ready(&LoggerType) < 0) return NULL;
+    str_step = PyUnicode_InternFromString("step");
+    if (str_step == NULL) return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
     Py_INCREF(&LoggerType);

@@ -13,6 +13,7 @@ are kept and retried on the next cycle.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 import warnings
@@ -111,10 +112,13 @@ class Writer:
             while pending:
                 try:
                     self.store.append_points(run.id, _merge(pending))
-                except Exception as e:
+                except sqlite3.OperationalError as e:  # disk full, locked too long: retry
                     self._warn(e)
                     ok = False
                     break
+                except Exception as e:  # data the store cannot take: drop it, keep going
+                    self._warn(e)
+                    ok = False
                 pending.clear()
             if run._git_pending:
                 run._git_pending = False
