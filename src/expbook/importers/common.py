@@ -1,0 +1,321 @@
+"""Small helpers shared by the file parsers (reading, decoding, key names, value coercion).
+
+Nothing here touches the store. Everything is cheap to import (no pandas).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from .model import ImportedRun, ParseError, SourceFile
+
+HEAD_BYTES = 64 * 1024
+MAX_STRING = 200  # longest string kept as a summary value
+
+# File extensions that never hold a run of a text-like format (skipped by the walker before
+# reading a head, unless another module's sniff_file wants them: those modules see every file
+# whose extension is not in this set).
+BINARY_EXTS = frozenset(
+    [
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".bin",
+        ".safetensors",
+        ".pkl",
+        ".pickle",
+        ".npy",
+        ".npz",
+        ".h5",
+        ".hdf5",
+        ".onnx",
+        ".tflite",
+        ".pb",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".svg",
+        ".pdf",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".mp4",
+        ".avi",
+        ".mov",
+        ".wav",
+        ".mp3",
+        ".flac",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".tar",
+        ".7z",
+        ".rar",
+        ".whl",
+        ".so",
+        ".o",
+        ".a",
+        ".dll",
+        ".dylib",
+        ".exe",
+        ".pyc",
+        ".pyo",
+        ".parquet",
+        ".arrow",
+        ".feather",
+        ".joblib",
+        ".msgpack",
+        ".lock",
+    ]
+)
+
+
+def read_bytes(path: str) -> bytes:
+    """Read a whole file; OSError becomes a one-line ParseError."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file") from None
+    except OSError as e:
+        raise ParseError(f"cannot read file: {e.strerror or e}") from None
+
+
+def read_head(path: str, n: int = HEAD_BYTES) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def source_of(path: str, data: bytes) -> SourceFile:
+    """A SourceFile from bytes already in memory (no second read)."""
+    return SourceFile(
+        path=os.path.abspath(path), sha256=hashlib.sha256(data).hexdigest(), size=len(data)
+    )
+
+
+_CTRL_BYTES = bytes([b for b in range(32) if b < 9 or b > 13] + [127])
+
+
+def looks_binary(head: bytes) -> bool:
+    """True for data that is not text (NUL bytes or many control characters)."""
+    if not head:
+        return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 BOM: text
+        return False
+    if b"\x00" in head[:8192]:
+        return True
+    sample = head[:8192]
+    ctrl = len(sample) - len(sample.translate(None, _CTRL_BYTES))
+    return ctrl > 0.05 * len(sample)
+
+
+def decode_text(data: bytes, what: str = "file") -> tuple[str, list[str]]:
+    """Bytes -> str. Binary data raises ParseError; bad UTF-8 is replaced with a warning."""
+    if not data:
+        raise ParseError(f"empty {what}")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError:
+            raise ParseError("undecodable UTF-16 text") from None
+    if looks_binary(data[:8192]):
+        raise ParseError(f"binary data, not a text {what}")
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        text = data.decode("utf-8-sig", errors="replace")
+        bad = text.count("\ufffd")
+        return text, [f"not valid UTF-8: {bad} undecodable byte(s) replaced"]
+
+
+# ---------------------------------------------------------------------------------------------
+# key names
+
+_NON_KEY = re.compile(r"[^a-z0-9/.]+")
+_MULTI_US = re.compile(r"_+")
+
+
+@lru_cache(maxsize=4096)
+def norm_key(text: str) -> str:
+    """Normalise a human-written field name to a lower snake_case key.
+
+    ``Test Acc (non-diag)`` -> ``test_acc_non_diag``; ``val_loss`` -> ``val_loss``;
+    ``Train Loss`` -> ``train_loss``; ``train/loss`` stays ``train/loss`` ('/' and '.' are kept).
+    """
+    k = _NON_KEY.sub("_", text.strip().lower())
+    k = _MULTI_US.sub("_", k).strip("_")
+    k = re.sub(r"_?([/.])_?", r"\1", k)
+    return k.strip("/.") or "value"
+
+
+def prefix_from_label(label: str) -> str:
+    """First word of a label (``Final Results`` -> ``final``), used as a key prefix."""
+    m = re.search(r"[A-Za-z][A-Za-z0-9]*", label)
+    return m.group(0).lower() if m else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# values
+
+MISSING_TOKENS = frozenset({"", "-", "--", "na", "n/a", "none", "null", "nil", "?"})
+_MAG = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
+_NUM_UNIT = re.compile(
+    r"^([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity))\s*([A-Za-z%µ/]*)$",
+    re.IGNORECASE,
+)
+
+
+def parse_number(text: str) -> float | int | None:
+    """``'3'`` -> 3, ``'0.5'`` -> 0.5, ``'136.7s'`` -> 136.7, ``'25.9M'`` -> 25900000,
+    ``'nan'``/``'inf'`` -> float; anything else (including missing markers) -> None."""
+    t = text.strip()
+    m = _NUM_UNIT.match(t)
+    if not m:
+        return None
+    num, unit = m.group(1), m.group(2)
+    if unit in _MAG:
+        v = float(num) * _MAG[unit]
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    if "." not in num and "e" not in num.lower() and num.lstrip("+-").isdigit():
+        return int(num)
+    return float(num)
+
+
+def coerce_value(text: str) -> Any:
+    """A config/summary string -> bool, None, int, float or the (unquoted) string."""
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
+        return t[1:-1]
+    low = t.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("none", "null", "~"):
+        return None
+    n = parse_number(t)
+    if n is not None:
+        return n
+    return t
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def short_string(v: str) -> str:
+    return v if len(v) <= MAX_STRING else v[: MAX_STRING - 1] + "…"
+
+
+def to_epoch_seconds(v: Any) -> float | None:
+    """An ISO 8601 string or a number of seconds/milliseconds since the epoch -> seconds."""
+    if is_number(v):
+        x = float(v)
+        if not math.isfinite(x) or x <= 0:
+            return None
+        return x / 1000.0 if x > 1e11 else x
+    if isinstance(v, str):
+        s = v.strip()
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            return dt.timestamp()  # local time
+        return dt.astimezone(timezone.utc).timestamp()
+    return None
+
+
+def flatten(d: dict[str, Any], sep: str = "/", prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> one level with joined keys (lists and other values kept as they are)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{sep}{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            out.update(flatten(v, sep, key))
+        else:
+            out[key] = v
+    return out
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``extra`` into ``base`` without overwriting what ``base`` has (base wins)."""
+    for k, v in extra.items():
+        if k in base:
+            if isinstance(base[k], dict) and isinstance(v, dict):
+                deep_merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+GENERIC_STEMS = frozenset(
+    {
+        "train",
+        "training",
+        "console",
+        "log",
+        "logs",
+        "output",
+        "out",
+        "stdout",
+        "stderr",
+        "main",
+        "run",
+        "metrics",
+        "history",
+        "training_history",
+        "eval",
+        "results",
+        "summary",
+        "preds",
+        "predictions",
+        "config",
+        "progress",
+    }
+)
+
+
+def run_name_for_file(path: str) -> str:
+    """A run name for a single file: its stem, or its folder's name for generic stems."""
+    base = os.path.basename(path)
+    stem = base.split(".")[0] if not base.startswith(".") else base
+    if stem.lower() in GENERIC_STEMS:
+        parent = os.path.basename(os.path.dirname(os.path.abspath(path)))
+        if parent:
+            return parent
+    return stem or base
+
+
+def new_run(path: str, fmt: str, opts: Any = None, name: str | None = None) -> ImportedRun:
+    src = os.path.abspath(path)
+    run = ImportedRun(
+        name=(getattr(opts, "name", None) or name or run_name_for_file(path)),
+        format=fmt,
+        source=src,
+    )
+    project = getattr(opts, "project", None)
+    if project:
+        run.project = project
+    return run
+
+
+def one_line(msg: object) -> str:
+    s = " ".join(str(msg).split())
+    return s if len(s) <= 300 else s[:297] + "..."

@@ -1,0 +1,646 @@
+"""CSV, TSV, JSON and JSONL metric files.
+
+Shapes understood:
+
+* **wide**: one row per step, a step column plus metric columns. The step column is the first
+  of ``step, global_step, _step, trainer/global_step, iteration, iter, it, epoch, ep, batch,
+  round, update, timestep`` present (case-insensitive) with integer values; without one the
+  row index (from 0) is the step. When both a step and an epoch column exist, ``epoch`` is also a
+  series. A numeric ``timestamp``/``_timestamp``/``wall_time``/``time`` column holding epoch
+  seconds (or ms), or an ISO time column, gives the points' wall time and is not a series.
+  Blank cells and ``-``/``NA``/``null``/``None`` are missing (no point), never zero; ``nan`` and
+  ``inf`` are floats. Non-numeric columns are not series.
+* **stages**: a non-numeric ``stage``/``phase``/``split``/``mode``/``subset`` column. If the step
+  restarts when the stage changes, or the same step appears under two stages, every metric is
+  split per stage as ``<stage>/<metric>`` (seed003: ``operator/loss``, step = epoch within
+  the stage). Otherwise (the step keeps counting across phases, e.g. Adam then LBFGS) the
+  series stay whole and the summary gets ``<column>/<stage>/first_step`` and
+  ``<column>/<stage>/last_step`` (``phase/lbfgs/first_step``).
+* **long**: columns ``key``/``metric``/``name``/``tag`` + ``value`` (+ optional step and time).
+* **JSON/JSONL**: one object per line, a list of objects, an object holding such a list under
+  ``history``/``log_history``/``records``/``metrics``/``logs``/``data`` (its other scalar
+  fields become summary values), or an object of equal-length number lists (Keras
+  ``history.json``). Nested objects are flattened with ``/`` (``{"train": {"loss": 1}}`` ->
+  ``train/loss``).
+* **run tables** (one row per run): a non-numeric ``run``/``run_name``/``name``/``run_id``/
+  ``experiment`` column with distinct values and no step column (seed002 ``results.csv``).
+  Imported alone, each row is a run with only summary values (external id = the row's name).
+  Walked together with the runs it describes, :func:`expbook.importers.walk.read_all` attaches
+  each row to the run of the same name instead (see there). A table with a run column *and* a
+  step column holds the series of several runs: one run per distinct name.
+
+Problems: empty, binary or undecodable files, files with no header row, and files where most
+rows are ragged raise ParseError; a minority of ragged rows, unparseable cells in a numeric
+column, or a truncated last JSONL line give a partial import with a warning saying how much.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from . import common
+from .model import ImportedRun, ParseError
+
+FORMAT = "tabular"
+ALIASES = ("csv", "tsv", "json", "jsonl")
+
+CSV_EXTS = frozenset({".csv", ".tsv", ".tab"})
+JSONL_EXTS = frozenset({".jsonl", ".ndjson"})
+JSON_EXTS = frozenset({".json"})
+
+STEP_COLS = (
+    "step",
+    "global_step",
+    "_step",
+    "trainer/global_step",
+    "iteration",
+    "iter",
+    "it",
+    "epoch",
+    "ep",
+    "batch",
+    "round",
+    "update",
+    "timestep",
+)
+WALL_COLS = ("timestamp", "_timestamp", "wall_time", "walltime", "wall", "time", "datetime")
+STAGE_COLS = ("stage", "phase", "split", "mode", "subset", "partition")
+RUN_COLS = ("run", "run_name", "name", "run_id", "experiment", "exp", "exp_name", "trial")
+LONG_KEY_COLS = ("key", "metric", "metric_name", "name", "tag")
+RECORD_KEYS = ("log_history", "history", "records", "metrics", "logs", "data", "rows", "entries")
+
+Point = tuple[int, float, "float | None"]
+
+
+@dataclass
+class Table:
+    """Columns of a table, typed: numbers (with a presence mask) or strings."""
+
+    path: str
+    columns: list[str]
+    nrows: int
+    num: dict[str, np.ndarray] = field(default_factory=dict)
+    present: dict[str, np.ndarray] = field(default_factory=dict)
+    text: dict[str, list[str | None]] = field(default_factory=dict)
+    ints: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    extra_summary: dict[str, Any] = field(default_factory=dict)
+    data: bytes = b""
+
+    def col(self, *names: str, numeric: bool | None = None) -> str | None:
+        """The first column whose lower-cased name is in ``names``."""
+        lower = {c.lower(): c for c in self.columns}
+        for n in names:
+            c = lower.get(n)
+            if c is None:
+                continue
+            if numeric is True and c not in self.num:
+                continue
+            if numeric is False and c not in self.text:
+                continue
+            return c
+        return None
+
+
+@dataclass
+class RunTable:
+    """A table with one row per run (a results/leaderboard CSV)."""
+
+    path: str
+    name_col: str
+    rows: list[tuple[str, dict[str, Any]]]  # (run name, values)
+    data: bytes = b""
+
+    def to_runs(self, opts: Any = None) -> list[ImportedRun]:
+        src = common.source_of(self.path, self.data) if self.data else None
+        runs = []
+        for name, values in self.rows:
+            run = common.new_run(self.path, FORMAT, None, name=name)
+            run.external_id = name
+            if getattr(opts, "project", None):
+                run.project = opts.project
+            run.summary.update(values)
+            if src is not None:
+                run.files.append(src)
+            runs.append(run)
+        return runs
+
+
+@dataclass
+class SeriesResult:
+    series: dict[str, list[Point]] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _type_column(
+    cells: list[str] | tuple[str, ...],
+) -> tuple[np.ndarray, np.ndarray, int, bool] | None:
+    """Strings -> (values, present, n_bad, all_int) or None for a non-numeric column."""
+    n = len(cells)
+    try:
+        arr = np.array(cells, dtype=np.float64)
+        present = np.ones(n, dtype=bool)
+        bad = 0
+    except (ValueError, TypeError):
+        arr = np.full(n, np.nan)
+        present = np.zeros(n, dtype=bool)
+        ok = 0
+        bad = 0
+        for i, c in enumerate(cells):
+            s = c.strip() if isinstance(c, str) else c
+            if s is None or (isinstance(s, str) and s.lower() in common.MISSING_TOKENS):
+                continue
+            try:
+                arr[i] = float(s)
+                present[i] = True
+                ok += 1
+            except (ValueError, TypeError):
+                bad += 1
+        if ok == 0 or bad > ok:
+            return None
+    vals = arr[present]
+    finite = vals[np.isfinite(vals)]
+    all_int = bool(len(finite)) and bool(np.all(finite == np.floor(finite)))
+    return arr, present, bad, all_int
+
+
+def _sniff_delimiter(first_line: str, ext: str) -> str:
+    if ext == ".tsv" or ext == ".tab":
+        return "\t"
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def read_csv(path: str, data: bytes) -> Table:
+    text, warns = common.decode_text(data, "CSV file")
+    ext = os.path.splitext(path)[1].lower()
+    first = text.split("\n", 1)[0]
+    delim = _sniff_delimiter(first, ext)
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r and any(r)]
+    except csv.Error as e:
+        raise ParseError(f"unreadable CSV: {e}") from None
+    if not rows:
+        raise ParseError("empty CSV file")
+    header = [h.strip() for h in rows[0]]
+    if all(common.parse_number(h) is not None for h in header if h):
+        raise ParseError("no header row (the first row holds numbers)")
+    ncol = len(header)
+    body = rows[1:]
+    good = [r for r in body if len(r) == ncol]
+    ragged = len(body) - len(good)
+    if not body:
+        raise ParseError("CSV has a header but no data rows")
+    if not good or ragged * 2 > len(body):
+        raise ParseError(
+            f"ragged CSV: {ragged} of {len(body)} data rows do not have the header's {ncol} fields"
+        )
+    t = Table(path=path, columns=[], nrows=len(good), data=data)
+    t.warnings.extend(warns)
+    if ragged:
+        t.warnings.append(
+            f"{ragged} of {len(body)} data rows have the wrong number of fields (skipped)"
+        )
+    seen: set[str] = set()
+    bad_cells = 0
+    for j, cells in enumerate(zip(*good)):
+        name = header[j] or f"column_{j}"
+        if name in seen:
+            name = f"{name}_{j}"
+        seen.add(name)
+        t.columns.append(name)
+        typed = _type_column(cells)
+        if typed is None:
+            t.text[name] = [c if c.strip() else None for c in cells]
+            continue
+        arr, present, bad, all_int = typed
+        bad_cells += bad
+        t.num[name] = arr
+        t.present[name] = present
+        if all_int:
+            t.ints.add(name)
+    if bad_cells:
+        t.warnings.append(f"{bad_cells} non-numeric cell(s) in numeric columns read as missing")
+    return t
+
+
+def _records_table(path: str, records: list[Any], data: bytes, warns: list[str]) -> Table:
+    cols: dict[str, list[Any]] = {}
+    n = 0
+    skipped = 0
+    for rec in records:
+        if not isinstance(rec, dict):
+            skipped += 1
+            continue
+        flat = common.flatten(rec)
+        for k, v in flat.items():
+            col = cols.get(k)
+            if col is None:
+                col = cols[k] = [None] * n
+            col.append(v)
+        n += 1
+        for col in cols.values():
+            if len(col) < n:
+                col.append(None)
+    if n == 0:
+        raise ParseError("no JSON objects (records) found")
+    t = Table(path=path, columns=list(cols), nrows=n, data=data)
+    t.warnings.extend(warns)
+    if skipped:
+        t.warnings.append(f"{skipped} record(s) that are not JSON objects skipped")
+    for name, values in cols.items():
+        nums = 0
+        strs = 0
+        for v in values:
+            if common.is_number(v):
+                nums += 1
+            elif isinstance(v, str):
+                strs += 1
+        if nums and nums >= strs:
+            arr = np.full(n, np.nan)
+            present = np.zeros(n, dtype=bool)
+            for i, v in enumerate(values):
+                if common.is_number(v):
+                    arr[i] = float(v)
+                    present[i] = True
+                elif isinstance(v, str):
+                    pv = common.parse_number(v)
+                    if pv is not None:
+                        arr[i] = float(pv)
+                        present[i] = True
+            t.num[name] = arr
+            t.present[name] = present
+            finite = arr[present & np.isfinite(arr)]
+            if len(finite) and np.all(finite == np.floor(finite)):
+                t.ints.add(name)
+        elif strs:
+            t.text[name] = [v if isinstance(v, str) else None for v in values]
+    return t
+
+
+def read_jsonl(path: str, data: bytes) -> Table:
+    text, warns = common.decode_text(data, "JSONL file")
+    records: list[Any] = []
+    bad = 0
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    last_bad = False
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+            last_bad = False
+        except ValueError:
+            bad += 1
+            last_bad = i == len(lines) - 1
+    if not lines:
+        raise ParseError("empty JSONL file")
+    if bad * 2 > len(lines) or not records:
+        raise ParseError(f"not JSONL: {bad} of {len(lines)} lines are not valid JSON")
+    if bad:
+        what = "truncated last line" if bad == 1 and last_bad else "invalid JSON line(s)"
+        warns = [*warns, f"{bad} of {len(lines)} lines skipped ({what})"]
+    return _records_table(path, records, data, warns)
+
+
+def read_json(path: str, data: bytes) -> Table:
+    text, warns = common.decode_text(data, "JSON file")
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise ParseError(f"invalid JSON: {common.one_line(e)}") from None
+    if isinstance(obj, list):
+        return _records_table(path, obj, data, warns)
+    if not isinstance(obj, dict):
+        raise ParseError("JSON holds neither records nor an object")
+    for key in RECORD_KEYS:
+        v = obj.get(key)
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            t = _records_table(path, v, data, warns)
+            for k, val in common.flatten({k: x for k, x in obj.items() if k != key}).items():
+                if common.is_number(val) or isinstance(val, bool):
+                    t.extra_summary[k] = val
+            return t
+    lists = {k: v for k, v in obj.items() if isinstance(v, list) and v}
+    if lists and len(lists) == len(obj):
+        lengths = {len(v) for v in lists.values()}
+        if len(lengths) == 1 and all(
+            all(common.is_number(x) or x is None for x in v) for v in lists.values()
+        ):
+            n = lengths.pop()
+            recs = [{k: v[i] for k, v in lists.items()} for i in range(n)]
+            return _records_table(path, recs, data, warns)
+    raise ParseError("JSON object without per-step records (a summary or config file?)")
+
+
+def read_table(path: str, data: bytes | None = None) -> Table:
+    if data is None:
+        data = common.read_bytes(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext in JSONL_EXTS:
+        return read_jsonl(path, data)
+    if ext in JSON_EXTS:
+        return read_json(path, data)
+    stripped = data.lstrip()[:1]
+    if ext not in CSV_EXTS and stripped in (b"{", b"["):
+        if stripped == b"{" and data.count(b"\n") > 1 and data.lstrip().startswith(b'{"'):
+            try:
+                return read_jsonl(path, data)
+            except ParseError:
+                pass
+        return read_json(path, data)
+    return read_csv(path, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# interpretation
+
+
+def _run_col(t: Table) -> str | None:
+    c = t.col(*RUN_COLS, numeric=False)
+    if c is None:
+        return None
+    vals = t.text[c]
+    if any(v is None for v in vals):
+        return None
+    return c
+
+
+def is_run_table(t: Table) -> bool:
+    c = _run_col(t)
+    if c is None or _step_col(t) is not None:
+        return False
+    return len(set(t.text[c])) == t.nrows and bool(t.num)
+
+
+def run_table(t: Table) -> RunTable:
+    c = _run_col(t)
+    assert c is not None
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for i in range(t.nrows):
+        name = str(t.text[c][i])
+        values: dict[str, Any] = {}
+        for col in t.columns:
+            if col == c:
+                continue
+            if col in t.num:
+                if t.present[col][i]:
+                    v = float(t.num[col][i])
+                    values[col] = int(v) if col in t.ints and math.isfinite(v) else v
+            elif col in t.text and t.text[col][i] is not None:
+                values[col] = common.short_string(str(t.text[col][i]))
+        rows.append((name, values))
+    return RunTable(path=t.path, name_col=c, rows=rows, data=t.data)
+
+
+def _step_col(t: Table) -> str | None:
+    lower = {c.lower(): c for c in t.columns}
+    for n in STEP_COLS:
+        c = lower.get(n)
+        if c is not None and c in t.num and c in t.ints:
+            return c
+    return None
+
+
+def _wall(t: Table) -> tuple[str | None, np.ndarray | None]:
+    lower = {c.lower(): c for c in t.columns}
+    for n in WALL_COLS:
+        c = lower.get(n)
+        if c is None:
+            continue
+        if c in t.num:
+            arr = t.num[c]
+            ok = t.present[c] & np.isfinite(arr)
+            if ok.any() and float(np.median(arr[ok])) > 1e8:
+                w = np.where(ok, arr, np.nan)
+                if float(np.median(arr[ok])) > 1e11:
+                    w = w / 1000.0
+                return c, w
+        elif c in t.text:
+            vals = [common.to_epoch_seconds(v) if v else None for v in t.text[c]]
+            if sum(v is not None for v in vals) * 2 >= t.nrows:
+                return c, np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
+    return None, None
+
+
+def series_of(t: Table) -> SeriesResult:
+    """The series (and stage summary values) of a per-step table."""
+    out = SeriesResult()
+    out.warnings.extend(t.warnings)
+    out.summary.update(t.extra_summary)
+    n = t.nrows
+    if n == 0:
+        return out
+    key_col = t.col(*LONG_KEY_COLS, numeric=False)
+    value_col = t.col("value", numeric=True)
+    step_col = _step_col(t)
+    wall_col, wall = _wall(t)
+    if key_col is not None and value_col is not None:
+        _long_series(t, key_col, value_col, step_col, wall, out)
+        return out
+    if step_col is not None:
+        sp = t.present[step_col] & np.isfinite(t.num[step_col])
+        steps = np.where(sp, t.num[step_col], 0).astype(np.int64)
+        if not sp.all():
+            out.warnings.append(f"{int((~sp).sum())} row(s) without a {step_col} value skipped")
+    else:
+        sp = np.ones(n, dtype=bool)
+        steps = np.arange(n, dtype=np.int64)
+    metric_cols = [
+        c
+        for c in t.columns
+        if c in t.num and c != step_col and c != wall_col and t.present[c].any()
+    ]
+    stage_col = t.col(*STAGE_COLS, numeric=False)
+    prefixes: list[str] | None = None
+    if stage_col is not None:
+        stages = t.text[stage_col]
+        if _stages_need_prefix(steps, sp, stages):
+            prefixes = [f"{s}/" if s else "" for s in stages]
+        else:
+            first: dict[str, int] = {}
+            last: dict[str, int] = {}
+            for i in np.flatnonzero(sp).tolist():
+                s = stages[i]
+                if s:
+                    first.setdefault(s, int(steps[i]))
+                    last[s] = int(steps[i])
+            for s in first:
+                base = f"{common.norm_key(stage_col)}/{s}"
+                out.summary[f"{base}/first_step"] = first[s]
+                out.summary[f"{base}/last_step"] = last[s]
+    st_list = steps.tolist()
+    wall_list = wall.tolist() if wall is not None else None
+    for c in metric_cols:
+        mask = sp & t.present[c]
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        vals = t.num[c][idx].tolist()
+        il = idx.tolist()
+        stp = [st_list[i] for i in il]
+        if wall_list is not None:
+            ws: Any = [None if wall_list[i] != wall_list[i] else wall_list[i] for i in il]
+        else:
+            ws = repeat(None)
+        if prefixes is None:
+            out.series[c] = list(zip(stp, vals, ws))
+        else:
+            for i, s, v, w in zip(il, stp, vals, ws):
+                out.series.setdefault(prefixes[i] + c, []).append((s, v, w))
+    return out
+
+
+def _stages_need_prefix(steps: np.ndarray, ok: np.ndarray, stages: list[str | None]) -> bool:
+    prev_stage: str | None = None
+    prev_step: int | None = None
+    owner: dict[int, str] = {}
+    for i in np.flatnonzero(ok).tolist():
+        s = stages[i]
+        st = int(steps[i])
+        if s is None:
+            continue
+        if prev_stage is not None and s != prev_stage and prev_step is not None and st <= prev_step:
+            return True
+        o = owner.setdefault(st, s)
+        if o != s:
+            return True
+        prev_stage, prev_step = s, st
+    return False
+
+
+def _long_series(
+    t: Table,
+    key_col: str,
+    value_col: str,
+    step_col: str | None,
+    wall: np.ndarray | None,
+    out: SeriesResult,
+) -> None:
+    keys = t.text[key_col]
+    vals = t.num[value_col]
+    vp = t.present[value_col]
+    steps = t.num[step_col] if step_col else None
+    sp = t.present[step_col] if step_col else None
+    counters: dict[str, int] = {}
+    for i in range(t.nrows):
+        k = keys[i]
+        if not k or not vp[i]:
+            continue
+        if steps is not None and sp is not None:
+            if not sp[i]:
+                continue
+            st = int(steps[i])
+        else:
+            st = counters.get(k, 0)
+            counters[k] = st + 1
+        w = None
+        if wall is not None and wall[i] == wall[i]:
+            w = float(wall[i])
+        out.series.setdefault(k, []).append((st, float(vals[i]), w))
+
+
+def multi_run_col(t: Table) -> str | None:
+    """A run column in a per-step table holding several runs, or None."""
+    c = _run_col(t)
+    if c is None or _step_col(t) is None:
+        return None
+    return c if len(set(t.text[c])) >= 2 else None
+
+
+def _subtable(t: Table, rows: np.ndarray) -> Table:
+    s = Table(path=t.path, columns=list(t.columns), nrows=len(rows), data=t.data)
+    for c, a in t.num.items():
+        s.num[c] = a[rows]
+        s.present[c] = t.present[c][rows]
+    for c, v in t.text.items():
+        s.text[c] = [v[i] for i in rows.tolist()]
+    s.ints = set(t.ints)
+    return s
+
+
+def interpret(t: Table, opts: Any = None) -> list[ImportedRun] | RunTable:
+    """Runs of a table, or a RunTable for a one-row-per-run table."""
+    if is_run_table(t):
+        return run_table(t)
+    path = t.path
+    src = common.source_of(path, t.data)
+    mc = multi_run_col(t)
+    if mc is not None:
+        runs = []
+        names = t.text[mc]
+        order: dict[str, list[int]] = {}
+        for i, nm in enumerate(names):
+            order.setdefault(str(nm), []).append(i)
+        for nm, rows in order.items():
+            sub = _subtable(t, np.asarray(rows, dtype=np.int64))
+            del sub.text[mc]
+            sub.columns.remove(mc)
+            res = series_of(sub)
+            run = common.new_run(path, FORMAT, None, name=nm)
+            run.external_id = nm
+            if getattr(opts, "project", None):
+                run.project = opts.project
+            run.series.update(res.series)
+            run.summary.update(res.summary)
+            run.warnings.extend(res.warnings)
+            run.files.append(src)
+            runs.append(run)
+        return runs
+    res = series_of(t)
+    if not res.series:
+        raise ParseError("no numeric columns to import as series")
+    run = common.new_run(path, FORMAT, opts)
+    run.series.update(res.series)
+    run.summary.update(res.summary)
+    run.warnings.extend(res.warnings)
+    run.files.append(src)
+    return [run]
+
+
+# ---------------------------------------------------------------------------------------------
+# plug-in protocol
+
+
+def sniff_file(path: str, head: bytes) -> int:
+    ext = os.path.splitext(path)[1].lower()
+    if not head or common.looks_binary(head):
+        return 0
+    if ext in CSV_EXTS:
+        first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lower()
+        if not first:
+            return 0
+        cols = [c.strip().strip('"') for c in first.replace("\t", ",").replace(";", ",").split(",")]
+        if any(c in STEP_COLS for c in cols):
+            return 80
+        return 70 if len(cols) >= 2 else 40
+    if ext in JSONL_EXTS:
+        return 80 if head.lstrip().startswith(b"{") else 0
+    if ext in JSON_EXTS:
+        h = head.lstrip()
+        if h.startswith(b"["):
+            return 70
+        if h.startswith(b"{") and any(b'"' + k.encode() + b'"' in h for k in RECORD_KEYS):
+            return 40
+    return 0
+
+
+def parse(path: str, opts: Any = None) -> list[ImportedRun]:
+    t = read_table(path)
+    r = interpret(t, opts)
+    if isinstance(r, RunTable):
+        return r.to_runs(opts)
+    return r

@@ -1,0 +1,941 @@
+"""Text training logs: infer metrics, step counters, summaries and config from console output.
+
+What a line can be (the first rule that applies wins):
+
+* **blank** lines are ignored (not counted).
+* **tracebacks** (``Traceback (most recent call last):`` up to and including the exception
+  line) are skipped and mark the run ``failed`` (``killed`` for ``KeyboardInterrupt``).
+* **warnings** (a word ``warning``/``warn``/``deprecated``) and decorative lines
+  (``--- Training Complete ---``, ``=====``) are skipped.
+* **checkpoint lines** ``saved best -> path`` / ``Saving checkpoint to path``: not metrics; they
+  set summary ``checkpoint/<label>`` = path and ``checkpoint/<label>_step`` = the step at which
+  it was saved (``<label>`` is the word after *saved* such as ``best``/``last``, else ``latest``).
+* **parameter lines** ``NAME = value  # comment`` (one assignment per line; anywhere in the log
+  for UPPER_CASE names, in the header for any name) become config ``NAME`` (case kept).
+* **summary lines** start with *best*, *final*, *done*, *finished*, *summary*, *overall* or
+  *results* (after log-level boilerplate). Their fields become summary values:
+  ``Best Test F1 Score: 0.8816 at Epoch 187`` -> ``best_test_f1_score`` = 0.8816 and
+  ``best_test_f1_score_epoch`` = 187 (``at step N`` -> ``<key>_step``);
+  a label before the first field becomes a prefix made of its first word:
+  ``Final Results - Test Loss: 0.21, Test Acc (non-diag): 0.91`` -> ``final/test_loss``,
+  ``final/test_acc_non_diag``; ``done: iter=15000 total_elapsed=18199.8s`` -> ``done/iter``,
+  ``done/total_elapsed``.
+* **step lines** hold a counter: ``step 500/15000``, ``[step 500]``, ``Epoch: 050``,
+  ``Epoch 3/10``, ``iter 10:``, ``epoch=3``, ``Epoch [3/10], Step [100/600]``. Counter words:
+  step, global_step, iter, iteration, it, epoch, ep, batch. When a line has several, the
+  finest wins (step/iter > epoch > batch); the epoch is then also kept as a series ``epoch``.
+  If a step counter has a total (``Step [100/600]``) and the line also has an epoch, the step
+  is made global: ``(epoch - first_epoch) * total + step``.
+  Every ``key=value``, ``key: value`` and ``Key Name: value`` field becomes a point of series
+  ``norm_key(key)`` at that step.
+* **metric lines without a counter** after the first step line get the step of the last
+  counter line (multi-line step reports).
+* **header lines** (before the first step line) become config: ``key=value`` pairs (also
+  ``Namespace(lr=0.1, ...)``), ``key: value`` with a one-word key and a one-token value, and
+  ``cmd: ...`` (kept whole as config ``cmd``). Other header lines are skipped.
+* everything else is skipped; ``skipped_lines`` counts every non-blank line that gave nothing.
+
+Keys: series and summary keys are normalised by :func:`common.norm_key` (lower snake_case,
+``Test Acc (non-diag)`` -> ``test_acc_non_diag``, ``/`` and ``.`` kept). Config keys are kept
+as written. Values: ``nan``/``inf``/``-inf`` are floats; ``-``, ``None``, ``n/a`` are missing
+(no point); units are dropped (``elapsed=136.7s`` -> 136.7, ``12ms`` -> 12), except the
+magnitude suffixes k/K/M/B/G/T (``25.9M`` -> 25900000). ``a/b`` after a non-counter field
+(``Accuracy: 9893/10000``) is the ratio a/b. Lines starting with an ISO timestamp
+(``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time).
+
+A log without any counter gives series only for metric lines whose shape repeats (the step is
+the repetition index, from 0); everything else of such a log is treated as header.
+
+With ``--pattern`` (:mod:`expbook.importers.pattern`) the inference is replaced by the pattern.
+
+Speed: lines are grouped by their shape (the line with its digits removed); each shape is
+analysed once and the numbers of all its lines are extracted in bulk (string replacement plus
+one numpy parse), so the per-line Python work is a few dictionary operations.
+"""
+
+from __future__ import annotations
+
+import calendar
+import gc
+import os
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from . import common
+from .common import norm_key
+from .model import ImportedRun, ParseError
+
+FORMAT = "textlog"
+LOG_EXTS = frozenset({".log", ".txt", ".out", ".err", ".stdout", ".stderr", ".console"})
+
+# ---------------------------------------------------------------------------------------------
+# regular expressions (compiled once)
+
+NUM_RE = re.compile(
+    r"(?<![\w.])([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+    r"|[-+]?(?:[Nn]a[Nn]|NAN|[Ii]nfinity|INFINITY|[Ii]nf|INF)(?!\w))"
+)
+_DEL_DIGITS = str.maketrans("", "", "0123456789")
+TS_RE = re.compile(r"\s*\[?(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?\]?")
+BOILER_RE = re.compile(
+    r"^(?:\s*(?:\[[^\]]{0,60}\]|\((?:INFO|DEBUG)\)|"
+    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]+\.py:\d+\]?|[-|>:]+)\s*)*"
+)
+DECOR_RE = re.compile(r"^\s*(?:[-=*#~_]{3,}|[-=*#~_]\s[-=*#~_]\s)")
+WARN_RE = re.compile(r"(?i)(?<![\w])(?:warn(?:ing)?s?|deprecat\w*)(?![\w])|\w+Warning\b")
+CKPT_RE = re.compile(
+    r"(?i)(?<![\w])(?:saved|saving)\b([^>]*?)(?:->|=>|\bto\b|:)\s*['\"]?([^\s'\"]+)"
+)
+CKPT_EXTS = frozenset(
+    [
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".bin",
+        ".safetensors",
+        ".h5",
+        ".hdf5",
+        ".pkl",
+        ".keras",
+        ".msgpack",
+        ".npz",
+        ".joblib",
+        ".onnx",
+    ]
+)
+CKPT_WORDS = frozenset({"checkpoint", "ckpt", "model", "weights", "best", "last", "state"})
+CKPT_NOISE = frozenset({"checkpoint", "ckpt", "model", "weights", "the", "a", "new", "state"})
+ASSIGN_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+=\s+(.*?)\s*$")
+ASSIGN_UPPER_RE = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$")
+KV_RE = re.compile(
+    r"(?<![\w.\-/])([A-Za-z_][\w.\-]*)\s?=\s?"
+    r"(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|\([^)]*\)|[^\s,;|)\]]+)"
+)
+KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
+SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
+FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
+
+AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*[:=#]?\s*$")
+BARE_CTR_RE = re.compile(
+    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*[\[(#:=]?\s*$"
+)
+EQ_KEY_RE = re.compile(r"([A-Za-z_][\w.\-/@]*)\s*$")
+COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_]\w*)[\"']?$")
+PHRASE_SPLIT_RE = re.compile(r"^(.*(?:[,;|\t:=\[\]{}>]| - |  ))?(.*)$", re.S)
+PHRASE_OK_RE = re.compile(r"^[A-Za-z_][\w()\-./%@]*(?: [\w()\-./%@]+){0,5}$")
+AFTER_OK_RE = re.compile(
+    r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})"
+    r"(?:\s*$|\s*[,;|)\](\[{}/<]|\s+-\s|\s+(?:at|@)\s|\s+[A-Za-z_][\w ()\-./%@]{0,60}?\s*[:=])"
+)
+UNIT_RE = re.compile(r"^([A-Za-z%µ]{0,3})")
+MAG = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
+
+STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step")
+EPOCH_CTRS = ("epoch", "ep", "train_epoch")
+BATCH_CTRS = ("batch",)
+COUNTER_KEYS = frozenset(STEP_CTRS + EPOCH_CTRS + BATCH_CTRS)
+
+# line kinds
+BLANK, SKIP, WARN, TRACE, CKPT, SUMMARY, CONFIG, STEP, CARRY = range(9)
+
+
+@dataclass(eq=False)
+class Field:
+    slot: int
+    key: str
+    mult: float = 1.0
+    denom: int = -1  # slot of a denominator (``a/b``) or -1
+    at_for: int = -1  # for "at epoch N": index of the field it belongs to
+
+
+@dataclass(eq=False)
+class Spec:
+    """The analysis of one line shape."""
+
+    kind: int
+    lits: tuple[str, ...] = ()
+    ts_w: int = 0  # width of a leading timestamp (0: none)
+    ts_date: int = -1  # offset of the date in the line
+    ts_frac: tuple[int, int] | None = None
+    step: int = -1  # slot of the step counter
+    step_total: int = -1
+    epoch: int = -1  # slot of an epoch counter used for a global step
+    fields: list[Field] = field(default_factory=list)
+    ats: list[tuple[int, int, str]] = field(default_factory=list)  # (slot, field idx, word)
+    label: str = ""  # summary prefix ("final")
+    safe: bool = True  # bulk extraction allowed
+    middle: tuple[str, ...] = ()  # middle literals, longest first
+
+    @property
+    def nslots(self) -> int:
+        return len(self.lits) - 1
+
+
+def _phrase_key(before: str) -> tuple[str, str] | None:
+    """The key written just before a value (``..., Train Loss: `` -> ("Train Loss", label))."""
+    t = before.rstrip()
+    if not t:
+        return None
+    if t.endswith("="):
+        m = EQ_KEY_RE.search(t[:-1])
+        if not m:
+            return None
+        return m.group(1), t[: m.start()]
+    if not t.endswith(":"):
+        return None
+    if t.endswith("::"):
+        return None
+    core = t[:-1]
+    if t == before:  # "loss:0.5": no space after the colon -> one plain word only
+        m = COLON_TIGHT_KEY_RE.search(core)
+        if not m:
+            return None
+        return m.group(1), core[: m.start(1)]
+    m = PHRASE_SPLIT_RE.match(core)
+    assert m is not None
+    label = m.group(1) or ""
+    phrase = m.group(2).strip()
+    if len(phrase) > 2 and phrase[0] == phrase[-1] and phrase[0] in "'\"":
+        phrase = phrase[1:-1]
+    if not phrase or not PHRASE_OK_RE.match(phrase):
+        return None
+    return phrase, label
+
+
+def _strip_boiler(text: str) -> str:
+    m = BOILER_RE.match(text)
+    return text[m.end() :] if m else text
+
+
+def analyze(line: str) -> Spec:
+    """Classify one line and, for metric lines, find the role of each number in it."""
+    stripped = line.strip()
+    if not stripped:
+        return Spec(BLANK)
+    if stripped.startswith("Traceback (most recent call last)"):
+        return Spec(TRACE)
+    ts_w = 0
+    ts_date = -1
+    ts_frac = None
+    m = TS_RE.match(line)
+    if m:
+        ts_w = m.end()
+        ts_date = m.start(1)
+        if m.group(3):
+            ts_frac = (m.start(3), m.end(3))
+    rest = line[ts_w:]
+    body = _strip_boiler(rest)
+    if DECOR_RE.match(body):
+        return Spec(SKIP)
+    if WARN_RE.search(rest):
+        return Spec(WARN)
+    if ("sav" in body or "Sav" in body or "SAV" in body) and _ckpt(body) is not None:
+        return Spec(CKPT)
+    if ASSIGN_UPPER_RE.match(rest) and rest.count("=") == 1:
+        return Spec(CONFIG)
+    fw = FIRST_WORD_RE.match(body)
+    is_summary = bool(fw) and fw.group(0).lower() in SUMMARY_WORDS  # type: ignore[union-attr]
+
+    parts = NUM_RE.split(rest)
+    lits = tuple(parts[0::2])
+    nums = parts[1::2]
+    n = len(nums)
+    spec = Spec(CARRY, lits=lits, ts_w=ts_w, ts_date=ts_date, ts_frac=ts_frac)
+    if n == 0:
+        spec.kind = SUMMARY if is_summary else SKIP
+        return spec
+
+    counters: list[tuple[int, str]] = []  # (slot, normalized counter name)
+    totals: dict[int, int] = {}
+    fields: list[Field] = []
+    first_label: str | None = None
+    prev_role: tuple[str, int] | None = None  # ("ctr"|"field", index)
+    for i in range(n):
+        before, after = lits[i], lits[i + 1]
+        role: tuple[str, int] | None = None
+        if i > 0 and before == "/" and prev_role is not None:
+            if prev_role[0] == "ctr":
+                totals[counters[prev_role[1]][0]] = i
+            else:
+                fields[prev_role[1]].denom = i
+            prev_role = None
+            continue
+        am = AT_RE.search(before) if i > 0 else None
+        if am and fields:
+            word = am.group(1).lower()
+            word = "iter" if word.startswith("iter") else word
+            spec.ats.append((i, len(fields) - 1, word))
+            prev_role = None
+            continue
+        bm = BARE_CTR_RE.search(before)
+        pk = _phrase_key(before)
+        if pk is not None:
+            key = norm_key(pk[0])
+            if not AFTER_OK_RE.match(after):
+                prev_role = None
+                continue
+            integral = "." not in nums[i] and "e" not in nums[i].lower()
+            if integral and key in COUNTER_KEYS:
+                counters.append((i, key))
+                role = ("ctr", len(counters) - 1)
+            else:
+                um = UNIT_RE.match(after)
+                unit = um.group(1) if um else ""
+                fields.append(Field(i, key, MAG.get(unit, 1.0) if len(unit) == 1 else 1.0))
+                role = ("field", len(fields) - 1)
+            if first_label is None:
+                first_label = "".join(p for j, p in enumerate(parts[: 2 * i]) if j % 2 == 0)
+                first_label += pk[1]
+        elif bm is not None and "." not in nums[i]:
+            name = bm.group(1).lower().replace(" ", "_")
+            counters.append((i, name))
+            role = ("ctr", len(counters) - 1)
+        prev_role = role
+
+    if is_summary:
+        spec.kind = SUMMARY
+        # counters in a summary line are plain values (``done: iter=15000``)
+        for slot, name in counters:
+            fields.append(Field(slot, name))
+        fields.sort(key=lambda f: f.slot)
+        spec.fields = fields
+        label = _strip_boiler(first_label or "")
+        spec.label = common.prefix_from_label(label) if re.search(r"[A-Za-z]", label) else ""
+        return spec
+
+    spec.fields = fields
+    if counters:
+        spec.kind = STEP
+        by_name = {name: slot for slot, name in reversed(counters)}
+        step_slot = next((by_name[c] for c in STEP_CTRS if c in by_name), -1)
+        epoch_slot = next((by_name[c] for c in EPOCH_CTRS if c in by_name), -1)
+        batch_slot = next((by_name[c] for c in BATCH_CTRS if c in by_name), -1)
+        if step_slot >= 0:
+            spec.step = step_slot
+            if epoch_slot >= 0:
+                if step_slot in totals:
+                    spec.epoch = epoch_slot
+                    spec.step_total = totals[step_slot]
+                spec.fields.append(Field(epoch_slot, "epoch"))
+        elif epoch_slot >= 0:
+            spec.step = epoch_slot
+            if batch_slot >= 0:
+                spec.fields.append(Field(batch_slot, "batch"))
+        else:
+            spec.step = batch_slot
+    elif fields:
+        spec.kind = CARRY
+    else:
+        spec.kind = SKIP
+        return spec
+    mids = lits[1:-1]
+    spec.safe = all(_safe_literal(x) for x in mids)
+    spec.middle = tuple(sorted(set(mids), key=len, reverse=True))
+    return spec
+
+
+_NUMCHARS = frozenset("0123456789.+-eE")
+
+
+def _safe_literal(lit: str) -> bool:
+    s = lit.strip()
+    return not s or not set(s) <= _NUMCHARS
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class LogResult:
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    series: dict[str, list[tuple[int, float, float | None]]] = field(default_factory=dict)
+    skipped: int = 0
+    status: str = "finished"
+    warnings: list[str] = field(default_factory=list)
+    n_lines: int = 0
+
+
+def _num(tok: str) -> float | int:
+    if "." in tok or "e" in tok or "E" in tok or not tok.lstrip("+-").isdigit():
+        return float(tok)
+    return int(tok)
+
+
+def _bulk_values(sub: list[str], spec: Spec) -> np.ndarray | None:
+    """Numbers of lines that share one shape, as an (n_lines, n_slots) array, or None."""
+    if not spec.safe:
+        return None
+    lits = spec.lits
+    if spec.ts_w:
+        w = spec.ts_w
+        sub = [s[w:] for s in sub]
+    g = "\n" + "\n".join(sub) + "\n"
+    if lits[0]:
+        g = g.replace("\n" + lits[0], "\n ")
+    if lits[-1]:
+        g = g.replace(lits[-1] + "\n", " \n")
+    for lit in spec.middle:
+        if lit.strip():
+            g = g.replace(lit, " ")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            arr = np.fromstring(g, sep=" ")
+    except (ValueError, DeprecationWarning):
+        return None
+    k = spec.nslots
+    if arr.size != len(sub) * k:
+        return None
+    arr = arr.reshape(len(sub), k)
+    if spec.step >= 0:
+        st = arr[:, spec.step]
+        if not np.all(np.isfinite(st)) or not np.all(st == np.floor(st)):
+            return None
+    return arr
+
+
+def _wall_times(sub: list[str], spec: Spec) -> np.ndarray | None:
+    """Seconds since the epoch (local time) from the leading timestamp of each line."""
+    o = spec.ts_date
+    end = spec.ts_frac[1] if spec.ts_frac else o + 19
+    stamps = "\n".join([s[o:end] for s in sub])
+    if spec.ts_frac:
+        stamps = stamps.replace(",", ".")
+    try:
+        arr = np.array(stamps.split("\n"), dtype="datetime64[us]")
+    except ValueError:
+        return None
+    secs = arr.astype(np.int64).astype(np.float64) / 1e6
+    if len(secs):
+        st = time.gmtime(float(secs[0]))
+        secs += time.mktime(st) - calendar.timegm(st)
+    return secs
+
+
+class _Acc:
+    """Collects values per key as (line index, value, wall) pieces; steps are resolved last."""
+
+    def __init__(self) -> None:
+        self.pieces: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
+        self.explicit: dict[str, list[tuple[np.ndarray, np.ndarray, Any]]] = {}
+        self.step_idx: list[np.ndarray] = []
+        self.step_val: list[np.ndarray] = []
+
+    def add(self, key: str, idx: np.ndarray, vals: np.ndarray, wall: np.ndarray | None) -> None:
+        self.pieces.setdefault(key, []).append((idx, vals, wall))
+
+    def add_steps(self, idx: np.ndarray, steps: np.ndarray) -> None:
+        self.step_idx.append(idx)
+        self.step_val.append(steps)
+
+
+def _missing_wall(n: int) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+def _apply_fields(
+    acc: _Acc, spec: Spec, idx: np.ndarray, arr: np.ndarray, wall: np.ndarray | None
+) -> None:
+    seen: set[str] = set()
+    for f in spec.fields:
+        if f.key in seen:
+            continue
+        seen.add(f.key)
+        v = arr[:, f.slot]
+        if f.mult != 1.0:
+            v = v * f.mult
+        if f.denom >= 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = v / arr[:, f.denom]
+        acc.add(f.key, idx, v, wall)
+
+
+def _steps_of(spec: Spec, arr: np.ndarray, first_epoch: list[float]) -> np.ndarray:
+    steps = arr[:, spec.step]
+    if spec.epoch >= 0 and spec.step_total >= 0:
+        ep = arr[:, spec.epoch]
+        if not first_epoch:
+            first_epoch.append(float(ep[0]))
+        steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
+    return steps.astype(np.int64)
+
+
+def _line_values(line: str, spec: Spec) -> list[str] | None:
+    parts = NUM_RE.split(line[spec.ts_w :])
+    if tuple(parts[0::2]) != spec.lits:
+        return None
+    return parts[1::2]
+
+
+def _ckpt(line: str) -> tuple[str, str] | None:
+    m = CKPT_RE.search(line)
+    if not m:
+        return None
+    all_words = [w.lower() for w in re.findall(r"[A-Za-z_]+", m.group(1))]
+    path = m.group(2).rstrip(".,;:)]}")
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in CKPT_EXTS and not (set(all_words) & CKPT_WORDS):
+        return None
+    words = [w for w in all_words if w not in CKPT_NOISE]
+    label = norm_key(words[0]) if words else "latest"
+    return label, path
+
+
+def _summary_line(line: str, spec: Spec, out: dict[str, Any]) -> bool:
+    if spec.nslots <= 0:
+        return False
+    vals = _line_values(line, spec)
+    if vals is None:
+        spec = analyze(line)
+        vals = _line_values(line, spec) if spec.kind == SUMMARY else None
+        if vals is None:
+            return False
+    prefix = spec.label + "/" if spec.label else ""
+    got = False
+    keys: list[str] = []
+    for f in spec.fields:
+        try:
+            v: Any = _num(vals[f.slot])
+        except ValueError:
+            keys.append("")
+            continue
+        if f.mult != 1.0:
+            v = v * f.mult
+        if f.denom >= 0:
+            try:
+                v = float(v) / float(vals[f.denom])
+            except (ValueError, ZeroDivisionError):
+                pass
+        key = prefix + f.key
+        out[key] = v
+        keys.append(key)
+        got = True
+    for slot, fidx, word in spec.ats:
+        if fidx < len(keys) and keys[fidx]:
+            try:
+                out[f"{keys[fidx]}_{word}"] = _num(vals[slot])
+            except ValueError:
+                pass
+    return got
+
+
+def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
+    """Parameter/header lines -> config. True if something was taken."""
+    text = line.strip()
+    m = ASSIGN_RE.match(text) if header else ASSIGN_UPPER_RE.match(text)
+    if m:
+        value = re.split(r"\s+#", m.group(2), maxsplit=1)[0].strip()
+        if "=" not in value:
+            config.setdefault(m.group(1), common.coerce_value(value))
+            return True
+    if not header:
+        return False
+    got = False
+    cm = CMD_RE.search(text)
+    if cm:
+        config.setdefault("cmd", cm.group(1).strip())
+        text = text[: cm.start()]
+        got = True
+    pairs = KV_RE.findall(text)
+    if pairs:
+        for k, v in pairs:
+            config.setdefault(k, common.coerce_value(v))
+        return True
+    km = KEYCOLON_RE.match(text)
+    if km:
+        config.setdefault(km.group(1), common.coerce_value(km.group(2)))
+        return True
+    return got
+
+
+def parse_text(text: str, opts: Any = None) -> LogResult:
+    """Parse log text (inference, or ``opts.pattern`` if given)."""
+    pattern = getattr(opts, "pattern", None)
+    if pattern:
+        from . import pattern as pattern_mod
+
+        return pattern_mod.parse_text(text, pattern)
+    # millions of point tuples are created: the cyclic GC has nothing to find in them
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _infer(text)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _infer(text: str) -> LogResult:
+    res = LogResult()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    n = len(lines)
+    res.n_lines = n
+    if n == 0:
+        return res
+    keys = text.translate(_DEL_DIGITS).split("\n")[:n]
+    tid: dict[str, int] = {}
+    for k in dict.fromkeys(keys):
+        tid[k] = len(tid)
+    ids = np.fromiter(map(tid.__getitem__, keys), dtype=np.int64, count=n)
+    del keys
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [n]))
+    groups: list[tuple[Spec, np.ndarray]] = []
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        idx = order[a:b]
+        spec = analyze(lines[int(idx[0])])
+        groups.append((spec, idx))
+
+    # tracebacks: mark their lines
+    excl = np.zeros(n, dtype=bool)
+    for spec, idx in groups:
+        if spec.kind != TRACE:
+            continue
+        for s in idx.tolist():
+            j = s + 1
+            while j < n and (lines[j][:1] in (" ", "\t") or not lines[j].strip()):
+                j += 1
+            end = min(j, n - 1)
+            excl[s : end + 1] = True
+            exc = lines[end].strip() if end > s else ""
+            status = "killed" if exc.startswith("KeyboardInterrupt") else "failed"
+            if res.status != "failed":
+                res.status = status
+            if exc and status == "failed":
+                res.summary.setdefault("error", common.short_string(exc))
+
+    first_step = n
+    for spec, idx in groups:
+        if spec.kind == STEP:
+            ok = idx[~excl[idx]]
+            if len(ok):
+                first_step = min(first_step, int(ok[0]))
+    header_mask = np.zeros(n, dtype=bool)
+    header_mask[:first_step] = True
+
+    acc = _Acc()
+    first_epoch: list[float] = []
+    slow: list[tuple[int, Spec]] = []  # ordered handling later
+    implicit = first_step == n
+    skipped = int(excl.sum()) - int(sum(1 for i in np.flatnonzero(excl) if not lines[i].strip()))
+
+    for spec, idx in groups:
+        if spec.kind == TRACE:
+            continue
+        idx = idx[~excl[idx]]
+        if not len(idx):
+            continue
+        kind = spec.kind
+        if kind == BLANK:
+            continue
+        if kind in (SKIP, WARN):
+            in_header = idx[header_mask[idx]] if kind == SKIP else idx[:0]
+            skipped += len(idx) - len(in_header)
+            slow.extend((int(i), spec) for i in in_header.tolist())
+            continue
+        if kind in (STEP, CARRY):
+            body_idx = idx[~header_mask[idx]]
+            hdr_idx = idx[header_mask[idx]]
+            if implicit and kind == CARRY and len(hdr_idx) >= 2:
+                _bulk_group(lines, spec, hdr_idx, acc, first_epoch, slow, implicit=True)
+                hdr_idx = hdr_idx[:0]
+            slow.extend((int(i), spec) for i in hdr_idx.tolist())
+            if len(body_idx):
+                _bulk_group(lines, spec, body_idx, acc, first_epoch, slow, implicit=False)
+            continue
+        slow.extend((int(i), spec) for i in idx.tolist())
+
+    # steps of every step line, in line order
+    if acc.step_idx:
+        sidx = np.concatenate(acc.step_idx)
+        sval = np.concatenate(acc.step_val)
+        o = np.argsort(sidx, kind="stable")
+        sidx, sval = sidx[o], sval[o]
+    else:
+        sidx = np.zeros(0, dtype=np.int64)
+        sval = np.zeros(0, dtype=np.int64)
+
+    def step_at(i: int) -> int | None:
+        p = int(np.searchsorted(sidx, i, side="right")) - 1
+        return int(sval[p]) if p >= 0 else None
+
+    # ordered slow lines: header config, summaries, checkpoints, parameters
+    slow.sort(key=lambda t: t[0])
+    for i, spec in slow:
+        line = lines[i]
+        hdr = i < first_step
+        kind = spec.kind
+        if kind == SUMMARY:
+            if not _summary_line(line, spec, res.summary):
+                skipped += 1
+            continue
+        if kind == CKPT:
+            ck = _ckpt(line)
+            if ck:
+                label, path = ck
+                res.summary[f"checkpoint/{label}"] = common.short_string(path)
+                st = step_at(i)
+                if st is not None:
+                    res.summary[f"checkpoint/{label}_step"] = st
+            continue
+        if (kind == CONFIG or hdr) and _config_line(line, res.config, header=hdr):
+            continue
+        # a metric line of a shape whose bulk extraction failed
+        if (
+            kind in (STEP, CARRY)
+            and not hdr
+            and _single_line(line, i, spec, acc, first_epoch, res, sidx)
+        ):
+            continue
+        skipped += 1
+
+    # resolve steps and build points
+    res.series = _build_series(acc, sidx, sval)
+    res.skipped = skipped
+    return res
+
+
+def _bulk_group(
+    lines: list[str],
+    spec: Spec,
+    idx: np.ndarray,
+    acc: _Acc,
+    first_epoch: list[float],
+    slow: list[tuple[int, Spec]],
+    implicit: bool,
+) -> None:
+    sub = [lines[i] for i in idx.tolist()]
+    arr = _bulk_values(sub, spec)
+    if arr is None:
+        # irregular shape: parse line by line (values missing, '-' cells, digits in words)
+        vals_rows: list[list[float]] = []
+        ok_idx: list[int] = []
+        for i, line in zip(idx.tolist(), sub):
+            vals = _line_values(line, spec)
+            if vals is None:
+                slow.append((i, Spec(CARRY if not implicit else SKIP, lits=())))
+                continue
+            row = []
+            for tok in vals:
+                try:
+                    row.append(float(tok))
+                except ValueError:
+                    row.append(np.nan)
+            vals_rows.append(row)
+            ok_idx.append(i)
+        if not ok_idx:
+            return
+        idx = np.asarray(ok_idx, dtype=np.int64)
+        arr = np.asarray(vals_rows, dtype=np.float64).reshape(len(ok_idx), spec.nslots)
+        sub = [lines[i] for i in ok_idx]
+        if spec.step >= 0:
+            st = arr[:, spec.step]
+            good = np.isfinite(st)
+            idx, arr = idx[good], arr[good]
+            sub = [s for s, g in zip(sub, good.tolist()) if g]
+            if not len(idx):
+                return
+    wall = _wall_times(sub, spec) if spec.ts_w else None
+    if implicit:
+        steps = np.arange(len(idx), dtype=np.int64)
+        for f in spec.fields:
+            v = arr[:, f.slot] * f.mult
+            acc.explicit.setdefault(f.key, []).append(
+                (idx, v, steps if wall is None else np.stack([steps, wall]))
+            )
+        return
+    if spec.kind == STEP:
+        acc.add_steps(idx, _steps_of(spec, arr, first_epoch))
+    _apply_fields(acc, spec, idx, arr, wall)
+
+
+def _single_line(
+    line: str,
+    i: int,
+    spec: Spec,
+    acc: _Acc,
+    first_epoch: list[float],
+    res: LogResult,
+    sidx: np.ndarray,
+) -> bool:
+    """A metric line whose shape differs from its group's: analyse it on its own."""
+    own = analyze(line)
+    if own.kind not in (STEP, CARRY):
+        if own.kind == SUMMARY:
+            return _summary_line(line, own, res.summary)
+        return False
+    vals = _line_values(line, own)
+    if vals is None:
+        return False
+    row = []
+    for tok in vals:
+        try:
+            row.append(float(tok))
+        except ValueError:
+            row.append(np.nan)
+    arr = np.asarray([row], dtype=np.float64)
+    idx = np.asarray([i], dtype=np.int64)
+    wall = _wall_times([line], own) if own.ts_w else None
+    if own.kind == STEP:
+        if not np.isfinite(arr[0, own.step]):
+            return False
+        acc.add_steps(idx, _steps_of(own, arr, first_epoch))
+        # a late step line cannot move earlier lines; steps are resolved at the end
+    elif not len(sidx):
+        return False
+    _apply_fields(acc, own, idx, arr, wall)
+    return bool(own.fields) or own.kind == STEP
+
+
+def _build_series(
+    acc: _Acc, sidx: np.ndarray, sval: np.ndarray
+) -> dict[str, list[tuple[int, float, float | None]]]:
+    # steps may have grown through single-line fallbacks: rebuild the map
+    if acc.step_idx:
+        sidx = np.concatenate(acc.step_idx)
+        sval = np.concatenate(acc.step_val)
+        o = np.argsort(sidx, kind="stable")
+        sidx, sval = sidx[o], sval[o]
+    out: dict[str, list[tuple[int, float, float | None]]] = {}
+    step_cache: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}
+    for key, pieces in acc.pieces.items():
+        if len(pieces) == 1:
+            idx, vals, walls = pieces[0]
+            cached = step_cache.get(id(idx))
+            if cached is None or cached[0] is not idx:
+                pos = np.searchsorted(sidx, idx, side="right") - 1
+                keep = pos >= 0
+                st_list = sval[pos[keep]].tolist()
+                cached = (idx, keep, st_list)
+                step_cache[id(idx)] = cached
+            _, keep, st_list = cached
+            if not st_list:
+                continue
+            if not keep.all():
+                vals = vals[keep]
+                walls = walls[keep] if walls is not None else None
+            _emit_list(out, key, st_list, vals, walls)
+            continue
+        idx = np.concatenate([p[0] for p in pieces])
+        vals = np.concatenate([p[1] for p in pieces])
+        has_wall = any(p[2] is not None for p in pieces)
+        walls = (
+            np.concatenate([p[2] if p[2] is not None else _missing_wall(len(p[0])) for p in pieces])
+            if has_wall
+            else None
+        )
+        o = np.argsort(idx, kind="stable")
+        idx, vals = idx[o], vals[o]
+        if walls is not None:
+            walls = walls[o]
+        pos = np.searchsorted(sidx, idx, side="right") - 1
+        keep = pos >= 0
+        if not np.all(keep):
+            vals, pos = vals[keep], pos[keep]
+            if walls is not None:
+                walls = walls[keep]
+        if not len(pos):
+            continue
+        _emit_list(out, key, sval[pos].tolist(), vals, walls)
+    for key, epieces in acc.explicit.items():
+        for _idx, evals, est in epieces:
+            if est.ndim == 2:
+                _emit(out, key, est[0].astype(np.int64), evals, est[1])
+            else:
+                _emit(out, key, est, evals)
+    return out
+
+
+def _emit(
+    out: dict[str, list[tuple[int, float, float | None]]],
+    key: str,
+    steps: np.ndarray,
+    vals: np.ndarray,
+    walls: np.ndarray | None = None,
+) -> None:
+    _emit_list(out, key, steps.tolist(), vals, walls)
+
+
+def _emit_list(
+    out: dict[str, list[tuple[int, float, float | None]]],
+    key: str,
+    st: list[int],
+    vals: np.ndarray,
+    walls: np.ndarray | None,
+) -> None:
+    vl = vals.tolist()
+    if walls is None:
+        pts = list(zip(st, vl, repeat(None)))
+    else:
+        wl = walls.tolist()
+        if np.isnan(walls).any():
+            wl = [None if w != w else w for w in wl]
+        pts = list(zip(st, vl, wl))
+    out.setdefault(key, []).extend(pts)
+
+
+# ---------------------------------------------------------------------------------------------
+# plug-in protocol
+
+_CTR_SNIFF = re.compile(
+    rb"(?im)(?:^|[^\w])(?:step|iter|iteration|epoch|global_step)\s*[\[(#:=]?\s*\d+"
+)
+_KV_SNIFF = re.compile(rb"(?m)[A-Za-z_][\w ]{0,40}[:=]\s*[-+]?\d")
+
+
+def sniff_file(path: str, head: bytes) -> int:
+    ext = os.path.splitext(path)[1].lower()
+    if not head or common.looks_binary(head):
+        return 0
+    counters = len(_CTR_SNIFF.findall(head))
+    kv = len(_KV_SNIFF.findall(head))
+    if ext in LOG_EXTS:
+        if counters >= 2 and kv >= 2:
+            return 80 if ext == ".log" else 60
+        return 30 if ext == ".log" else (10 if kv else 0)
+    if ext in ("", ".stdout", ".stderr"):
+        return 40 if counters >= 2 and kv >= 2 else 0
+    return 0
+
+
+def to_run(res: LogResult, run: ImportedRun) -> ImportedRun:
+    run.config.update(res.config)
+    run.summary.update(res.summary)
+    run.series.update(res.series)
+    run.skipped_lines += res.skipped
+    run.status = res.status
+    run.warnings.extend(res.warnings)
+    return run
+
+
+def parse(path: str, opts: Any = None) -> list[ImportedRun]:
+    data = common.read_bytes(path)
+    text, warns = common.decode_text(data, "log")
+    res = parse_text(text, opts)
+    res.warnings[:0] = warns
+    if not res.series and not res.summary and not res.config:
+        raise ParseError(
+            f"no metrics found in {res.n_lines} line(s) (try --pattern)"
+            if res.n_lines
+            else "empty log"
+        )
+    run = common.new_run(path, FORMAT, opts)
+    run.files.append(common.source_of(path, data))
+    to_run(res, run)
+    return [run]
