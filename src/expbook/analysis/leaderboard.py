@@ -1,0 +1,187 @@
+"""``expbook leaderboard``: one row per run for one metric, best first.
+
+Per run: the best value and its step, the last value and its step, optionally the value at
+step N, the number of points, the status and chosen param columns. Best and last come from the
+store's per-key summaries, so ranking 10,000 runs scans no points; only ``at_step`` reads a
+series, and only when N lies strictly between a run's first and last step.
+
+The metric may be a logged key, a summary-only value (``test_mse`` from a summary file: best
+and last are that value, steps are null, ``points`` is 0, ``source`` is ``"summary"``) or a
+derived column (``source`` is ``"derived"``). Runs without the metric are listed last with a
+note, never dropped.
+
+JSON shape (``kind: "leaderboard"``)::
+
+    {"kind": "leaderboard", "metric": "val_loss", "mode": "min", "sort": "best",
+     "at_step": 15000 | null, "top": null,
+     "columns": ["rank", "run", "id", "status", "best", "best_step", "last", "last_step",
+                 "at_value", "points", "source", "note", ...params, ...extra],
+     "rows": [{"rank": 1, "run": "w3_25m_screen_vanilla_25m", "id": "3f2a9c1b",
+               "status": "finished", "best": 4.552412, "best_step": 13500,
+               "last": 4.555377, "last_step": 15000, "at_value": 4.555377, "points": 30,
+               "source": "series", "note": null, "lr": 0.0003, "ppl": 95.14}],
+     "notes": ["1 run has no 'val_loss' (listed last)"]}
+
+``at_value`` is present only with ``at_step``; ``rank`` is null for runs without the metric;
+``note`` says ``"no 'val_loss'"`` or ``"no point at step 15000"`` where that applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .derive import Derived, DerivedRun, apply_derived, value_at
+from .keys import getter
+from .table import Table
+from .view import RunView
+
+__all__ = ["leaderboard", "leaderboard_df"]
+
+SORTS = ("best", "last", "at")
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def leaderboard(
+    runs: Sequence[RunView],
+    metric: str,
+    mode: str = "min",
+    at_step: int | None = None,
+    top: int | None = None,
+    params: Iterable[str] = (),
+    columns: Iterable[str] = (),
+    sort: str = "best",
+    derive: Iterable[str | Derived] = (),
+) -> Table:
+    """Rank ``runs`` by ``metric``.
+
+    ``mode`` is ``min`` or ``max``; ``sort`` is ``best`` (default), ``last`` or ``at`` (the
+    value at ``at_step``: seed 002's fixed-step comparison); ``top`` keeps the first K rows;
+    ``params`` adds param columns (config first); ``columns`` adds metric/summary columns;
+    ``derive`` (``NAME=EXPR``) computes derived columns first, which are shown too.
+    """
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if sort == "at" and at_step is None:
+        raise ValueError("sort='at' needs at_step")
+    if top is not None and top < 0:
+        raise ValueError("top must be >= 0")
+    derived = list(derive)
+    if derived:
+        runs = apply_derived(runs, derived)
+    derived_names = [c for c in _derived_names(runs) if c != metric]
+    params = list(params)
+    extra = [c for c in [*columns, *derived_names] if c != metric and c not in params]
+    extra = list(dict.fromkeys(extra))
+    pget = [getter(p, "param") for p in params]
+    xget = [getter(c, "metric") for c in extra]
+
+    use_max = mode == "max"
+    has_at = at_step is not None
+    getters = [*pget, *xget]
+    sort_col = {"best": 4, "last": 6, "at": 8}[sort]
+    scored: list[tuple[Any, int, list[Any]]] = []
+    unscored: list[list[Any]] = []  # has the metric, but no value to sort by (NaN, no point)
+    missing: list[list[Any]] = []  # has no such metric: always last
+    n_no_point = 0
+    # The loop reads only the store's per-key summaries (one dict lookup per run); a series
+    # is read only for at_step strictly inside a run's step range.
+    for idx, run in enumerate(runs):
+        m = run.metrics.get(metric)
+        at_value = None
+        note = None
+        if m is not None and m.count:
+            if use_max:
+                row = [None, run.name, run.id, run.status, m.max_value, m.max_step]
+            else:
+                row = [None, run.name, run.id, run.status, m.min_value, m.min_step]
+            row += (m.last_value, m.last_step)
+            source = "series"
+            if has_at:
+                at_value = value_at(run, metric, at_step)  # type: ignore[arg-type]
+                if at_value is None:
+                    note = f"no point at step {at_step}"
+                    n_no_point += 1
+                row.append(at_value)
+            if row[4] is None:
+                note = note or "every value is NaN"
+            row += (m.count, source, note)
+        else:
+            v = run.summary.get(metric)
+            if _num(v):
+                is_derived = isinstance(run, DerivedRun) and metric in run.derived
+                source = "derived" if is_derived else "summary"
+                if has_at:
+                    note = f"no point at step {at_step} ({source} value only)"
+                    n_no_point += 1
+            else:
+                v = None
+                source = None
+                note = f"no '{metric}'"
+            row = [None, run.name, run.id, run.status, v, None, v, None]
+            if has_at:
+                row.append(None)
+            row += (0, source, note)
+        if getters:
+            row += [g(run) for g in getters]
+        key: Any = row[sort_col]
+        if key is not None and key == key and _num(key):
+            scored.append((-key if use_max else key, idx, row))
+        elif source is None:
+            missing.append(row)
+        else:
+            unscored.append(row)
+    scored.sort()  # by value, then input order (idx is unique: rows are never compared)
+    rows = [r for _, _, r in scored]
+    for rank, r in enumerate(rows, 1):
+        r[0] = rank
+    rows.extend(unscored)
+    rows.extend(missing)
+    if top is not None:
+        rows = rows[:top]
+
+    cols = ["rank", "run", "id", "status", "best", "best_step", "last", "last_step"]
+    if has_at:
+        cols.append("at_value")
+    cols += ["points", "source", "note", *params, *extra]
+    notes = []
+    if missing:
+        notes.append(f"{_runs(len(missing))} no '{metric}' (listed last)")
+    if n_no_point:
+        notes.append(f"{_runs(n_no_point)} no point at step {at_step}")
+    if sort != "best" and unscored:
+        notes.append(f"{_runs(len(unscored))} no value to sort by (listed last)")
+    labels = {"best": f"best {metric}", "last": f"last {metric}"}
+    if has_at:
+        labels["at_value"] = f"{metric} @{at_step}"
+    return Table(
+        cols,
+        rows,
+        kind="leaderboard",
+        title=f"{metric} ({mode}, sorted by {sort})",
+        notes=notes,
+        meta={"metric": metric, "mode": mode, "sort": sort, "at_step": at_step, "top": top},
+        labels=labels,
+    )
+
+
+def _runs(n: int) -> str:
+    return "1 run has" if n == 1 else f"{n} runs have"
+
+
+def _derived_names(runs: Sequence[RunView]) -> list[str]:
+    for r in runs:
+        if isinstance(r, DerivedRun):
+            return list(r.derived)
+        return []
+    return []
+
+
+def leaderboard_df(runs: Sequence[RunView], metric: str, **kwargs: Any):
+    """:func:`leaderboard` as a pandas DataFrame (same arguments)."""
+    return leaderboard(runs, metric, **kwargs).to_df()

@@ -1,0 +1,455 @@
+"""Sweeps: ``expbook pivot`` and ``expbook winners``, with repeated seeds aggregated.
+
+``pivot(runs, rows=["framework", "pool"], cols=["feature"], value="test_mse", agg="min")``
+puts params against a metric (seed 000's "pool x feature x framework"). Row and column keys
+are params (config first, then summary; see :mod:`expbook.analysis.keys`), ``value`` is a
+metric, summary or derived key. Aggregations: ``min max mean median std count first last``
+(``std`` is the sample standard deviation; ``first``/``last`` follow the order of the runs,
+which is the store's creation order). Row and column values are sorted: numbers numerically,
+then strings, then null.
+
+JSON shape (``kind: "pivot"``)::
+
+    {"kind": "pivot", "rows_by": ["framework", "pool"], "cols_by": ["feature"],
+     "value": "test_mse", "agg": "min",
+     "col_values": [["deg_lap_pe"], ["onehot"]],
+     "columns": ["framework", "pool", "deg_lap_pe", "onehot"],
+     "rows": [{"framework": "jax", "pool": "mean", "deg_lap_pe": 1.711538,
+               "onehot": 13.221221}, ...],
+     "notes": []}
+
+A column is labelled by its value (several ``cols`` keys: values joined with ``" / "``,
+null as ``"null"``); without ``cols`` the single value column is named after ``value``.
+
+Repeated seeds: runs whose configs are equal once the keys matching ``ignore`` (by default
+:data:`DEFAULT_IGNORE`: ``*seed``, ``*_dir``, ``*_path``, ``run_name``, ``run_id``,
+``name``) are left out form one *config group*. :func:`seed_groups` lists the groups with the
+mean, sample std (null for one run), min, max and count of the metric; :func:`winners` ranks
+groups by their mean and reports the best group overall and per ``by`` group.
+
+JSON shape of ``winners`` (``kind: "winners"``)::
+
+    {"kind": "winners", "metric": "test_mse", "mode": "min", "by": ["framework"],
+     "columns": ["scope", "run", "n", "framework", "pool", "feature", "value", "std"],
+     "rows": [{"scope": "overall", "run": "torch_deg_lap_pe_L2_H64_mean_s0", "n": 1,
+               "framework": "torch", "pool": "mean", "feature": "deg_lap_pe",
+               "value": 1.625502, "std": null},
+              {"scope": "framework=jax", ...}, {"scope": "framework=torch", ...}],
+     "notes": []}
+
+``run`` is the best run of the winning group, ``value`` the group's mean (the run's value
+when ``n`` is 1). Param columns default to the config keys that vary across the runs.
+``seed_groups`` has ``kind: "groups"`` and columns ``rank, run, n, ...params, mean, std,
+min, max, ...metrics, runs`` (``runs``: names of the group's runs).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .derive import Derived, apply_derived
+from .keys import getter
+from .table import Table
+from .view import RunView
+
+__all__ = [
+    "AGGS",
+    "DEFAULT_IGNORE",
+    "aggregate",
+    "pivot",
+    "pivot_df",
+    "seed_groups",
+    "seed_groups_df",
+    "winners",
+    "winners_df",
+]
+
+AGGS = ("min", "max", "mean", "median", "std", "count", "first", "last")
+DEFAULT_IGNORE = ("*seed", "*_dir", "*_path", "run_name", "run_id", "name")
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return math.fsum(xs) / len(xs)
+
+
+def _std(xs: Sequence[float]) -> float | None:
+    n = len(xs)
+    if n < 2:
+        return None
+    m = _mean(xs)
+    return math.sqrt(math.fsum((x - m) ** 2 for x in xs) / (n - 1))
+
+
+def _median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
+
+
+def aggregate(values: Sequence[Any], agg: str) -> Any:
+    """Aggregate the values of one cell. Numeric aggregations skip nulls, non-numbers and
+    NaN; ``count`` counts non-null values; ``first``/``last`` take non-null values as they
+    come. An empty cell is None."""
+    if agg == "count":
+        return sum(v is not None for v in values)
+    if agg in ("first", "last"):
+        present = [v for v in values if v is not None]
+        return (present[0] if agg == "first" else present[-1]) if present else None
+    nums = [v for v in values if _num(v)]
+    if not nums:
+        return None
+    if agg == "min":
+        return min(nums)
+    if agg == "max":
+        return max(nums)
+    if agg == "mean":
+        return _mean(nums)
+    if agg == "median":
+        return _median(nums)
+    if agg == "std":
+        return _std(nums)
+    raise ValueError(f"agg must be one of {', '.join(AGGS)}, not {agg!r}")
+
+
+def _sort_key(v: Any) -> tuple:
+    if v is None:
+        return (3, "")
+    if isinstance(v, (int, float)):
+        return (0, float(v) if v == v else math.inf)
+    if isinstance(v, str):
+        return (1, v)
+    return (2, json.dumps(v, sort_keys=True, default=str))
+
+
+def _tuple_key(t: tuple) -> tuple:
+    return tuple(_sort_key(v) for v in t)
+
+
+def _label(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(v, default=str)
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
+def _freeze(v: Any) -> Any:
+    """A hashable stand-in for a config value (lists become tuples, dicts sorted pairs)."""
+    if type(v) in _SCALARS:
+        return v
+    if isinstance(v, list | tuple):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    try:
+        hash(v)
+    except TypeError:
+        return repr(v)
+    return v
+
+
+def pivot(
+    runs: Sequence[RunView],
+    rows: Iterable[str],
+    cols: Iterable[str] = (),
+    value: str = "",
+    agg: str = "min",
+    derive: Iterable[str | Derived] = (),
+) -> Table:
+    """Params against a metric: one row per ``rows`` combination, one column per ``cols``
+    combination, cells aggregated with ``agg``."""
+    rows, cols = list(rows), list(cols)
+    if not rows:
+        raise ValueError("pivot needs at least one row key")
+    if not value:
+        raise ValueError("pivot needs a value key")
+    if agg not in AGGS:
+        raise ValueError(f"agg must be one of {', '.join(AGGS)}, not {agg!r}")
+    derived = list(derive)
+    if derived:
+        runs = apply_derived(runs, derived)
+    rget = [getter(k, "param") for k in rows]
+    cget = [getter(k, "param") for k in cols]
+    vget = getter(value, "metric")
+    cells: dict[tuple, dict[tuple, list[Any]]] = {}
+    col_keys: dict[tuple, None] = {}
+    for run in runs:
+        rk = tuple(_freeze(g(run)) for g in rget)
+        ck = tuple(_freeze(g(run)) for g in cget)
+        col_keys[ck] = None
+        cells.setdefault(rk, {}).setdefault(ck, []).append(vget(run))
+    ckeys = sorted(col_keys, key=_tuple_key)
+    labels = [" / ".join(_label(v) for v in ck) for ck in ckeys] if cols else [value]
+    labels = _unique(labels, set(rows))
+    out_rows = []
+    for rk in sorted(cells, key=_tuple_key):
+        row = list(rk)
+        by_col = cells[rk]
+        row.extend(aggregate(by_col[ck], agg) if ck in by_col else None for ck in ckeys)
+        out_rows.append(row)
+    return Table(
+        [*rows, *labels],
+        out_rows,
+        kind="pivot",
+        title=f"{agg}({value}) by {', '.join(rows)}" + (f" x {', '.join(cols)}" if cols else ""),
+        meta={
+            "rows_by": rows,
+            "cols_by": cols,
+            "value": value,
+            "agg": agg,
+            "col_values": [list(ck) for ck in ckeys] if cols else [],
+        },
+    )
+
+
+def _unique(labels: list[str], taken: set[str]) -> list[str]:
+    out = []
+    seen = set(taken)
+    for lab in labels:
+        name, i = lab, 2
+        while name in seen:
+            name = f"{lab} ({i})"
+            i += 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Config groups (repeated seeds) and winners
+
+
+class _Group:
+    __slots__ = ("members", "values")
+
+    def __init__(self) -> None:
+        self.members: list[RunView] = []
+        self.values: list[float] = []
+
+
+def _ignorer(patterns: Sequence[str]) -> Callable[[str], bool]:
+    cache: dict[str, bool] = {}
+
+    def ignored(key: str) -> bool:
+        hit = cache.get(key)
+        if hit is None:
+            hit = any(fnmatch.fnmatchcase(key, p) for p in patterns)
+            cache[key] = hit
+        return hit
+
+    return ignored
+
+
+def _flat_items(
+    cfg: Any, prefix: str, ignored: Callable[[str], bool], out: list[tuple[str, Any]]
+) -> None:
+    """(dotted key, frozen value) of the config's leaves that are not ignored."""
+    for k, v in cfg.items():
+        key = prefix + str(k)
+        if (type(v) is dict or (type(v) not in _SCALARS and isinstance(v, Mapping))) and v:
+            _flat_items(v, key + ".", ignored, out)
+            continue
+        if not ignored(key):
+            out.append((key, _freeze(v)))
+
+
+def _config_groups(
+    runs: Sequence[RunView], metric: str, ignore: Sequence[str]
+) -> tuple[list[_Group], list[str], int]:
+    """Groups of runs with equal configs (ignored keys aside), the config keys that vary,
+    and how many runs had no value for ``metric``."""
+    ignored = _ignorer(ignore)
+    vget = getter(metric, "metric")
+    groups: dict[tuple, _Group] = {}
+    seen_values: dict[str, set] = {}
+    present: dict[str, int] = {}
+    missing = 0
+    n = 0
+    for run in runs:
+        v = vget(run)
+        if not _num(v):
+            missing += 1
+            continue
+        n += 1
+        items: list[tuple[str, Any]] = []
+        _flat_items(run.config, "", ignored, items)
+        for k, fx in items:
+            s = seen_values.get(k)
+            if s is None:
+                seen_values[k] = {fx}
+                present[k] = 1
+            else:
+                s.add(fx)
+                present[k] += 1
+        items.sort()
+        key = tuple(items)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group()
+        g.members.append(run)
+        g.values.append(float(v))
+    varying = [k for k, s in seen_values.items() if len(s) > 1 or present[k] < n]
+    return list(groups.values()), varying, missing
+
+
+def _best_index(values: Sequence[float], use_max: bool) -> int:
+    best = 0
+    for i, v in enumerate(values):
+        if (v > values[best]) if use_max else (v < values[best]):
+            best = i
+    return best
+
+
+def seed_groups(
+    runs: Sequence[RunView],
+    metric: str,
+    mode: str = "min",
+    params: Iterable[str] | None = None,
+    metrics: Iterable[str] = (),
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    derive: Iterable[str | Derived] = (),
+) -> Table:
+    """One row per config group (runs equal but for seeds), ranked by the mean of ``metric``."""
+    _check_mode(mode)
+    derived = list(derive)
+    if derived:
+        runs = apply_derived(runs, derived)
+    groups, varying, missing = _config_groups(runs, metric, ignore)
+    plist = list(varying if params is None else params)
+    extra = list(metrics)
+    pget = [getter(p, "param") for p in plist]
+    xget = [getter(k, "metric") for k in extra]
+    use_max = mode == "max"
+    stats = []
+    for g in groups:
+        mean = _mean(g.values)
+        stats.append((-mean if use_max else mean, g, mean))
+    stats.sort(key=lambda t: t[0])
+    rows = []
+    for rank, (_, g, mean) in enumerate(stats, 1):
+        rep = g.members[_best_index(g.values, use_max)]
+        row: list[Any] = [rank, rep.name, len(g.members)]
+        row.extend(f(rep) for f in pget)
+        row.extend([mean, _std(g.values), min(g.values), max(g.values)])
+        row.extend(aggregate([f(r) for r in g.members], "mean") for f in xget)
+        row.append([r.name for r in g.members])
+        rows.append(row)
+    notes = [f"{missing} run(s) without '{metric}' left out"] if missing else []
+    return Table(
+        ["rank", "run", "n", *plist, "mean", "std", "min", "max", *extra, "runs"],
+        rows,
+        kind="groups",
+        title=f"{metric} by config ({mode}; seeds aggregated)",
+        notes=notes,
+        meta={"metric": metric, "mode": mode, "ignore": list(ignore)},
+        labels={"mean": f"{metric} mean", "std": "± std"},
+    )
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
+
+
+def winners(
+    runs: Sequence[RunView],
+    metric: str,
+    mode: str = "min",
+    by: Iterable[str] | None = None,
+    params: Iterable[str] | None = None,
+    metrics: Iterable[str] = (),
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    derive: Iterable[str | Derived] = (),
+) -> Table:
+    """The best config group overall and per ``by`` group, with their params.
+
+    A config group is a set of runs equal but for ignored keys (seeds); it is ranked by the
+    mean of ``metric`` over its runs. ``metrics`` adds the group means of other keys.
+    """
+    _check_mode(mode)
+    by = list(by or [])
+    derived = list(derive)
+    if derived:
+        runs = apply_derived(runs, derived)
+    groups, varying, missing = _config_groups(runs, metric, ignore)
+    plist = list(varying if params is None else params)
+    plist = by + [p for p in plist if p not in by]
+    extra = list(metrics)
+    pget = [getter(p, "param") for p in plist]
+    xget = [getter(k, "metric") for k in extra]
+    bget = [getter(k, "param") for k in by]
+    use_max = mode == "max"
+
+    def better(a: float, b: float) -> bool:
+        return a > b if use_max else a < b
+
+    scored = [(g, _mean(g.values)) for g in groups]
+
+    def row_for(scope: str, g: _Group, mean: float) -> list[Any]:
+        rep = g.members[_best_index(g.values, use_max)]
+        row: list[Any] = [scope, rep.name, len(g.members)]
+        row.extend(f(rep) for f in pget)
+        row.extend([mean, _std(g.values)])
+        row.extend(aggregate([f(r) for r in g.members], "mean") for f in xget)
+        return row
+
+    rows = []
+    if scored:
+        best_g, best_m = scored[0]
+        for g, m in scored[1:]:
+            if better(m, best_m):
+                best_g, best_m = g, m
+        rows.append(row_for("overall", best_g, best_m))
+    if by:
+        per: dict[tuple, tuple[_Group, float]] = {}
+        for g, m in scored:
+            rep = g.members[0]
+            k = tuple(_freeze(f(rep)) for f in bget)
+            cur = per.get(k)
+            if cur is None or better(m, cur[1]):
+                per[k] = (g, m)
+        for k in sorted(per, key=_tuple_key):
+            g, m = per[k]
+            scope = ", ".join(f"{b}={_label(v)}" for b, v in zip(by, k))
+            rows.append(row_for(scope, g, m))
+    notes = [f"{missing} run(s) without '{metric}' left out"] if missing else []
+    return Table(
+        ["scope", "run", "n", *plist, "value", "std", *extra],
+        rows,
+        kind="winners",
+        title=f"winners by {metric} ({mode})",
+        notes=notes,
+        meta={"metric": metric, "mode": mode, "by": by},
+        labels={"value": metric, "std": "± std"},
+    )
+
+
+def pivot_df(runs: Sequence[RunView], rows: Iterable[str], **kwargs: Any):
+    """:func:`pivot` as a pandas DataFrame (same arguments)."""
+    return pivot(runs, rows, **kwargs).to_df()
+
+
+def winners_df(runs: Sequence[RunView], metric: str, **kwargs: Any):
+    """:func:`winners` as a pandas DataFrame (same arguments)."""
+    return winners(runs, metric, **kwargs).to_df()
+
+
+def seed_groups_df(runs: Sequence[RunView], metric: str, **kwargs: Any):
+    """:func:`seed_groups` as a pandas DataFrame (same arguments)."""
+    return seed_groups(runs, metric, **kwargs).to_df()
