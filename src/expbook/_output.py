@@ -18,8 +18,8 @@ from typing import Any
 FORMATS = ("table", "json", "csv")
 
 
-def fmt_number(v: Any, digits: int = 4) -> str:
-    """A number for a table: 4 significant digits, scientific when tiny or huge."""
+def fmt_number(v: Any, digits: int = 5) -> str:
+    """A number for a table: 5 significant digits, scientific when tiny or huge."""
     if v is None:
         return ""
     if isinstance(v, bool):

@@ -98,7 +98,7 @@ class Store:
     def run_records(self, project: str | None = None) -> list[dict[str, Any]]:
         """Every run as the JSON-ready dict of ``expbook runs --format json``."""
         recs = self.backend.list_runs(project)
-        sums = self.backend.metric_summaries()
+        sums = self.backend.metric_summaries(project=project)
         return [run_record_json(r, sums.get(r.id, {})) for r in recs]
 
     def runs(self, project: str | None = None) -> pd.DataFrame:
@@ -107,7 +107,7 @@ class Store:
         import pandas as pd
 
         recs = self.backend.list_runs(project)
-        sums = self.backend.metric_summaries()
+        sums = self.backend.metric_summaries(project=project)
         rows = []
         for r in recs:
             row: dict[str, Any] = {

@@ -275,6 +275,456 @@ def demo_cmd(store: str | None, fmt: str, n_runs: int, steps: int, project: str)
     run_demo(store=store, fmt=fmt, n_runs=n_runs, steps=steps, project=project)
 
 
+@cli.command("import", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--project",
+    "-p",
+    help="Project of the imported runs (default: the format's "
+    "own, e.g. an MLflow experiment, else $EXPBOOK_PROJECT or 'default').",
+)
+@click.option(
+    "--from",
+    "from_format",
+    metavar="NAME",
+    help="Read every file as this format instead of detecting it.",
+)
+@click.option(
+    "--pattern",
+    metavar="SPEC",
+    help="Pattern for log lines inference cannot read, e.g. "
+    "'step {step} loss {loss}' (see README).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
+@store_options
+def import_cmd(
+    store: str | None,
+    fmt: str,
+    paths: tuple[str, ...],
+    project: str | None,
+    from_format: str | None,
+    pattern: str | None,
+    dry_run: bool,
+) -> None:
+    """Import runs from files: logs, CSV/JSON metrics, summaries, configs, prediction files,
+    TensorBoard, MLflow, W&B offline runs, Lightning and Hugging Face outputs.
+
+    Directories are walked recursively; a run folder becomes one run named after it.
+    Importing the same files again changes nothing; a changed file replaces what came
+    from it. Exits 1 if any file failed.
+    """
+    from .importers.driver import import_paths, summarize
+
+    if from_format is not None:
+        from .importers.registry import available_formats
+
+        names = available_formats()
+        if from_format not in names:
+            raise click.BadParameter(
+                f"unknown format {from_format!r} (known: {', '.join(sorted(names))})",
+                param_hint="--from",
+            )
+    backend = open_backend(store, create=not dry_run) if not dry_run else _maybe_backend(store)
+    default_project = os.environ.get("EXPBOOK_PROJECT") or "default"
+    progress_cb, finish_progress = _progress(fmt)
+    try:
+        outcomes = import_paths(
+            backend,
+            list(paths),
+            project=project,
+            default_project=default_project,
+            from_format=from_format,
+            pattern=pattern,
+            dry_run=dry_run,
+            progress=progress_cb,
+        )
+    finally:
+        finish_progress()
+    counts = summarize(outcomes)
+    rows = [
+        [
+            o.status,
+            o.name,
+            o.id or "",
+            o.format,
+            o.points,
+            _rel(o.source),
+            "; ".join(filter(None, [o.note, *o.warnings])),
+        ]
+        for o in outcomes
+    ]
+    emit(
+        fmt,
+        columns=["status", "run", "id", "format", "points", "source", "note"],
+        rows=rows,
+        json_obj={"runs": [o.as_json() for o in outcomes], "counts": counts},
+        empty="nothing to import",
+        notes=[", ".join(f"{n} {k}" for k, n in sorted(counts.items()))] if counts else [],
+    )
+    if counts.get("failed"):
+        raise SystemExit(1)
+
+
+def _maybe_backend(store: str | None) -> Any:
+    from .store import connect, resolve_location
+
+    location = resolve_location(store)
+    if os.path.exists(location):
+        return connect(location)
+    import tempfile
+
+    return connect(tempfile.mkdtemp(prefix="expbook-dry-run-"))
+
+
+def _rel(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("../../..") else path
+
+
+def _progress(fmt: str) -> tuple[Any, Any]:
+    """A progress bar on stderr for large imports (only in a terminal)."""
+    if fmt != "table" or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    state: dict[str, Any] = {}
+
+    def update(i: int, n: int, path: str) -> None:
+        if n < 20:
+            return
+        if "task" not in state:
+            bar.start()
+            state["task"] = bar.add_task("", total=n)
+        bar.update(state["task"], completed=i, description=os.path.basename(path))
+
+    def done() -> None:
+        if "task" in state:
+            bar.stop()
+
+    return update, done
+
+
+# -- analysis -------------------------------------------------------------------------------
+def selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--project`` and ``--filter`` (run names and globs are positional arguments)."""
+
+    @click.option("--project", "-p", help="Only runs of this project.")
+    @click.option(
+        "--filter",
+        "-f",
+        "filter_",
+        metavar="EXPR",
+        help='Keep runs where EXPR holds, e.g. \'config.framework == "jax" and '
+        "test_mse < 2' (grammar in the README).",
+    )
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def _select(
+    backend: Any, project: str | None, filter_: str | None, names: tuple[str, ...]
+) -> list[Any]:
+    from ._views import load_runs
+    from .analysis import select_runs
+
+    runs = load_runs(backend, project)
+    chosen = select_runs(runs, filter=filter_, names=list(names) or None, strict=True)
+    if names and not chosen:
+        raise ExpbookError(f"no run matches {' '.join(names)}")
+    return chosen
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _emit_table(fmt: str, table: Any) -> None:
+    if fmt == "json":
+        from ._output import to_json
+
+        click.echo(to_json(table.to_jsonable()))
+    elif fmt == "csv":
+        click.echo(table.to_csv(), nl=False)
+    else:
+        from rich.console import Console
+
+        console = Console()
+        if not console.is_terminal:
+            console.width = max(console.width, 160)
+        for t in table.tables():
+            console.print(t.to_rich())
+            for note in t.notes:
+                console.print(note, highlight=False)
+
+
+DERIVE = click.option(
+    "--derive",
+    "-d",
+    "derive",
+    multiple=True,
+    metavar="NAME=EXPR",
+    help="Add a column computed per run, e.g. 'ppl=exp(val_loss)' (repeatable).",
+)
+
+
+@cli.command("leaderboard", context_settings=CONTEXT)
+@click.argument("runs", nargs=-1)
+@click.option("--metric", "-m", required=True, help="Metric (or summary or derived) key.")
+@click.option("--mode", type=click.Choice(["min", "max"]), default="min", show_default=True)
+@click.option(
+    "--at-step", type=int, help="Also show (and with --sort at, rank by) the value at this step."
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["best", "last", "at"]),
+    default="best",
+    show_default=True,
+    help="Rank by the best value, the last one, or the one at --at-step.",
+)
+@click.option("--top", type=click.IntRange(min=1), help="Only the first K runs.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY",
+    help="Param columns to show (comma-separated or repeated).",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="KEY",
+    help="Other metric/summary columns to show.",
+)
+@DERIVE
+@selection_options
+@store_options
+def leaderboard_cmd(
+    store: str | None,
+    fmt: str,
+    runs: tuple[str, ...],
+    metric: str,
+    mode: str,
+    at_step: int | None,
+    sort: str,
+    top: int | None,
+    params: tuple[str, ...],
+    columns: tuple[str, ...],
+    derive: tuple[str, ...],
+    project: str | None,
+    filter_: str | None,
+) -> None:
+    """Rank runs by a metric: best value and its step, last value and its step, the value at
+    --at-step, number of points, status and chosen params. Runs without the metric come last.
+
+    RUNS are run names, ids or globs (default: every run).
+    """
+    from ._views import prefetch
+    from .analysis import leaderboard
+
+    chosen = _select(open_backend(store), project, filter_, runs)
+    if at_step is not None:
+        prefetch(chosen, [metric])
+    table = leaderboard(
+        chosen,
+        metric,
+        mode=mode,
+        at_step=at_step,
+        top=top,
+        params=_split(params),
+        columns=_split(columns),
+        sort=sort,
+        derive=list(derive),
+    )
+    _emit_table(fmt, table)
+
+
+@cli.command("pivot", context_settings=CONTEXT)
+@click.option(
+    "--rows",
+    "rows",
+    required=True,
+    multiple=True,
+    metavar="KEYS",
+    help="Param keys for the rows, comma-separated (e.g. framework,pool).",
+)
+@click.option("--cols", "cols", multiple=True, metavar="KEYS", help="Param keys for columns.")
+@click.option("--value", required=True, metavar="KEY", help="Metric in the cells.")
+@click.option(
+    "--agg",
+    default="min",
+    show_default=True,
+    type=click.Choice(["min", "max", "mean", "median", "std", "count", "first", "last"]),
+)
+@click.argument("runs", nargs=-1)
+@DERIVE
+@selection_options
+@store_options
+def pivot_cmd(
+    store: str | None,
+    fmt: str,
+    rows: tuple[str, ...],
+    cols: tuple[str, ...],
+    value: str,
+    agg: str,
+    runs: tuple[str, ...],
+    derive: tuple[str, ...],
+    project: str | None,
+    filter_: str | None,
+) -> None:
+    """A sweep table: params on rows and columns, a metric aggregated in the cells."""
+    from .analysis import pivot
+
+    chosen = _select(open_backend(store), project, filter_, runs)
+    _emit_table(
+        fmt, pivot(chosen, _split(rows), _split(cols), value=value, agg=agg, derive=list(derive))
+    )
+
+
+@cli.command("winners", context_settings=CONTEXT)
+@click.option("--metric", "-m", required=True)
+@click.option("--mode", type=click.Choice(["min", "max"]), default="min", show_default=True)
+@click.option(
+    "--by",
+    "by",
+    multiple=True,
+    metavar="KEYS",
+    help="Also the best per group of these params (e.g. framework).",
+)
+@click.option(
+    "--groups",
+    is_flag=True,
+    help="Show every config with its repeated seeds aggregated (mean ± std, n).",
+)
+@click.argument("runs", nargs=-1)
+@DERIVE
+@selection_options
+@store_options
+def winners_cmd(
+    store: str | None,
+    fmt: str,
+    metric: str,
+    mode: str,
+    by: tuple[str, ...],
+    groups: bool,
+    runs: tuple[str, ...],
+    derive: tuple[str, ...],
+    project: str | None,
+    filter_: str | None,
+) -> None:
+    """The best run (config) overall and per group, with its params. Runs whose configs
+    differ only in their seed are one config: mean ± std over the seeds, with the count."""
+    from .analysis import seed_groups, winners
+
+    chosen = _select(open_backend(store), project, filter_, runs)
+    if groups:
+        table = seed_groups(chosen, metric, mode=mode, derive=list(derive))
+    else:
+        table = winners(chosen, metric, mode=mode, by=_split(by) or None, derive=list(derive))
+    _emit_table(fmt, table)
+
+
+@cli.command("compare", context_settings=CONTEXT)
+@click.argument("runs", nargs=-1, required=True)
+@click.option(
+    "--cost-per-hour",
+    type=float,
+    metavar="USD",
+    help="Price of an hour of the run's hardware (default: gpu_hourly_usd or "
+    "similar from each run's config or summary).",
+)
+@click.option("--keys", multiple=True, metavar="GLOB", help="Only metrics matching these.")
+@click.option(
+    "--time-key",
+    metavar="KEY",
+    help="Config/summary value holding the run's "
+    "duration (unit from its suffix: _s, _minutes, _hours).",
+)
+@store_options
+def compare_cmd(
+    store: str | None,
+    fmt: str,
+    runs: tuple[str, ...],
+    cost_per_hour: float | None,
+    keys: tuple[str, ...],
+    time_key: str | None,
+) -> None:
+    """Compare runs against the first: config differences, final and best metrics with
+    deltas and ratios (per stage for stage/metric keys), wall-clock time and cost."""
+    from ._views import StoredRun
+    from .analysis import compare
+
+    backend = open_backend(store)
+    if len(runs) < 2:
+        raise click.UsageError("compare needs at least two runs")
+    recs = [backend.get_run(r) for r in runs]
+    sums = backend.metric_summaries([r.id for r in recs])
+    views = [StoredRun(r, sums.get(r.id, {}), backend) for r in recs]
+    _emit_table(
+        fmt,
+        compare(views, cost_per_hour=cost_per_hour, keys=_split(keys) or None, time_key=time_key),
+    )
+
+
+@cli.command("eval", context_settings=CONTEXT)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--task",
+    type=click.Choice(["regression", "classification"]),
+    help="Default: classification when the labels are integers or booleans.",
+)
+@click.option("--true", "true_col", metavar="COL", help="Column of true values.")
+@click.option("--pred", "pred_col", metavar="COL", help="Column of predictions.")
+@click.option(
+    "--mask",
+    metavar="MASK",
+    help="Rows to score: offdiag, diag, offdiag:N, or an expression over the row's columns.",
+)
+@click.option(
+    "--run", "run_ref", metavar="RUN", help="Store the metrics as this run's summary values."
+)
+@store_options
+def eval_cmd(
+    store: str | None,
+    fmt: str,
+    files: tuple[str, ...],
+    task: str | None,
+    true_col: str | None,
+    pred_col: str | None,
+    mask: str | None,
+    run_ref: str | None,
+) -> None:
+    """Score prediction files: MSE, MAE, R2, N (regression); accuracy, precision, recall,
+    F1 (binary and macro), N (classification)."""
+    from .analysis import eval_file, eval_summary, eval_table
+
+    table = eval_table(list(files), task=task, true_col=true_col, pred_col=pred_col, mask=mask)
+    if run_ref is not None:
+        if len(files) != 1:
+            raise click.UsageError("--run takes one prediction file")
+        backend = open_backend(store)
+        rec = backend.get_run(run_ref)
+        result = eval_file(files[0], task=task, true_col=true_col, pred_col=pred_col, mask=mask)
+        backend.update_run(rec.id, summary={**rec.summary, **eval_summary(result, files[0])})
+        table.notes.append(f"stored as summary values of run {rec.name} ({rec.id})")
+    _emit_table(fmt, table)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning errors into one line and an exit code."""
     try:
@@ -284,10 +734,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except click.exceptions.Exit as e:
         return int(e.exit_code)
+    except SystemExit as e:
+        return int(e.code or 0)
     except click.ClickException as e:
         click.echo(f"expbook: error: {e.format_message()}", err=True)
         return e.exit_code
     except ExpbookError as e:
+        click.echo(f"expbook: error: {e}", err=True)
+        return 1
+    except ValueError as e:  # bad expressions and option values from the analysis layer
+        from .expr import ExprError
+
+        if not isinstance(e, ExprError) and type(e) is not ValueError:
+            raise
         click.echo(f"expbook: error: {e}", err=True)
         return 1
     except BrokenPipeError:

@@ -152,7 +152,10 @@ class Backend(Protocol):
     def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None: ...
 
     def metric_summaries(
-        self, run_ids: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        run_ids: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        project: str | None = None,
     ) -> dict[str, dict[str, MetricSummary]]: ...
 
     def read_series(

@@ -629,7 +629,10 @@ class SQLiteStore:
         self._merge_summary(rid, kid, _summarize(steps, walls, values))
 
     def metric_summaries(
-        self, run_ids: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        run_ids: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        project: str | None = None,
     ) -> dict[str, dict[str, MetricSummary]]:
         sql = (
             "SELECT r.id, k.name, s.count, s.nan_count, s.first_step, s.first_value, "
@@ -638,6 +641,9 @@ class SQLiteStore:
             "JOIN keys k ON k.kid = s.kid"
         )
         where, params = [], []
+        if project is not None:
+            where.append("r.project = ?")
+            params.append(project)
         if run_ids is not None:
             ids = list(run_ids)
             if not ids:
