@@ -164,9 +164,11 @@ def test_demo_json(cli_run, store_path) -> None:
     code, out, err = cli_run("demo", "--runs", "3", "--steps", "20", "--format", "json")
     assert code == 0, err
     board = json.loads(out)
-    assert len(board) == 3
-    best = [r["best_val_loss"] for r in board]
-    assert best == sorted(best)
+    assert board["kind"] == "leaderboard" and board["metric"] == "val_loss"
+    assert len(board["rows"]) == 3
+    best = [r["best"] for r in board["rows"]]
+    assert best == sorted(best) and all(r["status"] == "finished" for r in board["rows"])
+    assert {"hidden", "lr", "val_acc"} <= set(board["columns"])
     code, out, _ = cli_run("runs", "--project", "demo", "--format", "json")
     assert {r["status"] for r in json.loads(out)} == {"finished"}
 

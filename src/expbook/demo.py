@@ -14,8 +14,6 @@ from typing import Any
 
 import click
 
-from ._output import emit
-
 
 def make_data(n: int, seed: int) -> tuple[Any, Any]:
     import numpy as np
@@ -104,85 +102,31 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
                 train(run, lr, hidden, steps, seed=i)
             progress.advance(task)
 
+    from ._views import load_runs
+    from .analysis import leaderboard
+
     book = expbook.open_store(location)
-    _print_leaderboard(book, project, fmt)
+    table = leaderboard(
+        load_runs(book.backend, project),
+        "val_loss",
+        params=["hidden", "lr"],
+        columns=["val_acc"],
+    )
+    table.title = f"leaderboard: {project} (lowest validation loss first)"
+    from .cli import _emit_table
+
+    _emit_table(fmt, table)
     if fmt == "table":
         rel = os.path.relpath(location)
-        store_flag = "" if store is None else f" --store {rel}"
+        flag = "" if store is None else f" --store {rel}"
+        best = table.rows[0][table.columns.index("id")] if table.rows else ""
         click.echo(
             "\nTry next:\n"
-            f"  expbook runs{store_flag} --project {project}\n"
-            f"  expbook show{store_flag} {configs and _best_name(book, project)}\n"
-            f"  expbook history{store_flag} {configs and _best_name(book, project)} val_loss\n"
+            f"  expbook runs{flag} --project {project}\n"
+            f"  expbook show{flag} {best}\n"
+            f"  expbook history{flag} {best} val_loss\n"
+            f"  expbook pivot{flag} --project {project} --rows hidden --cols lr --value val_loss\n"
+            f"  expbook leaderboard{flag} --project {project} --metric val_acc --mode max "
+            "--filter 'config.hidden >= 16'\n"
             f"  python -c \"import expbook; print(expbook.open_store('{rel}').runs())\""
         )
-
-
-def _rows(book: Any, project: str) -> list[list[Any]]:
-    recs = book.backend.list_runs(project)
-    sums = book.backend.metric_summaries([r.id for r in recs])
-    rows = []
-    for r in recs:
-        m = sums.get(r.id, {})
-        vl = m.get("val_loss")
-        va = m.get("val_acc")
-        rows.append(
-            [
-                r.name,
-                r.id,
-                r.config.get("hidden"),
-                r.config.get("lr"),
-                vl.min_value if vl else None,
-                vl.min_step if vl else None,
-                vl.last_value if vl else None,
-                va.last_value if va else None,
-                r.state,
-            ]
-        )
-    rows.sort(key=lambda row: (row[4] is None, row[4] if row[4] is not None else 0))
-    return rows
-
-
-def _best_name(book: Any, project: str) -> str:
-    rows = _rows(book, project)
-    return str(rows[0][1]) if rows else ""
-
-
-def _print_leaderboard(book: Any, project: str, fmt: str) -> None:
-    rows = _rows(book, project)
-    cols = [
-        "run",
-        "id",
-        "hidden",
-        "lr",
-        "best val_loss",
-        "step",
-        "last val_loss",
-        "val_acc",
-        "status",
-    ]
-    emit(
-        fmt,
-        columns=cols,
-        rows=rows,
-        json_obj=[
-            dict(
-                zip(
-                    [
-                        "name",
-                        "id",
-                        "hidden",
-                        "lr",
-                        "best_val_loss",
-                        "best_step",
-                        "last_val_loss",
-                        "last_val_acc",
-                        "status",
-                    ],
-                    r,
-                )
-            )
-            for r in rows
-        ],
-        title=f"leaderboard: {project} (lowest validation loss first)",
-    )
