@@ -12,16 +12,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from expbook.analysis import MemoryRun
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 
 
 def need(path: Path) -> Path:
+    """The fixture file or folder; a missing one is an error, never a skip (CI has them)."""
     if not path.exists():
-        pytest.skip(f"fixture {path} not available")
+        raise FileNotFoundError(f"fixture {path} not found: shared/ must sit beside the repo")
     return path
 
 
