@@ -274,3 +274,57 @@ def test_plan_and_read_never_raise_on_unreadable_folder(tmp_path: Path) -> None:
     assert "\n" not in f.reason
     with pytest.raises(ParseError):
         raise ParseError(f.reason)
+
+
+def test_hydra_output_folder_is_one_run(tmp_path: Path) -> None:
+    run_dir = tmp_path / "multirun" / "2024-01-01" / "12-00-00" / "3"
+    hd = run_dir / ".hydra"
+    hd.mkdir(parents=True)
+    (hd / "config.yaml").write_text("optimizer:\n  lr: 0.01\n")
+    (hd / "overrides.yaml").write_text("- optimizer.lr=0.01\n")
+    (run_dir / "my_app.log").write_text(
+        "[2024-01-01 12:00:01,000][__main__][INFO] - epoch=1 loss=0.5\n"
+        "[2024-01-01 12:00:02,000][__main__][INFO] - epoch=2 loss=0.25\n"
+    )
+    (u,) = walk.plan([str(tmp_path / "multirun")])
+    assert (u.format, u.path) == ("folder", str(run_dir))
+    (run,), failures = walk.read(u)
+    assert failures == []
+    assert run.name == "12-00-00/3"
+    assert run.group == "2024-01-01/12-00-00"
+    assert run.config == {"optimizer": {"lr": 0.01}, "hydra": {"overrides": ["optimizer.lr=0.01"]}}
+    assert run.tags == ["optimizer.lr=0.01"]
+    (p1, p2) = run.series["loss"]
+    assert (p1[0], p1[1], p2[0], p2[1]) == (1, 0.5, 2, 0.25)
+    assert p2[2] - p1[2] == pytest.approx(1.0)  # wall times from the log's timestamps
+    # the run folder given directly: no group
+    (u2,) = walk.plan([str(run_dir)])
+    assert u2.group is None
+
+
+def test_config_only_root_above_runs_is_a_container(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("project: x\n")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.log").write_text("step 1 loss=0.5\nstep 2 loss=0.4\n")
+    assert rel(walk.plan([str(tmp_path)]), tmp_path) == [("textlog", "logs/a.log")]
+    # a folder with only a config and nothing below is a (config-only) run
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    (lone / "config.json").write_text('{"lr": 1}')
+    (u,) = walk.plan([str(lone)])
+    (run,), _ = walk.read(u)
+    assert run.config == {"lr": 1} and not run.series
+
+
+def test_options_project_and_single_run_name(tmp_path: Path) -> None:
+    p = tmp_path / "exp.log"
+    p.write_text("step 1 loss=0.5\nstep 2 loss=0.4\n")
+    (u,) = walk.plan([str(p)])
+    (run,), _ = walk.read(u, ParseOptions(project="proj", name="renamed"))
+    assert (run.name, run.project) == ("renamed", "proj")
+    t = tmp_path / "all.csv"
+    t.write_text("run,step,loss\na,1,0.5\nb,1,0.7\n")
+    (u,) = walk.plan([str(t)])
+    runs, _ = walk.read(u, ParseOptions(name="ignored"))
+    assert sorted(r.name for r in runs) == ["a", "b"]

@@ -306,7 +306,7 @@ def run_name_for_file(path: str) -> str:
 def new_run(path: str, fmt: str, opts: Any = None, name: str | None = None) -> ImportedRun:
     src = os.path.abspath(path)
     run = ImportedRun(
-        name=(getattr(opts, "name", None) or name or run_name_for_file(path)),
+        name=name or run_name_for_file(path),
         format=fmt,
         source=src,
     )
@@ -314,6 +314,18 @@ def new_run(path: str, fmt: str, opts: Any = None, name: str | None = None) -> I
     if project:
         run.project = project
     return run
+
+
+def finish_runs(runs: list[ImportedRun], opts: Any) -> list[ImportedRun]:
+    """Apply ``--project`` to every run and ``opts.name`` to a unit's only run."""
+    project = getattr(opts, "project", None)
+    name = getattr(opts, "name", None)
+    for r in runs:
+        if project:
+            r.project = project
+    if name and len(runs) == 1:
+        runs[0].name = name
+    return runs
 
 
 def one_line(msg: object) -> str:

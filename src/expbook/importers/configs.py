@@ -158,7 +158,7 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         run.warnings.extend(warns)
         for f in files:
             run.files.append(common.source_of(f, common.read_bytes(f)))
-        return [run]
+        return common.finish_runs([run], opts)
     data = common.read_bytes(path)
     config = load_config(path, data)
     if not config:
@@ -166,4 +166,4 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     run = common.new_run(path, FORMAT, opts)
     run.config.update(config)
     run.files.append(common.source_of(path, data))
-    return [run]
+    return common.finish_runs([run], opts)

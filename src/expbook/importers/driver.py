@@ -51,6 +51,14 @@ class Outcome:
         }
 
 
+def unit_fingerprint(unit: Any) -> list[list[Any]]:
+    """The fingerprint of a unit's own files plus the run tables attached to it."""
+    out = fingerprint(os.path.abspath(unit.path))
+    for extra in getattr(unit, "attach", ()) or ():
+        out.extend(fingerprint(os.path.abspath(extra)))
+    return out
+
+
 def fingerprint(path: str) -> list[list[Any]]:
     """[(path, size, mtime_ns)] of every file of a unit: a cheap change detector."""
     out: list[list[Any]] = []
@@ -74,7 +82,7 @@ def fingerprint(path: str) -> list[list[Any]]:
 
 
 def unchanged_units(
-    backend: Any, project: str | None, unit_path: str
+    backend: Any, project: str | None, unit_path: str, now: list[list[Any]] | None = None
 ) -> list[tuple[str, str]] | None:
     """(run id, name) of the runs imported from ``unit_path`` if its files did not change."""
     sql = (
@@ -87,7 +95,8 @@ def unchanged_units(
     rows = backend._q(sql, params)
     if not rows:
         return None
-    now = fingerprint(unit_path)
+    if now is None:
+        now = fingerprint(unit_path)
     for _, _, files in rows:
         if json.loads(files) != now:
             return None
@@ -123,7 +132,12 @@ def _times(run: ImportedRun) -> tuple[float, float | None]:
 
 
 def write_run(
-    backend: Any, run: ImportedRun, project: str, unit_path: str, dry_run: bool = False
+    backend: Any,
+    run: ImportedRun,
+    project: str,
+    unit_path: str,
+    dry_run: bool = False,
+    files: list[list[Any]] | None = None,
 ) -> Outcome:
     """Create or update the store's copy of one imported run (one transaction)."""
     ext = run.external_id or ""
@@ -141,7 +155,7 @@ def write_run(
         out.note = f"{run.skipped_lines} line(s) without metrics skipped"
     if known is not None and known[1] == digest:
         out.status, out.id = "unchanged", known[0]
-        _refresh_fingerprint(backend, project, run.source, ext, unit_path, dry_run)
+        _refresh_fingerprint(backend, project, run.source, ext, unit_path, dry_run, files)
         return out
     if dry_run:
         out.status = "would-update" if known else "would-import"
@@ -209,7 +223,13 @@ def write_run(
 
 
 def _refresh_fingerprint(
-    backend: Any, project: str, source: str, ext: str, unit_path: str, dry_run: bool
+    backend: Any,
+    project: str,
+    source: str,
+    ext: str,
+    unit_path: str,
+    dry_run: bool,
+    files: list[list[Any]] | None = None,
 ) -> None:
     """Content unchanged but timestamps moved (a touch, a copy): remember the new stats so
     the next re-import skips the file without parsing it."""
@@ -218,7 +238,12 @@ def _refresh_fingerprint(
     with backend.atomic():
         backend._conn.execute(
             "UPDATE sources SET files=? WHERE project=? AND source=? AND external_id=?",
-            (json.dumps(fingerprint(unit_path)), project, source, ext),
+            (
+                json.dumps(files if files is not None else fingerprint(unit_path)),
+                project,
+                source,
+                ext,
+            ),
         )
 
 
@@ -238,14 +263,15 @@ def import_paths(
     from .registry import ParseOptions
 
     opts = ParseOptions(pattern=pattern, from_format=from_format, project=project)
-    units = walk.plan([os.path.abspath(p) for p in paths], from_format=from_format)
+    units = walk.plan([os.path.abspath(p) for p in paths], from_format=from_format, opts=opts)
     outcomes: list[Outcome] = []
     for i, unit in enumerate(units):
         unit_path = os.path.abspath(unit.path)
         if progress is not None:
             progress(i, len(units), unit_path)
+        files = unit_fingerprint(unit)
         if not dry_run and from_format is None and pattern is None:
-            same = unchanged_units(backend, project, unit_path)
+            same = unchanged_units(backend, project, unit_path, files)
             if same is not None:
                 outcomes.extend(
                     Outcome(
@@ -262,7 +288,7 @@ def import_paths(
         for run in runs:
             try:
                 proj = project or run.project or default_project
-                outcomes.append(write_run(backend, run, proj, unit_path, dry_run))
+                outcomes.append(write_run(backend, run, proj, unit_path, dry_run, files))
             except Exception as e:  # a store error for one run must not stop the others
                 outcomes.append(
                     Outcome(

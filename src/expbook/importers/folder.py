@@ -13,9 +13,12 @@ What each file gives (files of the folder itself, plus ``.hydra/``):
 * config files -> config (deep-merged; priority ``.hydra/config.yaml``, then ``config.*``,
   ``hparams.*``, ``params.*``, ``args.*``...: the first file to set a key wins); the log
   header's config fills in keys no config file has;
-* metric files (any ``.csv``/``.tsv``/``.jsonl`` that is not a prediction file, and ``.json``
-  files holding records) -> series, via :mod:`tabular`; ``epoch_times.csv`` also becomes an
-  ``Artifact(kind="timing")``;
+* metric files (any ``.csv``/``.tsv``/``.jsonl`` that is not a prediction file or a run
+  table, ``history.json``, and ``metrics.json`` when it holds records rather than one object)
+  -> series, via :mod:`tabular`; ``epoch_times.csv`` also becomes an
+  ``Artifact(kind="timing")``; other ``.json``/``.yaml`` files are ignored;
+* ``.txt`` files without a telling name are read as a log if they look like one, else as a
+  summary if every line is ``key=value``/``key: value``;
 * logs (``*.log``, ``*.out``, console/stdout ``.txt`` files) -> series, summary values,
   config, status and skipped lines, via :mod:`textlog` (``--pattern`` applies);
 * summary files -> summary values, status and times, via :mod:`summary`;
@@ -410,5 +413,9 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
             merged.setdefault(k, v)
     run.summary.update(merged)
     run.status = status
+    if run.created_at is None:
+        first, last = textlog.wall_span(series)
+        if first is not None:
+            run.created_at, run.finished_at = first, last
     run.warnings.extend(warns)
-    return [run]
+    return common.finish_runs([run], opts)

@@ -272,4 +272,4 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     run.warnings.extend(warns)
     run.artifacts.append(artifact(path, data))
     run.files.append(common.source_of(path, data))
-    return [run]
+    return common.finish_runs([run], opts)

@@ -46,7 +46,8 @@ class ParseOptions:
     pattern: the ``--pattern`` spec for text logs (see :mod:`expbook.importers.pattern`).
     from_format: the ``--from`` format name (None: detect).
     project: the ``--project`` name; parsers set ``ImportedRun.project`` from it.
-    name: a run name forced for a single file or folder (None: inferred).
+    name: a run name to use when a unit yields exactly one run (ignored when it yields
+    several; meant for importing a single file or folder); None: names are inferred.
     """
 
     pattern: str | None = None

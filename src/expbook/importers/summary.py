@@ -220,4 +220,4 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     run = common.new_run(path, FORMAT, opts)
     res.apply(run)
     run.files.append(common.source_of(path, data))
-    return [run]
+    return common.finish_runs([run], opts)

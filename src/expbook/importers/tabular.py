@@ -641,6 +641,5 @@ def sniff_file(path: str, head: bytes) -> int:
 def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     t = read_table(path)
     r = interpret(t, opts)
-    if isinstance(r, RunTable):
-        return r.to_runs(opts)
-    return r
+    runs = r.to_runs(opts) if isinstance(r, RunTable) else r
+    return common.finish_runs(runs, opts)

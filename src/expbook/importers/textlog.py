@@ -41,7 +41,8 @@ as written. Values: ``nan``/``inf``/``-inf`` are floats; ``-``, ``None``, ``n/a`
 (no point); units are dropped (``elapsed=136.7s`` -> 136.7, ``12ms`` -> 12), except the
 magnitude suffixes k/K/M/B/G/T (``25.9M`` -> 25900000). ``a/b`` after a non-counter field
 (``Accuracy: 9893/10000``) is the ratio a/b. Lines starting with an ISO timestamp
-(``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time).
+(``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time), and the run's
+``created_at``/``finished_at`` (first and last of them).
 
 A log without any counter gives series only for metric lines whose shape repeats (the step is
 the repetition index, from 0); everything else of such a log is treated as header.
@@ -134,6 +135,8 @@ AFTER_OK_RE = re.compile(
     r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})"
     r"(?:\s*$|\s*[,;|)\](\[{}/<]|\s+-\s|\s+(?:at|@)\s|\s+[A-Za-z_][\w ()\-./%@]{0,60}?\s*[:=])"
 )
+# after ``key=value`` (explicit): only a glued word longer than a unit is refused
+AFTER_EQ_RE = re.compile(r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})(?![\w.])")
 UNIT_RE = re.compile(r"^([A-Za-z%µ]{0,3})")
 MAG = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
 
@@ -278,7 +281,8 @@ def analyze(line: str) -> Spec:
         pk = _phrase_key(before)
         if pk is not None:
             key = norm_key(pk[0])
-            if not AFTER_OK_RE.match(after):
+            ok_after = AFTER_EQ_RE if before.rstrip().endswith("=") else AFTER_OK_RE
+            if not ok_after.match(after):
                 prev_role = None
                 continue
             integral = "." not in nums[i] and "e" not in nums[i].lower()
@@ -896,7 +900,7 @@ def _emit_list(
 _CTR_SNIFF = re.compile(
     rb"(?im)(?:^|[^\w])(?:step|iter|iteration|epoch|global_step)\s*[\[(#:=]?\s*\d+"
 )
-_KV_SNIFF = re.compile(rb"(?m)[A-Za-z_][\w ]{0,40}[:=]\s*[-+]?\d")
+_KV_SNIFF = re.compile(rb"(?im)[A-Za-z_][\w ]{0,40}[:=]\s*(?:[-+]?\.?\d|[-+]?(?:nan|inf))")
 
 
 def sniff_file(path: str, head: bytes) -> int:
@@ -905,13 +909,30 @@ def sniff_file(path: str, head: bytes) -> int:
         return 0
     counters = len(_CTR_SNIFF.findall(head))
     kv = len(_KV_SNIFF.findall(head))
+    if ext == ".log":
+        if counters >= 1 and kv >= 1:
+            return 80
+        return 50 if kv >= 2 else 30
     if ext in LOG_EXTS:
         if counters >= 2 and kv >= 2:
-            return 80 if ext == ".log" else 60
-        return 30 if ext == ".log" else (10 if kv else 0)
+            return 60
+        return 10 if kv else 0
     if ext in ("", ".stdout", ".stderr"):
         return 40 if counters >= 2 and kv >= 2 else 0
     return 0
+
+
+def wall_span(series: dict[str, list[tuple[int, float, float | None]]]) -> tuple[Any, Any]:
+    """(first, last) wall time over the series' points, or (None, None)."""
+    first = last = None
+    for pts in series.values():
+        for p in (pts[0], pts[-1]) if pts else ():
+            w = p[2]
+            if w is None:
+                continue
+            first = w if first is None or w < first else first
+            last = w if last is None or w > last else last
+    return first, last
 
 
 def to_run(res: LogResult, run: ImportedRun) -> ImportedRun:
@@ -921,6 +942,10 @@ def to_run(res: LogResult, run: ImportedRun) -> ImportedRun:
     run.skipped_lines += res.skipped
     run.status = res.status
     run.warnings.extend(res.warnings)
+    first, last = wall_span(res.series)
+    if first is not None:
+        run.created_at = first
+        run.finished_at = last
     return run
 
 
@@ -938,4 +963,4 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     run = common.new_run(path, FORMAT, opts)
     run.files.append(common.source_of(path, data))
     to_run(res, run)
-    return [run]
+    return common.finish_runs([run], opts)

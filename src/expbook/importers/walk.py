@@ -2,8 +2,12 @@
 
 Usage (what the import driver does)::
 
-    units = walk.plan(paths, from_format=opts.from_format, opts=opts)  # cheap: no parsing
-    runs, failures = walk.read_all(units, opts)                        # never raises
+    units = walk.plan(paths, from_format=opts.from_format, opts=opts)  # no parsing
+    for unit in units:
+        runs, failures = walk.read(unit, opts)                         # never raises
+    # or: runs, failures = walk.read_all(units, opts)
+
+``opts`` in :func:`plan` only matters for ``--pattern`` (loose text files become logs).
 
 :func:`read` reads one unit and returns ``(runs, failures)``; it never raises for bad input:
 unreadable files, parse errors and even parser bugs become :class:`Failure` records with a
@@ -18,8 +22,9 @@ followed):
    TensorBoard logdir, ``wandb/offline-run-*``, a Lightning ``version_N`` folder, a Hugging
    Face checkpoint folder...) is one unit of that format; nothing below it is visited;
 2. a folder holding run-folder markers (see :mod:`folder`) is one ``folder`` unit, named after
-   the folder, which merges its files. If some of its sub-folders are runs themselves, it is
-   a container instead: its loose files are handled as in rule 3;
+   the folder, which merges its files. If some of its sub-folders are runs themselves, or if
+   its only markers are config files and runs were found below it, it is a container
+   instead: its loose files are handled as in rule 3;
 3. any other file is offered to every format's ``sniff_file`` and becomes one unit of the
    best-scoring format if it scores at least :data:`WALK_MIN_SCORE` (so a folder of ``<run>.log``
    files gives one run per log, named after the log's stem; an MLflow ``*.db`` is claimed by
@@ -154,6 +159,10 @@ class _Planner:
         score, info = _best_sniff(path, self.infos)
         if info is None or score <= 0:
             if not direct:
+                if ext in REPORT_EXTS and (fb := self.by_ext(ext)) is not None:
+                    # a log or metrics table nothing can read (binary, empty, not UTF-8):
+                    # its parser says why in the closing table instead of a silent skip
+                    return _unit(fb, path, group)
                 return None
             # a file given directly: let the format its extension suggests say what is wrong
             by_ext = EXT_FORMATS.get(ext)
@@ -169,6 +178,10 @@ class _Planner:
         if not direct and score < WALK_MIN_SCORE:
             return None
         return _unit(info, path, group)
+
+    def by_ext(self, ext: str) -> FormatInfo | None:
+        by = EXT_FORMATS.get(ext)
+        return next((i for i in self.infos if i.module_name == by), None)
 
     def claim(self, d: str) -> FormatInfo | None:
         cands = [self.forced] if self.forced is not None else self.claimers
@@ -210,9 +223,13 @@ class _Planner:
         for sd in subdirs:
             sub_units.extend(self.visit(sd, root))
         want_folders = self.forced is None or self.forced.name == folder.FORMAT
-        if want_folders and self.folder_info is not None and folder.marker_names(names):
+        markers = folder.marker_names(names) if want_folders else []
+        if markers and self.folder_info is not None:
             nested = any(u.error is None and os.path.isdir(u.path) for u in sub_units)
-            if not nested:
+            # a folder whose only markers are config files, above other runs, is a project
+            # or sweep root sharing a config, not a run
+            config_only = all(m.lower() in folder.CONFIG_NAMES for m in markers)
+            if not nested and not (config_only and sub_units):
                 return [_unit(self.folder_info, d, _group(os.path.dirname(d), root, d)), *sub_units]
         if self.forced is not None and self.forced.name == folder.FORMAT:
             return sub_units
@@ -232,6 +249,11 @@ def _group(d: str, root: str, unit_path: str | None = None) -> str | None:
     if rel == "." or rel.startswith(".."):
         return None
     return rel.replace(os.sep, "/")
+
+
+# Files with these extensions are reported when nothing can read them during a walk; other
+# unreadable files (READMEs, images, pickles) are passed over silently.
+REPORT_EXTS = frozenset((".log", ".csv", ".tsv", ".jsonl"))
 
 
 def plan(paths: Iterable[str], from_format: str | None = None, opts: Any = None) -> list[Unit]:
@@ -331,13 +353,10 @@ def _plan_run_tables(units: list[Unit]) -> list[Unit]:
 
 
 def _finish(runs: list[ImportedRun], unit: Unit, opts: Any) -> list[ImportedRun]:
-    project = getattr(opts, "project", None)
     for r in runs:
         if r.group is None and unit.group:
             r.group = unit.group
-        if project:
-            r.project = project
-    return runs
+    return common.finish_runs(runs, opts)
 
 
 _table_cache: dict[str, tuple[tuple[float, int], tabular.RunTable | None]] = {}
