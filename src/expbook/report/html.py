@@ -1,0 +1,220 @@
+"""One self-contained HTML file from a rendered document (``expbook report --html OUT``).
+
+The Markdown (as rendered, regions included) becomes HTML with markdown-it; each plot
+region becomes an interactive plotly chart. plotly.js (from the ``plotly`` package) and the
+figures are embedded gzip-compressed and base64-encoded, unpacked in the page with the
+browser's ``DecompressionStream``: the file works offline and no request leaves the page.
+Without the ``plotly`` package the figures are embedded as PNG images instead. Other local
+images the document links are embedded as ``data:`` URIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import json
+import math
+import os
+import re
+from typing import Any
+
+__all__ = ["HTML_POINTS", "figure_json", "render_html"]
+
+HTML_POINTS = 1000  # points per series drawn in the HTML (min/max kept per bucket)
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#1f2328}
+table{border-collapse:collapse;margin:1rem 0;font-size:13px;display:block;overflow-x:auto}
+th,td{border:1px solid #d0d7de;padding:3px 8px}th{background:#f6f8fa}
+tr:nth-child(2n) td{background:#fbfcfd}code{background:#f6f8fa;padding:1px 4px;border-radius:4px}
+pre{background:#f6f8fa;padding:.8rem;overflow-x:auto}img{max-width:100%}
+.expbook-plot{width:100%;height:420px}details.expbook-source summary{color:#8c959f;
+font-size:12px;cursor:pointer}blockquote{color:#9a3412;border-left:4px solid #f97316;
+margin:0;padding:0 1rem}
+"""
+
+_SCRIPT = """
+(async () => {
+  async function unpack(id) {
+    const b = atob(document.getElementById(id).textContent.trim());
+    const u = new Uint8Array(b.length);
+    for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
+    const s = new Blob([u]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return await new Response(s).text();
+  }
+  const els = document.querySelectorAll(".expbook-plot");
+  if (!els.length) return;
+  (0, eval)(await unpack("expbook-plotly"));
+  const figs = JSON.parse(await unpack("expbook-figures"));
+  for (const el of els) {
+    const f = figs[el.dataset.fig];
+    if (f) await Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false});
+  }
+  document.body.dataset.plots = String([...els].filter(e => e.querySelector(".main-svg")).length);
+})().catch(e => { console.error(e); document.body.dataset.plotError = String(e); });
+"""
+
+
+def _num(v: float) -> float | None:
+    if v != v or math.isinf(v):
+        return None
+    return float(f"{v:.6g}")
+
+
+def figure_json(kind: str, series: list[tuple[str, list[float], list[float]]], **opt: Any):
+    """A plotly figure (data and layout) for a ``plot`` or ``bar`` block."""
+    from .plots import _ema, downsample
+
+    layout: dict[str, Any] = {
+        "margin": {"l": 60, "r": 20, "t": 40 if opt.get("title") else 20, "b": 50},
+        "legend": {"font": {"size": 10}},
+    }
+    if opt.get("title"):
+        layout["title"] = {"text": opt["title"]}
+    data: list[dict[str, Any]] = []
+    if kind == "bar":
+        names = [s[0] for s in series][::-1]
+        vals = [_num(s[2][0]) for s in series][::-1]
+        data.append({"type": "bar", "orientation": "h", "y": names, "x": vals})
+        layout["xaxis"] = {"title": {"text": opt.get("xlabel", "")}}
+        if opt.get("log_x"):
+            layout["xaxis"]["type"] = "log"
+        layout["margin"]["l"] = 200
+        return {"data": data, "layout": layout}
+    if kind == "scatter":
+        for name, xs, ys in series:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": name,
+                    "x": [_num(x) for x in xs],
+                    "y": [_num(y) for y in ys],
+                    "marker": {"size": 5, "opacity": 0.6},
+                }
+            )
+        finite = [v for _, xs, ys in series for v in (*xs, *ys) if v == v and not math.isinf(v)]
+        if finite:
+            lo, hi = min(finite), max(finite)
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": "y = x",
+                    "x": [lo, hi],
+                    "y": [lo, hi],
+                    "line": {"dash": "dash", "color": "gray", "width": 1},
+                }
+            )
+        layout["xaxis"] = {"title": {"text": "true"}}
+        layout["yaxis"] = {"title": {"text": "predicted"}}
+        return {"data": data, "layout": layout}
+    smooth = opt.get("smooth") or 0
+    for name, xs, ys in series:
+        xs, ys = downsample(xs, ys, HTML_POINTS)
+        if smooth:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{name} (raw)",
+                    "x": [_num(x) for x in xs],
+                    "y": [_num(y) for y in ys],
+                    "opacity": 0.3,
+                    "showlegend": False,
+                    "line": {"width": 1},
+                }
+            )
+            ys = _ema(ys, smooth)
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": [_num(x) for x in xs],
+                "y": [_num(y) for y in ys],
+            }
+        )
+    layout["xaxis"] = {"title": {"text": "step"}, "type": "log" if opt.get("log_x") else "linear"}
+    layout["yaxis"] = {
+        "title": {"text": opt.get("ylabel", "")},
+        "type": "log" if opt.get("log_y") else "linear",
+    }
+    return {"data": data, "layout": layout}
+
+
+def _pack(data: bytes) -> str:
+    return base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def _plotly_js() -> bytes | None:
+    try:
+        import plotly
+    except ImportError:
+        return None
+    path = os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+_IMG_RE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"\s*/?>')
+
+
+def render_html(text: str, figures: dict[str, Any], base_dir: str, title: str) -> str:
+    """The self-contained HTML page of the rendered Markdown ``text``."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    lib = _plotly_js() if figures else None
+    used: dict[str, Any] = {}
+
+    def image(m: re.Match[str]) -> str:
+        src, alt = html.unescape(m.group(1)), m.group(2)
+        stem = os.path.basename(src).split("-", 1)[0]
+        if lib is not None and stem in figures:
+            used[stem] = figures[stem]
+            return f'<div class="expbook-plot" data-fig="{stem}"></div>'
+        if "://" in src or src.startswith(("data:", "/")):
+            return m.group(0)
+        path = os.path.join(base_dir, src)
+        if not os.path.isfile(path):
+            return m.group(0)
+        with open(path, "rb") as f:
+            payload = base64.b64encode(f.read()).decode("ascii")
+        mime = "image/png" if path.lower().endswith(".png") else "image/svg+xml"
+        if path.lower().endswith((".jpg", ".jpeg")):
+            mime = "image/jpeg"
+        return f'<img src="data:{mime};base64,{payload}" alt="{alt}">'
+
+    body = _IMG_RE.sub(image, body)
+    body = re.sub(r"<p>(<div class=\"expbook-plot\"[^>]*></div>)</p>", r"\1", body)
+    body = re.sub(
+        r'(<pre><code class="language-expbook">.*?</code></pre>)',
+        r'<details class="expbook-source"><summary>block</summary>\1</details>',
+        body,
+        flags=re.S,
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        body,
+    ]
+    if used and lib is not None:
+        figs = json.dumps(used, separators=(",", ":"), allow_nan=False).encode()
+        parts.append(
+            f'<script id="expbook-plotly" type="application/octet-stream">{_pack(lib)}</script>'
+        )
+        parts.append(
+            f'<script id="expbook-figures" type="application/octet-stream">{_pack(figs)}</script>'
+        )
+        parts.append(f"<script>{_SCRIPT}</script>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
