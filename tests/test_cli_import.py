@@ -81,10 +81,9 @@ def test_import_never_overwrites_a_logged_run(cli_run, tree: Path, store_path: s
 def test_editing_an_attached_run_table_reimports(cli_run, tmp_path: Path) -> None:
     import shutil
 
-    from conftest import FIXTURES
-
+    fixtures = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
     raw = tmp_path / "seed002"
-    shutil.copytree(FIXTURES / "seed002" / "raw", raw)
+    shutil.copytree(fixtures / "seed002" / "raw", raw)
     code, out, _ = cli_run("import", str(raw), "--format", "json")
     assert code == 0 and json.loads(out)["counts"] == {"imported": 6}
     table = raw / "results" / "w3_25m" / "results.csv"

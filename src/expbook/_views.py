@@ -33,6 +33,17 @@ class StoredRun:
         "tags",
     )
 
+    id: str
+    name: str
+    project: str
+    status: str
+    created_at: float | None
+    finished_at: float | None
+    tags: list[str]
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    metrics: dict[str, MetricSummary]
+
     def __init__(self, rec: RunRecord, metrics: dict[str, MetricSummary], backend: Any) -> None:
         self.record = rec
         self.id = rec.id
