@@ -1,0 +1,233 @@
+"""The OpenAPI document of the dashboard's JSON API (served at ``/openapi.json``).
+
+Written by hand: the API is small, and a literal document is easy to read and to review
+against the handlers in :mod:`expbook.web.app`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+
+def _q(name: str, desc: str, typ: str = "string", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": desc,
+        "schema": {"type": typ, **extra},
+    }
+
+
+def _path(name: str, desc: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": desc,
+        "schema": {"type": "string"},
+    }
+
+
+_ERRORS = {
+    "400": {
+        "description": "A bad query parameter",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "404": {
+        "description": "No such run or metric",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+}
+
+
+def _ok(desc: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "200": {"description": desc, "content": {"application/json": {"schema": schema}}},
+        **_ERRORS,
+    }
+
+
+_RUN = {
+    "type": "object",
+    "description": "A run, as `expbook runs --format json` prints it. Non-finite numbers are null.",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "project": {"type": "string"},
+        "status": {
+            "type": "string",
+            "enum": ["running", "finished", "failed", "crashed", "killed"],
+        },
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": "string", "format": "date-time", "nullable": True},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "group": {"type": "string", "nullable": True},
+        "notes": {"type": "string", "nullable": True},
+        "config": {"type": "object"},
+        "summary": {"type": "object"},
+        "source": {"type": "object"},
+        "meta": {"type": "object"},
+    },
+}
+
+_SERIES = {
+    "type": "object",
+    "properties": {
+        "run": {"type": "string"},
+        "name": {"type": "string"},
+        "key": {"type": "string"},
+        "status": {"type": "string"},
+        "total": {"type": "integer", "description": "points in the requested step range"},
+        "returned": {"type": "integer"},
+        "downsampled": {"type": "boolean"},
+        "step_min": {"type": "integer", "nullable": True},
+        "step_max": {"type": "integer", "nullable": True},
+        "first_wall": {
+            "type": "number",
+            "nullable": True,
+            "description": "wall time (Unix s) of the series' first point",
+        },
+        "last_step": {"type": "integer", "nullable": True},
+        "steps": {"type": "array", "items": {"type": "integer"}},
+        "walls": {"type": "array", "items": {"type": "number", "nullable": True}},
+        "values": {"type": "array", "items": {"type": "number", "nullable": True}},
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.0 description of ``/api/*``."""
+    from .. import __version__
+
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "expbook dashboard API",
+            "version": __version__,
+            "description": "Read-only JSON API over one expbook store. No authentication: "
+            "the server binds 127.0.0.1 unless told otherwise.",
+        },
+        "paths": {
+            "/api/runs": {
+                "get": {
+                    "summary": "One page of runs, filtered, searched and sorted",
+                    "parameters": [
+                        _q("project", "only runs of this project"),
+                        _q("filter", "a filter expression, as `--filter` on the CLI"),
+                        _q("q", "case-insensitive search in name, id, tags, group and notes"),
+                        _q("sort", "column to sort by: a run field, config.KEY or summary.KEY"),
+                        _q("order", "sort order", enum=["asc", "desc"], default="desc"),
+                        _q("offset", "rows to skip", "integer", minimum=0, default=0),
+                        _q(
+                            "limit",
+                            "rows to return",
+                            "integer",
+                            minimum=1,
+                            maximum=1000,
+                            default=50,
+                        ),
+                        _q(
+                            "columns",
+                            "comma-separated columns for `values` (default: up to "
+                            "four varying params and four metrics)",
+                        ),
+                        _q("group", "group rows by this column (sorted by it first)"),
+                    ],
+                    "responses": _ok(
+                        "A page of runs",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "total": {"type": "integer"},
+                                "offset": {"type": "integer"},
+                                "limit": {"type": "integer"},
+                                "sort": {"type": "string"},
+                                "order": {"type": "string"},
+                                "columns": {"type": "array", "items": {"type": "string"}},
+                                "runs": {
+                                    "type": "array",
+                                    "items": {
+                                        "allOf": [
+                                            {"$ref": "#/components/schemas/Run"},
+                                            {
+                                                "type": "object",
+                                                "properties": {
+                                                    "values": {"type": "object"},
+                                                    "group_value": {},
+                                                },
+                                            },
+                                        ]
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                }
+            },
+            "/api/columns": {
+                "get": {
+                    "summary": "The columns the runs table can show, and the projects",
+                    "responses": _ok("Columns", {"type": "object"}),
+                }
+            },
+            "/api/runs/{run_id}": {
+                "get": {
+                    "summary": "One run with a summary of every metric",
+                    "parameters": [_path("run_id", "run id, unique id prefix or unique name")],
+                    "responses": _ok(
+                        "The run",
+                        {
+                            "allOf": [
+                                {"$ref": "#/components/schemas/Run"},
+                                {"type": "object", "properties": {"metrics": {"type": "object"}}},
+                            ]
+                        },
+                    ),
+                }
+            },
+            "/api/runs/{run_id}/series/{key}": {
+                "get": {
+                    "summary": "Points of one metric, downsampled keeping each bucket's min, "
+                    "max and last point (first and last point always kept)",
+                    "parameters": [
+                        _path("run_id", "run id, unique id prefix or unique name"),
+                        _path("key", "metric key (may contain `/`)"),
+                        _q(
+                            "max_points",
+                            "most points to return",
+                            "integer",
+                            minimum=4,
+                            maximum=100000,
+                            default=2000,
+                        ),
+                        _q("step_min", "first step of the range", "integer"),
+                        _q("step_max", "last step of the range", "integer"),
+                        _q("after_step", "only points after this step (live updates)", "integer"),
+                    ],
+                    "responses": _ok("The series", {"$ref": "#/components/schemas/Series"}),
+                }
+            },
+            "/api/compare": {
+                "get": {
+                    "summary": "`expbook compare` of the runs: config diff, metrics, time, cost",
+                    "parameters": [
+                        _q("ids", "comma-separated run ids (the first is the baseline)")
+                    ],
+                    "responses": _ok("The comparison", {"type": "object"}),
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Run": _RUN,
+                "Series": _SERIES,
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+                },
+            }
+        },
+    }

@@ -1,0 +1,314 @@
+"""The runs table behind ``/`` and ``/api/runs``: filter, search, sort, group and page.
+
+Two paths, same answers (a test pins that):
+
+* a page with no filter, search or grouping, sorted by a run field, is read straight from
+  SQL (:func:`page_from_store`): a count and one page, whatever the size of the store;
+* anything else runs over a :class:`RunsSnapshot` of every run and its metric summaries
+  (:func:`query_runs`), built in the background at start and rebuilt behind the requests
+  when the store changed (:class:`SnapshotCache`), so filtering 10,000 runs costs a pass
+  in memory, not a re-read of the database per click.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._read import flatten, run_record_json
+from .._views import StoredRun, load_runs
+from ..analysis import select_runs
+from ..analysis.keys import getter
+from ..expr import ExprError
+
+__all__ = [
+    "BASE_COLUMNS",
+    "BadQuery",
+    "RunsQuery",
+    "RunsSnapshot",
+    "SnapshotCache",
+    "is_simple",
+    "page_from_store",
+    "query_runs",
+]
+
+BASE_COLUMNS = ("name", "id", "project", "status", "created_at", "tags", "group")
+
+# How old a snapshot may get before a request checks whether the store changed.
+_SNAPSHOT_TTL_S = 5.0
+
+
+class BadQuery(ValueError):
+    """A query parameter that cannot be used (becomes a 400 with this message)."""
+
+
+@dataclass
+class RunsSnapshot:
+    """Every run of the store with the keys the table can show."""
+
+    runs: list[StoredRun]
+    params: list[str]  # config.<dotted>, sorted
+    metrics: list[str]  # summary.<key>, sorted
+    projects: list[str]
+    varying: list[str] = field(default_factory=list)  # params whose value differs
+
+
+class SnapshotCache:
+    """The latest :class:`RunsSnapshot` of a store, read on its own connection.
+
+    The first :meth:`get` waits for a snapshot; later ones return the current one at once
+    and, when it is older than a few seconds and the store changed since, rebuild it in a
+    background thread (stale while revalidating), so a store with live writers never makes
+    a request wait for a full re-read.
+    """
+
+    def __init__(self, location: str, ttl_s: float = _SNAPSHOT_TTL_S) -> None:
+        from ..store import SQLiteStore
+
+        self._backend = SQLiteStore(location, readonly=True)
+        self._ttl = ttl_s
+        self._lock = threading.Lock()  # guards the fields below
+        self._build_lock = threading.Lock()  # one build at a time
+        self._snap: RunsSnapshot | None = None
+        self._version: Any = None
+        self._at = 0.0
+        self._refreshing = False
+
+    def _build(self) -> RunsSnapshot:
+        with self._build_lock:
+            version = self._data_version()
+            snap = _snapshot(self._backend)
+            with self._lock:
+                self._snap, self._version, self._at = snap, version, time.monotonic()
+                self._refreshing = False
+            return snap
+
+    def _data_version(self) -> Any:
+        # changes whenever another connection commits to the database
+        return self._backend._q("PRAGMA data_version")[0][0]
+
+    def start(self) -> None:
+        """Build the first snapshot in the background (the app calls this at creation)."""
+        threading.Thread(target=self._build, daemon=True, name="expbook-ui-runs").start()
+
+    def peek(self) -> RunsSnapshot | None:
+        """The current snapshot, or None while the first one is being built."""
+        with self._lock:
+            return self._snap
+
+    def get(self) -> RunsSnapshot:
+        with self._lock:
+            snap, at, refreshing = self._snap, self._at, self._refreshing
+        if snap is None:
+            # a build in flight: wait for it rather than start another
+            with self._build_lock, self._lock:
+                snap = self._snap
+            return snap if snap is not None else self._build()
+        age = time.monotonic() - at
+        if not refreshing and age > self._ttl:
+            # rebuilt when the store changed, and once a minute anyway: a run whose process
+            # died changes nothing in the store but should turn from running to crashed
+            if age > 60 or self._data_version() != self._version:
+                with self._lock:
+                    self._refreshing = True
+                threading.Thread(target=self._build, daemon=True).start()
+            else:
+                with self._lock:
+                    self._at = time.monotonic()
+        return snap
+
+    def close(self) -> None:
+        with self._build_lock:
+            self._backend.close()
+
+
+def _snapshot(backend: Any) -> RunsSnapshot:
+    runs = load_runs(backend)
+    params: dict[str, set[str]] = {}
+    metrics: set[str] = set()
+    projects: set[str] = set()
+    for r in runs:
+        projects.add(r.project)
+        for k, v in flatten(r.config).items():
+            params.setdefault("config." + k, set()).add(repr(v))
+        metrics.update("summary." + k for k in r.summary)
+    varying = sorted(k for k, vals in params.items() if len(vals) > 1)
+    return RunsSnapshot(runs, sorted(params), sorted(metrics), sorted(projects), varying)
+
+
+@dataclass
+class RunsQuery:
+    """What the runs table is asked for."""
+
+    project: str | None = None
+    filter: str | None = None
+    q: str | None = None
+    sort: str = "created_at"
+    order: str = "desc"
+    offset: int = 0
+    limit: int = 50
+    columns: list[str] | None = None
+    group: str | None = None
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    # numbers before strings before everything else; None (and NaN) always last
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return (3, 0)
+    if isinstance(v, bool):
+        return (0, float(v))
+    if isinstance(v, (int, float)):
+        return (0, v)
+    if isinstance(v, str):
+        return (1, v.lower())
+    return (2, repr(v))
+
+
+def _check_column(col: str, what: str) -> None:
+    if col in BASE_COLUMNS or (col.startswith(("config.", "summary.")) and col[-1] != "."):
+        return
+    raise BadQuery(f"{what}: unknown column {col!r} (use a run field, config.KEY or summary.KEY)")
+
+
+def _matches(run: StoredRun, needle: str) -> bool:
+    hay = [run.name, run.id, run.record.group or "", run.record.notes or "", *run.tags]
+    return any(needle in str(h).lower() for h in hay)
+
+
+def _cell_getter(col: str) -> Callable[[StoredRun], Any]:
+    if col == "created_at":
+        return lambda run: run.created_at
+    if col == "group":
+        return lambda run: run.record.group
+    return getter(col, "param" if col.startswith("config.") else "metric")
+
+
+def _cell(run: StoredRun, col: str) -> Any:
+    return _cell_getter(col)(run)
+
+
+def default_columns(runs: list[StoredRun]) -> list[str]:
+    """Up to four params that vary among ``runs`` (the page shown; the first four params
+    when none varies) and up to four of their metrics."""
+    values: dict[str, set[str]] = {}
+    metrics: set[str] = set()
+    for r in runs:
+        for k, v in flatten(r.config).items():
+            values.setdefault(k, set()).add(repr(v))
+        metrics.update(r.summary)
+    varying = [k for k in sorted(values) if len(values[k]) > 1] or sorted(values)
+    return ["config." + k for k in varying[:4]] + ["summary." + k for k in sorted(metrics)[:4]]
+
+
+def _validate(query: RunsQuery) -> None:
+    if query.order not in ("asc", "desc"):
+        raise BadQuery("order must be 'asc' or 'desc'")
+    if query.offset < 0 or not 1 <= query.limit <= 1000:
+        raise BadQuery("offset must be >= 0 and limit between 1 and 1000")
+    for col in query.columns or ():
+        _check_column(col, "columns")
+    _check_column(query.sort, "sort")
+    if query.group:
+        _check_column(query.group, "group")
+
+
+def _page(query: RunsQuery, total: int, page: list[StoredRun]) -> dict[str, Any]:
+    columns = default_columns(page) if query.columns is None else list(query.columns)
+    rows = []
+    for r in page:
+        row = run_record_json(r.record, r.metrics)
+        row["values"] = {c: _cell(r, c) for c in columns}
+        if query.group:
+            row["group_value"] = _cell(r, query.group)
+        rows.append(row)
+    return {
+        "total": total,
+        "offset": query.offset,
+        "limit": query.limit,
+        "sort": query.sort,
+        "order": query.order,
+        "columns": columns,
+        "runs": rows,
+    }
+
+
+# Sorts SQL can do, with the same tie-breaks as the in-memory sort (creation order).
+_SQL_SORTS = {
+    "created_at": "created_at {d}, rid {d}",
+    "name": "lower(name) {d}, created_at {d}, rid {d}",
+    "id": "id {d}",
+}
+
+
+def is_simple(query: RunsQuery) -> bool:
+    """A page SQL can answer on its own: no filter, search or grouping, a plain sort."""
+    return (
+        not (query.filter and query.filter.strip())
+        and not (query.q and query.q.strip())
+        and not query.group
+        and query.sort in _SQL_SORTS
+    )
+
+
+def page_from_store(backend: Any, query: RunsQuery) -> dict[str, Any]:
+    """:func:`query_runs` for a simple query (:func:`is_simple`), reading only one page.
+
+    Costs a count, one page of runs and their summaries, whatever the size of the store,
+    and is never stale. Uses the SQLite store's row reader (``_record``, ``_q``); values
+    reach SQL only as bound parameters.
+    """
+    from ..store.sqlite import _RUN_COLUMNS
+
+    _validate(query)
+    where, params = "", []
+    if query.project:
+        where, params = " WHERE project = ?", [query.project]
+    total = backend._q("SELECT count(*) FROM runs" + where, params)[0][0]
+    order = _SQL_SORTS[query.sort].format(d="DESC" if query.order == "desc" else "ASC")
+    rows = backend._q(
+        f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, query.limit, query.offset],
+    )
+    recs = [backend._record(r) for r in rows]
+    sums = backend.metric_summaries(run_ids=[r.id for r in recs]) if recs else {}
+    return _page(query, total, [StoredRun(r, sums.get(r.id, {}), backend) for r in recs])
+
+
+def query_runs(snap: RunsSnapshot, query: RunsQuery) -> dict[str, Any]:
+    """One page of runs: ``{"total", "offset", "limit", "sort", "order", "columns", "runs"}``.
+
+    Each run is the documented run object (``expbook runs --format json``) plus ``values``,
+    the chosen columns' values, and ``group_value`` when grouping.
+    """
+    _validate(query)
+    runs: list[StoredRun] = list(snap.runs)
+    if query.project:
+        runs = [r for r in runs if r.project == query.project]
+    if query.q and query.q.strip():
+        needle = query.q.strip().lower()
+        runs = [r for r in runs if _matches(r, needle)]
+    if query.filter and query.filter.strip():
+        try:
+            kept = {r.id for r in select_runs(runs, filter=query.filter)}
+            runs = [r for r in runs if r.id in kept]
+        except ExprError as e:
+            raise BadQuery(str(e)) from None
+
+    if query.sort == "created_at":
+        keyed = [((0, r.created_at), i, r) for i, r in enumerate(runs)]
+    else:
+        get = _cell_getter(query.sort)
+        keyed = [(_sort_key(get(r)), i, r) for i, r in enumerate(runs)]
+    none_last = [k for k in keyed if k[0][0] == 3]
+    present = [k for k in keyed if k[0][0] != 3]
+    present.sort(key=lambda t: (t[0], t[1]), reverse=query.order == "desc")
+    ordered = [r for _, _, r in present] + [r for _, _, r in none_last]
+    if query.group:
+        gget = _cell_getter(query.group)
+        gkeys = {r.id: _sort_key(gget(r)) for r in ordered}
+        ordered.sort(key=lambda r: gkeys[r.id])  # stable: the sort order holds within groups
+    return _page(query, len(ordered), ordered[query.offset : query.offset + query.limit])

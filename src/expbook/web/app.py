@@ -1,0 +1,474 @@
+"""The dashboard's ASGI app: server-rendered pages and the JSON API behind them.
+
+:func:`create_app` builds a fresh app on one store, opened read-only: nothing here writes.
+Every value a request carries reaches SQL only as a bound parameter (through the store's
+methods); the only files served are the package's own static files and plotly.js.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from .._read import flatten, run_record_json
+from .._views import StoredRun
+from ..errors import AmbiguousRun, RunNotFound
+from ..store import Series, SQLiteStore, resolve_location
+from ._openapi import openapi_document
+from ._runs import (
+    BASE_COLUMNS,
+    BadQuery,
+    RunsQuery,
+    SnapshotCache,
+    is_simple,
+    page_from_store,
+    query_runs,
+)
+from .downsample import downsample_indices
+
+__all__ = ["DEFAULT_MAX_POINTS", "create_app"]
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_MAX_POINTS = 2000
+MAX_MAX_POINTS = 100_000
+_INT64 = 2**63 - 1
+
+
+def _plotly_js() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+# -- JSON ------------------------------------------------------------------------------------
+def _clean(o: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (browsers cannot parse them)."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.generic):
+        return _clean(o.item())
+    return o
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    body = json.dumps(_clean(data), allow_nan=False, default=str, separators=(",", ":"))
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _floats(a: np.ndarray) -> list[float | None]:
+    out = a.tolist()
+    if not np.isfinite(a).all():
+        out = [v if math.isfinite(v) else None for v in out]
+    return out
+
+
+# -- query parameters ------------------------------------------------------------------------
+def _int_param(
+    request: Request, name: str, default: int | None, lo: int = -_INT64, hi: int = _INT64
+) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be an integer, not {raw!r}") from None
+    if not lo <= v <= hi:
+        raise HTTPException(400, f"{name} must be between {lo} and {hi}")
+    return v
+
+
+def _list_param(request: Request, name: str, single: str) -> list[str] | None:
+    """``name=a,b`` and/or repeated ``single=a&single=b``; None when neither is given."""
+    items: list[str] = []
+    seen = False
+    if name in request.query_params:
+        seen = True
+        items += [x.strip() for x in request.query_params[name].split(",") if x.strip()]
+    if single in request.query_params:
+        seen = True
+        items += [x for x in request.query_params.getlist(single) if x]
+    return list(dict.fromkeys(items)) if seen else None
+
+
+def _runs_query(request: Request) -> RunsQuery:
+    p = request.query_params
+    return RunsQuery(
+        project=p.get("project") or None,
+        filter=p.get("filter") or None,
+        q=p.get("q") or None,
+        sort=p.get("sort") or "created_at",
+        order=p.get("order") or "desc",
+        offset=_int_param(request, "offset", 0, 0) or 0,
+        limit=_int_param(request, "limit", 50, 1, 1000) or 50,
+        columns=_list_param(request, "columns", "col"),
+        group=p.get("group") or None,
+    )
+
+
+# -- the app ---------------------------------------------------------------------------------
+class SeriesCache:
+    """Whole series of recently viewed (run, key)s, decoded, least recently used dropped.
+
+    An entry is valid while the key's summary in the store (count, first/last step and
+    wall, extremes) is unchanged, so zooming into a finished run slices memory instead of
+    decoding a million points again.
+    """
+
+    def __init__(self, max_points: int = 4_000_000) -> None:
+        self.max_points = max_points
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str], tuple[str, Series]] = OrderedDict()
+        self._points = 0
+        self._views: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+
+    def get(self, run_id: str, key: str, signature: str) -> Series | None:
+        with self._lock:
+            hit = self._items.get((run_id, key))
+            if hit is None or hit[0] != signature:
+                return None
+            self._items.move_to_end((run_id, key))
+            return hit[1]
+
+    def indices(self, view: tuple[Any, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The downsampled indices of ``view`` (run, key, signature, range, max_points)."""
+        with self._lock:
+            idx = self._views.get(view)
+            if idx is not None:
+                self._views.move_to_end(view)
+                return idx
+        idx = compute()
+        with self._lock:
+            self._views[view] = idx
+            while len(self._views) > 256:
+                self._views.popitem(last=False)
+        return idx
+
+    def put(self, run_id: str, key: str, signature: str, series: Series) -> None:
+        if len(series) > self.max_points:
+            return
+        with self._lock:
+            old = self._items.pop((run_id, key), None)
+            if old is not None:
+                self._points -= len(old[1])
+            self._items[(run_id, key)] = (signature, series)
+            self._points += len(series)
+            while self._points > self.max_points:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._points -= len(dropped)
+
+
+def _slice(s: Series, step_min: int | None, step_max: int | None) -> Series:
+    lo = 0 if step_min is None else int(np.searchsorted(s.steps, step_min, side="left"))
+    hi = len(s) if step_max is None else int(np.searchsorted(s.steps, step_max, side="right"))
+    return Series(s.steps[lo:hi], s.walls[lo:hi], s.values[lo:hi])
+
+
+class _UI:
+    """What the handlers share: the read-only store, the runs cache and the templates."""
+
+    def __init__(self, store_path: str | os.PathLike[str] | None) -> None:
+        location = resolve_location(store_path)
+        self.backend = SQLiteStore(location, readonly=True)
+        self.db_location = self.backend.db_path
+        self.location = self.backend.location
+        self.snapshots = SnapshotCache(self.db_location)
+        self.series_cache = SeriesCache()
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.filters["fmt"] = _fmt
+        self.templates.env.filters["iso"] = _iso
+
+    def query(self, query: RunsQuery) -> dict[str, Any]:
+        """A page of runs: straight from SQL when it can, else from the runs snapshot."""
+        if is_simple(query):
+            return page_from_store(self.backend, query)
+        return query_runs(self.snapshots.get(), query)
+
+    def close(self) -> None:
+        self.snapshots.close()
+        self.backend.close()
+
+    def run(self, ref: str) -> StoredRun:
+        try:
+            rec = self.backend.get_run(ref)
+        except (RunNotFound, AmbiguousRun) as e:
+            raise HTTPException(404, str(e)) from None
+        metrics = self.backend.metric_summaries([rec.id]).get(rec.id, {})
+        return StoredRun(rec, metrics, self.backend)
+
+    def runs(self, refs: Sequence[str]) -> list[StoredRun]:
+        if not refs:
+            raise HTTPException(400, "ids: name at least one run (ids=a,b)")
+        if len(refs) > 50:
+            raise HTTPException(400, "ids: at most 50 runs")
+        return [self.run(r) for r in refs]
+
+    def series(self, request: Request, run: StoredRun, key: str) -> dict[str, Any]:
+        max_points = _int_param(request, "max_points", DEFAULT_MAX_POINTS, 4, MAX_MAX_POINTS)
+        step_min = _int_param(request, "step_min", None)
+        step_max = _int_param(request, "step_max", None)
+        after = _int_param(request, "after_step", None, hi=_INT64 - 1)
+        if after is not None:
+            step_min = after + 1 if step_min is None else max(step_min, after + 1)
+        if step_min is not None and step_max is not None and step_min > step_max:
+            raise HTTPException(400, "step_min must not be above step_max")
+        summary = run.metrics.get(key)
+        if summary is None:
+            raise HTTPException(404, f"run {run.name!r} has no metric {key!r}")
+        if after is not None:
+            # live updates: only the chunks after the last point the page has
+            got = self.backend.read_series(run.id, [key], step_min=step_min, step_max=step_max)
+            s = got.get(key)
+        else:
+            signature = repr(tuple(summary))
+            s = self.series_cache.get(run.id, key, signature)
+            if s is None:
+                s = self.backend.read_series(run.id, [key]).get(key)
+                if s is not None:
+                    self.series_cache.put(run.id, key, signature, s)
+            if s is not None:
+                s = _slice(s, step_min, step_max)
+        if s is None:
+            raise HTTPException(404, f"run {run.name!r} has no metric {key!r}")
+        limit = max_points or DEFAULT_MAX_POINTS
+        if after is None:
+            # the same view again (a reload, another tab, the compare page): same points
+            idx = self.series_cache.indices(
+                (run.id, key, signature, step_min, step_max, limit),
+                lambda: downsample_indices(s.values, limit),
+            )
+        else:
+            idx = downsample_indices(s.values, limit)
+        return {
+            "run": run.id,
+            "name": run.name,
+            "key": key,
+            "status": run.status,
+            "total": len(s),
+            "returned": len(idx),
+            "downsampled": len(idx) < len(s),
+            "step_min": step_min,
+            "step_max": step_max,
+            "first_wall": summary.first_wall,
+            "last_step": summary.last_step,
+            "steps": s.steps[idx].tolist(),
+            "walls": _floats(s.walls[idx]),
+            "values": _floats(s.values[idx]),
+        }
+
+
+def create_app(
+    store_path: str | os.PathLike[str] | None,
+    *,
+    allowed_hosts: Sequence[str] | None = None,
+) -> Starlette:
+    """The dashboard on the store at ``store_path`` (a folder or ``.db`` file), read-only.
+
+    ``allowed_hosts`` (e.g. ``["127.0.0.1", "localhost"]``) rejects requests naming any
+    other host, which guards a local server against DNS rebinding.
+    """
+    ui = _UI(store_path)
+
+    # -- API ---------------------------------------------------------------------------------
+    def api_runs(request: Request) -> Response:
+        try:
+            page = ui.query(_runs_query(request))
+        except BadQuery as e:
+            raise HTTPException(400, str(e)) from None
+        return _json(page)
+
+    def api_columns(request: Request) -> Response:
+        snap = ui.snapshots.get()
+        return _json(
+            {
+                "base": list(BASE_COLUMNS),
+                "params": snap.params,
+                "metrics": snap.metrics,
+                "varying": snap.varying,
+                "projects": snap.projects,
+            }
+        )
+
+    def api_run(request: Request) -> Response:
+        run = ui.run(request.path_params["run_id"])
+        out = run_record_json(run.record, run.metrics)
+        out["metrics"] = {k: s._asdict() for k, s in sorted(run.metrics.items())}
+        return _json(out)
+
+    def api_series(request: Request) -> Response:
+        run = ui.run(request.path_params["run_id"])
+        return _json(ui.series(request, run, request.path_params["key"]))
+
+    def api_compare(request: Request) -> Response:
+        from ..analysis import compare
+
+        runs = ui.runs(_list_param(request, "ids", "id") or [])
+        out = compare(runs).to_jsonable()
+        out["keys"] = sorted({k for r in runs for k in r.metrics})
+        return _json(out)
+
+    def openapi(request: Request) -> Response:
+        return _json(openapi_document())
+
+    # -- pages -------------------------------------------------------------------------------
+    def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
+        ctx.setdefault("store", ui.location)
+        return ui.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    def runs_page(request: Request) -> Response:
+        query = _runs_query(request)
+        error = None
+        try:
+            page = ui.query(query)
+        except BadQuery as e:
+            error = str(e)
+            page = {"total": 0, "offset": 0, "limit": query.limit, "columns": [], "runs": []}
+        # the column picker lists every key once the snapshot is there (built in the
+        # background at start); before that, the keys of the runs on this page
+        snap = ui.snapshots.peek()
+        if snap is not None:
+            params, metrics = snap.params, snap.metrics
+        else:
+            params = sorted({c for r in page["runs"] for c in _config_columns(r["config"])})
+            metrics = sorted({"summary." + k for r in page["runs"] for k in r["summary"]})
+
+        def url(**changes: Any) -> str:
+            # links keep the shown columns, so paging never changes them
+            changes.setdefault("col", page["columns"])
+            params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+            params = [(k, v) for k, v in params if k != "columns"]
+            for k, v in changes.items():
+                for item in v if isinstance(v, list) else [v]:
+                    if item is not None:
+                        params.append((k, str(item)))
+            return "/?" + urlencode(params)
+
+        return render(
+            request,
+            "runs.html",
+            status=400 if error else 200,
+            page=page,
+            query=query,
+            projects=ui.backend.projects(),
+            params=params,
+            metrics=metrics,
+            error=error,
+            url=url,
+            chosen=set(page["columns"]),
+        )
+
+    def run_page(request: Request) -> Response:
+        run = ui.run(request.path_params["run_id"])
+        return render(
+            request,
+            "run.html",
+            run=run,
+            rec=run.record,
+            config=flatten(run.config),
+            summary=run.summary,
+            keys=sorted(run.metrics),
+        )
+
+    def compare_page(request: Request) -> Response:
+        from ..analysis import compare
+
+        runs = ui.runs(_list_param(request, "ids", "id") or [])
+        data = compare(runs).to_jsonable()
+        return render(
+            request,
+            "compare.html",
+            runs=runs,
+            data=data,
+            keys=sorted({k for r in runs for k in r.metrics}),
+        )
+
+    def plotly_js(request: Request) -> Response:
+        return FileResponse(_plotly_js(), media_type="text/javascript")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+            return JSONResponse({"error": exc.detail, "status": exc.status_code}, exc.status_code)
+        return render(request, "error.html", status=exc.status_code, message=exc.detail)
+
+    routes = [
+        Route("/", runs_page, name="runs"),
+        Route("/runs/{run_id}", run_page, name="run"),
+        Route("/compare", compare_page, name="compare"),
+        Route("/api/runs", api_runs),
+        Route("/api/columns", api_columns),
+        Route("/api/runs/{run_id}", api_run),
+        Route("/api/runs/{run_id}/series/{key:path}", api_series),
+        Route("/api/compare", api_compare),
+        Route("/openapi.json", openapi),
+        Route("/static/plotly.min.js", plotly_js),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    middleware = []
+    if allowed_hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    handlers: dict[Any, Callable[..., Any]] = {HTTPException: http_error}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        ui.close()
+
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
+    app.state.ui = ui
+    ui.snapshots.start()  # filters and sorts by metric are fast from the first click
+    return app
+
+
+def _config_columns(config: dict[str, Any]) -> list[str]:
+    return ["config." + k for k in flatten(config)]
+
+
+def _fmt(v: Any) -> str:
+    """A cell: numbers to 5 significant digits, lists joined, None empty."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        return f"{v:.5g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, default=str)
+    return str(v)
+
+
+def _iso(t: float | None) -> str:
+    if t is None:
+        return ""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")

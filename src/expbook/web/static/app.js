@@ -1,0 +1,245 @@
+// expbook dashboard: run selection on the runs page, charts on the run and compare pages.
+// No framework, nothing loaded from the network but this server.
+"use strict";
+
+(function () {
+  // -- runs page: pick runs, open the compare page -------------------------------------------
+  const compareBtn = document.getElementById("compare");
+  if (compareBtn) {
+    const picks = () => Array.from(document.querySelectorAll("input.pick"));
+    const chosen = () => picks().filter((p) => p.checked).map((p) => p.value);
+    const update = () => {
+      const n = chosen().length;
+      compareBtn.disabled = n < 2;
+      compareBtn.textContent = n ? `Compare ${n} selected` : "Compare selected";
+    };
+    document.addEventListener("change", (ev) => {
+      if (ev.target.id === "pick-all") picks().forEach((p) => (p.checked = ev.target.checked));
+      update();
+    });
+    compareBtn.addEventListener("click", () => {
+      window.location.href = "/compare?ids=" + chosen().map(encodeURIComponent).join(",");
+    });
+    update();
+    // running runs: refresh their status and values in place every 5 s (same query, as JSON)
+    const fmt = (v) => {
+      if (v === null || v === undefined) return "";
+      if (typeof v === "number" && !Number.isInteger(v)) return String(Number(v.toPrecision(5)));
+      if (Array.isArray(v)) return v.map(fmt).join(", ");
+      return typeof v === "object" ? JSON.stringify(v) : String(v);
+    };
+    const refresh = async () => {
+      if (!document.querySelector("#runs .status.running")) return;
+      const r = await fetch("/api/runs" + window.location.search).catch(() => null);
+      if (!r || !r.ok) return;
+      const page = await r.json();
+      for (const run of page.runs) {
+        const tr = document.querySelector(`#runs tr[data-id="${run.id}"]`);
+        if (!tr) continue;
+        const badge = tr.querySelector(".status");
+        badge.textContent = run.status;
+        badge.className = "status " + run.status;
+        const cells = tr.querySelectorAll("td.num");
+        page.columns.forEach((c, i) => { if (cells[i]) cells[i].textContent = fmt(run.values[c]); });
+      }
+      setTimeout(refresh, 5000);
+    };
+    setTimeout(refresh, 5000);
+    // project and grouping apply as soon as they are picked
+    document.querySelectorAll("#runs-form select").forEach((sel) =>
+      sel.addEventListener("change", () => sel.form.submit()));
+  }
+
+  // -- charts ----------------------------------------------------------------------------------
+  const host = document.getElementById("charts");
+  if (!host || typeof Plotly === "undefined") return;
+
+  const runIds = host.dataset.runs.split(",").filter(Boolean);
+  let keys = JSON.parse(host.dataset.keys || "[]");
+  let live = host.dataset.live === "true";
+  const MAX_POINTS = 1500;
+  const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+  const ctl = {
+    xaxis: document.getElementById("xaxis"),
+    logy: document.getElementById("logy"),
+    smooth: document.getElementById("smooth"),
+    smoothVal: document.getElementById("smooth-val"),
+  };
+  const charts = new Map(); // key -> {div, series: [{run, name, steps, walls, values, wall0}], range}
+
+  function seriesUrl(run, key, params) {
+    const q = new URLSearchParams({ max_points: String(MAX_POINTS) });
+    for (const [k, v] of Object.entries(params || {})) if (v !== null && v !== undefined) q.set(k, String(v));
+    return `/api/runs/${encodeURIComponent(run)}/series/${key.split("/").map(encodeURIComponent).join("/")}?${q}`;
+  }
+
+  async function fetchJSON(url) {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${url}: ${r.status}`);
+    return r.json();
+  }
+
+  // EMA with the same debiasing as TensorBoard, skipping nulls
+  function ema(values, alpha) {
+    const out = new Array(values.length);
+    let acc = 0, w = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v === null || !isFinite(v)) { out[i] = null; continue; }
+      acc = alpha * acc + (1 - alpha) * v;
+      w = alpha * w + (1 - alpha);
+      out[i] = acc / w;
+    }
+    return out;
+  }
+
+  function xOf(s) {
+    if (ctl.xaxis.value === "wall") {
+      const w0 = s.wall0 !== null ? s.wall0 : s.walls.find((w) => w !== null);
+      return s.walls.map((w) => (w === null || w0 === undefined ? null : w - w0));
+    }
+    return s.steps;
+  }
+
+  function draw(chart) {
+    const alpha = parseFloat(ctl.smooth.value);
+    const traces = [];
+    chart.series.forEach((s, i) => {
+      const color = COLORS[i % COLORS.length];
+      const x = xOf(s);
+      const label = runIds.length > 1 ? s.name : chart.key;
+      traces.push({
+        x, y: s.values, type: "scatter", mode: "lines", name: alpha > 0 ? label + " (raw)" : label,
+        line: { color, width: 1 }, opacity: alpha > 0 ? 0.25 : 1, showlegend: alpha === 0 || runIds.length === 1,
+      });
+      if (alpha > 0) {
+        traces.push({ x, y: ema(s.values, alpha), type: "scatter", mode: "lines", name: label,
+          line: { color, width: 2 } });
+      }
+    });
+    const xaxis = { title: { text: ctl.xaxis.value === "wall" ? "seconds since first point" : "step" } };
+    if (chart.range) { xaxis.range = chart.range; xaxis.autorange = false; }
+    const layout = {
+      title: { text: chart.key, font: { size: 13 } }, margin: { l: 50, r: 10, t: 30, b: 40 },
+      height: 280, xaxis, yaxis: { type: ctl.logy.checked ? "log" : "linear" },
+      legend: { orientation: "h" }, uirevision: chart.key,
+    };
+    chart.drawing = true;
+    return Plotly.react(chart.div, traces, layout, { displaylogo: false, responsive: true })
+      .finally(() => { chart.drawing = false; });
+  }
+
+  async function load(chart, params) {
+    const got = await Promise.all(chart.runs.map((run) =>
+      fetchJSON(seriesUrl(run, chart.key, params)).catch(() => null)));
+    chart.series = got.filter(Boolean).map((d) => ({
+      run: d.run, name: d.name, steps: d.steps, walls: d.walls, values: d.values,
+      wall0: d.first_wall, last: d.last_step,
+    }));
+    await draw(chart);
+  }
+
+  // the step range under an x-axis range (the wall axis is mapped through the loaded points)
+  function stepRange(chart, r0, r1) {
+    if (ctl.xaxis.value === "step") return [Math.floor(r0), Math.ceil(r1)];
+    let lo = Infinity, hi = -Infinity;
+    for (const s of chart.series) {
+      const x = xOf(s);
+      for (let i = 0; i < x.length; i++) {
+        if (x[i] !== null && x[i] >= r0 && x[i] <= r1) { lo = Math.min(lo, s.steps[i]); hi = Math.max(hi, s.steps[i]); }
+      }
+      // keep the points just outside the range so the line reaches the edges
+    }
+    return lo <= hi ? [lo, hi] : null;
+  }
+
+  function addChart(key) {
+    const div = document.createElement("div");
+    div.className = "chart";
+    div.dataset.key = key;
+    host.appendChild(div);
+    const chart = { key, div, runs: runIds.slice(), series: [], range: null, drawing: false, loaded: false };
+    charts.set(key, chart);
+    observer.observe(div);
+  }
+
+  // charts load when they scroll into view: a run with hundreds of metrics stays quick
+  const observer = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      observer.unobserve(e.target);
+      start(charts.get(e.target.dataset.key));
+    }
+  }, { rootMargin: "300px" });
+
+  function start(chart) {
+    const div = chart.div;
+    load(chart).then(() => {
+      chart.loaded = true;
+      div.on("plotly_relayout", (ev) => {
+        if (chart.drawing) return;
+        if (ev["xaxis.autorange"]) { chart.range = null; load(chart); return; }
+        // a drag-zoom sends range[0]/range[1]; Plotly.relayout(..., {"xaxis.range": [a, b]}) the pair
+        const pair = ev["xaxis.range"];
+        const r0 = pair ? pair[0] : ev["xaxis.range[0]"], r1 = pair ? pair[1] : ev["xaxis.range[1]"];
+        if (r0 === undefined || r1 === undefined) return;
+        const sr = stepRange(chart, r0, r1);
+        chart.range = [r0, r1];
+        if (sr) load(chart, { step_min: sr[0], step_max: sr[1] });
+      });
+    }).catch((e) => { div.textContent = String(e); });
+  }
+
+  // -- live: fetch only the points after the last one we have ---------------------------------
+  async function poll() {
+    if (!live) return;
+    for (const chart of charts.values()) {
+      if (!chart.loaded) continue;
+      let grew = false;
+      for (const s of chart.series) {
+        const after = s.steps.length ? s.steps[s.steps.length - 1] : -1;
+        const d = await fetchJSON(seriesUrl(s.run, chart.key, { after_step: after })).catch(() => null);
+        if (!d || !d.steps.length) continue;
+        s.steps = s.steps.concat(d.steps);
+        s.walls = s.walls.concat(d.walls);
+        s.values = s.values.concat(d.values);
+        grew = true;
+      }
+      if (grew && !chart.range) {
+        const total = chart.series.reduce((n, s) => n + s.steps.length, 0);
+        if (total > 4 * MAX_POINTS * chart.series.length) await load(chart); // re-downsample
+        else await draw(chart);
+      }
+    }
+    // new keys and status: one small request per run
+    let running = false;
+    for (const run of runIds) {
+      const info = await fetchJSON(`/api/runs/${encodeURIComponent(run)}`).catch(() => null);
+      if (!info) continue;
+      if (info.status === "running") running = true;
+      if (runIds.length === 1) {
+        const badge = document.getElementById("run-status");
+        if (badge) { badge.textContent = info.status; badge.className = "status " + info.status; }
+      }
+      for (const k of Object.keys(info.metrics || {})) {
+        if (!charts.has(k)) { keys.push(k); addChart(k); }
+      }
+    }
+    live = running;
+  }
+
+  keys.forEach(addChart);
+  // charts not loaded yet pick the settings up when they load
+  const loaded = () => Array.from(charts.values()).filter((c) => c.loaded);
+  ctl.xaxis.addEventListener("change", () => loaded().forEach((c) => { c.range = null; load(c); }));
+  ctl.logy.addEventListener("change", () => loaded().forEach(draw));
+  ctl.smooth.addEventListener("input", () => {
+    ctl.smoothVal.textContent = ctl.smooth.value;
+    loaded().forEach(draw);
+  });
+  if (live) {
+    const tick = () => poll().finally(() => { if (live) setTimeout(tick, 2000); });
+    setTimeout(tick, 2000);
+  }
+})();
