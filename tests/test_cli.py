@@ -184,6 +184,10 @@ def test_demo_default_store_and_table(tmp_path) -> None:
     assert p.returncode == 0, p.stderr
     assert (tmp_path / ".expbook" / "expbook.db").exists()
     assert "leaderboard" in p.stdout and "Try next" in p.stdout
+    report = tmp_path / "expbook-demo-report.md"
+    assert "Report: expbook-demo-report.md" in p.stdout and report.exists()
+    text = report.read_text()
+    assert "<!-- expbook:begin" in text and "mlp-h4-lr3" in text
     assert len(expbook.open_store(str(tmp_path / ".expbook")).run_records()) == 8
 
 

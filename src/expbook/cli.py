@@ -316,14 +316,12 @@ def import_cmd(
     from .importers.driver import import_paths, summarize
 
     if from_format is not None:
-        from .importers.registry import available_formats
+        from .importers.registry import UnknownFormat, resolve
 
-        names = available_formats()
-        if from_format not in names:
-            raise click.BadParameter(
-                f"unknown format {from_format!r} (known: {', '.join(sorted(names))})",
-                param_hint="--from",
-            )
+        try:
+            resolve(from_format)
+        except UnknownFormat as e:
+            raise click.BadParameter(str(e), param_hint="--from") from None
     backend = open_backend(store, create=not dry_run) if not dry_run else _maybe_backend(store)
     default_project = os.environ.get("EXPBOOK_PROJECT") or "default"
     progress_cb, finish_progress = _progress(fmt)
@@ -723,6 +721,128 @@ def eval_cmd(
         backend.update_run(rec.id, summary={**rec.summary, **eval_summary(result, files[0])})
         table.notes.append(f"stored as summary values of run {rec.name} ({rec.id})")
     _emit_table(fmt, table)
+
+
+@cli.command("ui", context_settings=CONTEXT)
+@click.option(
+    "--store",
+    "store",
+    metavar="PATH",
+    envvar="EXPBOOK_STORE",
+    help="Store folder or database file (default: nearest .expbook/ upwards, or $EXPBOOK_STORE).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--open", "open_browser", is_flag=True, help="Open the dashboard in a browser.")
+def ui_cmd(store: str | None, host: str, port: int, open_browser: bool) -> None:
+    """Serve the local dashboard (read-only): runs table, run charts, compare view.
+
+    Needs the ui extra: pip install 'expbook[ui]'.
+    """
+    try:
+        from .web import serve
+    except ImportError as e:
+        raise ExpbookError(
+            f"expbook ui needs the ui extra ({e.name} is missing): pip install 'expbook[ui]'"
+        ) from None
+    serve(store, host=host, port=port, open_browser=open_browser, echo=click.echo)
+
+
+# -- reports ---------------------------------------------------------------------------------
+def _report_runs(store: str | None, project: str | None) -> Any:
+    from ._views import load_runs
+
+    backend = open_backend(store)
+    return lambda: load_runs(backend, project)
+
+
+@cli.command("report", context_settings=CONTEXT)
+@click.argument("doc", type=click.Path(dir_okay=False))
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 when the document is out of date with the store (for CI).",
+)
+@click.option("--force", is_flag=True, help="Replace generated regions even if edited by hand.")
+@click.option(
+    "--html",
+    "html_out",
+    metavar="OUT.html",
+    help="Also write one self-contained HTML file (interactive plots, works offline).",
+)
+@click.option(
+    "--new",
+    "new",
+    type=click.Choice(["sweep", "screening", "compare", "journal"]),
+    help="Write a starter document of this kind (filled in from the store), then render it.",
+)
+@click.option("--project", "-p", help="Only runs of this project.")
+@store_options
+def report_cmd(
+    store: str | None,
+    fmt: str,
+    doc: str,
+    check_only: bool,
+    force: bool,
+    html_out: str | None,
+    new: str | None,
+    project: str | None,
+) -> None:
+    """Render a Markdown document: ```expbook blocks into generated regions, inline values
+    {{ EXPR | fmt }} and claim statuses. Text outside those is never changed."""
+    from .report import render_file
+
+    load = _report_runs(store, project)
+    if new is not None:
+        from .report import write_atomic
+        from .report.starters import starter
+
+        if os.path.exists(doc) and not force:
+            raise ExpbookError(f"{doc} exists: choose a new file name (or --force)")
+        write_atomic(doc, starter(new, load(), project))
+    elif not os.path.isfile(doc):
+        raise ExpbookError(f"no such document: {doc}")
+    result = render_file(doc, load, force=force, check=check_only, html=html_out)
+    for issue in result.issues:
+        click.echo(f"expbook: {doc}:{issue}", err=True)
+    fails = len(result.failed_claims)
+    if check_only:
+        state = "out of date" if result.changed else "up to date"
+    else:
+        state = "written" if result.changed else "unchanged"
+    if fmt == "json":
+        from ._output import to_json
+
+        click.echo(to_json({"path": doc, "state": state, **result.to_jsonable()}))
+    else:
+        click.echo(
+            f"{doc}: {result.blocks} blocks, {result.values} values, {len(result.claims)} "
+            f"claims ({fails} failing), {len(result.errors)} errors: {state}"
+        )
+    if result.errors or (check_only and result.changed):
+        raise SystemExit(1)
+
+
+@cli.command("check", context_settings=CONTEXT)
+@click.argument("doc", type=click.Path(exists=True, dir_okay=False))
+@click.option("--project", "-p", help="Only runs of this project.")
+@store_options
+def check_cmd(store: str | None, fmt: str, doc: str, project: str | None) -> None:
+    """Evaluate the claims of a journal (lines `- [claim ID] `EXPR``): which hold, fail or
+    cannot be evaluated. Exit 1 if any fails or cannot be evaluated. Writes nothing."""
+    from .report import check_file, claims_table
+
+    claims = check_file(doc, _report_runs(store, project))
+    table = claims_table(claims)
+    counts = {s: sum(c.status == s for c in claims) for s in ("holds", "fails", "value", "error")}
+    table.notes.append(
+        f"{len(claims)} claims: {counts['holds']} hold, {counts['fails']} fail, "
+        f"{counts['value']} values, {counts['error']} cannot be evaluated"
+    )
+    _emit_table(fmt, table)
+    if counts["fails"] or counts["error"]:
+        raise SystemExit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

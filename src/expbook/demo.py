@@ -116,7 +116,12 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
     from .cli import _emit_table
 
     _emit_table(fmt, table)
+    report = _write_report(book, location, project)
     if fmt == "table":
+        click.echo(
+            f"\nReport: {os.path.relpath(report)} (re-render it with `expbook report "
+            f"{os.path.relpath(report)}` after more runs)"
+        )
         rel = os.path.relpath(location)
         flag = "" if store is None else f" --store {rel}"
         best = table.rows[0][table.columns.index("id")] if table.rows else ""
@@ -128,5 +133,27 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
             f"  expbook pivot{flag} --project {project} --rows hidden --cols lr --value val_loss\n"
             f"  expbook leaderboard{flag} --project {project} --metric val_acc --mode max "
             "--filter 'config.hidden >= 16'\n"
-            f"  python -c \"import expbook; print(expbook.open_store('{rel}').runs())\""
+            f"  python -c \"import expbook; print(expbook.open_store('{rel}').runs())\"\n"
+            f"Dashboard: pip install 'expbook[ui]' && expbook ui --store {rel}"
         )
+
+
+def _write_report(book: Any, location: str, project: str) -> str:
+    """Write (first time) and render a sweep report next to the store; returns its path."""
+    from ._views import load_runs
+    from .report import render_file, write_atomic
+    from .report.starters import starter
+
+    path = os.path.join(os.path.dirname(location), f"expbook-{project}-report.md")
+    if not os.path.exists(path):
+        text = starter("sweep", load_runs(book.backend, project), project)
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:  # plots need the report extra: leave them out of the demo
+            text = text.split("## Curves")[0].rstrip() + (
+                "\n\nPlots: `pip install 'expbook[report]'`, then add a block "
+                "`plot: {metric: val_loss}`.\n"
+            )
+        write_atomic(path, text)
+    render_file(path, book.backend)
+    return path
