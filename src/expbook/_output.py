@@ -45,7 +45,10 @@ def fmt_number(v: Any, digits: int = 5) -> str:
 
 
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=_default, allow_nan=True)
+    # Indented for people in a terminal; compact otherwise, where CPython's C encoder (which
+    # indent turns off) is 3x faster on large outputs.
+    indent = 2 if sys.stdout.isatty() else None
+    return json.dumps(obj, indent=indent, default=_default, allow_nan=True)
 
 
 def _default(o: Any) -> Any:

@@ -458,6 +458,10 @@ def _emit_table(fmt: str, table: Any) -> None:
         click.echo(to_json(table.to_jsonable()))
     elif fmt == "csv":
         click.echo(table.to_csv(), nl=False)
+    elif sum(len(t.rows) for t in table.tables()) > 500:
+        # rich measures every cell: seconds for thousands of rows; plain text is instant
+        for t in table.tables():
+            click.echo(t.to_text())
     else:
         from rich.console import Console
 
