@@ -331,3 +331,23 @@ def finish_runs(runs: list[ImportedRun], opts: Any) -> list[ImportedRun]:
 def one_line(msg: object) -> str:
     s = " ".join(str(msg).split())
     return s if len(s) <= 300 else s[:297] + "..."
+
+
+def guarded_parse(read: Any, path: str, opts: Any) -> list[ImportedRun]:
+    """Run a format's reader so that only ParseError (one line) ever escapes, then apply the
+    options every format honours: ``--project`` and, for a single run, a name."""
+    try:
+        runs: list[ImportedRun] = read(path)
+    except ParseError:
+        raise
+    except OSError as e:
+        raise ParseError(f"cannot read {e.filename or path}: {e.strerror or e}") from e
+    except Exception as e:  # never let a library's or our own surprise escape as a traceback
+        raise ParseError(f"unexpected {type(e).__name__} while reading {path}: {e}") from e
+    project = getattr(opts, "project", None)
+    name = getattr(opts, "name", None)
+    for run in runs:
+        run.project = project or run.project
+        if name and len(runs) == 1:
+            run.name = name
+    return runs

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from expbook.importers import common
 from expbook.importers.model import ImportedRun, ParseError, SourceFile
 
 FORMAT = "mlflow"
@@ -89,21 +90,7 @@ def sniff_file(path: str, head: bytes) -> int:
 
 def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     """Read a tracking database, a file store, one experiment folder or one run folder."""
-    try:
-        runs = _parse(path)
-    except ParseError:
-        raise
-    except OSError as e:
-        raise ParseError(f"cannot read {e.filename or path}: {e.strerror or e}") from e
-    except Exception as e:  # never let a library's or our own surprise escape as a traceback
-        raise ParseError(f"unexpected {type(e).__name__} while reading {path}: {e}") from e
-    project = getattr(opts, "project", None)
-    name = getattr(opts, "name", None)
-    for run in runs:
-        run.project = project or run.project
-        if name and len(runs) == 1:
-            run.name = name
-    return runs
+    return common.guarded_parse(_parse, path, opts)
 
 
 def _parse(path: str) -> list[ImportedRun]:
