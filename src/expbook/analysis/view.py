@@ -39,8 +39,8 @@ class RunView(Protocol):
     finished_at: float | None
     tags: list[str]
     config: dict  # nested, as logged
-    summary: dict[str, Any]  # explicit summary values merged over each key's last logged value
-    metrics: dict[str, MetricSummary]  # one entry per logged key
+    summary: Mapping[str, Any]  # explicit summary values merged over each last logged value
+    metrics: Mapping[str, MetricSummary]  # one entry per logged key
 
     def series(self, key: str) -> Series | Points:
         """Points of ``key`` sorted by step, one point per step, loaded lazily: the store's

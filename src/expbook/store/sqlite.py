@@ -184,6 +184,22 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
+_decode = json.JSONDecoder().decode
+_LOGGED = '{"kind":"logged"}'
+
+
+def _loads(text: str) -> Any:
+    """json.loads for the run table's columns, with the common tiny values short-cut
+    (listing 10,000 runs decodes 50,000 of these)."""
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    if text == _LOGGED:
+        return {"kind": "logged"}
+    return _decode(text)
+
+
 def _nan_if_none(step: Any, value: Any) -> Any:
     # SQLite stores NaN as NULL: a NULL value next to a real step was a NaN.
     if value is None and step is not None:
@@ -445,11 +461,11 @@ class SQLiteStore:
             group=grp,
             notes=notes,
             parent=parent,
-            tags=json.loads(tags),
-            config=json.loads(config),
-            summary=json.loads(summary),
-            meta=json.loads(meta),
-            source=json.loads(source),
+            tags=_loads(tags),
+            config=_loads(config),
+            summary=_loads(summary),
+            meta=_loads(meta),
+            source=_loads(source),
         )
 
     def list_runs(self, project: str | None = None) -> list[RunRecord]:
@@ -675,6 +691,20 @@ class SQLiteStore:
                 mx,
                 mxs,
             )
+        return out
+
+    def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
+        """run id -> the keys it has points for (sorted), without loading any summary."""
+        sql = (
+            "SELECT r.id, k.name FROM metric_summary s JOIN runs r ON r.rid = s.rid "
+            "JOIN keys k ON k.kid = s.kid"
+        )
+        rows = self._q(sql + " WHERE r.project = ?", (project,)) if project else self._q(sql)
+        out: dict[str, list[str]] = {}
+        for run_id, key in rows:
+            out.setdefault(run_id, []).append(key)
+        for keys in out.values():
+            keys.sort()
         return out
 
     def keys(self, run_id: str) -> list[str]:
