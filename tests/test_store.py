@@ -202,3 +202,28 @@ def test_failed_transaction_leaves_nothing(store_path: str) -> None:
         raise RuntimeError("boom")
     assert store.read_series(run.id) == {}
     assert store.metric_summaries() == {}
+
+
+def test_numpy_encoder_writes_the_same_bytes() -> None:
+    import random
+
+    import numpy  # noqa: F401  (loaded: encode takes its vectorised path for long chunks)
+
+    from expbook.store import codec
+
+    rng = random.Random(1)
+    n = 2000
+    steps = sorted(rng.sample(range(10**6), n))
+    walls = [float("nan")] * 3 + [1.7e9 + i * 0.37 for i in range(n - 3)]
+    values = [rng.choice([rng.random(), float("nan"), float("inf"), -0.0]) for _ in range(n)]
+    fast = codec.encode(steps, walls, values)
+    import sys
+
+    saved = sys.modules.pop("numpy")
+    try:
+        slow = codec.encode(steps, walls, values)
+    finally:
+        sys.modules["numpy"] = saved
+    assert fast == slow
+    s, _, v = codec.decode_lists(fast)
+    assert s == steps and all(same(a, b) for a, b in zip(v, values))

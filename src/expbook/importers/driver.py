@@ -109,11 +109,10 @@ def _batches(run: ImportedRun) -> dict[str, PointBatch]:
     for key, points in run.series.items():
         if not points:
             continue
-        out[key] = PointBatch(
-            [int(p[0]) for p in points],
-            [nan if p[2] is None else float(p[2]) for p in points],
-            [float(p[1]) for p in points],
-        )
+        steps, values, walls = zip(*points)  # transposed in C
+        if None in walls:
+            walls = tuple(nan if w is None else w for w in walls)
+        out[key] = PointBatch(steps, walls, values)
     return out
 
 

@@ -681,6 +681,12 @@ def _infer(text: str) -> LogResult:
 
     # ordered slow lines: header config, summaries, checkpoints, parameters
     slow.sort(key=lambda t: t[0])
+    # Checkpoint lines of one shape share their label (the shape keeps every word), and a
+    # later line overwrites an earlier one: only the last line of each shape matters.
+    last_ckpt = {id(spec): i for i, spec in slow if spec.kind == CKPT}
+    dropped = sum(1 for i, spec in slow if spec.kind == CKPT and last_ckpt[id(spec)] != i)
+    if dropped:
+        slow = [(i, sp) for i, sp in slow if sp.kind != CKPT or last_ckpt[id(sp)] == i]
     for i, spec in slow:
         line = lines[i]
         hdr = i < first_step

@@ -856,6 +856,8 @@ def _dedupe(batch: PointBatch) -> tuple[list[int], list[float], list[float]]:
     """Sort by step, keeping the last value logged for a repeated step."""
     if isinstance(batch.steps, array):
         steps = batch.steps.tolist()
+    elif all(type(s) is int for s in batch.steps):
+        steps = list(batch.steps)
     else:
         steps = [int(s) for s in batch.steps]
     walls = batch.walls.tolist() if isinstance(batch.walls, array) else list(batch.walls)
