@@ -36,14 +36,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import math
 import os
 import platform
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +49,8 @@ import time
 from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+from _common import child_env, expbook_cmd, log_progress, med, spread, src_fingerprint
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -396,32 +396,17 @@ print(json.dumps(out))
 # Bytecode for every child lives in one cache outside the tree: with PYTHONDONTWRITEBYTECODE
 # set (as in this project's shells) an editable install would otherwise recompile expbook's
 # sources in every new process, which no installed package does. warm_bytecode() fills it.
-PYCACHE = Path(tempfile.gettempdir()) / "expbook-bench-pycache"
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("EXPBOOK_STORE", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
-
-
-def expbook_cmd() -> list[str]:
-    """The installed ``expbook`` script next to this interpreter, else ``python -m expbook``."""
-    script = Path(sys.executable).parent / "expbook"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "expbook"]
 
 
 def warm_bytecode(store: str) -> None:
     code = "import expbook, expbook.cli, expbook.analysis, expbook._views, numpy, rich, json"
-    subprocess.run([sys.executable, "-c", code], env=_child_env(), check=True, timeout=600)
+    subprocess.run([sys.executable, "-c", code], env=child_env(), check=True, timeout=600)
     for args in COMMANDS.values():  # every module each command imports
         subprocess.run(
             [*expbook_cmd(), *args, "--store", store, "--top", "1"]
             if args[0] == "leaderboard"
             else [*expbook_cmd(), *args, "--store", store],
-            env=_child_env(),
+            env=child_env(),
             capture_output=True,
             timeout=600,
         )
@@ -431,7 +416,7 @@ def run_cli(args: list[str]) -> tuple[float, Any]:
     """Wall time of a whole ``expbook ARGS`` process and its parsed JSON output."""
     t0 = time.perf_counter()
     p = subprocess.run(
-        [*expbook_cmd(), *args], capture_output=True, text=True, timeout=1800, env=_child_env()
+        [*expbook_cmd(), *args], capture_output=True, text=True, timeout=1800, env=child_env()
     )
     wall = time.perf_counter() - t0
     if p.returncode != 0:
@@ -448,7 +433,7 @@ def run_py(code: str, *argv: str) -> tuple[float, Any]:
         capture_output=True,
         text=True,
         timeout=1800,
-        env=_child_env(),
+        env=child_env(),
     )
     wall = time.perf_counter() - t0
     if p.returncode != 0:
@@ -464,9 +449,7 @@ def profile_cli(args: list[str], out_txt: Path, top: int = 25) -> str:
         "import cProfile, sys; from expbook.cli import entry; sys.argv = ['expbook'] + "
         f"{args!r}; cProfile.run('try:\\n entry()\\nexcept SystemExit: pass', {str(prof)!r})"
     )
-    subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, timeout=1800, env=_child_env()
-    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=1800, env=child_env())
     import io
     import pstats
 
@@ -605,43 +588,6 @@ def check_runs(out: Any, ref: list[dict[str, Any]]) -> str | None:
 
 
 # ---------------------------------------------------------------------------- helpers
-def med(xs: list[float]) -> float:
-    return statistics.median(xs)
-
-
-def spread(xs: list[float], fmt: str = "{:.3g}") -> str:
-    if not xs:
-        return "-"
-    if len(xs) == 1:
-        return fmt.format(xs[0])
-    return f"{fmt.format(med(xs))} [{fmt.format(min(xs))}-{fmt.format(max(xs))}]"
-
-
-def log_progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def src_fingerprint() -> dict[str, Any]:
-    """What code was measured: git HEAD plus a hash of the working-tree sources (other people
-    edit the tree while benchmarks run)."""
-    h = hashlib.sha256()
-    for p in sorted((ROOT / "src" / "expbook").rglob("*.py")):
-        h.update(str(p.relative_to(ROOT)).encode())
-        h.update(p.read_bytes())
-    head = None
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"git_head": head, "src_sha256": h.hexdigest()[:16]}
-
-
 def print_table(raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     b = raw["build"]
     print()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import hashlib
 import json
 import math
 import os
@@ -38,7 +37,6 @@ import platform
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _common import child_env, log_progress, med, print_results, spread, src_fingerprint
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -411,30 +411,23 @@ print(json.dumps({"rows": rows, "in_process_s": time.perf_counter() - t0}))
 # Bytecode for every child lives in one cache outside the tree: with PYTHONDONTWRITEBYTECODE
 # set (as in this project's shells) an editable install would otherwise recompile expbook's
 # sources in every new process, which no installed package does. warm_bytecode() fills it.
-PYCACHE = Path(tempfile.gettempdir()) / "expbook-bench-pycache"
 
 
 PURE_PYTHON = False  # --pure-python: children use the pure-Python Run.log
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("EXPBOOK_STORE", None)
-    if PURE_PYTHON:
-        env["EXPBOOK_PURE_PYTHON"] = "1"
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
-
-
 def warm_bytecode() -> None:
     code = "import expbook, expbook.cli, numpy, pandas, sqlite3, json"
-    subprocess.run([sys.executable, "-c", code], env=_child_env(), check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-c", code], env=child_env(PURE_PYTHON), check=True, timeout=600
+    )
 
 
 def spawn(name: str, args: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, json.dumps(args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_child_env())
+    p = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=child_env(PURE_PYTHON)
+    )
     lines = [x for x in p.stdout.splitlines() if x.startswith("RESULT=")]
     if p.returncode != 0 or not lines:
         raise RuntimeError(f"child {name} failed (rc={p.returncode}):\n{p.stderr[-3000:]}")
@@ -447,7 +440,7 @@ def wall_of(code: str, *argv: str, drop_caches: bool = False) -> tuple[float, di
         _drop_caches()
     cmd = [sys.executable, "-c", code, *argv]
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_child_env())
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=child_env(PURE_PYTHON))
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"python -c failed (rc={p.returncode}):\n{p.stderr[-3000:]}")
@@ -474,20 +467,6 @@ def checkpoint_size(db: str) -> int:
     return size + (os.path.getsize(wal) if os.path.exists(wal) else 0)
 
 
-def med(xs: list[float]) -> float:
-    return statistics.median(xs)
-
-
-def spread(xs: list[float], fmt: str = "{:.3g}") -> str:
-    if len(xs) == 1:
-        return fmt.format(xs[0])
-    return f"{fmt.format(med(xs))} [{fmt.format(min(xs))}-{fmt.format(max(xs))}]"
-
-
-def log_progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def leaderboard_matches(got: list[list[Any]], exp: list[tuple[str, float, int, float]]) -> bool:
     if len(got) != len(exp):
         return False
@@ -499,27 +478,6 @@ def leaderboard_matches(got: list[list[Any]], exp: list[tuple[str, float, int, f
         ):
             return False
     return True
-
-
-def src_fingerprint() -> dict[str, Any]:
-    """What code was measured: git HEAD plus a hash of the working-tree sources (other people
-    edit the tree while benchmarks run)."""
-    h = hashlib.sha256()
-    for p in sorted((ROOT / "src" / "expbook").rglob("*.py")):
-        h.update(str(p.relative_to(ROOT)).encode())
-        h.update(p.read_bytes())
-    head = None
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"git_head": head, "src_sha256": h.hexdigest()[:16]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -903,28 +861,7 @@ def print_table(raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         f"{raw['elapsed_s']:.0f} s in all"
     )
     print()
-    head = ("benchmark", "expbook", "floor (same run)", "ratio", "target", "met")
-    body = []
-    for r in rows:
-        met = r.get("met")
-        body.append(
-            (
-                r["name"],
-                r["ours"],
-                r["floor"],
-                f"{r['ratio']:.2f}x" if "ratio" in r else "",
-                r["target"],
-                ("yes" if met else "NO") if met is not None else "",
-            )
-        )
-        if r.get("ok") is False:
-            body[-1] = (*body[-1][:5], body[-1][5] + " (DATA CHECK FAILED)")
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |"
-    print(line)
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for b in body:
-        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(b, widths)) + " |")
+    print_results(rows)
     floors = {r["floor_what"] for r in rows if r.get("floor_what")}
     if floors:
         print()

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -43,13 +42,22 @@ import platform
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import (
+    child_env,
+    expbook_cmd,
+    log_progress,
+    med,
+    print_results,
+    spread,
+    src_fingerprint,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -363,22 +371,6 @@ print(json.dumps(res))
 # Bytecode for every child lives in one cache outside the tree: with PYTHONDONTWRITEBYTECODE
 # set (as in this project's shells) an editable install would otherwise recompile expbook's
 # sources in every new process, which no installed package does. warm_bytecode() fills it.
-PYCACHE = Path(tempfile.gettempdir()) / "expbook-bench-pycache"
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("EXPBOOK_STORE", None)
-    env.pop("EXPBOOK_PROJECT", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
-
-
-def expbook_cmd() -> list[str]:
-    """The installed ``expbook`` script next to this interpreter, else ``python -m expbook``."""
-    script = Path(sys.executable).parent / "expbook"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "expbook"]
 
 
 def warm_bytecode() -> None:
@@ -387,10 +379,10 @@ def warm_bytecode() -> None:
         "expbook.importers.textlog, expbook.importers.folder, expbook.importers.tabular, "
         "expbook.importers.predictions, numpy, json, csv, re, hashlib"
     )
-    subprocess.run([sys.executable, "-c", code], env=_child_env(), check=True, timeout=600)
+    subprocess.run([sys.executable, "-c", code], env=child_env(), check=True, timeout=600)
     subprocess.run(
         [*expbook_cmd(), "--version"],
-        env=_child_env(),
+        env=child_env(),
         check=True,
         timeout=600,
         capture_output=True,
@@ -401,7 +393,7 @@ def cli(args: list[str], expect_rc: int = 0) -> tuple[float, Any]:
     """Wall time of a whole ``expbook ARGS`` process and its parsed JSON output."""
     t0 = time.perf_counter()
     p = subprocess.run(
-        [*expbook_cmd(), *args], capture_output=True, text=True, timeout=1800, env=_child_env()
+        [*expbook_cmd(), *args], capture_output=True, text=True, timeout=1800, env=child_env()
     )
     wall = time.perf_counter() - t0
     if p.returncode != expect_rc:
@@ -417,7 +409,7 @@ def wall_of(code: str, *argv: str) -> tuple[float, dict[str, Any]]:
         capture_output=True,
         text=True,
         timeout=600,
-        env=_child_env(),
+        env=child_env(),
     )
     wall = time.perf_counter() - t0
     if p.returncode != 0:
@@ -446,9 +438,7 @@ def profile_import(args: list[str], out_txt: Path, top: int = 25) -> str:
         "import cProfile, sys; from expbook.cli import entry; sys.argv = ['expbook'] + "
         f"{args!r}; cProfile.run('try:\\n entry()\\nexcept SystemExit: pass', {str(prof)!r})"
     )
-    subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, timeout=1800, env=_child_env()
-    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=1800, env=child_env())
     import io
     import pstats
 
@@ -462,41 +452,6 @@ def profile_import(args: list[str], out_txt: Path, top: int = 25) -> str:
 
 
 # ---------------------------------------------------------------------------- helpers
-def med(xs: list[float]) -> float:
-    return statistics.median(xs)
-
-
-def spread(xs: list[float], fmt: str = "{:.3g}") -> str:
-    if len(xs) == 1:
-        return fmt.format(xs[0])
-    return f"{fmt.format(med(xs))} [{fmt.format(min(xs))}-{fmt.format(max(xs))}]"
-
-
-def log_progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def src_fingerprint() -> dict[str, Any]:
-    """What code was measured: git HEAD plus a hash of the working-tree sources (other people
-    edit the tree while benchmarks run)."""
-    h = hashlib.sha256()
-    for p in sorted((ROOT / "src" / "expbook").rglob("*.py")):
-        h.update(str(p.relative_to(ROOT)).encode())
-        h.update(p.read_bytes())
-    head = None
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"git_head": head, "src_sha256": h.hexdigest()[:16]}
-
-
 def host_info() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
@@ -520,28 +475,7 @@ def print_table(title: str, raw: dict[str, Any], rows: list[dict[str, Any]]) -> 
         f"warm page cache; {raw['elapsed_s']:.0f} s in all"
     )
     print()
-    head = ("benchmark", "expbook", "floor (same run)", "ratio", "target", "met")
-    body = []
-    for r in rows:
-        met = r.get("met")
-        body.append(
-            (
-                r["name"],
-                r["ours"],
-                r["floor"],
-                f"{r['ratio']:.2f}x" if "ratio" in r else "",
-                r["target"],
-                ("yes" if met else "NO") if met is not None else "",
-            )
-        )
-        if r.get("ok") is False:
-            body[-1] = (*body[-1][:5], body[-1][5] + " (DATA CHECK FAILED)")
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |"
-    print(line)
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for b in body:
-        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(b, widths)) + " |")
+    print_results(rows)
     floors = [r["floor_what"] for r in rows if r.get("floor_what")]
     if floors:
         print()

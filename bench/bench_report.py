@@ -33,13 +33,14 @@ import random
 import re
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import child_env, log_progress, med, spread
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -62,15 +63,6 @@ BLOCKS = 20
 
 # Same bytecode policy as bench_core.py: children run without PYTHONDONTWRITEBYTECODE and with
 # one bytecode cache outside the tree, filled once before measuring.
-PYCACHE = Path(tempfile.gettempdir()) / "expbook-bench-pycache"
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("EXPBOOK_STORE", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
 
 
 def warm_bytecode() -> None:
@@ -79,31 +71,17 @@ def warm_bytecode() -> None:
         "for m in ('expbook.report', 'matplotlib.pyplot', 'plotly'):\n"
         "    try:\n        __import__(m)\n    except ImportError:\n        pass\n"
     )
-    subprocess.run([sys.executable, "-c", code], env=_child_env(), check=True, timeout=600)
+    subprocess.run([sys.executable, "-c", code], env=child_env(), check=True, timeout=600)
 
 
 def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_child_env(), cwd=cwd)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=child_env(), cwd=cwd)
     return time.perf_counter() - t0, p
 
 
 def expbook_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "expbook", *args]
-
-
-def log_progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def med(xs: list[float]) -> float:
-    return statistics.median(xs)
-
-
-def spread(xs: list[float], fmt: str = "{:.3g}") -> str:
-    if len(xs) == 1:
-        return fmt.format(xs[0])
-    return f"{fmt.format(med(xs))} [{fmt.format(min(xs))}-{fmt.format(max(xs))}]"
 
 
 # ---------------------------------------------------------------------------- stores
