@@ -9,28 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _libsamples import DATA, make
 
 from expbook.importers import huggingface as hf
 from expbook.importers.model import ImportedRun, ParseError
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def make(script: str, out: Path, *args: str) -> Path:
-    proc = subprocess.run(
-        [sys.executable, str(DATA / script), str(out), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -10,29 +10,15 @@ import gzip
 import math
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _libsamples import DATA, make
 
 from expbook.importers import mlflow as ml
 from expbook.importers.model import ImportedRun, ParseError
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 T0 = 1_700_000_000.0
-
-
-def make(script: str, out: Path, *args: str) -> Path:
-    proc = subprocess.run(
-        [sys.executable, str(DATA / script), str(out), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return out
 
 
 @pytest.fixture(scope="module")

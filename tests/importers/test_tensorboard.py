@@ -14,24 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from _libsamples import DATA, make
 
 from expbook.importers import tensorboard as tb
 from expbook.importers.model import ImportedRun, ParseError
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 STEPS = 12_000  # more than TensorBoard's default reservoir of 10,000 scalars per tag
-
-
-def make(script: str, out: Path, *args: str) -> Path:
-    proc = subprocess.run(
-        [sys.executable, str(DATA / script), str(out), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return out
 
 
 @pytest.fixture(scope="module")
