@@ -6,7 +6,6 @@ variants return plain Python objects and are what the CLI uses.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -197,7 +196,3 @@ def _columns(base: list[str], rows: list[dict[str, Any]]) -> list[str]:
 def open_store(path: str | os.PathLike[str] | None = None) -> Store:
     """Open the store at ``path`` (or ``$EXPBOOK_STORE``, or the nearest ``.expbook/``)."""
     return Store(connect(path))
-
-
-def is_nan(v: Any) -> bool:
-    return isinstance(v, float) and math.isnan(v)

@@ -12,7 +12,6 @@ Identity of an imported run: (project, source path, external id). On re-import:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -85,22 +84,14 @@ def unchanged_units(
     backend: Any, project: str | None, unit_path: str, now: list[list[Any]] | None = None
 ) -> list[tuple[str, str]] | None:
     """(run id, name) of the runs imported from ``unit_path`` if its files did not change."""
-    sql = (
-        "SELECT r.id, r.name, s.files FROM sources s JOIN runs r ON r.rid = s.rid WHERE s.source=?"
-    )
-    params: tuple[Any, ...] = (unit_path,)
-    if project is not None:
-        sql += " AND s.project=?"
-        params += (project,)
-    rows = backend._q(sql, params)
+    rows = backend.source_files(unit_path, project)
     if not rows:
         return None
     if now is None:
         now = fingerprint(unit_path)
-    for _, _, files in rows:
-        if json.loads(files) != now:
-            return None
-    return [(r[0], r[1]) for r in rows]
+    if any(files != now for _, _, files in rows):
+        return None
+    return [(rid, name) for rid, name, _ in rows]
 
 
 def _batches(run: ImportedRun) -> dict[str, PointBatch]:
@@ -234,16 +225,9 @@ def _refresh_fingerprint(
     the next re-import skips the file without parsing it."""
     if dry_run or source != unit_path:
         return
-    with backend.atomic():
-        backend._conn.execute(
-            "UPDATE sources SET files=? WHERE project=? AND source=? AND external_id=?",
-            (
-                json.dumps(files if files is not None else fingerprint(unit_path)),
-                project,
-                source,
-                ext,
-            ),
-        )
+    backend.set_source_files(
+        project, source, ext, files if files is not None else fingerprint(unit_path)
+    )
 
 
 def import_paths(

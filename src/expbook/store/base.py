@@ -148,6 +148,16 @@ class Backend(Protocol):
 
     def delete_runs(self, run_ids: Iterable[str]) -> int: ...
 
+    def page_runs(
+        self,
+        project: str | None = None,
+        order: str = "created_at, rid",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[int, list[RunRecord]]: ...
+
+    def data_version(self) -> int: ...
+
     # -- points --------------------------------------------------------------------------
     def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None: ...
 

@@ -478,6 +478,27 @@ class SQLiteStore:
             )
         return [self._record(r) for r in rows]
 
+    def page_runs(
+        self,
+        project: str | None = None,
+        order: str = "created_at, rid",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[int, list[RunRecord]]:
+        """(number of runs, one page of them). ``order`` is an ORDER BY over run columns,
+        chosen by the caller from a fixed list; values reach SQL only as bound parameters."""
+        where, params = ("", []) if project is None else (" WHERE project = ?", [project])
+        (total,) = self._q("SELECT count(*) FROM runs" + where, params)[0]
+        rows = self._q(
+            f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return total, [self._record(r) for r in rows]
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the store."""
+        return int(self._q("PRAGMA data_version")[0][0])
+
     def projects(self) -> list[str]:
         return [r[0] for r in self._q("SELECT DISTINCT project FROM runs ORDER BY project")]
 
@@ -791,6 +812,28 @@ class SQLiteStore:
             (project, source, external_id),
         )
         return (rows[0][0], rows[0][1]) if rows else None
+
+    def source_files(self, source: str, project: str | None = None) -> list[tuple[str, str, Any]]:
+        """(run id, name, recorded file fingerprint) of every run imported from ``source``."""
+        sql = (
+            "SELECT r.id, r.name, s.files FROM sources s JOIN runs r ON r.rid = s.rid "
+            "WHERE s.source=?"
+        )
+        params: tuple[Any, ...] = (source,)
+        if project is not None:
+            sql += " AND s.project=?"
+            params += (project,)
+        return [(rid, name, json.loads(files)) for rid, name, files in self._q(sql, params)]
+
+    def set_source_files(
+        self, project: str, source: str, external_id: str, files: Sequence[Any]
+    ) -> None:
+        """Record a new file fingerprint for an imported source whose content is unchanged."""
+        with self.atomic():
+            self._conn.execute(
+                "UPDATE sources SET files=? WHERE project=? AND source=? AND external_id=?",
+                (_dumps(list(files)), project, source, external_id),
+            )
 
     def replace_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
         """Drop every point of the run, then write these (one transaction)."""

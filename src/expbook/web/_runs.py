@@ -89,7 +89,7 @@ class SnapshotCache:
 
     def _data_version(self) -> Any:
         # changes whenever another connection commits to the database
-        return self._backend._q("PRAGMA data_version")[0][0]
+        return self._backend.data_version()
 
     def start(self) -> None:
         """Build the first snapshot in the background (the app calls this at creation)."""
@@ -258,22 +258,11 @@ def page_from_store(backend: Any, query: RunsQuery) -> dict[str, Any]:
     """:func:`query_runs` for a simple query (:func:`is_simple`), reading only one page.
 
     Costs a count, one page of runs and their summaries, whatever the size of the store,
-    and is never stale. Uses the SQLite store's row reader (``_record``, ``_q``); values
-    reach SQL only as bound parameters.
+    and is never stale. The ORDER BY comes from a fixed list; values are bound parameters.
     """
-    from ..store.sqlite import _RUN_COLUMNS
-
     _validate(query)
-    where, params = "", []
-    if query.project:
-        where, params = " WHERE project = ?", [query.project]
-    total = backend._q("SELECT count(*) FROM runs" + where, params)[0][0]
     order = _SQL_SORTS[query.sort].format(d="DESC" if query.order == "desc" else "ASC")
-    rows = backend._q(
-        f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, query.limit, query.offset],
-    )
-    recs = [backend._record(r) for r in rows]
+    total, recs = backend.page_runs(query.project or None, order, query.limit, query.offset)
     sums = backend.metric_summaries(run_ids=[r.id for r in recs]) if recs else {}
     return _page(query, total, [StoredRun(r, sums.get(r.id, {}), backend) for r in recs])
 
