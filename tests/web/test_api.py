@@ -423,3 +423,36 @@ def test_runs_page_links_keep_the_query_and_columns(client) -> None:
     assert "offset=2" in nxt and "col=config.lr" in nxt and "filter=config.lr" in nxt
     page2 = client.get(nxt)
     assert page2.status_code == 200 and 'id="prev"' in page2.text
+
+
+def test_a_wide_view_of_a_long_series_reads_only_the_sketches(tmp_path: Path, monkeypatch) -> None:
+    from starlette.testclient import TestClient
+
+    from expbook.store import PointBatch
+    from expbook.web import create_app
+
+    from .conftest import spike_series
+
+    v, up, down = spike_series(400_000)
+    steps = list(range(len(v)))
+    with SQLiteStore(tmp_path / "s") as st:
+        rid = st.create_run(name="big", project="p", status="finished").id
+        st.append_points(rid, {"loss": PointBatch(steps, [0.0] * len(v), v.tolist())})
+    app = create_app(tmp_path / "s")
+
+    def no_full_reads(*a, **k):
+        raise AssertionError("read every point")
+
+    with TestClient(app) as c:
+        monkeypatch.setattr(app.state.ui.backend, "read_series", no_full_reads)
+        got = c.get(f"/api/runs/{rid}/series/loss").json()
+        half = c.get(f"/api/runs/{rid}/series/loss?step_min=1000&step_max=390000").json()
+        monkeypatch.undo()
+        narrow = c.get(f"/api/runs/{rid}/series/loss?step_min=1000&step_max=1999").json()
+    assert got["returned"] <= 2000 and got["total"] == len(v) and got["downsampled"]
+    assert max(got["values"]) == 50.0 and min(got["values"]) == -50.0
+    assert up in got["steps"] and down in got["steps"]
+    assert got["steps"][0] == 0 and got["steps"][-1] == len(v) - 1
+    assert half["total"] == 389_001 and half["steps"][0] == 1000 and half["steps"][-1] == 390000
+    assert max(half["values"]) == 50.0  # the spike is inside the range
+    assert narrow["total"] == 1000 and narrow["returned"] == 1000  # every point

@@ -176,6 +176,30 @@ class Backend(Protocol):
         step_max: int | None = None,
     ) -> dict[str, Series]: ...
 
+    def read_overview(
+        self,
+        run_id: str,
+        key: str,
+        step_min: int | None = None,
+        step_max: int | None = None,
+    ) -> tuple[Series, int] | None: ...
+
+    # -- reports -------------------------------------------------------------------------
+    def record_report(
+        self,
+        path: str,
+        *,
+        title: str,
+        text: str,
+        figures: Mapping[str, Any],
+        project: str | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> str: ...
+
+    def reports(self) -> list[dict[str, Any]]: ...
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None: ...
+
     # -- housekeeping -------------------------------------------------------------------
     def atomic(self) -> AbstractContextManager[None]: ...
 

@@ -96,6 +96,34 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0002_sketches_reports",
+        [
+            # the overview points of each chunk of SKETCH_MIN points or more (store/sketch.py)
+            """
+            CREATE TABLE chunk_sketches (
+                rid  INTEGER NOT NULL,
+                kid  INTEGER NOT NULL,
+                seq  INTEGER NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (rid, kid, seq)
+            ) WITHOUT ROWID
+            """,
+            # the latest rendering of each report document, for the dashboard
+            """
+            CREATE TABLE reports (
+                id          TEXT PRIMARY KEY,
+                path        TEXT NOT NULL UNIQUE,
+                title       TEXT NOT NULL,
+                project     TEXT,
+                rendered_at REAL NOT NULL,
+                text        TEXT NOT NULL,
+                figures     TEXT NOT NULL DEFAULT '{}',
+                info        TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+        ],
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ when a read lock would have to be upgraded. Many processes can write to one stor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import operator
@@ -38,6 +39,7 @@ from .base import (
     iter_batches,
 )
 from .migrations import migrate
+from .sketch import SKETCH_MIN, sketch_indices
 
 DB_NAME = "expbook.db"
 CHUNK_POINTS = 8192  # at most this many points in one chunk
@@ -258,6 +260,8 @@ class SQLiteStore:
                 migrate(self._conn)
             else:
                 self._conn.execute("SELECT 1 FROM runs LIMIT 1")
+            tables = self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            self._tables = {r[0] for r in tables}
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open store {self.db_path}: {e}") from e
 
@@ -540,7 +544,7 @@ class SQLiteStore:
                 if row is None:
                     continue
                 rid = row[0]
-                for table in ("chunks", "metric_summary", "sources", "artifacts"):
+                for table in ("chunks", "chunk_sketches", "metric_summary", "sources", "artifacts"):
                     self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
                 self._conn.execute("DELETE FROM runs WHERE rid=?", (rid,))
                 self._rids.pop(run_id, None)
@@ -573,9 +577,10 @@ class SQLiteStore:
             if tail is not None and tail[1] < MERGE_BELOW and steps[0] > tail[2]:
                 # grow the small tail chunk instead of adding another small one
                 s0, w0, v0 = codec.decode_lists(tail[3])
-                conn.execute(
-                    "DELETE FROM chunks WHERE rid=? AND kid=? AND seq=?", (rid, kid, tail[0])
-                )
+                for table in ("chunks", "chunk_sketches"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE rid=? AND kid=? AND seq=?", (rid, kid, tail[0])
+                    )
                 self._write_chunks(rid, kid, tail[0], s0 + steps, w0 + walls, v0 + values)
             else:
                 self._write_chunks(rid, kid, next_seq, steps, walls, values)
@@ -604,21 +609,26 @@ class SQLiteStore:
         values: list[float],
     ) -> None:
         rows = []
+        sketches = []
         for i in range(0, len(steps), CHUNK_POINTS):
             s = steps[i : i + CHUNK_POINTS]
-            rows.append(
-                (
-                    rid,
-                    kid,
-                    seq,
-                    len(s),
-                    s[0],
-                    s[-1],
-                    codec.encode(s, walls[i : i + CHUNK_POINTS], values[i : i + CHUNK_POINTS]),
+            w = walls[i : i + CHUNK_POINTS]
+            v = values[i : i + CHUNK_POINTS]
+            rows.append((rid, kid, seq, len(s), s[0], s[-1], codec.encode(s, w, v)))
+            if len(s) >= SKETCH_MIN:
+                idx = sketch_indices(v)
+                sketches.append(
+                    (
+                        rid,
+                        kid,
+                        seq,
+                        codec.encode([s[j] for j in idx], [w[j] for j in idx], [v[j] for j in idx]),
+                    )
                 )
-            )
             seq += 1
         self._conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)", rows)
+        if sketches:
+            self._conn.executemany("INSERT INTO chunk_sketches VALUES (?,?,?,?)", sketches)
 
     def _merge_summary(self, rid: int, kid: int, s: MetricSummary) -> None:
         self._conn.execute(
@@ -800,6 +810,75 @@ class SQLiteStore:
             out[key] = Series(steps, walls, values)
         return out
 
+    def read_overview(
+        self,
+        run_id: str,
+        key: str,
+        step_min: int | None = None,
+        step_max: int | None = None,
+    ) -> tuple[Series, int] | None:
+        """The sketch of ``key``'s points with steps in [step_min, step_max], and how many
+        points it stands for; None when the key has no points there or its chunks overlap in
+        steps (read the points with :meth:`read_series` then).
+
+        Chunks inside the range give their stored sketch (:mod:`expbook.store.sketch`), so
+        most of the data is never read; a chunk without one or cut by an edge of the range is
+        decoded, cut and sketched here. The global min and max of the range are kept.
+        """
+        import numpy as np
+
+        lo = -(2**63) if step_min is None else step_min
+        hi = 2**63 - 1 if step_max is None else step_max
+        with self._lock:
+            if "chunk_sketches" not in self._tables:
+                return None
+            rid = self._rid(run_id)
+            kid = self._conn.execute("SELECT kid FROM keys WHERE name=?", (key,)).fetchone()
+            if kid is None:
+                return None
+            rows = self._conn.execute(
+                "SELECT c.seq, c.n, c.step_min, c.step_max, s.data FROM chunks c "
+                "LEFT JOIN chunk_sketches s ON s.rid=c.rid AND s.kid=c.kid AND s.seq=c.seq "
+                "WHERE c.rid=? AND c.kid=? AND c.step_max>=? AND c.step_min<=? ORDER BY c.seq",
+                (rid, kid[0], lo, hi),
+            ).fetchall()
+            if not rows or any(rows[i][2] <= rows[i - 1][3] for i in range(1, len(rows))):
+                return None
+            whole = [r[0] for r in rows if r[4] is None or r[2] < lo or r[3] > hi]
+            blobs: dict[int, bytes] = {}
+            for i in range(0, len(whole), 500):
+                part = whole[i : i + 500]
+                blobs.update(
+                    self._conn.execute(
+                        f"SELECT seq, data FROM chunks WHERE rid=? AND kid=? "
+                        f"AND seq IN ({','.join('?' * len(part))})",
+                        (rid, kid[0], *part),
+                    ).fetchall()
+                )
+        parts = []
+        covered = 0
+        for seq, n, smin, smax, sketch in rows:
+            if seq not in blobs:
+                covered += n
+                parts.append(codec.decode_arrays(sketch))
+                continue
+            steps, walls, values = codec.decode_arrays(blobs[seq])
+            if smin < lo or smax > hi:
+                m = (steps >= lo) & (steps <= hi)
+                steps, walls, values = steps[m], walls[m], values[m]
+            covered += len(steps)
+            if len(steps):
+                idx = np.asarray(sketch_indices(values), dtype=np.int64)
+                parts.append((steps[idx], walls[idx], values[idx]))
+        if not parts:
+            return None
+        series = Series(
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
+        return series, covered
+
     def _all_keys(self, run_id: str) -> set[str]:
         return set(self.keys(run_id))
 
@@ -839,8 +918,8 @@ class SQLiteStore:
         """Drop every point of the run, then write these (one transaction)."""
         with self.atomic():
             rid = self._rid(run_id)
-            self._conn.execute("DELETE FROM chunks WHERE rid=?", (rid,))
-            self._conn.execute("DELETE FROM metric_summary WHERE rid=?", (rid,))
+            for table in ("chunks", "chunk_sketches", "metric_summary"):
+                self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
             self.append_points(run_id, batches)
 
     def record_source(
@@ -888,6 +967,80 @@ class SQLiteStore:
                     "SELECT path, kind, sha256 FROM artifacts WHERE rid=? ORDER BY path", (rid,)
                 )
             ]
+
+    # -- reports -------------------------------------------------------------------------
+    def record_report(
+        self,
+        path: str,
+        *,
+        title: str,
+        text: str,
+        figures: Mapping[str, Any],
+        project: str | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Keep the latest rendering of the document at ``path`` (its Markdown, with the
+        plotly figures of its plot regions) for the dashboard; returns the report's id."""
+        path = os.path.abspath(path)
+        rid = hashlib.sha256(path.encode()).hexdigest()[:12]
+        with self.atomic():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO reports VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    rid,
+                    path,
+                    title,
+                    project,
+                    time.time(),
+                    text,
+                    json.dumps(figures, separators=(",", ":"), allow_nan=False),
+                    _dumps(dict(info or {})),
+                ),
+            )
+        return rid
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every recorded report (without its text), most recently rendered first."""
+        if "reports" not in self._tables:
+            return []
+        rows = self._q(
+            "SELECT id, path, title, project, rendered_at, info FROM reports "
+            "ORDER BY rendered_at DESC, path"
+        )
+        return [
+            {
+                "id": r[0],
+                "path": r[1],
+                "title": r[2],
+                "project": r[3],
+                "rendered_at": r[4],
+                "info": json.loads(r[5]),
+            }
+            for r in rows
+        ]
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        """A recorded report with its Markdown ``text`` and ``figures``, or None."""
+        if "reports" not in self._tables:
+            return None
+        rows = self._q(
+            "SELECT id, path, title, project, rendered_at, info, text, figures FROM reports "
+            "WHERE id=?",
+            (report_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return {
+            "id": r[0],
+            "path": r[1],
+            "title": r[2],
+            "project": r[3],
+            "rendered_at": r[4],
+            "info": json.loads(r[5]),
+            "text": r[6],
+            "figures": json.loads(r[7]),
+        }
 
     def stats(self) -> dict[str, int]:
         (runs,) = self._q("SELECT COUNT(*) FROM runs")[0]

@@ -33,6 +33,7 @@ from .._read import flatten, run_record_json
 from .._views import StoredRun
 from ..errors import AmbiguousRun, RunNotFound
 from ..store import Series, SQLiteStore, resolve_location
+from ..store.sketch import SKETCH_WIDTH
 from ._openapi import openapi_document
 from ._runs import (
     BASE_COLUMNS,
@@ -50,6 +51,11 @@ __all__ = ["DEFAULT_MAX_POINTS", "create_app"]
 HERE = Path(__file__).resolve().parent
 DEFAULT_MAX_POINTS = 2000
 MAX_MAX_POINTS = 100_000
+# A view of a series with this many points or more is drawn from the stored sketches of its
+# chunks when each drawn bucket (max_points / 3 of them) spans OVERVIEW_SPAN points or more,
+# i.e. several sketch groups; narrower views read the points themselves.
+OVERVIEW_MIN_POINTS = 100_000
+OVERVIEW_SPAN = 8 * SKETCH_WIDTH
 _INT64 = 2**63 - 1
 
 
@@ -238,38 +244,47 @@ class _UI:
         summary = run.metrics.get(key)
         if summary is None:
             raise HTTPException(404, f"run {run.name!r} has no metric {key!r}")
+        limit = max_points or DEFAULT_MAX_POINTS
+        signature = repr(tuple(summary))
+        total = None
         if after is not None:
             # live updates: only the chunks after the last point the page has
             got = self.backend.read_series(run.id, [key], step_min=step_min, step_max=step_max)
             s = got.get(key)
         else:
-            signature = repr(tuple(summary))
             s = self.series_cache.get(run.id, key, signature)
-            if s is None:
-                s = self.backend.read_series(run.id, [key]).get(key)
-                if s is not None:
-                    self.series_cache.put(run.id, key, signature, s)
             if s is not None:
                 s = _slice(s, step_min, step_max)
+            elif summary.count >= OVERVIEW_MIN_POINTS:
+                # a wide view of a long series: drawn from the chunks' stored sketches
+                got_overview = self.backend.read_overview(run.id, key, step_min, step_max)
+                if got_overview is not None and got_overview[1] >= (limit // 3) * OVERVIEW_SPAN:
+                    s, total = got_overview
+            if s is None:
+                whole = step_min is None and step_max is None
+                s = self.backend.read_series(
+                    run.id, [key], step_min=step_min, step_max=step_max
+                ).get(key)
+                if s is not None and whole:
+                    self.series_cache.put(run.id, key, signature, s)
         if s is None:
             raise HTTPException(404, f"run {run.name!r} has no metric {key!r}")
-        limit = max_points or DEFAULT_MAX_POINTS
         if after is None:
             # the same view again (a reload, another tab, the compare page): same points
-            idx = self.series_cache.indices(
-                (run.id, key, signature, step_min, step_max, limit),
-                lambda: downsample_indices(s.values, limit),
-            )
+            view = (run.id, key, signature, step_min, step_max, limit, total is None)
+            idx = self.series_cache.indices(view, lambda: downsample_indices(s.values, limit))
         else:
             idx = downsample_indices(s.values, limit)
+        if total is None:
+            total = len(s)
         return {
             "run": run.id,
             "name": run.name,
             "key": key,
             "status": run.status,
-            "total": len(s),
+            "total": total,
             "returned": len(idx),
-            "downsampled": len(idx) < len(s),
+            "downsampled": len(idx) < total,
             "step_min": step_min,
             "step_max": step_max,
             "first_wall": summary.first_wall,

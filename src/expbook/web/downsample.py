@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..store.sketch import extreme_indices
+
 __all__ = ["downsample_indices"]
 
 
@@ -34,18 +36,4 @@ def downsample_indices(values: Any, max_points: int) -> np.ndarray:
         return np.arange(n, dtype=np.int64)
     n_buckets = (max_points - 1) // 3
     edges = np.linspace(0, n, n_buckets + 1).astype(np.int64)
-    starts = edges[:-1]
-    sizes = np.diff(edges)
-    bucket = np.repeat(np.arange(n_buckets), sizes)
-    with np.errstate(invalid="ignore"):
-        mins = np.fmin.reduceat(v, starts)
-        maxs = np.fmax.reduceat(v, starts)
-    # The first index in each bucket holding its min (its max): flag the matching points,
-    # then take the first flagged index per bucket.
-    picks = [edges[1:] - 1, np.zeros(1, dtype=np.int64)]
-    for target in (mins, maxs):
-        hit = np.flatnonzero(v == target[bucket])
-        if len(hit):
-            _, first = np.unique(bucket[hit], return_index=True)
-            picks.append(hit[first])
-    return np.unique(np.concatenate(picks))
+    return extreme_indices(v, edges)
