@@ -753,6 +753,17 @@ def ui_cmd(store: str | None, host: str, port: int, open_browser: bool) -> None:
 
 
 # -- reports ---------------------------------------------------------------------------------
+def _record_report(store: str | None, doc: str, result: Any, project: str | None) -> None:
+    """Keep the rendering in the store, for the dashboard's reports page. A store that
+    cannot be written (read-only file system) only costs the dashboard its copy."""
+    from .report import record_rendering
+
+    try:
+        record_rendering(open_backend(store), doc, result, project)
+    except Exception as e:
+        click.echo(f"expbook: {doc}: not kept for the dashboard: {e}", err=True)
+
+
 def _report_runs(store: str | None, project: str | None) -> Any:
     from ._views import load_runs
 
@@ -808,6 +819,8 @@ def report_cmd(
     elif not os.path.isfile(doc):
         raise ExpbookError(f"no such document: {doc}")
     result = render_file(doc, load, force=force, check=check_only, html=html_out)
+    if not check_only:
+        _record_report(store, doc, result, project)
     for issue in result.issues:
         click.echo(f"expbook: {doc}:{issue}", err=True)
     fails = len(result.failed_claims)

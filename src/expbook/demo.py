@@ -141,7 +141,7 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
 def _write_report(book: Any, location: str, project: str) -> str:
     """Write (first time) and render a sweep report next to the store; returns its path."""
     from ._views import load_runs
-    from .report import render_file, write_atomic
+    from .report import record_rendering, render_file, write_atomic
     from .report.starters import starter
 
     path = os.path.join(os.path.dirname(location), f"expbook-{project}-report.md")
@@ -155,5 +155,5 @@ def _write_report(book: Any, location: str, project: str) -> str:
                 "`plot: {metric: val_loss}`.\n"
             )
         write_atomic(path, text)
-    render_file(path, book.backend)
+    record_rendering(book.backend, path, render_file(path, book.backend), project)
     return path

@@ -77,3 +77,33 @@ def spike_series(n: int = 1_000_000, seed: int = 0) -> tuple[np.ndarray, int, in
     v[up] = 50.0
     v[down] = -50.0
     return v, up, down
+
+
+REPORT_DOC = """# Learning-rate study
+
+Runs of the demo project. <script>window.evil = 1</script>
+
+```expbook
+leaderboard: {metric: loss, mode: min, project: demo}
+```
+
+```expbook
+plot: {metric: loss, project: demo}
+```
+
+The best loss is {{ best("run-0", loss) | .3f }}.
+
+- [claim low] `final("run-0", loss) < 1`
+
+![a remote picture](http://example.com/x.png)
+"""
+
+
+def write_report(store: Path, doc: Path, text: str = REPORT_DOC) -> str:
+    """Render ``text`` into ``doc`` against ``store`` and keep it there, as
+    ``expbook report`` does; returns the report's id."""
+    from expbook.report import record_rendering, render_file
+
+    doc.write_text(text, encoding="utf-8")
+    with SQLiteStore(store) as st:
+        return record_rendering(st, str(doc), render_file(str(doc), st))

@@ -227,13 +227,10 @@ def test_compare_errors(client, ids) -> None:
 def test_openapi_describes_every_api_route(client) -> None:
     doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {
-        "/api/runs",
-        "/api/columns",
-        "/api/runs/{run_id}",
-        "/api/runs/{run_id}/series/{key}",
-        "/api/compare",
-    }
+    routes = {getattr(r, "path", "") for r in client.app.routes}
+    api = {p.replace("{key:path}", "{key}") for p in routes if p.startswith("/api/")}
+    assert "/api/reports/{report_id}" in api and len(api) == 7
+    assert set(doc["paths"]) == api
 
 
 def test_pages_render(client, ids) -> None:
@@ -311,6 +308,8 @@ def test_the_store_is_never_written(seeded) -> None:
             f"/runs/{ids['run-0']}",
             f"/api/runs/{ids['run-0']}/series/loss",
             "/compare?ids=run-0,run-1",
+            "/reports",
+            "/api/reports",
         ]:
             assert c.get(url).status_code == 200
         for method in ("post", "put", "delete"):

@@ -197,3 +197,25 @@ def test_runs_table_refreshes_running_runs(page, server, seeded, ids) -> None:
     )
     assert page.text_content(row + " .status") == "finished"
     assert page.problems == []
+
+
+def test_reports_list_and_a_report_with_its_plot(page, server, seeded, tmp_path) -> None:
+    from .conftest import write_report
+
+    rid = write_report(seeded[0], tmp_path / "study.md")
+    page.goto(server + "/")
+    page.click("nav a[href='/reports']")
+    page.wait_for_url("**/reports")
+    assert page.locator("#reports tbody tr").count() == 1
+    shot(page, "ui-reports.png")
+    page.click(f"a[href='/reports/{rid}']")
+    page.wait_for_url(f"**/reports/{rid}")
+    page.wait_for_function("document.body.dataset.plots === '1'", timeout=15_000)
+    assert page.locator("#report .expbook-plot .scatterlayer .trace").count() == 4
+    assert traces(page, "#report .expbook-plot") == 4
+    assert page.locator("#report table").count() == 1
+    assert page.evaluate("window.evil") is None  # the document's <script> is text, not run
+    shot(page, "ui-report.png")
+    assert page.problems == []
+    outside = [u for u in page.requests if not u.startswith(server + "/")]
+    assert outside == [], outside

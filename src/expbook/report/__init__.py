@@ -42,9 +42,11 @@ __all__ = [
     "check_document",
     "check_file",
     "claims_table",
+    "document_title",
     "evaluate_claim",
     "format_value",
     "parse_block",
+    "record_rendering",
     "render_block",
     "render_file",
     "render_text",
@@ -102,10 +104,39 @@ def render_file(
     if html is not None:
         from .html import render_html
 
-        m = re.search(r"^# +(.+?)\s*$", result.text, flags=re.M)
-        title = m.group(1) if m else os.path.splitext(os.path.basename(path))[0]
+        title = document_title(result.text, path)
         write_atomic(html, render_html(result.text, result.figures, ctx.base_dir, title))
     return result
+
+
+def document_title(text: str, path: str) -> str:
+    """The document's first ``# `` heading, else its file name without extension."""
+    m = re.search(r"^# +(.+?)\s*$", text, flags=re.M)
+    return m.group(1) if m else os.path.splitext(os.path.basename(path))[0]
+
+
+def record_rendering(
+    backend: Any, path: str, result: RenderResult, project: str | None = None
+) -> str:
+    """Keep this rendering of the document at ``path`` in the store (``backend``), where the
+    dashboard lists and shows it; returns the report's id."""
+    info = {
+        "blocks": result.blocks,
+        "values": result.values,
+        "claims": len(result.claims),
+        "failing": len(result.failed_claims),
+        "errors": len(result.errors),
+    }
+    return str(
+        backend.record_report(
+            path,
+            title=document_title(result.text, path),
+            text=result.text,
+            figures=result.figures,
+            project=project,
+            info=info,
+        )
+    )
 
 
 def check_file(path: str, runs: Any) -> list[ClaimResult]:

@@ -19,7 +19,7 @@ import os
 import re
 from typing import Any
 
-__all__ = ["HTML_POINTS", "figure_json", "render_html"]
+__all__ = ["HTML_POINTS", "figure_json", "markdown_body", "render_html"]
 
 HTML_POINTS = 1000  # points per series drawn in the HTML (min/max kept per bucket)
 
@@ -165,20 +165,36 @@ def _plotly_js() -> bytes | None:
 _IMG_RE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"\s*/?>')
 
 
-def render_html(text: str, figures: dict[str, Any], base_dir: str, title: str) -> str:
-    """The self-contained HTML page of the rendered Markdown ``text``."""
+def markdown_body(
+    text: str, figures: dict[str, Any], base_dir: str | None, *, with_plots: bool = True
+) -> tuple[str, dict[str, Any]]:
+    """The HTML body of the rendered Markdown ``text``, and the figures it draws.
+
+    An image of a plot region becomes ``<div class="expbook-plot" data-fig=ID>`` when its
+    figure is in ``figures`` (and ``with_plots``). Other local images are embedded as
+    ``data:`` URIs read from ``base_dir``; with ``base_dir=None`` (the dashboard, which reads
+    nothing but the store) raw HTML in the document is not passed through (HTML comments,
+    the region markers among them, are dropped), and images other than plots become their
+    alt text, so the page loads nothing from elsewhere.
+    """
     from markdown_it import MarkdownIt
 
-    body = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
-    lib = _plotly_js() if figures else None
+    safe = base_dir is None
+    if safe:
+        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+        # inline values: keep the value (already escaped), drop the span carrying the source
+        text = re.sub(r'<span data-expbook="[^"]*">(.*?)</span>', r"\1", text)
+    body = MarkdownIt("commonmark", {"html": not safe}).enable("table").render(text)
     used: dict[str, Any] = {}
 
     def image(m: re.Match[str]) -> str:
         src, alt = html.unescape(m.group(1)), m.group(2)
         stem = os.path.basename(src).split("-", 1)[0]
-        if lib is not None and stem in figures:
+        if with_plots and stem in figures:
             used[stem] = figures[stem]
-            return f'<div class="expbook-plot" data-fig="{stem}"></div>'
+            return f'<div class="expbook-plot" data-fig="{html.escape(stem)}"></div>'
+        if base_dir is None:
+            return f'<span class="image-alt">[image: {alt}]</span>'
         if "://" in src or src.startswith(("data:", "/")):
             return m.group(0)
         path = os.path.join(base_dir, src)
@@ -199,6 +215,13 @@ def render_html(text: str, figures: dict[str, Any], base_dir: str, title: str) -
         body,
         flags=re.S,
     )
+    return body, used
+
+
+def render_html(text: str, figures: dict[str, Any], base_dir: str, title: str) -> str:
+    """The self-contained HTML page of the rendered Markdown ``text``."""
+    lib = _plotly_js() if figures else None
+    body, used = markdown_body(text, figures, base_dir, with_plots=lib is not None)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

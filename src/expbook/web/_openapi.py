@@ -37,7 +37,7 @@ _ERRORS = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     },
     "404": {
-        "description": "No such run or metric",
+        "description": "No such run, metric or report",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     },
 }
@@ -94,6 +94,27 @@ _SERIES = {
         "steps": {"type": "array", "items": {"type": "integer"}},
         "walls": {"type": "array", "items": {"type": "number", "nullable": True}},
         "values": {"type": "array", "items": {"type": "number", "nullable": True}},
+    },
+}
+
+
+_REPORT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "derived from the document's absolute path"},
+        "path": {"type": "string", "description": "the document's absolute path"},
+        "title": {"type": "string", "description": "its first `# ` heading, else file name"},
+        "project": {"type": ["string", "null"]},
+        "rendered_at": {"type": "number", "description": "Unix time of the rendering"},
+        "info": {
+            "type": "object",
+            "description": "counts: blocks, values, claims, failing (claims), errors",
+        },
+        "text": {"type": "string", "description": "the rendered Markdown (one report only)"},
+        "figures": {
+            "type": "object",
+            "description": "block id -> plotly figure {data, layout} (one report only)",
+        },
     },
 }
 
@@ -219,11 +240,38 @@ def openapi_document() -> dict[str, Any]:
                     "responses": _ok("The comparison", {"type": "object"}),
                 }
             },
+            "/api/reports": {
+                "get": {
+                    "summary": "The reports rendered against this store (`expbook report`), "
+                    "latest rendering of each document, newest first",
+                    "responses": _ok(
+                        "The reports, without their text",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "reports": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Report"},
+                                }
+                            },
+                        },
+                    ),
+                }
+            },
+            "/api/reports/{report_id}": {
+                "get": {
+                    "summary": "One report: its rendered Markdown and the plotly figures of "
+                    "its plot regions",
+                    "parameters": [_path("report_id", "report id (from /api/reports)")],
+                    "responses": _ok("The report", {"$ref": "#/components/schemas/Report"}),
+                }
+            },
         },
         "components": {
             "schemas": {
                 "Run": _RUN,
                 "Series": _SERIES,
+                "Report": _REPORT,
                 "Error": {
                     "type": "object",
                     "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},

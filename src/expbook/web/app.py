@@ -225,6 +225,12 @@ class _UI:
         metrics = self.backend.metric_summaries([rec.id]).get(rec.id, {})
         return StoredRun(rec, metrics, self.backend)
 
+    def report(self, report_id: str) -> dict[str, Any]:
+        report = self.backend.get_report(report_id)
+        if report is None:
+            raise HTTPException(404, f"no report {report_id!r}")
+        return report
+
     def runs(self, refs: Sequence[str]) -> list[StoredRun]:
         if not refs:
             raise HTTPException(400, "ids: name at least one run (ids=a,b)")
@@ -345,6 +351,12 @@ def create_app(
         out["keys"] = sorted({k for r in runs for k in r.metrics})
         return _json(out)
 
+    def api_reports(request: Request) -> Response:
+        return _json({"reports": ui.backend.reports()})
+
+    def api_report(request: Request) -> Response:
+        return _json(ui.report(request.path_params["report_id"]))
+
     def openapi(request: Request) -> Response:
         return _json(openapi_document())
 
@@ -420,6 +432,16 @@ def create_app(
             keys=sorted({k for r in runs for k in r.metrics}),
         )
 
+    def reports_page(request: Request) -> Response:
+        return render(request, "reports.html", reports=ui.backend.reports())
+
+    def report_page(request: Request) -> Response:
+        from ..report.html import markdown_body
+
+        report = ui.report(request.path_params["report_id"])
+        body, figures = markdown_body(report["text"], report["figures"], None)
+        return render(request, "report.html", report=report, body=body, figures=figures)
+
     def plotly_js(request: Request) -> Response:
         return FileResponse(_plotly_js(), media_type="text/javascript")
 
@@ -433,11 +455,15 @@ def create_app(
         Route("/", runs_page, name="runs"),
         Route("/runs/{run_id}", run_page, name="run"),
         Route("/compare", compare_page, name="compare"),
+        Route("/reports", reports_page, name="reports"),
+        Route("/reports/{report_id}", report_page, name="report"),
         Route("/api/runs", api_runs),
         Route("/api/columns", api_columns),
         Route("/api/runs/{run_id}", api_run),
         Route("/api/runs/{run_id}/series/{key:path}", api_series),
         Route("/api/compare", api_compare),
+        Route("/api/reports", api_reports),
+        Route("/api/reports/{report_id}", api_report),
         Route("/openapi.json", openapi),
         Route("/static/plotly.min.js", plotly_js),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

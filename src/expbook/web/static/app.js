@@ -1,4 +1,5 @@
-// expbook dashboard: run selection on the runs page, charts on the run and compare pages.
+// expbook dashboard: run selection on the runs page, charts on the run and compare pages,
+// plots on report pages.
 // No framework, nothing loaded from the network but this server.
 "use strict";
 
@@ -48,6 +49,18 @@
     // project and grouping apply as soon as they are picked
     document.querySelectorAll("#runs-form select").forEach((sel) =>
       sel.addEventListener("change", () => sel.form.submit()));
+  }
+
+  // -- report page: the plot regions, drawn from the figures kept with the report ------------
+  const figures = document.getElementById("report-figures");
+  if (figures && typeof Plotly !== "undefined") {
+    const data = JSON.parse(figures.textContent);
+    const drawn = [];
+    for (const el of document.querySelectorAll(".expbook-plot")) {
+      const f = data[el.dataset.fig];
+      if (f) drawn.push(Plotly.newPlot(el, f.data, f.layout, { responsive: true, displaylogo: false }));
+    }
+    Promise.all(drawn).then(() => { document.body.dataset.plots = String(drawn.length); });
   }
 
   // -- charts ----------------------------------------------------------------------------------
