@@ -189,6 +189,13 @@ def test_demo_default_store_and_table(tmp_path) -> None:
     text = report.read_text()
     assert "<!-- expbook:begin" in text and "mlp-h4-lr3" in text
     assert len(expbook.open_store(str(tmp_path / ".expbook")).run_records()) == 8
+    # it ends by saying how to open the dashboard, where the report is listed
+    assert p.stdout.rstrip().splitlines()[-1].endswith("expbook ui --store .expbook")
+    from expbook.store import SQLiteStore
+
+    with SQLiteStore(tmp_path / ".expbook", readonly=True) as st:
+        (kept,) = st.reports()
+    assert kept["path"] == str(report) and kept["project"] == "demo"
 
 
 def test_help_and_version(cli_run) -> None:

@@ -134,7 +134,8 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
             f"  expbook leaderboard{flag} --project {project} --metric val_acc --mode max "
             "--filter 'config.hidden >= 16'\n"
             f"  python -c \"import expbook; print(expbook.open_store('{rel}').runs())\"\n"
-            f"Dashboard: pip install 'expbook[ui]' && expbook ui --store {rel}"
+            f"Dashboard (runs, charts and the report above): "
+            f"pip install 'expbook[ui]' && expbook ui --store {rel}"
         )
 
 
