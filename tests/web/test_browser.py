@@ -219,3 +219,19 @@ def test_reports_list_and_a_report_with_its_plot(page, server, seeded, tmp_path)
     assert page.problems == []
     outside = [u for u in page.requests if not u.startswith(server + "/")]
     assert outside == [], outside
+
+
+def test_the_selection_survives_paging(page, server, ids) -> None:
+    page.goto(server + "/?sort=name&order=asc&limit=2")
+    page.check(f"tr[data-id='{ids['empty']}'] input.pick")
+    page.goto(server + "/?sort=name&order=asc&limit=2&offset=4")
+    page.check(f"tr[data-id='{ids['run-3']}'] input.pick")
+    assert page.inner_text("#compare") == "Compare 2 selected"
+    page.goto(server + "/?sort=name&order=asc&limit=2")  # back: still ticked
+    assert page.is_checked(f"tr[data-id='{ids['empty']}'] input.pick")
+    page.click("#compare")
+    page.wait_for_url("**/compare?ids=**")
+    assert sorted(page.url.split("ids=")[1].split("%2C" if "%2C" in page.url else ",")) == sorted(
+        [ids["empty"], ids["run-3"]]
+    )
+    assert page.problems == []

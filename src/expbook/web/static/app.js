@@ -7,19 +7,29 @@
   // -- runs page: pick runs, open the compare page -------------------------------------------
   const compareBtn = document.getElementById("compare");
   if (compareBtn) {
+    // the selection lives in sessionStorage, so it survives paging, sorting and filtering
+    const KEY = "expbook-picked";
+    const load = () => { try { return JSON.parse(sessionStorage.getItem(KEY) || "[]"); } catch (e) { return []; } };
+    const picked = new Set(load());
+    const save = () => sessionStorage.setItem(KEY, JSON.stringify([...picked]));
     const picks = () => Array.from(document.querySelectorAll("input.pick"));
-    const chosen = () => picks().filter((p) => p.checked).map((p) => p.value);
+    picks().forEach((p) => (p.checked = picked.has(p.value)));
     const update = () => {
-      const n = chosen().length;
+      const n = picked.size;
       compareBtn.disabled = n < 2;
       compareBtn.textContent = n ? `Compare ${n} selected` : "Compare selected";
+      compareBtn.title = [...picked].join(", ");
     };
     document.addEventListener("change", (ev) => {
       if (ev.target.id === "pick-all") picks().forEach((p) => (p.checked = ev.target.checked));
+      if (ev.target.id === "pick-all" || ev.target.classList.contains("pick")) {
+        picks().forEach((p) => (p.checked ? picked.add(p.value) : picked.delete(p.value)));
+        save();
+      }
       update();
     });
     compareBtn.addEventListener("click", () => {
-      window.location.href = "/compare?ids=" + chosen().map(encodeURIComponent).join(",");
+      window.location.href = "/compare?ids=" + [...picked].map(encodeURIComponent).join(",");
     });
     update();
     // running runs: refresh their status and values in place every 5 s (same query, as JSON)
