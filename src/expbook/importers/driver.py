@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store.base import PointBatch
-from .model import ImportedRun
+from .model import ImportedRun, PointArrays
 
 
 @dataclass
@@ -98,13 +98,26 @@ def _batches(run: ImportedRun) -> dict[str, PointBatch]:
     nan = float("nan")
     out = {}
     for key, points in run.series.items():
-        if not points:
+        if not len(points):
+            continue
+        if isinstance(points, PointArrays):
+            # numpy arrays straight to the store (NaN marks an unknown wall time)
+            walls = points.walls
+            if walls is None:
+                walls = _nan_walls(len(points))
+            out[key] = PointBatch(points.steps, walls, points.values)
             continue
         steps, values, walls = zip(*points)  # transposed in C
         if None in walls:
             walls = tuple(nan if w is None else w for w in walls)
         out[key] = PointBatch(steps, walls, values)
     return out
+
+
+def _nan_walls(n: int) -> Any:
+    import numpy as np
+
+    return np.full(n, np.nan)
 
 
 def _times(run: ImportedRun) -> tuple[float, float | None]:
