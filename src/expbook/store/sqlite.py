@@ -840,6 +840,17 @@ class SQLiteStore:
                 (_dumps(list(files)), project, source, external_id),
             )
 
+    def refresh_source_files(self, source: str, project: str | None, files: Sequence[Any]) -> None:
+        """Record a new file fingerprint for every run imported from ``source`` (in
+        ``project``, or in any project), whose content was found unchanged."""
+        sql = "UPDATE sources SET files=? WHERE source=?"
+        params: tuple[Any, ...] = (_dumps(list(files)), source)
+        if project is not None:
+            sql += " AND project=?"
+            params += (project,)
+        with self.atomic():
+            self._conn.execute(sql, params)
+
     def replace_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
         """Drop every point of the run, then write these (one transaction)."""
         with self.atomic():
