@@ -23,9 +23,9 @@ json`` process (interpreter start, imports, walk, parse, write, output), in a fr
   ``key=value`` lines), writing nothing.
 * re-import of that unchanged tree (target < 2 s): files whose size and mtime are unchanged are
   not read. Floor: a fresh process that ``os.walk``s the tree and ``stat``s every file.
-* re-import after every file's mtime changed but not its content (the hash path: files are
-  read and hashed, nothing is written). Floor: a fresh process that reads and sha256es every
-  file.
+* re-import after every file's mtime changed but not its content (the hash path: files whose
+  mtime moved are read and hashed, not parsed; nothing but the new mtimes is written). Floor: a
+  fresh process that reads and sha256es every file.
 
 Every import's JSON output is checked: run counts per status (e.g. 1000 imported, then 1000
 unchanged) and the number of points (every step line of every log, 4 series each).
@@ -333,10 +333,10 @@ def timed(mod, name, label):
         t = T(); r = f(*a, **k); add(label, T() - t); return r
     setattr(mod, name, w)
 timed(textlog, "_bulk_group", "  parse: _bulk_group (str.replace + np.fromstring per line shape)")
-timed(textlog, "_build_series", "  parse: _build_series (arrays -> (step, value, wall) tuples)")
-timed(driver, "_batches", "  write: driver._batches (tuples -> 3 lists per key)")
-timed(sq, "_dedupe", "  write: store _dedupe (int()/list() of every point)")
-timed(codec, "encode", "  write: codec.encode (delta loop, float32 offsets, zlib)")
+timed(textlog, "_build_series", "  parse: _build_series (numpy arrays per key: PointArrays)")
+timed(driver, "_batches", "  write: driver._batches (PointArrays -> PointBatch)")
+timed(sq, "_dedupe", "  write: store _dedupe (numpy: sorted check)")
+timed(codec, "encode", "  write: codec.encode (numpy deltas, float32 offsets, zlib)")
 timed(sq, "_summarize", "  write: _summarize")
 t = T(); units = walk.plan([os.path.abspath(root)]); add("walk.plan (scan + sniff)", T() - t)
 opts = ParseOptions()
@@ -361,7 +361,7 @@ a = min(parse_all() for _ in range(2))
 textlog._ckpt = lambda line: None
 b = min(parse_all() for _ in range(2))
 res["parse_text of every log, again (best of 2)"] = a
-res["  of which checkpoint lines (what stubbing textlog._ckpt saves)"] = a - b
+res["  checkpoint lines: what stubbing textlog._ckpt saves (< 0: they become metric lines)"] = a - b
 res["points"] = sum(o.points for o in done)
 print(json.dumps(res))
 """
@@ -624,7 +624,7 @@ def run_logs(
     )
     rows.append(
         {
-            "name": "  re-import after touching every log (content same: parse + hash), s",
+            "name": "  re-import after touching every log (content same: hashed, not parsed), s",
             "ours": spread(touched),
             "floor": spread(f_find),
             "ratio": med(touched) / med(f_find),

@@ -188,3 +188,18 @@ def test_the_logging_process_path_stores_the_same_sketch(tmp_path: Path, monkeyp
             s.append_points(rid, {"loss": PointBatch(steps, walls, values)})
             stored.append(s._q("SELECT seq, data FROM chunk_sketches ORDER BY seq"))
     assert stored[0] == stored[1] and len(stored[0]) == 1
+
+
+def test_arrays_and_lists_store_the_same_sketch(tmp_path: Path) -> None:
+    """Importers hand the store numpy arrays, the logging API lists: same sketches."""
+    steps, walls, values, *_ = spiky(3_000, seed=5)
+    stored = []
+    for name, batch in [
+        ("lists", PointBatch(steps, walls, values)),
+        ("arrays", PointBatch(np.array(steps), np.array(walls), np.array(values))),
+    ]:
+        with SQLiteStore(tmp_path / name) as s:
+            rid = s.create_run(name="r", project="p").id
+            s.replace_points(rid, {"loss": batch})
+            stored.append(s._q("SELECT seq, data FROM chunk_sketches ORDER BY seq"))
+    assert stored[0] == stored[1] and len(stored[0]) == 1

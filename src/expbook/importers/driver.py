@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store.base import PointBatch
-from .model import ImportedRun
+from .model import ImportedRun, PointArrays, SourceFile
 
 
 @dataclass
@@ -83,28 +83,95 @@ def fingerprint(path: str) -> list[list[Any]]:
 def unchanged_units(
     backend: Any, project: str | None, unit_path: str, now: list[list[Any]] | None = None
 ) -> list[tuple[str, str]] | None:
-    """(run id, name) of the runs imported from ``unit_path`` if its files did not change."""
+    """(run id, name) of the runs imported from ``unit_path`` if its files did not change.
+
+    A file's recorded size and mtime are enough to call it unchanged. Where only mtimes moved
+    (a touch, a copy) and the recorded fingerprint holds the files' sha256, the files whose
+    mtime moved are hashed instead of parsed: same content, the runs are unchanged (the new
+    mtimes are recorded, so the next re-import takes the fast path again)."""
     rows = backend.source_files(unit_path, project)
     if not rows:
         return None
     if now is None:
         now = fingerprint(unit_path)
-    if any(files != now for _, _, files in rows):
+    same = [(rid, name) for rid, name, _ in rows]
+    if all(_stats(files) == now for _, _, files in rows):
+        return same
+    hashed = _same_content([files for _, _, files in rows], now)
+    if hashed is None:
         return None
-    return [(rid, name) for rid, name, _ in rows]
+    backend.refresh_source_files(unit_path, project, hashed)
+    return same
+
+
+def _stats(files: list[list[Any]]) -> list[list[Any]]:
+    """[path, size, mtime_ns] of recorded entries (which may carry a sha256 as a 4th item)."""
+    return [f[:3] for f in files]
+
+
+def _same_content(recorded: list[list[list[Any]]], now: list[list[Any]]) -> list[list[Any]] | None:
+    """``now`` with each file's sha256 if every recorded fingerprint lists the same files with
+    the same sizes and every file whose mtime moved still has its recorded sha256, else None."""
+    digests: dict[str, str] = {}
+    for files in recorded:
+        if len(files) != len(now):
+            return None
+        for rec, cur in zip(files, now):
+            if rec[0] != cur[0] or rec[1] != cur[1]:
+                return None
+            sha = rec[3] if len(rec) > 3 else None
+            if rec[2] == cur[2]:
+                if sha is not None:
+                    digests.setdefault(cur[0], sha)
+                continue
+            if sha is None:
+                return None
+            if cur[0] not in digests or digests[cur[0]] != sha:
+                try:
+                    digests[cur[0]] = SourceFile.of(cur[0]).sha256
+                except OSError:
+                    return None
+                if digests[cur[0]] != sha:
+                    return None
+    return with_hashes(now, digests)
+
+
+def with_hashes(files: list[list[Any]], digests: dict[str, str]) -> list[list[Any]]:
+    """A fingerprint whose entries carry the file's sha256 where it is known."""
+    return [[*f[:3], digests[f[0]]] if f[0] in digests else f[:3] for f in files]
+
+
+def run_digests(run: ImportedRun) -> dict[str, str]:
+    """sha256 of the files the parser read (and hashed) for this run, by absolute path."""
+    out = {a.path: a.sha256 for a in run.artifacts if a.sha256}
+    out.update((f.path, f.sha256) for f in run.files)
+    return out
 
 
 def _batches(run: ImportedRun) -> dict[str, PointBatch]:
     nan = float("nan")
     out = {}
     for key, points in run.series.items():
-        if not points:
+        if not len(points):
+            continue
+        if isinstance(points, PointArrays):
+            # numpy arrays straight to the store (NaN marks an unknown wall time)
+            walls = points.walls
+            if walls is None:
+                walls = _nan_walls(len(points))
+            out[key] = PointBatch(points.steps, walls, points.values)
             continue
         steps, values, walls = zip(*points)  # transposed in C
         if None in walls:
             walls = tuple(nan if w is None else w for w in walls)
         out[key] = PointBatch(steps, walls, values)
     return out
+
+
+def _nan_walls(n: int) -> Any:
+    import numpy as np
+
+    return np.full(n, np.nan)
 
 
 def _times(run: ImportedRun) -> tuple[float, float | None]:
@@ -145,7 +212,9 @@ def write_run(
         out.note = f"{run.skipped_lines} line(s) without metrics skipped"
     if known is not None and known[1] == digest:
         out.status, out.id = "unchanged", known[0]
-        _refresh_fingerprint(backend, project, run.source, ext, unit_path, dry_run, files)
+        _refresh_fingerprint(
+            backend, project, run.source, ext, unit_path, dry_run, files, run_digests(run)
+        )
         return out
     if dry_run:
         out.status = "would-update" if known else "would-import"
@@ -203,7 +272,9 @@ def write_run(
             external_id=ext,
             format=run.format,
             content_hash=digest,
-            files=fingerprint(unit_path) if run.source == unit_path else [],
+            files=with_hashes(fingerprint(unit_path), run_digests(run))
+            if run.source == unit_path
+            else [],
         )
     out.id = run_id
     if out.status == "updated":
@@ -220,14 +291,14 @@ def _refresh_fingerprint(
     unit_path: str,
     dry_run: bool,
     files: list[list[Any]] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> None:
     """Content unchanged but timestamps moved (a touch, a copy): remember the new stats so
     the next re-import skips the file without parsing it."""
     if dry_run or source != unit_path:
         return
-    backend.set_source_files(
-        project, source, ext, files if files is not None else fingerprint(unit_path)
-    )
+    now = files if files is not None else fingerprint(unit_path)
+    backend.set_source_files(project, source, ext, with_hashes(now, digests or {}))
 
 
 def import_paths(

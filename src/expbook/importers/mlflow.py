@@ -310,7 +310,8 @@ def _read_file_run(
         run.warnings.append(f"{bad} malformed metric lines skipped")
         run.skipped_lines += bad
     for points in run.series.values():
-        points.sort(key=lambda p: (p[0], p[2] or 0.0))
+        if isinstance(points, list):  # always here: this importer adds points one by one
+            points.sort(key=lambda p: (p[0], p[2] or 0.0))
     return run
 
 

@@ -9,11 +9,75 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import repeat
+from typing import Any, overload
 
 # A point of a series: (step, value, wall time in seconds since the epoch or None).
 Point = tuple[int, float, "float | None"]
+
+
+class PointArrays(Sequence[Point]):
+    """A series held as numpy arrays: steps (int64), values (float64) and wall times
+    (float64, NaN where unknown; ``None`` when no point has one).
+
+    Importers that parse into arrays (text logs) hand these to the driver, which passes the
+    arrays to the store as they are; no tuple is built per point. It is also a read-only
+    sequence of ``(step, value, wall)`` tuples (a NaN wall reads as ``None``), so code that
+    works on lists of points works on it unchanged.
+    """
+
+    __slots__ = ("steps", "values", "walls")
+
+    def __init__(self, steps: Any, values: Any, walls: Any = None) -> None:
+        self.steps = steps
+        self.values = values
+        self.walls = walls
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def points(self) -> list[Point]:
+        """Every point as a ``(step, value, wall)`` tuple."""
+        st = self.steps.tolist()
+        vl = self.values.tolist()
+        if self.walls is None:
+            return list(zip(st, vl, repeat(None)))
+        return list(zip(st, vl, [None if w != w else w for w in self.walls.tolist()]))
+
+    def __iter__(self) -> Iterator[Point]:
+        return iter(self.points())
+
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Point]: ...
+
+    def __getitem__(self, i: int | slice) -> Point | list[Point]:
+        if isinstance(i, slice):
+            return self.points()[i]
+        w = None if self.walls is None else float(self.walls[i])
+        return (int(self.steps[i]), float(self.values[i]), None if w != w else w)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PointArrays):
+            other = other.points()
+        if isinstance(other, (list, tuple)):
+            return self.points() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Sequence[Point]) -> list[Point]:
+        return self.points() + list(other)
+
+    def __radd__(self, other: Sequence[Point]) -> list[Point]:
+        return list(other) + self.points()
+
+    def __repr__(self) -> str:
+        return f"PointArrays(n={len(self)})"
 
 
 @dataclass
@@ -61,7 +125,8 @@ class ImportedRun:
     project: str | None = None  # e.g. an MLflow experiment name; the CLI --project overrides
     config: dict[str, Any] = field(default_factory=dict)  # nested, as found
     summary: dict[str, Any] = field(default_factory=dict)  # key -> number (or short string)
-    series: dict[str, list[Point]] = field(default_factory=dict)  # key -> points
+    # key -> points: a list of (step, value, wall) tuples, or PointArrays (parsed into numpy)
+    series: dict[str, list[Point] | PointArrays] = field(default_factory=dict)
     status: str = "finished"  # running|finished|failed|crashed|killed
     tags: list[str] = field(default_factory=list)
     group: str | None = None
@@ -75,7 +140,10 @@ class ImportedRun:
     skipped_lines: int = 0  # lines with no metrics, warnings, tracebacks...
 
     def add_point(self, key: str, step: int, value: float, wall: float | None = None) -> None:
-        self.series.setdefault(key, []).append((step, value, wall))
+        pts = self.series.setdefault(key, [])
+        if not isinstance(pts, list):
+            pts = self.series[key] = list(pts)
+        pts.append((step, value, wall))
 
     @property
     def n_points(self) -> int:

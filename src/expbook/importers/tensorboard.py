@@ -232,7 +232,8 @@ def _read_run(lib: _Lib, source: str, files: list[tuple[str, str]], name: str) -
     run.created_at = min((t for t in (st.start, st.first_wall) if t is not None), default=None)
     run.finished_at = max((t for t in (st.end, st.last_wall) if t is not None), default=None)
     for points in run.series.values():
-        points.sort(key=lambda p: p[0])  # stable: keeps file order within one step
+        if isinstance(points, list):  # always here: this importer adds points one by one
+            points.sort(key=lambda p: p[0])  # stable: keeps file order within one step
     if st.skipped:
         kinds = ", ".join(
             f"{k} ({len(v)} tag{'s' if len(v) > 1 else ''})" for k, v in sorted(st.skipped.items())

@@ -63,14 +63,13 @@ import re
 import time
 import warnings
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from . import common
 from .common import norm_key
-from .model import ImportedRun, ParseError
+from .model import ImportedRun, ParseError, PointArrays
 
 FORMAT = "textlog"
 LOG_EXTS = frozenset({".log", ".txt", ".out", ".err", ".stdout", ".stderr", ".console"})
@@ -361,7 +360,8 @@ def _safe_literal(lit: str) -> bool:
 class LogResult:
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
-    series: dict[str, list[tuple[int, float, float | None]]] = field(default_factory=dict)
+    # key -> points: PointArrays from inference, lists of (step, value, wall) from --pattern
+    series: dict[str, Any] = field(default_factory=dict)
     skipped: int = 0
     status: str = "finished"
     warnings: list[str] = field(default_factory=list)
@@ -663,6 +663,11 @@ def _infer(text: str) -> LogResult:
             if len(body_idx):
                 _bulk_group(lines, spec, body_idx, acc, first_epoch, slow, implicit=False)
             continue
+        if kind == CKPT:
+            # Checkpoint lines of one shape share their label (the shape keeps every word),
+            # and a later line overwrites an earlier one: only the last line matters.
+            slow.append((int(idx[-1]), spec))
+            continue
         slow.extend((int(i), spec) for i in idx.tolist())
 
     # steps of every step line, in line order
@@ -681,12 +686,6 @@ def _infer(text: str) -> LogResult:
 
     # ordered slow lines: header config, summaries, checkpoints, parameters
     slow.sort(key=lambda t: t[0])
-    # Checkpoint lines of one shape share their label (the shape keeps every word), and a
-    # later line overwrites an earlier one: only the last line of each shape matters.
-    last_ckpt = {id(spec): i for i, spec in slow if spec.kind == CKPT}
-    dropped = sum(1 for i, spec in slow if spec.kind == CKPT and last_ckpt[id(spec)] != i)
-    if dropped:
-        slow = [(i, sp) for i, sp in slow if sp.kind != CKPT or last_ckpt[id(sp)] == i]
     for i, spec in slow:
         line = lines[i]
         hdr = i < first_step
@@ -813,17 +812,15 @@ def _single_line(
     return bool(own.fields) or own.kind == STEP
 
 
-def _build_series(
-    acc: _Acc, sidx: np.ndarray, sval: np.ndarray
-) -> dict[str, list[tuple[int, float, float | None]]]:
+def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, PointArrays]:
     # steps may have grown through single-line fallbacks: rebuild the map
     if acc.step_idx:
         sidx = np.concatenate(acc.step_idx)
         sval = np.concatenate(acc.step_val)
         o = np.argsort(sidx, kind="stable")
         sidx, sval = sidx[o], sval[o]
-    out: dict[str, list[tuple[int, float, float | None]]] = {}
-    step_cache: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}
+    out: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
+    step_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for key, pieces in acc.pieces.items():
         if len(pieces) == 1:
             idx, vals, walls = pieces[0]
@@ -831,16 +828,15 @@ def _build_series(
             if cached is None or cached[0] is not idx:
                 pos = np.searchsorted(sidx, idx, side="right") - 1
                 keep = pos >= 0
-                st_list = sval[pos[keep]].tolist()
-                cached = (idx, keep, st_list)
+                cached = (idx, keep, sval[pos[keep]])
                 step_cache[id(idx)] = cached
-            _, keep, st_list = cached
-            if not st_list:
+            _, keep, steps = cached
+            if not len(steps):
                 continue
             if not keep.all():
                 vals = vals[keep]
                 walls = walls[keep] if walls is not None else None
-            _emit_list(out, key, st_list, vals, walls)
+            out.setdefault(key, []).append((steps, vals, walls))
             continue
         idx = np.concatenate([p[0] for p in pieces])
         vals = np.concatenate([p[1] for p in pieces])
@@ -862,42 +858,36 @@ def _build_series(
                 walls = walls[keep]
         if not len(pos):
             continue
-        _emit_list(out, key, sval[pos].tolist(), vals, walls)
+        out.setdefault(key, []).append((sval[pos], vals, walls))
     for key, epieces in acc.explicit.items():
         for _idx, evals, est in epieces:
             if est.ndim == 2:
-                _emit(out, key, est[0].astype(np.int64), evals, est[1])
+                out.setdefault(key, []).append((est[0].astype(np.int64), evals, est[1]))
             else:
-                _emit(out, key, est, evals)
-    return out
+                out.setdefault(key, []).append((est, evals, None))
+    return {key: _point_arrays(pieces) for key, pieces in out.items()}
 
 
-def _emit(
-    out: dict[str, list[tuple[int, float, float | None]]],
-    key: str,
-    steps: np.ndarray,
-    vals: np.ndarray,
-    walls: np.ndarray | None = None,
-) -> None:
-    _emit_list(out, key, steps.tolist(), vals, walls)
-
-
-def _emit_list(
-    out: dict[str, list[tuple[int, float, float | None]]],
-    key: str,
-    st: list[int],
-    vals: np.ndarray,
-    walls: np.ndarray | None,
-) -> None:
-    vl = vals.tolist()
-    if walls is None:
-        pts = list(zip(st, vl, repeat(None)))
+def _point_arrays(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> PointArrays:
+    """One series from its pieces, in order: int64 steps, float64 values, float64 walls (NaN
+    where unknown) or None when no point has a wall time."""
+    if len(pieces) == 1:
+        steps, vals, walls = pieces[0]
     else:
-        wl = walls.tolist()
-        if np.isnan(walls).any():
-            wl = [None if w != w else w for w in wl]
-        pts = list(zip(st, vl, wl))
-    out.setdefault(key, []).extend(pts)
+        steps = np.concatenate([p[0] for p in pieces])
+        vals = np.concatenate([p[1] for p in pieces])
+        walls = (
+            np.concatenate([p[2] if p[2] is not None else _missing_wall(len(p[0])) for p in pieces])
+            if any(p[2] is not None for p in pieces)
+            else None
+        )
+    steps = np.ascontiguousarray(steps, dtype=np.int64)
+    vals = np.ascontiguousarray(vals, dtype=np.float64)
+    if walls is not None:
+        walls = np.ascontiguousarray(walls, dtype=np.float64)
+        if np.isnan(walls).all():
+            walls = None
+    return PointArrays(steps, vals, walls)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -928,7 +918,7 @@ def sniff_file(path: str, head: bytes) -> int:
     return 0
 
 
-def wall_span(series: dict[str, list[tuple[int, float, float | None]]]) -> tuple[Any, Any]:
+def wall_span(series: dict[str, Any]) -> tuple[Any, Any]:
     """(first, last) wall time over the series' points, or (None, None)."""
     first = last = None
     for pts in series.values():

@@ -392,7 +392,8 @@ def _finish(run: ImportedRun, state: _Run, source: str) -> None:
         run.finished_at = state.last_time
         run.warnings.append("no exit record: the run did not finish (crashed, or still running)")
     for points in run.series.values():
-        points.sort(key=lambda p: p[0])
+        if isinstance(points, list):  # always here: this importer adds points one by one
+            points.sort(key=lambda p: p[0])
     if state.skipped:
         shown = ", ".join(sorted(state.skipped)[:5])
         more = f" and {len(state.skipped) - 5} more" if len(state.skipped) > 5 else ""

@@ -19,6 +19,7 @@ import operator
 import os
 import secrets
 import sqlite3
+import sys
 import threading
 import time
 from array import array
@@ -573,8 +574,12 @@ class SQLiteStore:
         ).fetchone()
         next_seq = tail[0] + 1 if tail else 0
         in_order = summ is None or summ[0] is None or steps[0] > summ[0]
+        grow_tail = tail is not None and tail[1] < MERGE_BELOW and steps[0] > tail[2]
+        if not isinstance(steps, list) and (grow_tail or not in_order):
+            # numpy arrays (importers): the rarer paths below work on lists
+            steps, walls, values = steps.tolist(), walls.tolist(), values.tolist()
         if in_order:
-            if tail is not None and tail[1] < MERGE_BELOW and steps[0] > tail[2]:
+            if grow_tail:
                 # grow the small tail chunk instead of adding another small one
                 s0, w0, v0 = codec.decode_lists(tail[3])
                 for table in ("chunks", "chunk_sketches"):
@@ -614,17 +619,10 @@ class SQLiteStore:
             s = steps[i : i + CHUNK_POINTS]
             w = walls[i : i + CHUNK_POINTS]
             v = values[i : i + CHUNK_POINTS]
-            rows.append((rid, kid, seq, len(s), s[0], s[-1], codec.encode(s, w, v)))
+            rows.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), codec.encode(s, w, v)))
             if len(s) >= SKETCH_MIN:
                 idx = sketch_indices(v)
-                sketches.append(
-                    (
-                        rid,
-                        kid,
-                        seq,
-                        codec.encode([s[j] for j in idx], [w[j] for j in idx], [v[j] for j in idx]),
-                    )
-                )
+                sketches.append((rid, kid, seq, codec.encode(*_pick((s, w, v), idx))))
             seq += 1
         self._conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)", rows)
         if sketches:
@@ -914,6 +912,17 @@ class SQLiteStore:
                 (_dumps(list(files)), project, source, external_id),
             )
 
+    def refresh_source_files(self, source: str, project: str | None, files: Sequence[Any]) -> None:
+        """Record a new file fingerprint for every run imported from ``source`` (in
+        ``project``, or in any project), whose content was found unchanged."""
+        sql = "UPDATE sources SET files=? WHERE source=?"
+        params: tuple[Any, ...] = (_dumps(list(files)), source)
+        if project is not None:
+            sql += " AND project=?"
+            params += (project,)
+        with self.atomic():
+            self._conn.execute(sql, params)
+
     def replace_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
         """Drop every point of the run, then write these (one transaction)."""
         with self.atomic():
@@ -1048,8 +1057,24 @@ class SQLiteStore:
         return {"runs": runs, "points": points, "bytes": os.path.getsize(self.db_path)}
 
 
-def _dedupe(batch: PointBatch) -> tuple[list[int], list[float], list[float]]:
-    """Sort by step, keeping the last value logged for a repeated step."""
+def _ndarray(x: Any) -> bool:
+    """True for a numpy array (numpy is never imported here: the logging path avoids it)."""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(x, np.ndarray)
+
+
+def _pick(columns: tuple[Any, ...], idx: list[int]) -> list[Any]:
+    """The points at ``idx`` of each column (numpy arrays or lists)."""
+    return [c[idx] if hasattr(c, "dtype") else [c[j] for j in idx] for c in columns]
+
+
+def _dedupe(batch: PointBatch) -> tuple[Any, Any, Any]:
+    """Sort by step, keeping the last value logged for a repeated step.
+
+    Lists in, lists out; numpy arrays of steps (importers) give numpy arrays (int64 steps,
+    float64 walls and values) and are never turned into Python objects point by point."""
+    if _ndarray(batch.steps):
+        return _dedupe_arrays(batch)
     if isinstance(batch.steps, array):
         steps = batch.steps.tolist()
     elif all(type(s) is int for s in batch.steps):
@@ -1068,8 +1093,24 @@ def _dedupe(batch: PointBatch) -> tuple[list[int], list[float], list[float]]:
     return order, [walls[i] for i in idx], [values[i] for i in idx]
 
 
-def _summarize(steps: list[int], walls: list[float], values: list[float]) -> MetricSummary:
+def _dedupe_arrays(batch: PointBatch) -> tuple[Any, Any, Any]:
+    import numpy as np
+
+    steps = np.asarray(batch.steps).astype(np.int64, copy=False)
+    walls = np.asarray(batch.walls, dtype=np.float64)
+    values = np.asarray(batch.values, dtype=np.float64)
+    if len(steps) > 1 and not bool(np.all(steps[1:] > steps[:-1])):
+        # first occurrence in the reversed steps = last one logged; unique() sorts by step
+        order, first_rev = np.unique(steps[::-1], return_index=True)
+        idx = len(steps) - 1 - first_rev
+        return order, walls[idx], values[idx]
+    return steps, walls, values
+
+
+def _summarize(steps: Any, walls: Any, values: Any) -> MetricSummary:
     """Summary of step-sorted, deduplicated points."""
+    if not isinstance(values, list) and _ndarray(values):
+        return _summarize_arrays(steps, walls, values)
     n = len(values)
     nan_count = sum(map(math.isnan, values))
     finite = values if not nan_count else [v for v in values if v == v]
@@ -1096,6 +1137,42 @@ def _summarize(steps: list[int], walls: list[float], values: list[float]) -> Met
         steps[-1],
         values[-1],
         w1,
+        mn,
+        mn_step,
+        mx,
+        mx_step,
+    )
+
+
+def _summarize_arrays(steps: Any, walls: Any, values: Any) -> MetricSummary:
+    """:func:`_summarize` of numpy arrays, with the same result: min and max are the first
+    point holding the extreme value (as Python's ``min``/``max`` and ``list.index`` pick)."""
+    import numpy as np
+
+    n = len(values)
+    nan = np.isnan(values)
+    nan_count = int(np.count_nonzero(nan))
+    mn: float | None = None
+    mx: float | None = None
+    mn_step: int | None = None
+    mx_step: int | None = None
+    if nan_count < n:
+        finite = values[~nan] if nan_count else values
+        i = int(np.argmax(values == finite.min()))
+        j = int(np.argmax(values == finite.max()))
+        mn, mn_step = float(values[i]), int(steps[i])
+        mx, mx_step = float(values[j]), int(steps[j])
+    w0 = float(walls[0])
+    w1 = float(walls[-1])
+    return MetricSummary(
+        n,
+        nan_count,
+        int(steps[0]),
+        float(values[0]),
+        w0 if w0 == w0 else None,
+        int(steps[-1]),
+        float(values[-1]),
+        w1 if w1 == w1 else None,
         mn,
         mn_step,
         mx,
