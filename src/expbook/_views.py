@@ -50,6 +50,12 @@ class _Metrics(Mapping[str, MetricSummary]):
             raise KeyError(key)
         return self._index.key(key)[self._run_id]
 
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        # the hot path of every analysis loop: no exception for a missing key
+        if not isinstance(key, str):
+            return default
+        return self._index.key(key).get(self._run_id, default)
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self._run_id in self._index.key(key)
 
@@ -74,6 +80,14 @@ class _Summary(Mapping[str, Any]):
             return self._explicit[key]
         return self._metrics[key].last_value
 
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        # what every key getter calls: no exception for a missing key
+        explicit = self._explicit
+        if key in explicit:
+            return explicit[key]
+        m = self._metrics.get(key)
+        return default if m is None else m.last_value
+
     def __contains__(self, key: object) -> bool:
         return key in self._explicit or key in self._metrics
 
@@ -86,22 +100,26 @@ class _Summary(Mapping[str, Any]):
 
 
 class StoredRun:
-    """A run of the store, as analysis sees it."""
+    """A run of the store, as analysis sees it.
+
+    ``tags``, ``config`` and ``summary`` are read from the record on first use (the store
+    decodes its JSON columns lazily), so listing 10,000 runs to rank them by one metric
+    decodes no config.
+    """
 
     __slots__ = (
         "_backend",
         "_series",
-        "config",
+        "_summary",
         "created_at",
         "finished_at",
         "id",
         "metrics",
         "name",
+        "prefetched_values",
         "project",
         "record",
         "status",
-        "summary",
-        "tags",
     )
 
     id: str
@@ -110,10 +128,10 @@ class StoredRun:
     status: str
     created_at: float | None
     finished_at: float | None
-    tags: list[str]
-    config: dict[str, Any]
-    summary: Mapping[str, Any]
     metrics: Mapping[str, MetricSummary]
+    prefetched_values: dict[tuple[str, int], float | None]
+    """(key, step) -> the value at that step (None: no point there), read by
+    :func:`prefetch_values_at` for :func:`expbook.analysis.derive.value_at`."""
 
     def __init__(self, rec: RunRecord, metrics: Mapping[str, MetricSummary], backend: Any) -> None:
         self.record = rec
@@ -123,12 +141,27 @@ class StoredRun:
         self.status = rec.state
         self.created_at = rec.created_at
         self.finished_at = rec.finished_at
-        self.tags = rec.tags
-        self.config = rec.config
         self.metrics = metrics
-        self.summary = _Summary(rec.summary, metrics)
+        self._summary: _Summary | None = None
         self._backend = backend
         self._series: dict[str, Series] = {}
+        self.prefetched_values = {}
+
+    @property
+    def tags(self) -> list[str]:
+        return self.record.tags
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    @property
+    def summary(self) -> Mapping[str, Any]:
+        """Explicit summary values over each key's last logged value."""
+        s = self._summary
+        if s is None:
+            s = self._summary = _Summary(self.record.summary, self.metrics)
+        return s
 
     def series(self, key: str) -> Series:
         s = self._series.get(key)
@@ -168,3 +201,28 @@ def prefetch(runs: Sequence[StoredRun], keys: Iterable[str]) -> None:
             got = backend.read_series(run.id, missing)
             for k in missing:
                 run._series[k] = got.get(k, _empty())
+
+
+def prefetch_values_at(runs: Sequence[StoredRun], key: str, step: int) -> None:
+    """Read the value of ``key`` at ``step`` of every run now, in one store query
+    (``values_at``), for the runs whose summary cannot answer (``step`` strictly between
+    their first and last step); ``value_at`` then reads no series."""
+    if not runs:
+        return
+    need = []
+    for run in runs:
+        m = run.metrics.get(key)
+        if (
+            m is not None
+            and m.count
+            and m.first_step is not None
+            and m.last_step is not None
+            and m.first_step < step < m.last_step
+            and (key, step) not in run.prefetched_values
+        ):
+            need.append(run)
+    if not need:
+        return
+    got = runs[0]._backend.values_at(key, step, [r.id for r in need])
+    for run in need:
+        run.prefetched_values[(key, step)] = got.get(run.id)

@@ -536,12 +536,12 @@ def leaderboard_cmd(
 
     RUNS are run names, ids or globs (default: every run).
     """
-    from ._views import prefetch
+    from ._views import prefetch_values_at
     from .analysis import leaderboard
 
     chosen = _select(open_backend(store), project, filter_, runs)
     if at_step is not None:
-        prefetch(chosen, [metric])
+        prefetch_values_at(chosen, metric, at_step)
     table = leaderboard(
         chosen,
         metric,

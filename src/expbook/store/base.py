@@ -176,6 +176,16 @@ class Backend(Protocol):
         step_max: int | None = None,
     ) -> dict[str, Series]: ...
 
+    def values_at(
+        self,
+        key: str,
+        step: int,
+        run_ids: Iterable[str] | None = None,
+        project: str | None = None,
+    ) -> dict[str, float]:
+        """run id -> the value of ``key`` at exactly ``step`` (runs without one left out)."""
+        ...
+
     # -- housekeeping -------------------------------------------------------------------
     def atomic(self) -> AbstractContextManager[None]: ...
 

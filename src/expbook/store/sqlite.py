@@ -23,6 +23,7 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import fields as dataclass_fields
 from itertools import islice
 from typing import Any
 
@@ -43,6 +44,7 @@ DB_NAME = "expbook.db"
 CHUNK_POINTS = 8192  # at most this many points in one chunk
 MERGE_BELOW = 1024  # a tail chunk smaller than this is merged with the next write
 BUSY_TIMEOUT_S = 120.0
+_FEW_RUNS = 200  # values_at: up to this many runs are looked up by id, more in one pass
 
 _RUN_COLUMNS = (
     "id, name, project, status, created_at, updated_at, finished_at, heartbeat_at, host, pid, "
@@ -184,7 +186,9 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-_decode = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_decode = _decoder.decode
+_scan = _decoder.scan_once  # the C scanner, without decode()'s two whitespace regex matches
 _LOGGED = '{"kind":"logged"}'
 
 
@@ -197,7 +201,13 @@ def _loads(text: str) -> Any:
         return []
     if text == _LOGGED:
         return {"kind": "logged"}
-    return _decode(text)
+    try:  # the store writes compact JSON: one scan reads it all
+        value, end = _scan(text, 0)
+        if end == len(text):
+            return value
+    except StopIteration:
+        pass
+    return _decode(text)  # whitespace around it, or an error to report
 
 
 def _nan_if_none(step: Any, value: Any) -> Any:
@@ -205,6 +215,55 @@ def _nan_if_none(step: Any, value: Any) -> Any:
     if value is None and step is not None:
         return math.nan
     return value
+
+
+_RECORD_KEYS = (
+    "id",
+    "name",
+    "project",
+    "status",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "heartbeat_at",
+    "host",
+    "pid",
+    "exit_code",
+    "group",
+    "notes",
+    "parent",
+    *(f"_raw_{f}" for f in ("tags", "config", "summary", "meta", "source")),
+)  # the order of _RUN_COLUMNS; JSON columns are kept as text until first read
+_new_record = object.__new__
+
+
+class _StoredRecord(RunRecord):
+    """A :class:`RunRecord` read from the run table whose JSON columns (``tags``, ``config``,
+    ``summary``, ``meta``, ``source``) are decoded on first access, each once.
+
+    It behaves as a ``RunRecord`` in every other way, and compares equal to one with the
+    same field values.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for attributes not in the instance dict: an undecoded JSON column
+        if name in _JSON_FIELDS:
+            d = self.__dict__
+            raw = d.pop("_raw_" + name, None)
+            if raw is not None:
+                value = d[name] = _loads(raw)
+                return value
+        raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunRecord):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _RECORD_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # as RunRecord's (a mutable dataclass)
+
+
+_RECORD_FIELDS = tuple(f.name for f in dataclass_fields(RunRecord))
 
 
 class SQLiteStore:
@@ -425,48 +484,11 @@ class SQLiteStore:
 
     @staticmethod
     def _record(row: Sequence[Any]) -> RunRecord:
-        (
-            id_,
-            name,
-            project,
-            status,
-            created,
-            updated,
-            finished,
-            beat,
-            host,
-            pid,
-            code,
-            grp,
-            notes,
-            parent,
-            tags,
-            config,
-            summary,
-            meta,
-            source,
-        ) = row
-        return RunRecord(
-            id=id_,
-            name=name,
-            project=project,
-            status=status,
-            created_at=created,
-            updated_at=updated,
-            finished_at=finished,
-            heartbeat_at=beat,
-            host=host,
-            pid=pid,
-            exit_code=code,
-            group=grp,
-            notes=notes,
-            parent=parent,
-            tags=_loads(tags),
-            config=_loads(config),
-            summary=_loads(summary),
-            meta=_loads(meta),
-            source=_loads(source),
-        )
+        # No __init__ and no JSON decoding here: listing 10,000 runs builds 10,000 of these,
+        # and most callers read a few plain fields (see _StoredRecord).
+        rec = _new_record(_StoredRecord)
+        rec.__dict__.update(zip(_RECORD_KEYS, row))
+        return rec
 
     def list_runs(self, project: str | None = None) -> list[RunRecord]:
         if project is None:
@@ -696,22 +718,18 @@ class SQLiteStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         out: dict[str, dict[str, MetricSummary]] = {}
+        new = tuple.__new__
         for row in self._q(sql, params):
-            (rid, key, count, nans, fs, fv, fw, ls, lv, lw, mn, mns, mx, mxs) = row
-            out.setdefault(rid, {})[key] = MetricSummary(
-                count,
-                nans,
-                fs,
-                _nan_if_none(fs, fv),
-                fw,
-                ls,
-                _nan_if_none(ls, lv),
-                lw,
-                mn,
-                mns,
-                mx,
-                mxs,
-            )
+            vals = row[2:]
+            # SQLite stores NaN as NULL: a NULL first/last value next to a real step was NaN
+            if (row[5] is None and row[4] is not None) or (row[8] is None and row[7] is not None):
+                vals = list(vals)
+                vals[3] = _nan_if_none(vals[2], vals[3])
+                vals[6] = _nan_if_none(vals[5], vals[6])
+            got = out.get(row[0])
+            if got is None:
+                got = out[row[0]] = {}
+            got[row[1]] = new(MetricSummary, vals)
         return out
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
@@ -798,6 +816,64 @@ class SQLiteStore:
                 m = (steps >= lo) & (steps <= hi)
                 steps, walls, values = steps[m], walls[m], values[m]
             out[key] = Series(steps, walls, values)
+        return out
+
+    def values_at(
+        self,
+        key: str,
+        step: int,
+        run_ids: Iterable[str] | None = None,
+        project: str | None = None,
+    ) -> dict[str, float]:
+        """run id -> the value of ``key`` logged at exactly ``step``, for many runs at once.
+
+        Runs without a point at ``step`` (or without ``key``) are left out; a NaN value is
+        NaN. The value is the one :meth:`read_series` gives (a later write of a step wins).
+        One query reads only the chunks whose step range covers ``step``, and of each only
+        the bytes up to that point are inflated (:func:`codec.value_at`); numpy is not used.
+        """
+        step = int(step)
+        sql = (
+            "SELECT r.id, c.seq, c.step_min, c.step_max, c.data FROM runs r "
+            "JOIN chunks c ON c.rid = r.rid AND c.kid = ? WHERE c.step_min <= ? "
+            "AND c.step_max >= ?"
+        )
+        wanted: set[str] | None = None
+        with self._lock:
+            got = self._conn.execute("SELECT kid FROM keys WHERE name=?", (key,)).fetchone()
+            if got is None:
+                return {}
+            params: list[Any] = [got[0], step, step]
+            if project is not None:
+                sql += " AND r.project = ?"
+                params.append(project)
+            if run_ids is not None:
+                ids = list(dict.fromkeys(run_ids))
+                if not ids:
+                    return {}
+                if len(ids) <= _FEW_RUNS:
+                    # a few runs: look each up by id
+                    sql += f" AND r.id IN ({','.join('?' * len(ids))})"
+                    params.extend(ids)
+                else:
+                    # many: one pass over the runs in storage order (far fewer page reads than
+                    # lookups in id order), keeping the wanted ones
+                    wanted = set(ids)
+            rows = self._conn.execute(sql, params).fetchall()
+        by_run: dict[str, list[tuple[int, int, int, bytes]]] = {}
+        for run_id, seq, smin, smax, blob in rows:
+            if wanted is None or run_id in wanted:
+                by_run.setdefault(run_id, []).append((seq, smin, smax, blob))
+        out: dict[str, float] = {}
+        value_at = codec.value_at
+        for run_id, chunks in by_run.items():
+            if len(chunks) > 1:
+                chunks.sort(reverse=True)  # the newest chunk first: a later write wins
+            for _, smin, smax, blob in chunks:
+                v = value_at(blob, step, smin, smax)
+                if v is not None:
+                    out[run_id] = v
+                    break
         return out
 
     def _all_keys(self, run_id: str) -> set[str]:
