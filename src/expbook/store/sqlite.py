@@ -16,7 +16,6 @@ import json
 import math
 import operator
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -155,7 +154,7 @@ _NOUN = [
 
 def new_id() -> str:
     """8 random base-36 characters (2.8e12 possibilities)."""
-    n = int.from_bytes(secrets.token_bytes(6), "big")
+    n = int.from_bytes(os.urandom(6), "big")
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = []
     for _ in range(8):
@@ -428,6 +427,8 @@ class SQLiteStore:
                 (count,) = self._conn.execute(
                     "SELECT COUNT(*) FROM runs WHERE project=?", (project,)
                 ).fetchone()
+                import secrets  # not at import time: reading commands never name runs
+
                 name = f"{secrets.choice(_ADJ)}-{secrets.choice(_NOUN)}-{count + 1}"
             try:
                 self._conn.execute(
