@@ -260,12 +260,17 @@ def _flat_items(
     cfg: Any, prefix: str, ignored: Callable[[str], bool], out: list[tuple[str, Any]]
 ) -> None:
     """(dotted key, frozen value) of the config's leaves that are not ignored."""
+    # called once per run by winners and seed groups: the common case (a top-level str key,
+    # a scalar value) is kept to a type check and one cached pattern test
     for k, v in cfg.items():
-        key = prefix + str(k)
-        if (type(v) is dict or (type(v) not in _SCALARS and isinstance(v, Mapping))) and v:
+        key = k if not prefix and type(k) is str else prefix + str(k)
+        tv = type(v)
+        if tv in _SCALARS:
+            if not ignored(key):
+                out.append((key, v))
+        elif (tv is dict or isinstance(v, Mapping)) and v:
             _flat_items(v, key + ".", ignored, out)
-            continue
-        if not ignored(key):
+        elif not ignored(key):
             out.append((key, _freeze(v)))
 
 
