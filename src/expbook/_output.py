@@ -7,8 +7,6 @@ numbers for reading.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import sys
@@ -79,6 +77,9 @@ def emit(
         out.write(to_json(json_obj) + "\n")
         return
     if fmt == "csv":
+        import csv
+        import io
+
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(columns)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from functools import lru_cache
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 def process_info() -> dict[str, Any]:
     """Cheap facts, gathered at ``init``."""
     import platform  # here, not at import: every CLI command imports this module
+    import socket
 
     return {
         "host": socket.gethostname(),

@@ -14,7 +14,6 @@ first step wins ties, and they are ``None`` when every value is NaN.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -103,7 +102,11 @@ class MemoryRun:
         finished_at: float | None = None,
     ):
         self.name = name
-        self.id = id or hashlib.sha1(f"{project}\0{name}".encode()).hexdigest()[:8]
+        if not id:
+            import hashlib  # not at import time: the store's runs have ids
+
+            id = hashlib.sha1(f"{project}\0{name}".encode()).hexdigest()[:8]
+        self.id = id
         self.project = project
         self.status = status
         self.tags = list(tags)

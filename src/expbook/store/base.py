@@ -8,7 +8,6 @@ HTTP client can implement the same methods later without touching callers.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -22,7 +21,16 @@ HEARTBEAT_STALE_S = 60.0
 # How often a live run refreshes its heartbeat.
 HEARTBEAT_EVERY_S = 5.0
 
-_HOST = socket.gethostname()
+_HOST: str | None = None  # this machine's name, looked up on first use
+
+
+def _this_host() -> str:
+    global _HOST
+    if _HOST is None:
+        import socket  # not at import time: only a running run's state needs it
+
+        _HOST = socket.gethostname()
+    return _HOST
 
 
 class MetricSummary(NamedTuple):
@@ -87,7 +95,7 @@ class RunRecord:
         beat = self.heartbeat_at or self.created_at
         if now - beat > HEARTBEAT_STALE_S:
             return "crashed"
-        if self.pid and self.host == _HOST and not _pid_alive(self.pid):
+        if self.pid and self.host == _this_host() and not _pid_alive(self.pid):
             return "crashed"
         return "running"
 
