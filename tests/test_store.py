@@ -403,3 +403,42 @@ def test_listed_records_decode_json_lazily_and_compare_equal(store_path: str) ->
         rec.no_such_field  # noqa: B018
     rec.config["lr"] = 0.2  # decoded once: the same object every time
     assert rec.config["lr"] == 0.2
+
+
+def test_list_runs_oldest_first_ties_in_creation_order(store_path: str) -> None:
+    store = SQLiteStore(store_path)
+    made = [
+        store.create_run(name=n, project=p, created_at=t)
+        for n, p, t in [
+            ("c", "p", 30.0),
+            ("a", "p", 10.0),
+            ("tie1", "q", 20.0),
+            ("b", "p", 20.0),
+            ("tie2", "p", 20.0),
+            ("z", "q", 5.0),
+        ]
+    ]
+    assert [r.name for r in store.list_runs()] == ["z", "a", "tie1", "b", "tie2", "c"]
+    assert [r.name for r in store.list_runs("p")] == ["a", "b", "tie2", "c"]
+    assert [r.name for r in store.list_runs("nope")] == []
+    assert {r.id for r in store.list_runs()} == {r.id for r in made}
+
+
+def test_metric_summaries_filters(store_path: str) -> None:
+    store = SQLiteStore(store_path)
+    a = store.create_run(name="a", project="p")
+    b = store.create_run(name="b", project="q")
+    store.append_points(a.id, {"x": PointBatch([1, 2], [0.0, 0.0], [3.0, float("nan")])})
+    store.append_points(a.id, {"y": PointBatch([5], [0.0], [1.0])})
+    store.append_points(b.id, {"x": PointBatch([7], [0.0], [2.0])})
+    everything = store.metric_summaries()
+    assert {r: sorted(m) for r, m in everything.items()} == {a.id: ["x", "y"], b.id: ["x"]}
+    assert math.isnan(everything[a.id]["x"].last_value) and everything[a.id]["x"].min_value == 3
+    assert everything[b.id]["x"].first_value == 2.0 and everything[b.id]["x"].count == 1
+    assert store.metric_summaries(keys=["y", "nope"]) == {a.id: {"y": everything[a.id]["y"]}}
+    assert store.metric_summaries(keys=["nope"]) == {}
+    assert store.metric_summaries(keys=[]) == {}
+    assert set(store.metric_summaries(keys=["x"], project="q")) == {b.id}
+    assert set(store.metric_summaries([a.id], keys=["x", "y"])[a.id]) == {"x", "y"}
+    assert store.metric_summaries([b.id], keys=["y"]) == {}
+    assert store.metric_summaries([]) == {}

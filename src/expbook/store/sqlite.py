@@ -234,6 +234,7 @@ _RECORD_KEYS = (
     *(f"_raw_{f}" for f in ("tags", "config", "summary", "meta", "source")),
 )  # the order of _RUN_COLUMNS; JSON columns are kept as text until first read
 _new_record = object.__new__
+_BY_CREATED = operator.itemgetter(4, len(_RECORD_KEYS))  # (created_at, rid) of a listed row
 
 
 class _StoredRecord(RunRecord):
@@ -492,14 +493,13 @@ class SQLiteStore:
         return rec
 
     def list_runs(self, project: str | None = None) -> list[RunRecord]:
-        if project is None:
-            rows = self._q(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at, rid")
-        else:
-            rows = self._q(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE project=? ORDER BY created_at, rid",
-                (project,),
-            )
-        return [self._record(r) for r in rows]
+        """Every run (of ``project``), oldest first (by ``created_at``, then creation order)."""
+        # Sorted here, not by ORDER BY: SQLite's sorter would copy every whole row (10,000
+        # runs: ~40% of the query); the rows mostly come in creation order already.
+        sql = f"SELECT {_RUN_COLUMNS}, rid FROM runs"
+        rows = self._q(sql) if project is None else self._q(sql + " WHERE project=?", (project,))
+        rows.sort(key=_BY_CREATED)
+        return [self._record(r) for r in rows]  # _record ignores the trailing rid
 
     def page_runs(
         self,
@@ -694,13 +694,14 @@ class SQLiteStore:
         keys: Iterable[str] | None = None,
         project: str | None = None,
     ) -> dict[str, dict[str, MetricSummary]]:
+        # key names are looked up apart (a small table) rather than joined to every row
         sql = (
-            "SELECT r.id, k.name, s.count, s.nan_count, s.first_step, s.first_value, "
+            "SELECT r.id, s.kid, s.count, s.nan_count, s.first_step, s.first_value, "
             "s.first_wall, s.last_step, s.last_value, s.last_wall, s.min_value, s.min_step, "
-            "s.max_value, s.max_step FROM metric_summary s JOIN runs r ON r.rid = s.rid "
-            "JOIN keys k ON k.kid = s.kid"
+            "s.max_value, s.max_step FROM metric_summary s JOIN runs r ON r.rid = s.rid"
         )
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if project is not None:
             where.append("r.project = ?")
             params.append(project)
@@ -710,12 +711,19 @@ class SQLiteStore:
                 return {}
             where.append(f"r.id IN ({','.join('?' * len(ids))})")
             params.extend(ids)
-        if keys is not None:
+        if keys is None:
+            names = dict(self._q("SELECT kid, name FROM keys"))
+        else:
             ks = list(keys)
             if not ks:
                 return {}
-            where.append(f"k.name IN ({','.join('?' * len(ks))})")
-            params.extend(ks)
+            names = dict(
+                self._q(f"SELECT kid, name FROM keys WHERE name IN ({','.join('?' * len(ks))})", ks)
+            )
+            if not names:
+                return {}
+            where.append(f"s.kid IN ({','.join('?' * len(names))})")
+            params.extend(names)
         if where:
             sql += " WHERE " + " AND ".join(where)
         out: dict[str, dict[str, MetricSummary]] = {}
@@ -730,7 +738,7 @@ class SQLiteStore:
             got = out.get(row[0])
             if got is None:
                 got = out[row[0]] = {}
-            got[row[1]] = new(MetricSummary, vals)
+            got[names[row[1]]] = new(MetricSummary, vals)
         return out
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
