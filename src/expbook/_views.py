@@ -129,23 +129,24 @@ class StoredRun:
     created_at: float | None
     finished_at: float | None
     metrics: Mapping[str, MetricSummary]
-    prefetched_values: dict[tuple[str, int], float | None]
+    prefetched_values: dict[tuple[str, int], float | None] | None
     """(key, step) -> the value at that step (None: no point there), read by
-    :func:`prefetch_values_at` for :func:`expbook.analysis.derive.value_at`."""
+    :func:`prefetch_values_at` for :func:`expbook.analysis.derive.value_at` (None until then)."""
 
     def __init__(self, rec: RunRecord, metrics: Mapping[str, MetricSummary], backend: Any) -> None:
         self.record = rec
         self.id = rec.id
         self.name = rec.name
         self.project = rec.project
-        self.status = rec.state
+        status = rec.status
+        self.status = status if status != "running" else rec.state  # crash detection
         self.created_at = rec.created_at
         self.finished_at = rec.finished_at
         self.metrics = metrics
         self._summary: _Summary | None = None
         self._backend = backend
-        self._series: dict[str, Series] = {}
-        self.prefetched_values = {}
+        self._series: dict[str, Series] | None = None  # (10,000 runs: no dicts until used)
+        self.prefetched_values = None
 
     @property
     def tags(self) -> list[str]:
@@ -164,11 +165,14 @@ class StoredRun:
         return s
 
     def series(self, key: str) -> Series:
-        s = self._series.get(key)
+        cache = self._series
+        if cache is None:
+            cache = self._series = {}
+        s = cache.get(key)
         if s is None:
             got = self._backend.read_series(self.id, [key]).get(key)
             s = got if got is not None else _empty()
-            self._series[key] = s
+            cache[key] = s
         return s
 
     def __repr__(self) -> str:
@@ -196,11 +200,14 @@ def prefetch(runs: Sequence[StoredRun], keys: Iterable[str]) -> None:
         return
     backend = runs[0]._backend
     for run in runs:
-        missing = [k for k in keys if k not in run._series and k in run.metrics]
+        cache = run._series
+        if cache is None:
+            cache = run._series = {}
+        missing = [k for k in keys if k not in cache and k in run.metrics]
         if missing:
             got = backend.read_series(run.id, missing)
             for k in missing:
-                run._series[k] = got.get(k, _empty())
+                cache[k] = got.get(k, _empty())
 
 
 def prefetch_values_at(runs: Sequence[StoredRun], key: str, step: int) -> None:
@@ -218,11 +225,13 @@ def prefetch_values_at(runs: Sequence[StoredRun], key: str, step: int) -> None:
             and m.first_step is not None
             and m.last_step is not None
             and m.first_step < step < m.last_step
-            and (key, step) not in run.prefetched_values
+            and (key, step) not in (run.prefetched_values or ())
         ):
             need.append(run)
     if not need:
         return
     got = runs[0]._backend.values_at(key, step, [r.id for r in need])
     for run in need:
+        if run.prefetched_values is None:
+            run.prefetched_values = {}
         run.prefetched_values[(key, step)] = got.get(run.id)
