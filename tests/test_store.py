@@ -442,3 +442,36 @@ def test_metric_summaries_filters(store_path: str) -> None:
     assert set(store.metric_summaries([a.id], keys=["x", "y"])[a.id]) == {"x", "y"}
     assert store.metric_summaries([b.id], keys=["y"]) == {}
     assert store.metric_summaries([]) == {}
+
+
+def test_values_at_in_two_threads_same_values_and_errors(store_path: str, monkeypatch) -> None:
+    from expbook.store import sqlite as sq
+
+    store = SQLiteStore(store_path)
+    ids = []
+    for i in range(9):
+        run = store.create_run(name=f"r{i}", project="p")
+        ids.append(run.id)
+        steps = list(range(0, 60, 1 + i % 2))
+        vals = [float("nan") if i == 4 else i + s / 100 for s in steps]
+        store.append_points(run.id, {"k": PointBatch(steps, [0.0] * len(steps), vals)})
+        if i == 7:  # a later chunk rewriting step 10
+            store.append_points(run.id, {"k": PointBatch([10], [0.0], [-7.0])})
+    one = store.values_at("k", 10)
+    monkeypatch.setattr(sq, "_THREADS_FROM", 2)
+    monkeypatch.setattr(sq, "_cpus", lambda: 2)
+    two = store.values_at("k", 10)
+    assert list(one) == list(two) and len(two) == 9
+    assert all(same(one[r], two[r]) for r in one)
+    assert two[ids[7]] == -7.0 and math.isnan(two[ids[4]]) and two[ids[8]] == 8.1
+    assert set(store.values_at("k", 11)) == {ids[i] for i in range(0, 9, 2)}
+    # a chunk that cannot be decoded, in the second thread's half: the error reaches the caller
+    (rid, seq, blob) = store._q(
+        "SELECT c.rid, c.seq, c.data FROM chunks c JOIN runs r ON r.rid = c.rid WHERE r.id = ?",
+        (ids[8],),
+    )[0]
+    store._conn.execute(
+        "UPDATE chunks SET data = ? WHERE rid = ? AND seq = ?", (b"\x02" + blob[1:], rid, seq)
+    )
+    with pytest.raises(ValueError, match="unknown chunk version 2"):
+        store.values_at("k", 10)
