@@ -3,12 +3,13 @@
 :func:`load_runs` reads every run of a project in one query. Per-key summaries are read one
 key at a time, for every run at once, the first time any run is asked for that key (a
 leaderboard of one metric over 10,000 runs reads 10,000 summary rows, not 40,000); points are
-read only when an analysis asks for them.
+read only when an analysis asks for them, and :func:`prefetch_values_at` reads the value at one
+step of many runs in one query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .store.base import MetricSummary, RunRecord, Series
@@ -190,24 +191,6 @@ def load_runs(backend: Any, project: str | None = None) -> list[StoredRun]:
     recs = backend.list_runs(project)
     index = _SummaryIndex(backend, project)
     return [StoredRun(r, _Metrics(index, r.id), backend) for r in recs]
-
-
-def prefetch(runs: Sequence[StoredRun], keys: Iterable[str]) -> None:
-    """Read ``keys`` of every run now (one query per key set), so later ``series()`` calls
-    are served from memory."""
-    keys = list(keys)
-    if not runs or not keys:
-        return
-    backend = runs[0]._backend
-    for run in runs:
-        cache = run._series
-        if cache is None:
-            cache = run._series = {}
-        missing = [k for k in keys if k not in cache and k in run.metrics]
-        if missing:
-            got = backend.read_series(run.id, missing)
-            for k in missing:
-                cache[k] = got.get(k, _empty())
 
 
 def prefetch_values_at(runs: Sequence[StoredRun], key: str, step: int) -> None:
