@@ -475,3 +475,21 @@ def test_values_at_in_two_threads_same_values_and_errors(store_path: str, monkey
     )
     with pytest.raises(ValueError, match="unknown chunk version 2"):
         store.values_at("k", 10)
+
+
+def test_metric_summaries_key_added_between_reads(store_path: str, monkeypatch) -> None:
+    # another process may add a key after the key names are read and before the summaries
+    store = SQLiteStore(store_path)
+    run = store.create_run(name="a", project="p")
+    store.append_points(
+        run.id, {"x": PointBatch([1], [0.0], [1.0]), "y": PointBatch([1], [0.0], [2.0])}
+    )
+    real_q = store._q
+
+    def stale_names(sql, params=()):
+        rows = real_q(sql, params)
+        return [r for r in rows if r[1] != "y"] if sql == "SELECT kid, name FROM keys" else rows
+
+    monkeypatch.setattr(store, "_q", stale_names)
+    got = store.metric_summaries()
+    assert sorted(got[run.id]) == ["x", "y"] and got[run.id]["y"].last_value == 2.0

@@ -739,7 +739,10 @@ class SQLiteStore:
             got = out.get(row[0])
             if got is None:
                 got = out[row[0]] = {}
-            got[names[row[1]]] = new(MetricSummary, vals)
+            name = names.get(row[1])
+            if name is None:  # a key another process added between the two reads
+                name = names[row[1]] = self._q("SELECT name FROM keys WHERE kid=?", (row[1],))[0][0]
+            got[name] = new(MetricSummary, vals)
         return out
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
