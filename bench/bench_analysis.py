@@ -353,28 +353,34 @@ print(json.dumps(out, indent=2))
 # Where the CPU time of a command goes (``--breakdown``): the CLI's steps called one by one in
 # a fresh process (``python -c BREAKDOWN STORE CMD``), timed with time.process_time (CPU
 # seconds: other processes on a busy machine do not inflate them). It uses expbook internals
-# (cli.open_backend, backend.list_runs/metric_summaries, _views.StoredRun, the analysis
-# functions, _output.to_json); if those change, it says so and the benchmark is unaffected.
+# (cli.open_backend, backend.list_runs/metric_summaries, _views.StoredRun/_SummaryIndex, the
+# analysis functions, _output.to_json); if those change, it says so and the benchmark is
+# unaffected.
 BREAKDOWN = """\
 import json, sys, time
 T = time.process_time
 t0 = T()
 import expbook.cli as cli
 from expbook._output import to_json
-from expbook._views import StoredRun
+from expbook._views import StoredRun, _Metrics, _SummaryIndex
 from expbook.analysis import leaderboard, pivot, select_runs, winners
 out = {"import expbook.cli + analysis": T() - t0}
 store, cmd = sys.argv[1], sys.argv[2]
 def stage(name, f):
     t = T(); r = f(); out[name] = T() - t; return r
 be = stage("open the store", lambda: cli.open_backend(store))
-recs = stage("backend.list_runs() (SQL, 5 json.loads and a RunRecord per run)", be.list_runs)
+recs = stage("backend.list_runs() (SQL + a RunRecord per run, JSON decoded on use)", be.list_runs)
 stage("  (of which the SQL fetch alone)", lambda: be._q("SELECT * FROM runs"))
-sums = stage("backend.metric_summaries() of every key of every run", be.metric_summaries)
-stage("  (metric_summaries(keys=['loss']) instead)", lambda: be.metric_summaries(keys=["loss"]))
-runs = stage("StoredRun per run", lambda: [StoredRun(r, sums.get(r.id, {}), be) for r in recs])
+index = _SummaryIndex(be, None)
+sums = stage(
+    "metric_summaries(keys=['loss']) (the one key _views reads, on first use)",
+    lambda: be.metric_summaries(keys=["loss"]),
+)
+index._by_key["loss"] = {rid: m["loss"] for rid, m in sums.items()}
+stage("  (metric_summaries() of every key, for comparison)", be.metric_summaries)
+runs = stage("StoredRun per run", lambda: [StoredRun(r, _Metrics(index, r.id), be) for r in recs])
 runs = stage("select_runs", lambda: select_runs(runs, filter=None, names=None, strict=True))
-what = "the analysis: leaderboard() / pivot() / winners()"
+what = "the analysis (pivot/winners: incl. decoding each config)"
 if cmd == "leaderboard":
     table = stage(what, lambda: leaderboard(runs, "loss"))
 elif cmd == "pivot":
@@ -382,8 +388,8 @@ elif cmd == "pivot":
 else:
     table = stage(what, lambda: winners(runs, "loss", by=["framework"]))
 obj = stage("table.to_jsonable()", table.to_jsonable)
-text = stage("_output.to_json (indent=2: the pure-Python encoder)", lambda: to_json(obj))
-stage("  (json.dumps without indent: the C encoder)", lambda: json.dumps(obj))
+text = stage("_output.to_json (stdout not a terminal: compact, C encoder)", lambda: to_json(obj))
+stage("  (json.dumps(indent=2), what a terminal gets)", lambda: json.dumps(obj, indent=2))
 out["total CPU, the '(...)' comparisons aside"] = sum(
     v for k, v in out.items() if not k.lstrip().startswith("(")
 )

@@ -227,3 +227,269 @@ def test_numpy_encoder_writes_the_same_bytes() -> None:
     assert fast == slow
     s, _, v = codec.decode_lists(fast)
     assert s == steps and all(same(a, b) for a, b in zip(v, values))
+
+
+# -- values_at: the value at one step for many runs in one query ---------------------------
+
+
+def series_value_at(store: SQLiteStore, run_id: str, key: str, step: int) -> float | None:
+    """What read_series says is the value at ``step`` (None: no point there)."""
+    s = store.read_series(run_id, [key]).get(key)
+    if s is None:
+        return None
+    hits = [v for st_, v in zip(s.steps.tolist(), s.values.tolist()) if st_ == step]
+    return hits[0] if hits else None
+
+
+@given(
+    st.lists(  # runs, each a list of batches written one after another
+        st.lists(
+            st.lists(st.tuples(st.integers(0, 40), floats), min_size=1, max_size=15),
+            min_size=1,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(-2, 42),
+)
+@settings(max_examples=80, deadline=None)
+def test_values_at_equals_read_series(tmp_path_factory, runs, step) -> None:
+    # batches in any order: overlapping chunks, repeated steps (a later write wins), gaps, NaN
+    store = SQLiteStore(tmp_path_factory.mktemp("s"))
+    ids = []
+    for i, batches in enumerate(runs):
+        run = store.create_run(name=f"r{i}", project="p")
+        ids.append(run.id)
+        for b in batches:
+            store.append_points(
+                run.id, {"k": PointBatch([s for s, _ in b], [0.0] * len(b), [v for _, v in b])}
+            )
+    want = {}
+    for rid in ids:
+        v = series_value_at(store, rid, "k", step)
+        if v is not None:
+            want[rid] = v
+    for got in (
+        store.values_at("k", step),
+        store.values_at("k", step, ids),
+        store.values_at("k", step, ids, project="p"),
+    ):
+        assert got.keys() == want.keys()
+        assert all(same(got[r], want[r]) for r in want)
+    store.close()
+
+
+def test_values_at_chunks_out_of_order_and_gaps(store_path: str) -> None:
+    store = SQLiteStore(store_path)
+    a = store.create_run(name="a", project="p")
+    b = store.create_run(name="b", project="p")
+    c = store.create_run(name="c", project="q")
+    nan = float("nan")
+    # a: steps 0..2999 in one chunk, then steps 1000..1999 rewritten later (a newer chunk)
+    n = 3000
+    store.append_points(
+        a.id, {"k": PointBatch(list(range(n)), [0.0] * n, [float(i) for i in range(n)])}
+    )
+    store.append_points(
+        a.id, {"k": PointBatch(list(range(1000, 2000)), [0.0] * 1000, [-1.0] * 999 + [nan])}
+    )
+    # b: even steps only (a chunk whose step range has gaps), then a later chunk
+    # covering step 501 (odd) whose range also covers 500, which it does not hold
+    store.append_points(
+        b.id, {"k": PointBatch(list(range(0, 2000, 2)), [0.0] * 1000, [0.5] * 1000)}
+    )
+    store.append_points(b.id, {"k": PointBatch([499, 501], [0.0, 0.0], [7.0, 9.0])})
+    # c: another project, another key
+    store.append_points(
+        c.id, {"k": PointBatch([500], [0.0], [3.0]), "j": PointBatch([500], [0.0], [4.0])}
+    )
+    (n_chunks,) = store._q(
+        "SELECT COUNT(*) FROM chunks WHERE kid=(SELECT kid FROM keys WHERE name='k')"
+    )[0]
+    assert n_chunks >= 5  # the cases above really are several chunks per run
+
+    assert store.values_at("k", 500) == {a.id: 500.0, b.id: 0.5, c.id: 3.0}
+    assert store.values_at("k", 1500) == {a.id: -1.0, b.id: 0.5}
+    assert store.values_at("k", 501) == {a.id: 501.0, b.id: 9.0}
+    assert store.values_at("k", 499, [b.id]) == {b.id: 7.0}
+    assert store.values_at("k", 1001, project="p") == {a.id: -1.0}  # b has no odd step there
+    got = store.values_at("k", 1999)  # NaN stays NaN; b has no odd step
+    assert set(got) == {a.id} and math.isnan(got[a.id])
+    assert store.values_at("k", 1998) == {a.id: -1.0, b.id: 0.5}
+    assert store.values_at("k", 500, project="q") == {c.id: 3.0}
+    assert store.values_at("j", 500) == {c.id: 4.0}
+    assert store.values_at("k", 500, [a.id]) == {a.id: 500.0}
+    assert store.values_at("k", 500, []) == {}
+    assert store.values_at("k", 10**9) == {}
+    assert store.values_at("k", -1) == {}
+    assert store.values_at("nope", 500) == {}
+    assert store.values_at("k", 2999, [a.id, a.id, "unknown"]) == {a.id: 2999.0}
+    for rid in (a.id, b.id):
+        for step in (0, 1, 499, 500, 501, 1000, 1001, 1998, 1999, 2000, 2999):
+            want = series_value_at(store, rid, "k", step)
+            got_v = store.values_at("k", step, [rid]).get(rid)
+            assert (want is None and got_v is None) or same(got_v, want), (rid, step)
+
+
+def test_values_at_many_runs_one_pass(store_path: str, monkeypatch) -> None:
+    # more runs than are looked up by id: the one-pass path, keeping only the asked runs
+    from expbook.store import sqlite as sq
+
+    monkeypatch.setattr(sq, "_FEW_RUNS", 3)
+    store = SQLiteStore(store_path)
+    ids = []
+    for i in range(10):
+        run = store.create_run(name=f"r{i}", project="p")
+        ids.append(run.id)
+        steps = list(range(0, 100, 1 + i % 3))
+        store.append_points(
+            run.id, {"k": PointBatch(steps, [0.0] * len(steps), [i + s / 100 for s in steps])}
+        )
+    asked = ids[::2]
+    got = store.values_at("k", 43, asked)  # runs 0 and 6 have step 43 (steps of 1)
+    want = {r: series_value_at(store, r, "k", 43) for r in asked}
+    assert got == {r: v for r, v in want.items() if v is not None}
+    assert got == {ids[0]: 0.43, ids[6]: 6.43}
+    assert store.values_at("k", 42, ids[:2]) == {ids[0]: 0.42, ids[1]: 1.42}
+
+
+def test_codec_value_at_reads_the_right_point() -> None:
+    from expbook.store import codec
+
+    steps = [3, 4, 5, 9, 10, 200]
+    values = [0.1, float("nan"), 0.3, -0.0, float("inf"), 6.0]
+    blob = encode(steps, [0.0] * 6, values)
+    for s, v in zip(steps, values):
+        assert same(codec.value_at(blob, s, 3, 200), v)
+    for s in (0, 2, 6, 8, 11, 199, 201):
+        assert codec.value_at(blob, s, 3, 200) is None
+    dense = encode(list(range(10, 20)), [0.0] * 10, [float(i) for i in range(10)])
+    assert [codec.value_at(dense, s, 10, 19) for s in range(10, 20)] == [
+        float(i) for i in range(10)
+    ]
+    assert codec.value_at(dense, 20, 10, 19) is None
+
+
+# -- run records: JSON columns decoded on first use -------------------------------------------
+
+
+def test_listed_records_decode_json_lazily_and_compare_equal(store_path: str) -> None:
+    import copy
+    import dataclasses
+
+    from expbook.store import RunRecord
+
+    store = SQLiteStore(store_path)
+    made = store.create_run(
+        name="r", project="p", config={"lr": 0.1, "opt": {"name": "adam"}}, tags=["x"]
+    )
+    store.update_run(made.id, summary={"acc": 0.5}, meta={"host": "h"})
+    (rec,) = store.list_runs("p")
+    assert "config" not in vars(rec)  # not decoded yet
+    assert rec.config == {"lr": 0.1, "opt": {"name": "adam"}}
+    assert "config" in vars(rec)
+    assert rec.tags == ["x"] and rec.summary == {"acc": 0.5} and rec.meta == {"host": "h"}
+    assert rec.source == {"kind": "logged"}
+    fresh = store.get_run(made.id)
+    plain = RunRecord(**{f.name: getattr(fresh, f.name) for f in dataclasses.fields(RunRecord)})
+    assert rec == fresh and fresh == rec and rec == plain and plain == rec
+    assert rec != dataclasses.replace(plain, name="other")
+    assert dataclasses.replace(rec, name="other").name == "other"
+    assert dataclasses.asdict(rec)["config"]["opt"] == {"name": "adam"}
+    assert copy.deepcopy(rec) == rec and copy.copy(rec).config == rec.config
+    assert "_raw_config" not in repr(rec) and "'lr': 0.1" in repr(rec)
+    with pytest.raises(AttributeError):
+        rec.no_such_field  # noqa: B018
+    rec.config["lr"] = 0.2  # decoded once: the same object every time
+    assert rec.config["lr"] == 0.2
+
+
+def test_list_runs_oldest_first_ties_in_creation_order(store_path: str) -> None:
+    store = SQLiteStore(store_path)
+    made = [
+        store.create_run(name=n, project=p, created_at=t)
+        for n, p, t in [
+            ("c", "p", 30.0),
+            ("a", "p", 10.0),
+            ("tie1", "q", 20.0),
+            ("b", "p", 20.0),
+            ("tie2", "p", 20.0),
+            ("z", "q", 5.0),
+        ]
+    ]
+    assert [r.name for r in store.list_runs()] == ["z", "a", "tie1", "b", "tie2", "c"]
+    assert [r.name for r in store.list_runs("p")] == ["a", "b", "tie2", "c"]
+    assert [r.name for r in store.list_runs("nope")] == []
+    assert {r.id for r in store.list_runs()} == {r.id for r in made}
+
+
+def test_metric_summaries_filters(store_path: str) -> None:
+    store = SQLiteStore(store_path)
+    a = store.create_run(name="a", project="p")
+    b = store.create_run(name="b", project="q")
+    store.append_points(a.id, {"x": PointBatch([1, 2], [0.0, 0.0], [3.0, float("nan")])})
+    store.append_points(a.id, {"y": PointBatch([5], [0.0], [1.0])})
+    store.append_points(b.id, {"x": PointBatch([7], [0.0], [2.0])})
+    everything = store.metric_summaries()
+    assert {r: sorted(m) for r, m in everything.items()} == {a.id: ["x", "y"], b.id: ["x"]}
+    assert math.isnan(everything[a.id]["x"].last_value) and everything[a.id]["x"].min_value == 3
+    assert everything[b.id]["x"].first_value == 2.0 and everything[b.id]["x"].count == 1
+    assert store.metric_summaries(keys=["y", "nope"]) == {a.id: {"y": everything[a.id]["y"]}}
+    assert store.metric_summaries(keys=["nope"]) == {}
+    assert store.metric_summaries(keys=[]) == {}
+    assert set(store.metric_summaries(keys=["x"], project="q")) == {b.id}
+    assert set(store.metric_summaries([a.id], keys=["x", "y"])[a.id]) == {"x", "y"}
+    assert store.metric_summaries([b.id], keys=["y"]) == {}
+    assert store.metric_summaries([]) == {}
+
+
+def test_values_at_in_two_threads_same_values_and_errors(store_path: str, monkeypatch) -> None:
+    from expbook.store import sqlite as sq
+
+    store = SQLiteStore(store_path)
+    ids = []
+    for i in range(9):
+        run = store.create_run(name=f"r{i}", project="p")
+        ids.append(run.id)
+        steps = list(range(0, 60, 1 + i % 2))
+        vals = [float("nan") if i == 4 else i + s / 100 for s in steps]
+        store.append_points(run.id, {"k": PointBatch(steps, [0.0] * len(steps), vals)})
+        if i == 7:  # a later chunk rewriting step 10
+            store.append_points(run.id, {"k": PointBatch([10], [0.0], [-7.0])})
+    one = store.values_at("k", 10)
+    monkeypatch.setattr(sq, "_THREADS_FROM", 2)
+    monkeypatch.setattr(sq, "_cpus", lambda: 2)
+    two = store.values_at("k", 10)
+    assert list(one) == list(two) and len(two) == 9
+    assert all(same(one[r], two[r]) for r in one)
+    assert two[ids[7]] == -7.0 and math.isnan(two[ids[4]]) and two[ids[8]] == 8.1
+    assert set(store.values_at("k", 11)) == {ids[i] for i in range(0, 9, 2)}
+    # a chunk that cannot be decoded, in the second thread's half: the error reaches the caller
+    (rid, seq, blob) = store._q(
+        "SELECT c.rid, c.seq, c.data FROM chunks c JOIN runs r ON r.rid = c.rid WHERE r.id = ?",
+        (ids[8],),
+    )[0]
+    store._conn.execute(
+        "UPDATE chunks SET data = ? WHERE rid = ? AND seq = ?", (b"\x02" + blob[1:], rid, seq)
+    )
+    with pytest.raises(ValueError, match="unknown chunk version 2"):
+        store.values_at("k", 10)
+
+
+def test_metric_summaries_key_added_between_reads(store_path: str, monkeypatch) -> None:
+    # another process may add a key after the key names are read and before the summaries
+    store = SQLiteStore(store_path)
+    run = store.create_run(name="a", project="p")
+    store.append_points(
+        run.id, {"x": PointBatch([1], [0.0], [1.0]), "y": PointBatch([1], [0.0], [2.0])}
+    )
+    real_q = store._q
+
+    def stale_names(sql, params=()):
+        rows = real_q(sql, params)
+        return [r for r in rows if r[1] != "y"] if sql == "SELECT kid, name FROM keys" else rows
+
+    monkeypatch.setattr(store, "_q", stale_names)
+    got = store.metric_summaries()
+    assert sorted(got[run.id]) == ["x", "y"] and got[run.id]["y"].last_value == 2.0

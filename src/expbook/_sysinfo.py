@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
-import socket
-import subprocess
 import sys
 from functools import lru_cache
 from typing import Any
@@ -13,6 +10,9 @@ from typing import Any
 
 def process_info() -> dict[str, Any]:
     """Cheap facts, gathered at ``init``."""
+    import platform  # here, not at import: every CLI command imports this module
+    import socket
+
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -29,6 +29,7 @@ def git_info(cwd: str) -> dict[str, Any]:
 
     Runs git, so it is called from the writer thread, never from ``init`` itself.
     """
+    import subprocess
 
     def git(*args: str) -> str | None:
         try:

@@ -3,12 +3,13 @@
 :func:`load_runs` reads every run of a project in one query. Per-key summaries are read one
 key at a time, for every run at once, the first time any run is asked for that key (a
 leaderboard of one metric over 10,000 runs reads 10,000 summary rows, not 40,000); points are
-read only when an analysis asks for them.
+read only when an analysis asks for them, and :func:`prefetch_values_at` reads the value at one
+step of many runs in one query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .store.base import MetricSummary, RunRecord, Series
@@ -50,6 +51,12 @@ class _Metrics(Mapping[str, MetricSummary]):
             raise KeyError(key)
         return self._index.key(key)[self._run_id]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # the hot path of every analysis loop: no exception for a missing key
+        if not isinstance(key, str):
+            return default
+        return self._index.key(key).get(self._run_id, default)
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self._run_id in self._index.key(key)
 
@@ -74,6 +81,14 @@ class _Summary(Mapping[str, Any]):
             return self._explicit[key]
         return self._metrics[key].last_value
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # what every key getter calls: no exception for a missing key
+        explicit = self._explicit
+        if key in explicit:
+            return explicit[key]
+        m = self._metrics.get(key)
+        return default if m is None else m.last_value
+
     def __contains__(self, key: object) -> bool:
         return key in self._explicit or key in self._metrics
 
@@ -86,22 +101,26 @@ class _Summary(Mapping[str, Any]):
 
 
 class StoredRun:
-    """A run of the store, as analysis sees it."""
+    """A run of the store, as analysis sees it.
+
+    ``tags``, ``config`` and ``summary`` are read from the record on first use (the store
+    decodes its JSON columns lazily), so listing 10,000 runs to rank them by one metric
+    decodes no config.
+    """
 
     __slots__ = (
         "_backend",
         "_series",
-        "config",
+        "_summary",
         "created_at",
         "finished_at",
         "id",
         "metrics",
         "name",
+        "prefetched_values",
         "project",
         "record",
         "status",
-        "summary",
-        "tags",
     )
 
     id: str
@@ -110,32 +129,51 @@ class StoredRun:
     status: str
     created_at: float | None
     finished_at: float | None
-    tags: list[str]
-    config: dict[str, Any]
-    summary: Mapping[str, Any]
     metrics: Mapping[str, MetricSummary]
+    prefetched_values: dict[tuple[str, int], float | None] | None
+    """(key, step) -> the value at that step (None: no point there), read by
+    :func:`prefetch_values_at` for :func:`expbook.analysis.derive.value_at` (None until then)."""
 
     def __init__(self, rec: RunRecord, metrics: Mapping[str, MetricSummary], backend: Any) -> None:
         self.record = rec
         self.id = rec.id
         self.name = rec.name
         self.project = rec.project
-        self.status = rec.state
+        status = rec.status
+        self.status = status if status != "running" else rec.state  # crash detection
         self.created_at = rec.created_at
         self.finished_at = rec.finished_at
-        self.tags = rec.tags
-        self.config = rec.config
         self.metrics = metrics
-        self.summary = _Summary(rec.summary, metrics)
+        self._summary: _Summary | None = None
         self._backend = backend
-        self._series: dict[str, Series] = {}
+        self._series: dict[str, Series] | None = None  # (10,000 runs: no dicts until used)
+        self.prefetched_values = None
+
+    @property
+    def tags(self) -> list[str]:
+        return self.record.tags
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    @property
+    def summary(self) -> Mapping[str, Any]:
+        """Explicit summary values over each key's last logged value."""
+        s = self._summary
+        if s is None:
+            s = self._summary = _Summary(self.record.summary, self.metrics)
+        return s
 
     def series(self, key: str) -> Series:
-        s = self._series.get(key)
+        cache = self._series
+        if cache is None:
+            cache = self._series = {}
+        s = cache.get(key)
         if s is None:
             got = self._backend.read_series(self.id, [key]).get(key)
             s = got if got is not None else _empty()
-            self._series[key] = s
+            cache[key] = s
         return s
 
     def __repr__(self) -> str:
@@ -155,16 +193,28 @@ def load_runs(backend: Any, project: str | None = None) -> list[StoredRun]:
     return [StoredRun(r, _Metrics(index, r.id), backend) for r in recs]
 
 
-def prefetch(runs: Sequence[StoredRun], keys: Iterable[str]) -> None:
-    """Read ``keys`` of every run now (one query per key set), so later ``series()`` calls
-    are served from memory."""
-    keys = list(keys)
-    if not runs or not keys:
+def prefetch_values_at(runs: Sequence[StoredRun], key: str, step: int) -> None:
+    """Read the value of ``key`` at ``step`` of every run now, in one store query
+    (``values_at``), for the runs whose summary cannot answer (``step`` strictly between
+    their first and last step); ``value_at`` then reads no series."""
+    if not runs:
         return
-    backend = runs[0]._backend
+    need = []
     for run in runs:
-        missing = [k for k in keys if k not in run._series and k in run.metrics]
-        if missing:
-            got = backend.read_series(run.id, missing)
-            for k in missing:
-                run._series[k] = got.get(k, _empty())
+        m = run.metrics.get(key)
+        if (
+            m is not None
+            and m.count
+            and m.first_step is not None
+            and m.last_step is not None
+            and m.first_step < step < m.last_step
+            and (key, step) not in (run.prefetched_values or ())
+        ):
+            need.append(run)
+    if not need:
+        return
+    got = runs[0]._backend.values_at(key, step, [r.id for r in need])
+    for run in need:
+        if run.prefetched_values is None:
+            run.prefetched_values = {}
+        run.prefetched_values[(key, step)] = got.get(run.id)

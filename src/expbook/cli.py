@@ -455,7 +455,10 @@ def _emit_table(fmt: str, table: Any) -> None:
     if fmt == "json":
         from ._output import to_json
 
-        click.echo(to_json(table.to_jsonable()))
+        # straight to stdout: click.echo would scan megabytes of JSON for ANSI codes to strip
+        # (JSON escapes control characters, so it has none)
+        sys.stdout.write(to_json(table.to_jsonable()) + "\n")
+        sys.stdout.flush()
     elif fmt == "csv":
         click.echo(table.to_csv(), nl=False)
     elif sum(len(t.rows) for t in table.tables()) > 500:
@@ -536,12 +539,12 @@ def leaderboard_cmd(
 
     RUNS are run names, ids or globs (default: every run).
     """
-    from ._views import prefetch
+    from ._views import prefetch_values_at
     from .analysis import leaderboard
 
     chosen = _select(open_backend(store), project, filter_, runs)
     if at_step is not None:
-        prefetch(chosen, [metric])
+        prefetch_values_at(chosen, metric, at_step)
     table = leaderboard(
         chosen,
         metric,

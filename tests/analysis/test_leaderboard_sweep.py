@@ -287,3 +287,60 @@ def test_pandas_only_in_df_functions():
         "assert 'pandas' in sys.modules and list(df['run'])[0] == 'r0'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _config_groups_run_by_run(runs, metric, ignore):
+    """The obvious reference: every run's items counted one run at a time."""
+    from expbook.analysis.keys import getter
+    from expbook.analysis.sweep import _flat_items, _ignorer, _num
+
+    ignored, vget = _ignorer(ignore), getter(metric, "metric")
+    groups, seen, present, n, missing = {}, {}, {}, 0, 0
+    for r in runs:
+        v = vget(r)
+        if not _num(v):
+            missing += 1
+            continue
+        n += 1
+        items = []
+        _flat_items(r.config, "", ignored, items)
+        for k, fx in items:
+            seen.setdefault(k, set()).add(fx)
+            present[k] = present.get(k, 0) + 1
+        groups.setdefault(tuple(sorted(items)), []).append(r.name)
+    varying = [k for k, s in seen.items() if len(s) > 1 or present[k] < n]
+    return list(groups.values()), varying, missing
+
+
+def test_config_groups_match_a_run_by_run_count() -> None:
+    # keys that appear late, in different orders, nested, only in some runs, ignored seeds
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from expbook.analysis.sweep import DEFAULT_IGNORE, _config_groups
+
+    key = st.sampled_from(["lr", "opt", "seed", "model.depth", "bs", "act"])
+    value = st.one_of(st.integers(0, 2), st.sampled_from(["a", "b"]), st.none())
+    config = st.dictionaries(key, value, max_size=5).map(
+        lambda d: {k: ({"depth": v} if k == "model.depth" else v) for k, v in d.items()}
+    )
+    loss = st.one_of(st.none(), st.floats(0, 5), st.just(math.nan))
+
+    @given(st.lists(st.tuples(config, loss), max_size=25))
+    @settings(max_examples=150, deadline=None)
+    def check(specs):
+        runs = [
+            run(
+                f"r{i}", None if v is None else [(0, v)], {k.split(".")[0]: x for k, x in c.items()}
+            )
+            for i, (c, v) in enumerate(specs)
+        ]
+        groups, varying, missing = _config_groups(runs, "loss", DEFAULT_IGNORE)
+        want_groups, want_varying, want_missing = _config_groups_run_by_run(
+            runs, "loss", DEFAULT_IGNORE
+        )
+        assert [[r.name for r in g.members] for g in groups] == want_groups
+        assert varying == want_varying  # same keys, same order
+        assert missing == want_missing
+
+    check()

@@ -118,6 +118,9 @@ def best_value(run: RunView, key: str, mode: str = "min") -> Any:
     return _summary_number(run, key)
 
 
+_NOT_READ = object()
+
+
 def value_at(run: RunView, key: str, step: int) -> float | None:
     """The value logged at exactly ``step``, or None."""
     m: MetricSummary | None = run.metrics.get(key)
@@ -129,6 +132,11 @@ def value_at(run: RunView, key: str, step: int) -> float | None:
         return m.first_value
     if m.first_step is None or m.last_step is None or not m.first_step < step < m.last_step:
         return None
+    known = getattr(run, "prefetched_values", None)  # the store's runs: read ahead in one query
+    if known:
+        hit = known.get((key, step), _NOT_READ)
+        if hit is not _NOT_READ:
+            return hit
     steps, values, _ = points(run, key)
     i = bisect.bisect_left(steps, step)
     if i < len(steps) and steps[i] == step:

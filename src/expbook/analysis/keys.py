@@ -18,7 +18,6 @@ same way, through :func:`getter`:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -121,6 +120,8 @@ def known_keys(runs: Sequence[RunView], limit: int = 200) -> set[str]:
 
 def suggest(key: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    import difflib
+
     close = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

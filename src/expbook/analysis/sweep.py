@@ -48,6 +48,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -260,13 +261,41 @@ def _flat_items(
     cfg: Any, prefix: str, ignored: Callable[[str], bool], out: list[tuple[str, Any]]
 ) -> None:
     """(dotted key, frozen value) of the config's leaves that are not ignored."""
+    # called once per run by winners and seed groups: the common case (a top-level str key,
+    # a scalar value) is kept to a type check and one cached pattern test
     for k, v in cfg.items():
-        key = prefix + str(k)
-        if (type(v) is dict or (type(v) not in _SCALARS and isinstance(v, Mapping))) and v:
+        key = k if not prefix and type(k) is str else prefix + str(k)
+        tv = type(v)
+        if tv in _SCALARS:
+            if not ignored(key):
+                out.append((key, v))
+        elif (tv is dict or isinstance(v, Mapping)) and v:
             _flat_items(v, key + ".", ignored, out)
-            continue
-        if not ignored(key):
+        elif not ignored(key):
             out.append((key, _freeze(v)))
+
+
+_NO_PLAN = object()
+
+
+def _plan(names: tuple, ignored: Callable[[str], bool]) -> tuple[Any, ...] | None:
+    """For configs with these top-level keys: (kept keys in config order, a picker of their
+    values, the kept keys sorted, a picker in that order); None where the shortcut does not
+    apply (a key that is not a string, or no key kept)."""
+    if not all(type(k) is str for k in names):
+        return None
+    kept = tuple(k for k in names if not ignored(k))
+    if not kept:
+        return None
+    ordered = tuple(sorted(kept))
+    return kept, _picker(kept), ordered, _picker(ordered)
+
+
+def _picker(keys: tuple[str, ...]) -> Callable[[dict], tuple]:
+    get = operator.itemgetter(*keys)
+    if len(keys) == 1:
+        return lambda d: (get(d),)
+    return get
 
 
 def _config_groups(
@@ -277,8 +306,8 @@ def _config_groups(
     ignored = _ignorer(ignore)
     vget = getter(metric, "metric")
     groups: dict[tuple, _Group] = {}
-    seen_values: dict[str, set] = {}
-    present: dict[str, int] = {}
+    first_items: list[tuple[_Group, list[tuple[str, Any]]]] = []  # per group, in order
+    plans: dict[tuple, Any] = {}
     missing = 0
     n = 0
     for run in runs:
@@ -287,23 +316,46 @@ def _config_groups(
             missing += 1
             continue
         n += 1
-        items: list[tuple[str, Any]] = []
-        _flat_items(run.config, "", ignored, items)
+        cfg = run.config
+        items: list[tuple[str, Any]] | None = None
+        # The common flat config of scalars: the group key (its items sorted by name) is
+        # picked without a Python loop, with which keys count worked out once per tuple of
+        # key names. Anything else goes through _flat_items.
+        plan = plans.get(tuple(cfg), _NO_PLAN) if type(cfg) is dict else None
+        if plan is _NO_PLAN:
+            plan = plans[tuple(cfg)] = _plan(tuple(cfg), ignored)
+        if plan is not None:
+            values = plan[3](cfg)
+            if _SCALARS.issuperset(map(type, values)):
+                key = tuple(zip(plan[2], values))
+            else:
+                plan = None
+        if plan is None:
+            items = []
+            _flat_items(cfg, "", ignored, items)
+            key = tuple(sorted(items))
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group()
+            if items is None:
+                items = list(zip(plan[0], plan[1](cfg)))  # type: ignore[index]
+            first_items.append((g, items))
+        g.members.append(run)
+        g.values.append(float(v))
+    # Which keys vary, counted per group (every run of a group has the same items): keys in
+    # the order the runs first show them, as a pass over every run would find them.
+    seen_values: dict[str, set] = {}
+    present: dict[str, int] = {}
+    for g, items in first_items:
+        size = len(g.members)
         for k, fx in items:
             s = seen_values.get(k)
             if s is None:
                 seen_values[k] = {fx}
-                present[k] = 1
+                present[k] = size
             else:
                 s.add(fx)
-                present[k] += 1
-        items.sort()
-        key = tuple(items)
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = _Group()
-        g.members.append(run)
-        g.values.append(float(v))
+                present[k] += size
     varying = [k for k, s in seen_values.items() if len(s) > 1 or present[k] < n]
     return list(groups.values()), varying, missing
 

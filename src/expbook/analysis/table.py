@@ -17,8 +17,6 @@ The JSON shape of a :class:`Table` is::
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -153,6 +151,9 @@ class Table:
 
     def to_csv(self) -> str:
         """CSV with a header row; full precision; null as an empty cell."""
+        import csv  # here: JSON and table output need neither
+        import io
+
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(self.columns)

@@ -14,7 +14,6 @@ first step wins ties, and they are ``None`` when every value is NaN.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -31,16 +30,48 @@ Points = tuple[Sequence[int], Sequence[float], Sequence["float | None"]]
 class RunView(Protocol):
     """What analysis needs from a run. The store's run objects provide exactly this."""
 
-    id: str
-    name: str
-    project: str
-    status: str  # running|finished|failed|crashed
-    created_at: float | None  # seconds since the epoch
-    finished_at: float | None
-    tags: list[str]
-    config: dict  # nested, as logged
-    summary: Mapping[str, Any]  # explicit summary values merged over each last logged value
-    metrics: Mapping[str, MetricSummary]  # one entry per logged key
+    # read-only members: plain attributes (in-memory runs) and properties (stored runs,
+    # which decode their record on first use) both provide them
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def project(self) -> str: ...
+
+    @property
+    def status(self) -> str:
+        """running|finished|failed|crashed"""
+        ...
+
+    @property
+    def created_at(self) -> float | None:
+        """seconds since the epoch"""
+        ...
+
+    @property
+    def finished_at(self) -> float | None: ...
+
+    @property
+    def tags(self) -> list[str]: ...
+
+    @property
+    def config(self) -> dict:
+        """nested, as logged"""
+        ...
+
+    @property
+    def summary(self) -> Mapping[str, Any]:
+        """explicit summary values merged over each last logged value"""
+        ...
+
+    @property
+    def metrics(self) -> Mapping[str, MetricSummary]:
+        """one entry per logged key"""
+        ...
 
     def series(self, key: str) -> Series | Points:
         """Points of ``key`` sorted by step, one point per step, loaded lazily: the store's
@@ -103,7 +134,11 @@ class MemoryRun:
         finished_at: float | None = None,
     ):
         self.name = name
-        self.id = id or hashlib.sha1(f"{project}\0{name}".encode()).hexdigest()[:8]
+        if not id:
+            import hashlib  # not at import time: the store's runs have ids
+
+            id = hashlib.sha1(f"{project}\0{name}".encode()).hexdigest()[:8]
+        self.id = id
         self.project = project
         self.status = status
         self.tags = list(tags)

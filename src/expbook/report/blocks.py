@@ -337,14 +337,14 @@ def _render(block: Block, ctx: Context, bid: str) -> str:
         ]
         return A.Table(["run", "status", *params, *cols], rows, kind="runs").to_markdown()
     if kind == "leaderboard":
-        from .._views import prefetch
+        from .._views import prefetch_values_at
 
         metric = str(block.fields["metric"])
         _need_metric(block, runs, metric, derive)
         at_step = _int(block, "at_step")
         if at_step is not None:
             try:
-                prefetch(runs, [metric])
+                prefetch_values_at(runs, metric, at_step)
             except AttributeError:
                 pass
         table = A.leaderboard(

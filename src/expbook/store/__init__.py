@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from ..errors import StoreError
 from .base import Backend, MetricSummary, PointBatch, RunRecord, Series
@@ -39,6 +38,8 @@ def resolve_location(path: str | os.PathLike[str] | None = None, start: str | No
     env = os.environ.get(ENV_STORE)
     if env:
         return os.path.abspath(os.path.expanduser(env))
+    from pathlib import Path  # only here: not needed when a store is named
+
     here = Path(start or os.getcwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / STORE_DIR

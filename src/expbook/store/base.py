@@ -8,7 +8,6 @@ HTTP client can implement the same methods later without touching callers.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -22,7 +21,16 @@ HEARTBEAT_STALE_S = 60.0
 # How often a live run refreshes its heartbeat.
 HEARTBEAT_EVERY_S = 5.0
 
-_HOST = socket.gethostname()
+_HOST: str | None = None  # this machine's name, looked up on first use
+
+
+def _this_host() -> str:
+    global _HOST
+    if _HOST is None:
+        import socket  # not at import time: only a running run's state needs it
+
+        _HOST = socket.gethostname()
+    return _HOST
 
 
 class MetricSummary(NamedTuple):
@@ -87,7 +95,7 @@ class RunRecord:
         beat = self.heartbeat_at or self.created_at
         if now - beat > HEARTBEAT_STALE_S:
             return "crashed"
-        if self.pid and self.host == _HOST and not _pid_alive(self.pid):
+        if self.pid and self.host == _this_host() and not _pid_alive(self.pid):
             return "crashed"
         return "running"
 
@@ -199,6 +207,16 @@ class Backend(Protocol):
     def reports(self) -> list[dict[str, Any]]: ...
 
     def get_report(self, report_id: str) -> dict[str, Any] | None: ...
+
+    def values_at(
+        self,
+        key: str,
+        step: int,
+        run_ids: Iterable[str] | None = None,
+        project: str | None = None,
+    ) -> dict[str, float]:
+        """run id -> the value of ``key`` at exactly ``step`` (runs without one left out)."""
+        ...
 
     # -- housekeeping -------------------------------------------------------------------
     def atomic(self) -> AbstractContextManager[None]: ...

@@ -19,10 +19,13 @@ import struct
 import sys
 import zlib
 from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 _HEAD = struct.Struct("<BId")
+_VALUE = struct.Struct("<d")
 _LITTLE = sys.byteorder == "little"
 _NAN = float("nan")
 
@@ -109,3 +112,37 @@ def decode_arrays(blob: bytes) -> tuple[Any, Any, Any]:
     walls = np.frombuffer(raw, dtype="<f4", count=n, offset=8 * n).astype(np.float64) + wall0
     values = np.frombuffer(raw, dtype="<f8", count=n, offset=12 * n).astype(np.float64)
     return steps, walls, values
+
+
+def value_at(blob: bytes, step: int, step_min: int, step_max: int) -> float | None:
+    """The value at ``step`` in a chunk (``step_min``/``step_max`` are its stored bounds), or
+    None when the chunk has no point at that step.
+
+    Only the start of the chunk is inflated, up to that value, and without numpy. A chunk
+    holds strictly increasing steps (the store sorts and de-duplicates before writing), so
+    when it has as many points as its step range has steps, the point's index is
+    ``step - step_min`` and the steps need not be read at all.
+    """
+    version, n, _ = _HEAD.unpack_from(blob)
+    if version != 1:
+        raise ValueError(f"unknown chunk version {version}")
+    if not step_min <= step <= step_max:
+        return None
+    d = zlib.decompressobj()
+    body = memoryview(blob)[_HEAD.size :]
+    if step_max - step_min + 1 == n:
+        i = step - step_min
+        raw = d.decompress(body, 12 * n + 8 * (i + 1))
+    else:
+        raw = d.decompress(body, 8 * n)
+        st = array("q")
+        st.frombytes(raw[: 8 * n])
+        if not _LITTLE:
+            st.byteswap()
+        steps = list(accumulate(st))
+        i = bisect_left(steps, step)
+        if i == n or steps[i] != step:
+            return None
+        raw += d.decompress(d.unconsumed_tail, 12 * n + 8 * (i + 1) - len(raw))
+    (value,) = _VALUE.unpack_from(raw, 12 * n + 8 * i)
+    return value
