@@ -103,10 +103,11 @@
     return r.json();
   }
 
-  // EMA with the same debiasing as TensorBoard, skipping nulls
-  function ema(values, alpha) {
+  // EMA with the same debiasing as TensorBoard, skipping nulls; ``state`` ({acc, w}) carries
+  // on from points before these
+  function ema(values, alpha, state) {
     const out = new Array(values.length);
-    let acc = 0, w = 0;
+    let acc = state ? state.acc : 0, w = state ? state.w : 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v === null || !isFinite(v)) { out[i] = null; continue; }
@@ -115,6 +116,23 @@
       out[i] = acc / w;
     }
     return out;
+  }
+
+  // The EMA state just before the first point of a zoomed series, from the points of the
+  // whole view loaded before the zoom: the smoothed line goes on across the zoom edge instead
+  // of starting again at the first visible point.
+  function warm(chart, s, alpha) {
+    const base = chart.range && chart.base ? chart.base.find((b) => b.run === s.run) : null;
+    if (!base || base === s || !s.steps.length) return null;
+    const first = s.steps[0];
+    let acc = 0, w = 0;
+    for (let i = 0; i < base.steps.length && base.steps[i] < first; i++) {
+      const v = base.values[i];
+      if (v === null || !isFinite(v)) continue;
+      acc = alpha * acc + (1 - alpha) * v;
+      w = alpha * w + (1 - alpha);
+    }
+    return w > 0 ? { acc, w } : null;
   }
 
   function xOf(s) {
@@ -137,7 +155,7 @@
         line: { color, width: 1 }, opacity: alpha > 0 ? 0.25 : 1, showlegend: alpha === 0 || runIds.length === 1,
       });
       if (alpha > 0) {
-        traces.push({ x, y: ema(s.values, alpha), type: "scatter", mode: "lines", name: label,
+        traces.push({ x, y: ema(s.values, alpha, warm(chart, s, alpha)), type: "scatter", mode: "lines", name: label,
           line: { color, width: 2 } });
       }
     });
@@ -160,6 +178,9 @@
       run: d.run, name: d.name, steps: d.steps, walls: d.walls, values: d.values,
       wall0: d.first_wall, last: d.last_step,
     }));
+    if (!params || (params.step_min === undefined && params.step_max === undefined)) {
+      chart.base = chart.series; // the whole view: what a zoom's smoothing starts from
+    }
     await draw(chart);
   }
 
