@@ -204,29 +204,74 @@ def test_failed_transaction_leaves_nothing(store_path: str) -> None:
     assert store.metric_summaries() == {}
 
 
-def test_numpy_encoder_writes_the_same_bytes() -> None:
+def test_every_encoder_writes_the_same_bytes() -> None:
+    """The C encoder of lists, the numpy encoder and the pure-Python one agree byte for byte."""
     import random
 
-    import numpy  # noqa: F401  (loaded: encode takes its vectorised path for long chunks)
+    import numpy as np
 
     from expbook.store import codec
 
+    assert codec._c_encode is not None, "the _speedups extension was not compiled"
     rng = random.Random(1)
     n = 2000
     steps = sorted(rng.sample(range(10**6), n))
     walls = [float("nan")] * 3 + [1.7e9 + i * 0.37 for i in range(n - 3)]
     values = [rng.choice([rng.random(), float("nan"), float("inf"), -0.0]) for _ in range(n)]
-    fast = codec.encode(steps, walls, values)
+    in_c = codec.encode(steps, walls, values)
+    with_numpy = codec.encode_python(np.array(steps), np.array(walls), np.array(values))
     import sys
 
     saved = sys.modules.pop("numpy")
     try:
-        slow = codec.encode(steps, walls, values)
+        pure = codec.encode_python(steps, walls, values)
     finally:
         sys.modules["numpy"] = saved
-    assert fast == slow
-    s, _, v = codec.decode_lists(fast)
+    assert in_c == with_numpy == pure
+    s, _, v = codec.decode_lists(in_c)
     assert s == steps and all(same(a, b) for a, b in zip(v, values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-(2**61), 2**61),  # deltas fit in int64
+            st.one_of(st.floats(width=64), st.integers(0, 2**40), st.just(float("nan"))),
+            st.one_of(st.floats(width=64), st.integers(-(2**53), 2**53), st.booleans()),
+        ),
+        max_size=200,
+    )
+)
+def test_the_c_encoder_matches_the_python_one(points: list[tuple[int, float, float]]) -> None:
+    import sys
+
+    from expbook.store import codec
+
+    steps = [p[0] for p in points]
+    walls = [p[1] for p in points]
+    values = [p[2] for p in points]
+    saved = sys.modules.pop("numpy", None)
+    try:
+        pure = codec.encode_python(steps, walls, values)
+    finally:
+        if saved is not None:
+            sys.modules["numpy"] = saved
+    assert codec.encode(steps, walls, values) == pure
+
+
+def test_the_c_encoder_refuses_what_python_refuses() -> None:
+    from expbook.store import codec
+
+    for bad in (["x"], [None]):
+        with pytest.raises(TypeError):
+            codec.encode([1], [0.0], bad)
+        with pytest.raises(TypeError):
+            codec.encode_python([1], [0.0], bad)
+    with pytest.raises(TypeError):
+        codec.encode([1], [None], [1.0])
+    with pytest.raises(ValueError):
+        codec.encode([1, 2], [0.0], [1.0, 2.0])
 
 
 # -- values_at: the value at one step for many runs in one query ---------------------------

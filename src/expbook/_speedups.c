@@ -442,6 +442,107 @@ static PyTypeObject LoggerType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* encode_chunk(steps, walls, values) -> bytes: the chunk blob of expbook.store.codec
+ * (version 1), the same bytes as codec.encode's pure-Python path, for lists (or tuples) of
+ * Python numbers. The writer thread encodes every chunk it stores with it; zlib.compress
+ * (looked up at import) does the compression. Built only on little-endian machines, where
+ * the in-memory layout of int64/float32/float64 is the stored one. */
+static PyObject *zlib_compress;
+
+static PyObject *
+encode_chunk(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "encode_chunk(steps, walls, values)");
+        return NULL;
+    }
+    PyObject *fs = NULL, *fw = NULL, *fv = NULL, *body = NULL, *packed = NULL, *out = NULL;
+    fs = PySequence_Fast(args[0], "steps must be a sequence");
+    if (fs == NULL) goto done;
+    fw = PySequence_Fast(args[1], "walls must be a sequence");
+    if (fw == NULL) goto done;
+    fv = PySequence_Fast(args[2], "values must be a sequence");
+    if (fv == NULL) goto done;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fs);
+    if (PySequence_Fast_GET_SIZE(fw) != n || PySequence_Fast_GET_SIZE(fv) != n) {
+        PyErr_SetString(PyExc_ValueError, "steps, walls and values differ in length");
+        goto done;
+    }
+    if ((unsigned long long)n > 0xFFFFFFFFull) {
+        PyErr_SetString(PyExc_OverflowError, "too many points for one chunk");
+        goto done;
+    }
+    body = PyBytes_FromStringAndSize(NULL, 20 * n);
+    if (body == NULL) goto done;
+    char *p = PyBytes_AS_STRING(body);
+    PyObject **s_items = PySequence_Fast_ITEMS(fs);
+    PyObject **w_items = PySequence_Fast_ITEMS(fw);
+    PyObject **v_items = PySequence_Fast_ITEMS(fv);
+    /* steps, delta-encoded (the first one as it is) */
+    int64_t prev = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long long st = PyLong_AsLongLong(s_items[i]);
+        if (st == -1 && PyErr_Occurred()) goto done;
+        int64_t d = i == 0 ? (int64_t)st : (int64_t)((uint64_t)st - (uint64_t)prev);
+        prev = (int64_t)st;
+        memcpy(p + 8 * i, &d, 8);
+    }
+    /* wall times: float32 offsets from the first known one */
+    double wall0 = 0.0;
+    int have0 = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double w = PyFloat_AsDouble(w_items[i]);
+        if (w == -1.0 && PyErr_Occurred()) goto done;
+        if (!have0 && w == w) {
+            wall0 = w;
+            have0 = 1;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double w = PyFloat_AsDouble(w_items[i]);
+        float off = (float)(w - wall0);
+        memcpy(p + 8 * n + 4 * i, &off, 4);
+    }
+    /* values, bit-exact */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = PyFloat_AsDouble(v_items[i]);
+        if (v == -1.0 && PyErr_Occurred()) goto done;
+        memcpy(p + 12 * n + 8 * i, &v, 8);
+    }
+    PyObject *level = PyLong_FromLong(1);
+    if (level == NULL) goto done;
+    PyObject *cargs[2] = {body, level};
+    packed = PyObject_Vectorcall(zlib_compress, cargs, 2, NULL);
+    Py_DECREF(level);
+    if (packed == NULL) goto done;
+    if (!PyBytes_Check(packed)) {
+        PyErr_SetString(PyExc_TypeError, "zlib.compress returned no bytes");
+        goto done;
+    }
+    Py_ssize_t clen = PyBytes_GET_SIZE(packed);
+    out = PyBytes_FromStringAndSize(NULL, 13 + clen);
+    if (out == NULL) goto done;
+    char *q = PyBytes_AS_STRING(out);
+    uint32_t n32 = (uint32_t)n;
+    q[0] = 1; /* version */
+    memcpy(q + 1, &n32, 4);
+    memcpy(q + 5, &wall0, 8);
+    memcpy(q + 13, PyBytes_AS_STRING(packed), clen);
+done:
+    Py_XDECREF(fs);
+    Py_XDECREF(fw);
+    Py_XDECREF(fv);
+    Py_XDECREF(body);
+    Py_XDECREF(packed);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"encode_chunk", (PyCFunction)(void (*)(void))encode_chunk, METH_FASTCALL,
+     "encode_chunk(steps, walls, values) -> bytes: a chunk blob (expbook.store.codec)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "_speedups", "C hot path for expbook's Run.log.", -1, NULL,
 };
@@ -459,6 +560,20 @@ PyInit__speedups(void)
         Py_DECREF(&LoggerType);
         Py_DECREF(m);
         return NULL;
+    }
+    const uint16_t one = 1;
+    if (*(const uint8_t *)&one == 1) { /* little-endian: the stored layout */
+        PyObject *zlib = PyImport_ImportModule("zlib");
+        if (zlib == NULL) {
+            Py_DECREF(m);
+            return NULL;
+        }
+        zlib_compress = PyObject_GetAttrString(zlib, "compress");
+        Py_DECREF(zlib);
+        if (zlib_compress == NULL || PyModule_AddFunctions(m, module_methods) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
     }
     return m;
 }
