@@ -756,21 +756,9 @@ def ui_cmd(store: str | None, host: str, port: int, open_browser: bool) -> None:
 
 
 # -- reports ---------------------------------------------------------------------------------
-def _record_report(store: str | None, doc: str, result: Any, project: str | None) -> None:
-    """Keep the rendering in the store, for the dashboard's reports page. A store that
-    cannot be written (read-only file system) only costs the dashboard its copy."""
-    from .report import record_rendering
-
-    try:
-        record_rendering(open_backend(store), doc, result, project)
-    except Exception as e:
-        click.echo(f"expbook: {doc}: not kept for the dashboard: {e}", err=True)
-
-
-def _report_runs(store: str | None, project: str | None) -> Any:
+def _report_runs(backend: Any, project: str | None) -> Any:
     from ._views import load_runs
 
-    backend = open_backend(store)
     return lambda: load_runs(backend, project)
 
 
@@ -809,9 +797,10 @@ def report_cmd(
 ) -> None:
     """Render a Markdown document: ```expbook blocks into generated regions, inline values
     {{ EXPR | fmt }} and claim statuses. Text outside those is never changed."""
-    from .report import render_file
+    from .report import record_rendering, render_file
 
-    load = _report_runs(store, project)
+    backend = open_backend(store)
+    load = _report_runs(backend, project)
     if new is not None:
         from .report import write_atomic
         from .report.starters import starter
@@ -823,7 +812,12 @@ def report_cmd(
         raise ExpbookError(f"no such document: {doc}")
     result = render_file(doc, load, force=force, check=check_only, html=html_out)
     if not check_only:
-        _record_report(store, doc, result, project)
+        # kept in the store for the dashboard's reports page; a store that cannot be written
+        # (read-only file system) only costs the dashboard its copy
+        try:
+            record_rendering(backend, doc, result, project)
+        except Exception as e:
+            click.echo(f"expbook: {doc}: not kept for the dashboard: {e}", err=True)
     for issue in result.issues:
         click.echo(f"expbook: {doc}:{issue}", err=True)
     fails = len(result.failed_claims)
@@ -853,7 +847,7 @@ def check_cmd(store: str | None, fmt: str, doc: str, project: str | None) -> Non
     cannot be evaluated. Exit 1 if any fails or cannot be evaluated. Writes nothing."""
     from .report import check_file, claims_table
 
-    claims = check_file(doc, _report_runs(store, project))
+    claims = check_file(doc, _report_runs(open_backend(store), project))
     table = claims_table(claims)
     counts = {s: sum(c.status == s for c in claims) for s in ("holds", "fails", "value", "error")}
     table.notes.append(

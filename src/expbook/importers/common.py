@@ -100,6 +100,16 @@ def read_head(path: str, n: int = HEAD_BYTES) -> bytes:
         return b""
 
 
+def subdirs(folder: str, key: Any = None) -> list[str]:
+    """The folders directly in ``folder`` (links not followed), sorted by name (or by
+    ``key`` of the name); none when it cannot be listed."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: key(e.name) if key else e.name)
+    except OSError:
+        return []
+    return [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+
+
 def source_of(path: str, data: bytes) -> SourceFile:
     """A SourceFile from bytes already in memory (no second read)."""
     return SourceFile(

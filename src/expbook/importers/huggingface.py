@@ -99,18 +99,10 @@ def _parse(path: str) -> list[ImportedRun]:
         raise ParseError(f"no such file or folder: {path}")
     if _is_run_folder(path):
         return [_read_run(path, _candidates(path))]
-    runs = [_read_run(sub, _candidates(sub)) for sub in _subdirs(path) if _is_run_folder(sub)]
+    runs = [_read_run(sub, _candidates(sub)) for sub in common.subdirs(path) if _is_run_folder(sub)]
     if not runs:
         raise ParseError(f"no {_STATE} in or below {path}")
     return runs
-
-
-def _subdirs(folder: str) -> list[str]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return []
-    return [e.path for e in entries if e.is_dir(follow_symlinks=False)]
 
 
 def _candidates(folder: str) -> list[str]:

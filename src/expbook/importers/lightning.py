@@ -80,22 +80,14 @@ def _parse(path: str) -> list[ImportedRun]:
         return [_read_version(path)]
     # <save_dir>/<name>/version_N: look two levels down
     folders: list[str] = []
-    for sub in _subdirs(path):
+    for sub in common.subdirs(path, _natural):
         if os.path.isfile(os.path.join(sub, _METRICS)) and _is_version_dir(sub):
             folders.append(sub)
         else:
-            folders.extend(d for d in _subdirs(sub) if _is_version_dir(d))
+            folders.extend(d for d in common.subdirs(sub, _natural) if _is_version_dir(d))
     if not folders:
         raise ParseError(f"no Lightning CSVLogger folders (version_N/metrics.csv) under {path}")
     return [_read_version(f) for f in folders]
-
-
-def _subdirs(folder: str) -> list[str]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: _natural(e.name))
-    except OSError:
-        return []
-    return [e.path for e in entries if e.is_dir(follow_symlinks=False)]
 
 
 def _natural(name: str) -> list[Any]:

@@ -69,18 +69,10 @@ def _event_files(folder: str) -> list[str]:
     return [e.path for e in entries if _is_event_file(e.name) and e.is_file()]
 
 
-def _subdirs(folder: str) -> list[str]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return []
-    return [e.path for e in entries if e.is_dir(follow_symlinks=False)]
-
-
 def _is_run_folder(folder: str) -> bool:
     if _event_files(folder):
         return True
-    with_events = [d for d in _subdirs(folder) if _event_files(d)]
+    with_events = [d for d in common.subdirs(folder) if _event_files(d)]
     return bool(with_events) and all(
         os.path.basename(d).lower() in _SPLIT_NAMES for d in with_events
     )
@@ -138,7 +130,7 @@ def _find_run_folders(root: str) -> list[str]:
         if _is_run_folder(folder):
             found.append(folder)
             continue
-        stack.extend(reversed(_subdirs(folder)))
+        stack.extend(reversed(common.subdirs(folder)))
     return found
 
 

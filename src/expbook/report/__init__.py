@@ -127,16 +127,15 @@ def record_rendering(
         "failing": len(result.failed_claims),
         "errors": len(result.errors),
     }
-    return str(
-        backend.record_report(
-            path,
-            title=document_title(result.text, path),
-            text=result.text,
-            figures=result.figures,
-            project=project,
-            info=info,
-        )
+    report_id: str = backend.record_report(
+        path,
+        title=document_title(result.text, path),
+        text=result.text,
+        figures=result.figures,
+        project=project,
+        info=info,
     )
+    return report_id
 
 
 def check_file(path: str, runs: Any) -> list[ClaimResult]:

@@ -1119,44 +1119,21 @@ class SQLiteStore:
         """Every recorded report (without its text), most recently rendered first."""
         if "reports" not in self._tables:
             return []
-        rows = self._q(
-            "SELECT id, path, title, project, rendered_at, info FROM reports "
-            "ORDER BY rendered_at DESC, path"
-        )
-        return [
-            {
-                "id": r[0],
-                "path": r[1],
-                "title": r[2],
-                "project": r[3],
-                "rendered_at": r[4],
-                "info": json.loads(r[5]),
-            }
-            for r in rows
-        ]
+        rows = self._q(f"SELECT {_REPORT_COLUMNS} FROM reports ORDER BY rendered_at DESC, path")
+        return [_report(r) for r in rows]
 
     def get_report(self, report_id: str) -> dict[str, Any] | None:
         """A recorded report with its Markdown ``text`` and ``figures``, or None."""
         if "reports" not in self._tables:
             return None
         rows = self._q(
-            "SELECT id, path, title, project, rendered_at, info, text, figures FROM reports "
-            "WHERE id=?",
-            (report_id,),
+            f"SELECT {_REPORT_COLUMNS}, text, figures FROM reports WHERE id=?", (report_id,)
         )
         if not rows:
             return None
-        r = rows[0]
-        return {
-            "id": r[0],
-            "path": r[1],
-            "title": r[2],
-            "project": r[3],
-            "rendered_at": r[4],
-            "info": json.loads(r[5]),
-            "text": r[6],
-            "figures": json.loads(r[7]),
-        }
+        out = _report(rows[0])
+        out["text"], out["figures"] = rows[0][6], json.loads(rows[0][7])
+        return out
 
     def stats(self) -> dict[str, int]:
         (runs,) = self._q("SELECT COUNT(*) FROM runs")[0]
@@ -1170,9 +1147,25 @@ def _ndarray(x: Any) -> bool:
     return np is not None and isinstance(x, np.ndarray)
 
 
+_REPORT_COLUMNS = "id, path, title, project, rendered_at, info"
+
+
+def _report(row: Sequence[Any]) -> dict[str, Any]:
+    """A ``reports`` row (the _REPORT_COLUMNS first) as the dict the API returns."""
+    rid, path, title, project, rendered_at, info = row[:6]
+    return {
+        "id": rid,
+        "path": path,
+        "title": title,
+        "project": project,
+        "rendered_at": rendered_at,
+        "info": json.loads(info),
+    }
+
+
 def _pick(columns: tuple[Any, ...], idx: list[int]) -> list[Any]:
     """The points at ``idx`` of each column (numpy arrays or lists)."""
-    return [c[idx] if hasattr(c, "dtype") else [c[j] for j in idx] for c in columns]
+    return [c[idx] if _ndarray(c) else [c[j] for j in idx] for c in columns]
 
 
 def _values_into(

@@ -51,10 +51,9 @@ __all__ = ["DEFAULT_MAX_POINTS", "create_app"]
 HERE = Path(__file__).resolve().parent
 DEFAULT_MAX_POINTS = 2000
 MAX_MAX_POINTS = 100_000
-# A view of a series with this many points or more is drawn from the stored sketches of its
-# chunks when each drawn bucket (max_points / 3 of them) spans OVERVIEW_SPAN points or more,
-# i.e. several sketch groups; narrower views read the points themselves.
-OVERVIEW_MIN_POINTS = 100_000
+# A view is drawn from the stored sketches of its chunks when each drawn bucket (max_points / 3
+# of them) spans OVERVIEW_SPAN points or more, i.e. several sketch groups; narrower views (and
+# every view of a shorter series) read the points themselves.
 OVERVIEW_SPAN = 8 * SKETCH_WIDTH
 _INT64 = 2**63 - 1
 
@@ -261,8 +260,9 @@ class _UI:
             s = self.series_cache.get(run.id, key, signature)
             if s is not None:
                 s = _slice(s, step_min, step_max)
-            elif summary.count >= OVERVIEW_MIN_POINTS:
-                # a wide view of a long series: drawn from the chunks' stored sketches
+            elif summary.count >= (limit // 3) * OVERVIEW_SPAN:
+                # possibly a wide view of a long series: drawn from the chunks' stored sketches
+                # when the range holds enough points
                 got_overview = self.backend.read_overview(run.id, key, step_min, step_max)
                 if got_overview is not None and got_overview[1] >= (limit // 3) * OVERVIEW_SPAN:
                     s, total = got_overview
