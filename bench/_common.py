@@ -6,13 +6,17 @@ Every script runs as ``python bench/<script>.py``, so this module is imported as
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
+import platform
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +60,9 @@ def log_progress(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def src_fingerprint() -> dict[str, Any]:
-    """What code was measured: git HEAD plus a hash of the working-tree sources (other people
-    edit the tree while benchmarks run)."""
-    h = hashlib.sha256()
-    for p in sorted((ROOT / "src" / "expbook").rglob("*.py")):
-        h.update(str(p.relative_to(ROOT)).encode())
-        h.update(p.read_bytes())
-    head = None
+def git_head() -> str | None:
     try:
-        head = subprocess.run(
+        return subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
@@ -73,29 +70,106 @@ def src_fingerprint() -> dict[str, Any]:
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        pass
-    return {"git_head": head, "src_sha256": h.hexdigest()[:16]}
+        return None
 
 
-def print_results(rows: list[dict[str, Any]]) -> None:
-    """The Markdown table of results: benchmark, expbook, floor, ratio, target, met."""
-    head = ("benchmark", "expbook", "floor (same run)", "ratio", "target", "met")
-    body = []
-    for r in rows:
-        met = r.get("met")
-        cells = [
-            r["name"],
-            r["ours"],
-            r["floor"],
-            f"{r['ratio']:.2f}x" if "ratio" in r else "",
-            r["target"],
-            ("yes" if met else "NO") if met is not None else "",
-        ]
-        if r.get("ok") is False:
-            cells[5] += " (DATA CHECK FAILED)"
-        body.append(cells)
+def src_fingerprint() -> dict[str, Any]:
+    """What code was measured: git HEAD plus a hash of the working-tree sources (other people
+    edit the tree while benchmarks run)."""
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "src" / "expbook").rglob("*.py")):
+        h.update(str(p.relative_to(ROOT)).encode())
+        h.update(p.read_bytes())
+    return {"git_head": git_head(), "src_sha256": h.hexdigest()[:16]}
+
+
+def host_info() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+def run_header(sizes: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The start of a benchmark's raw results: when, the command, the host, the code."""
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "host": host_info(),
+        "code": src_fingerprint(),
+        "sizes": sizes,
+        **extra,
+    }
+
+
+def profile_cli(args: list[str], out_txt: Path, top: int = 25) -> str:
+    """cProfile of one ``expbook ARGS`` process; the top functions by cumulative and own
+    time, written to ``out_txt`` (the raw profile beside it) and returned."""
+    import io
+    import pstats
+
+    prof = out_txt.with_suffix(".prof")
+    code = (
+        "import cProfile, sys; from expbook.cli import entry; sys.argv = ['expbook'] + "
+        f"{args!r}; cProfile.run('try:\\n entry()\\nexcept SystemExit: pass', {str(prof)!r})"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=1800, env=child_env())
+    buf = io.StringIO()
+    st = pstats.Stats(str(prof), stream=buf)
+    st.sort_stats("cumulative").print_stats(top)
+    st.sort_stats("tottime").print_stats(top)
+    text = buf.getvalue()
+    out_txt.write_text(text)
+    return text
+
+
+def markdown_table(head: Sequence[str], body: Sequence[Sequence[Any]]) -> None:
+    """Print an aligned Markdown table."""
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
+    print("| " + " | ".join(str(h).ljust(w) for h, w in zip(head, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for b in body:
         print("| " + " | ".join(str(x).ljust(w) for x, w in zip(b, widths)) + " |")
+
+
+def print_results(
+    rows: list[dict[str, Any]],
+    floor_head: str = "floor (same run)",
+    ratio2_head: str | None = None,
+) -> None:
+    """The Markdown table of results: benchmark, expbook, floor, ratio, [ratio2,] target, met."""
+    head = ["benchmark", "expbook", floor_head, "ratio"]
+    if ratio2_head:
+        head.append(ratio2_head)
+    head += ["target", "met"]
+    body = []
+    for r in rows:
+        met = r.get("met")
+        cells = [r["name"], r["ours"], r["floor"], f"{r['ratio']:.2f}x" if "ratio" in r else ""]
+        if ratio2_head:
+            cells.append(f"{r['ratio2']:.1f}x" if "ratio2" in r else "")
+        cells += [r["target"], ("yes" if met else "NO") if met is not None else ""]
+        if r.get("ok") is False:
+            cells[-1] += " (DATA CHECK FAILED)"
+        body.append(cells)
+    markdown_table(head, body)
+
+
+def python_c(code: str, *argv: str, timeout: float = 1800) -> tuple[float, str]:
+    """Wall time and stripped stdout of ``python -c code argv...`` in the child environment;
+    a failure raises with the end of its stderr."""
+    t0 = time.perf_counter()
+    p = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+    )
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"python -c failed (rc={p.returncode}):\n{p.stderr[-3000:]}")
+    return wall, p.stdout.strip()

@@ -35,11 +35,9 @@ Commands: ``leaderboard --metric loss`` (target < 0.5 s), ``leaderboard --metric
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import shutil
 import sqlite3
 import subprocess
@@ -50,7 +48,17 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from _common import child_env, expbook_cmd, log_progress, med, spread, src_fingerprint
+from _common import (
+    child_env,
+    expbook_cmd,
+    log_progress,
+    markdown_table,
+    med,
+    profile_cli,
+    python_c,
+    run_header,
+    spread,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -433,39 +441,8 @@ def run_cli(args: list[str]) -> tuple[float, Any]:
 
 def run_py(code: str, *argv: str) -> tuple[float, Any]:
     """Wall time of ``python -c code argv...`` and its JSON output (if any)."""
-    t0 = time.perf_counter()
-    p = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env=child_env(),
-    )
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise RuntimeError(f"python -c failed (rc={p.returncode}):\n{p.stderr[-3000:]}")
-    out = p.stdout.strip()
+    wall, out = python_c(code, *argv)
     return wall, json.loads(out) if out.startswith(("{", "[")) else None
-
-
-def profile_cli(args: list[str], out_txt: Path, top: int = 25) -> str:
-    """cProfile one whole ``expbook`` command in a fresh process; top functions as text."""
-    prof = out_txt.with_suffix(".prof")
-    code = (
-        "import cProfile, sys; from expbook.cli import entry; sys.argv = ['expbook'] + "
-        f"{args!r}; cProfile.run('try:\\n entry()\\nexcept SystemExit: pass', {str(prof)!r})"
-    )
-    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=1800, env=child_env())
-    import io
-    import pstats
-
-    buf = io.StringIO()
-    st = pstats.Stats(str(prof), stream=buf)
-    st.sort_stats("cumulative").print_stats(top)
-    st.sort_stats("tottime").print_stats(top)
-    text = buf.getvalue()
-    out_txt.write_text(text)
-    return text
 
 
 # ---------------------------------------------------------------------------- checks
@@ -638,11 +615,7 @@ def print_table(raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         )
         if r.get("problem"):
             body[-1] = (*body[-1][:7], body[-1][7] + " (DATA CHECK FAILED)")
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for x in body:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(x, widths)) + " |")
+    markdown_table(head, body)
     print()
     print(
         "ratio = expbook / floor. Floors are python -c processes using sqlite3 only, printing "
@@ -777,20 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_raw:
         size["reps_raw"] = 0
     started = time.perf_counter()
-    raw: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "host": {
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "loadavg_start": os.getloadavg(),
-        },
-        "code": src_fingerprint(),
-        "sizes": size,
-        "cli": expbook_cmd(),
-    }
+    raw: dict[str, Any] = run_header(size, cli=expbook_cmd())
     meta = build(size, args.rebuild)
     raw["build"] = meta
     d = cache_dir(size)

@@ -28,12 +28,10 @@ alternate, and the tables show medians with [min-max] over the repetitions.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -45,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import child_env, log_progress, med, print_results, spread, src_fingerprint
+from _common import child_env, log_progress, med, print_results, run_header, spread
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -520,20 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="expbook-bench-"))
     started = time.perf_counter()
-    raw: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "host": {
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "loadavg_start": os.getloadavg(),
-        },
-        "code": src_fingerprint(),
-        "sizes": size,
-        "drop_caches": args.drop_caches,
-    }
+    raw: dict[str, Any] = run_header(size, drop_caches=args.drop_caches)
     rows: list[dict[str, Any]] = []  # the final table
     warm_bytecode()
     try:

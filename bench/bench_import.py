@@ -34,14 +34,11 @@ unchanged) and the number of points (every step line of every log, 4 series each
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -55,8 +52,10 @@ from _common import (
     log_progress,
     med,
     print_results,
+    profile_cli,
+    python_c,
+    run_header,
     spread,
-    src_fingerprint,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -403,19 +402,9 @@ def cli(args: list[str], expect_rc: int = 0) -> tuple[float, Any]:
 
 def wall_of(code: str, *argv: str) -> tuple[float, dict[str, Any]]:
     """Wall time of ``python -c code argv...`` and the dict it printed last (if any)."""
-    t0 = time.perf_counter()
-    p = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=child_env(),
-    )
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise RuntimeError(f"python -c failed (rc={p.returncode}):\n{p.stderr[-3000:]}")
-    out = p.stdout.strip().splitlines()
-    return wall, (json.loads(out[-1]) if out and out[-1].startswith("{") else {})
+    wall, out = python_c(code, *argv, timeout=600)
+    lines = out.splitlines()
+    return wall, (json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {})
 
 
 def import_args(path: Path, store: Path) -> list[str]:
@@ -430,38 +419,7 @@ def points_of(out: Any) -> int:
     return sum(r.get("points", 0) for r in out.get("runs", [])) if isinstance(out, dict) else 0
 
 
-def profile_import(args: list[str], out_txt: Path, top: int = 25) -> str:
-    """cProfile one whole ``expbook`` command (in a fresh process); the top functions by
-    cumulative and by own time, as text."""
-    prof = out_txt.with_suffix(".prof")
-    code = (
-        "import cProfile, sys; from expbook.cli import entry; sys.argv = ['expbook'] + "
-        f"{args!r}; cProfile.run('try:\\n entry()\\nexcept SystemExit: pass', {str(prof)!r})"
-    )
-    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=1800, env=child_env())
-    import io
-    import pstats
-
-    buf = io.StringIO()
-    st = pstats.Stats(str(prof), stream=buf)
-    st.sort_stats("cumulative").print_stats(top)
-    st.sort_stats("tottime").print_stats(top)
-    text = buf.getvalue()
-    out_txt.write_text(text)
-    return text
-
-
 # ---------------------------------------------------------------------------- helpers
-def host_info() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "loadavg_start": os.getloadavg(),
-    }
-
-
 def print_table(title: str, raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     print()
     print(
@@ -559,7 +517,7 @@ def run_logs(
     if prof:
         log_progress("profiling one text-log import")
         shutil.rmtree(tmp / "logs-store-prof", ignore_errors=True)
-        raw["profile_logs"] = profile_import(
+        raw["profile_logs"] = profile_cli(
             import_args(logs, tmp / "logs-store-prof"), tmp / "profile_logs.txt"
         )
         print(raw["profile_logs"], file=sys.stderr)
@@ -703,16 +661,12 @@ def run_folders(
         log_progress("profiling one run-folder import, one unchanged and one touched re-import")
         pstore = tmp / "folders-store-prof"
         shutil.rmtree(pstore, ignore_errors=True)
-        raw["profile_folders"] = profile_import(
-            import_args(tree, pstore), tmp / "profile_folders.txt"
-        )
-        raw["profile_reimport"] = profile_import(
+        raw["profile_folders"] = profile_cli(import_args(tree, pstore), tmp / "profile_folders.txt")
+        raw["profile_reimport"] = profile_cli(
             import_args(tree, pstore), tmp / "profile_reimport.txt"
         )
         touch_all(tree, 1000.0)
-        raw["profile_touched"] = profile_import(
-            import_args(tree, pstore), tmp / "profile_touched.txt"
-        )
+        raw["profile_touched"] = profile_cli(import_args(tree, pstore), tmp / "profile_touched.txt")
         for k in ("profile_folders", "profile_reimport", "profile_touched"):
             print(f"==== {k}\n{raw[k]}", file=sys.stderr)
     raw["folders"] = {
@@ -811,14 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="expbook-bench-import-"))
     started = time.perf_counter()
-    raw: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "host": host_info(),
-        "code": src_fingerprint(),
-        "sizes": size,
-        "cli": expbook_cmd(),
-    }
+    raw: dict[str, Any] = run_header(size, cli=expbook_cmd())
     rows: list[dict[str, Any]] = []
     warm_bytecode()
     try:

@@ -24,15 +24,12 @@ Outputs are verified: exit status 0, every region present, ``--check`` passes, H
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import child_env, log_progress, med, spread
+from _common import child_env, log_progress, med, print_results, run_header, spread
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -431,51 +428,10 @@ def print_table(raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     )
     print(f"command: {raw['command']}")
     print()
-    head = (
-        "benchmark",
-        "expbook",
-        "floor: runs --format json",
-        "ratio",
-        "vs pass",
-        "target",
-        "met",
-    )
-    body = []
-    for r in rows:
-        met = r.get("met")
-        cells = [
-            r["name"],
-            r["ours"],
-            r["floor"],
-            f"{r['ratio']:.2f}x" if "ratio" in r else "",
-            f"{r['ratio2']:.1f}x" if "ratio2" in r else "",
-            r["target"],
-            ("yes" if met else "NO") if met is not None else "",
-        ]
-        if r.get("ok") is False:
-            cells[6] += " (CHECK FAILED)"
-        body.append(cells)
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    print("| " + " | ".join(x.ljust(w) for x, w in zip(head, widths)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for b in body:
-        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(b, widths)) + " |")
+    print_results(rows, floor_head="floor: runs --format json", ratio2_head="vs pass")
     for k in ("a", "b"):
         if k in raw and raw[k]["why"]:
             print(f"{k.upper()}: {raw[k]['why']}")
-
-
-def git_head() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -493,19 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="expbook-bench-report-"))
     started = time.perf_counter()
-    raw: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "host": {
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "loadavg_start": os.getloadavg(),
-        },
-        "code": {"git_head": git_head()},
-        "sizes": size,
-    }
+    raw: dict[str, Any] = run_header(size)
     warm_bytecode()
     try:
         if "a" in only:

@@ -40,7 +40,10 @@ _time = time.time
 
 
 class Stand:
-    """Stand-ins for Run.log, each adding one statement group of the real method."""
+    """Stand-ins for Run.log, each adding one statement group of the real method.
+
+    The groups are repeated inline on purpose: calling shared helpers would add a call's cost
+    to every row, and that cost is what the differences between rows must not contain."""
 
     def __init__(self) -> None:
         self._buf: list[Any] = []
