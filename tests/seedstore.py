@@ -20,8 +20,8 @@ import pytest
 
 from expbook.cli import main
 
-# the same location tests/conftest.py calls FIXTURES (../shared/fixtures next to the checkout)
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+# the same location tests/conftest.py calls FIXTURES (tests/data/seeds)
+FIXTURES = Path(__file__).resolve().parent / "data" / "seeds"
 
 SEEDS = ("seed000", "seed001", "seed002", "seed003", "seed004")
 
@@ -46,14 +46,14 @@ def assert_close(got: Any, want: Any, what: str, rel: float = REL) -> None:
 def raw_dir(seed: str) -> Path:
     path = FIXTURES / seed / "raw"
     if not path.is_dir():
-        raise FileNotFoundError(f"fixture {path} not found: shared/ must sit beside the repo")
+        raise FileNotFoundError(f"fixture {path} not found under tests/data/seeds")
     return path
 
 
 def expected(seed: str) -> dict[str, Any]:
     path = FIXTURES / seed / "expected.json"
     if not path.is_file():
-        raise FileNotFoundError(f"fixture {path} not found: shared/ must sit beside the repo")
+        raise FileNotFoundError(f"fixture {path} not found under tests/data/seeds")
     return json.loads(path.read_text())
 
 

@@ -81,7 +81,7 @@ def test_import_never_overwrites_a_logged_run(cli_run, tree: Path, store_path: s
 def test_editing_an_attached_run_table_reimports(cli_run, tmp_path: Path) -> None:
     import shutil
 
-    fixtures = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+    fixtures = Path(__file__).resolve().parent / "data" / "seeds"
     raw = tmp_path / "seed002"
     shutil.copytree(fixtures / "seed002" / "raw", raw)
     code, out, _ = cli_run("import", str(raw), "--format", "json")

@@ -14,13 +14,13 @@ from typing import Any
 
 from expbook.analysis import MemoryRun
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "seeds"
 
 
 def need(path: Path) -> Path:
     """The fixture file or folder; a missing one is an error, never a skip (CI has them)."""
     if not path.exists():
-        raise FileNotFoundError(f"fixture {path} not found: shared/ must sit beside the repo")
+        raise FileNotFoundError(f"fixture {path} not found under tests/data/seeds")
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,11 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 def fixtures_root() -> Path:
-    """``$EXPBOOK_FIXTURES`` or ``<repo>/../shared/fixtures`` (or ``<repo>/shared/fixtures``)."""
-    env = os.environ.get("EXPBOOK_FIXTURES")
-    candidates = [Path(env)] if env else []
-    candidates += [_REPO.parent / "shared" / "fixtures", _REPO / "shared" / "fixtures"]
-    for c in candidates:
-        if (c / "seed000" / "expected.json").is_file():
-            return c
-    raise RuntimeError(
-        "seed fixtures not found: set EXPBOOK_FIXTURES to the shared/fixtures folder"
-    )
+    """The seed documents' raw artifacts, kept in the repository under ``tests/data/seeds``."""
+    root = _REPO / "tests" / "data" / "seeds"
+    if not (root / "seed000" / "expected.json").is_file():
+        raise RuntimeError(f"seed fixtures not found under {root}")
+    return root
 
 
 @pytest.fixture(scope="session")

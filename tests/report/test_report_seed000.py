@@ -12,9 +12,9 @@ from pathlib import Path
 from expbook._output import fmt_number
 from expbook.cli import main
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "seed000"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "seeds" / "seed000"
 
-assert FIXTURE.is_dir(), "seed000 fixture not found: shared/ must sit beside the repo"
+assert FIXTURE.is_dir(), "seed000 fixture not found under tests/data/seeds"
 
 PREDS = FIXTURE / "raw" / "results" / "gen_jax_5to7to8" / "preds.csv"
 CLAIM = "steady(timing_jax_nojit, epoch_seconds) > 3 * steady(timing_jax_jit, epoch_seconds)"

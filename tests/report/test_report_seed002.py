@@ -11,9 +11,9 @@ from pathlib import Path
 
 from expbook.cli import main
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "seed002"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "seeds" / "seed002"
 
-assert FIXTURE.is_dir(), "seed002 fixture not found: shared/ must sit beside the repo"
+assert FIXTURE.is_dir(), "seed002 fixture not found under tests/data/seeds"
 
 VAN = "w3_25m_screen_vanilla_25m"
 NGT = "w3_25m_screen_ngt_mass_in_value"

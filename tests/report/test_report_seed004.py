@@ -16,9 +16,9 @@ import pytest
 
 from expbook.cli import main
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "seed004"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "seeds" / "seed004"
 
-assert FIXTURE.is_dir(), "seed004 fixture not found: shared/ must sit beside the repo"
+assert FIXTURE.is_dir(), "seed004 fixture not found under tests/data/seeds"
 
 
 def cli(*args: str) -> tuple[int, str, str]:
