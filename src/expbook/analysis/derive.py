@@ -673,6 +673,8 @@ def derived_kinds(runs: Sequence[RunView]) -> dict[str, str]:
     """Each derived column of ``runs`` -> ``"series"`` (a point-wise expression, a series in at
     least one run) or ``"value"`` (one value per run)."""
     kinds: dict[str, str] = {}
+    if not runs or not isinstance(runs[0], DerivedRun):  # apply_derived wraps every run
+        return kinds
     for r in runs:
         if isinstance(r, DerivedRun):
             for name in r.derived:
