@@ -526,21 +526,32 @@ def derive_series(node: Node, run: RunView, keys: Sequence[str]) -> Series | Non
         if m is None or not m.count:
             return None
     got = [points(run, k) for k in keys]
-    steps = np.asarray(got[0][0], dtype=np.int64)
-    for s, _, _ in got[1:]:
-        steps = np.intersect1d(steps, np.asarray(s, dtype=np.int64), assume_unique=True)
-    if not len(steps):
-        return None
     arrays: dict[str, Any] = {}
-    walls = np.full(len(steps), np.nan)
-    for k, (ks, v, w) in zip(keys, got):
-        idx = np.searchsorted(np.asarray(ks, dtype=np.int64), steps)
-        arrays[k] = np.asarray(v, dtype=float)[idx]
-        if w is not None and len(w):
-            walls = np.fmax(walls, np.asarray(w, dtype=float)[idx])
+    if len(got) == 1:  # one key: its own steps, nothing to align
+        s0, v0, w0 = got[0]
+        steps = np.asarray(s0, dtype=np.int64)
+        if not len(steps):
+            return None
+        arrays[keys[0]] = np.asarray(v0, dtype=float)
+        walls = np.asarray(w0, dtype=float) if len(w0) else np.full(len(steps), np.nan)
+    else:
+        steps = np.asarray(got[0][0], dtype=np.int64)
+        for s, _, _ in got[1:]:
+            steps = np.intersect1d(steps, np.asarray(s, dtype=np.int64), assume_unique=True)
+        if not len(steps):
+            return None
+        walls = np.full(len(steps), np.nan)
+        for k, (ks, v, w) in zip(keys, got):
+            idx = np.searchsorted(np.asarray(ks, dtype=np.int64), steps)
+            arrays[k] = np.asarray(v, dtype=float)[idx]
+            if len(w):
+                walls = np.fmax(walls, np.asarray(w, dtype=float)[idx])
     with np.errstate(all="ignore"):
         values = _np_eval(node, run, arrays)
-    values = np.array(np.broadcast_to(values, steps.shape), dtype=float)
+    if not (isinstance(values, np.ndarray) and values.shape == steps.shape):
+        values = np.array(np.broadcast_to(values, steps.shape), dtype=float)
+    elif values.dtype != np.float64:
+        values = values.astype(np.float64)
     return Series(steps, walls, values)
 
 
