@@ -514,6 +514,18 @@ def _np_eval(node: Node, run: RunView, arrays: dict[str, Any]) -> Any:
     return out
 
 
+def _key_points(run: RunView, key: str) -> Any:
+    derived = getattr(run, "derived_series", None)
+    if derived and key in derived:
+        s = derived[key]
+        return s.steps, s.values, s.walls
+    peek = getattr(run, "peek_series", None)  # the store's runs: read without caching
+    if peek is not None:
+        s = peek(key)
+        return s.steps, s.values, s.walls
+    return points(run, key)
+
+
 def derive_series(node: Node, run: RunView, keys: Sequence[str]) -> Series | None:
     """The derived series of a point-wise expression on the steps all its ``keys`` share
     (an inner join on step); None when ``run`` lacks one of the keys as a series or the keys
@@ -525,7 +537,7 @@ def derive_series(node: Node, run: RunView, keys: Sequence[str]) -> Series | Non
         m = metrics.get(k)
         if m is None or not m.count:
             return None
-    got = [points(run, k) for k in keys]
+    got = [_key_points(run, k) for k in keys]
     arrays: dict[str, Any] = {}
     if len(got) == 1:  # one key: its own steps, nothing to align
         s0, v0, w0 = got[0]
