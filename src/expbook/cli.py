@@ -477,7 +477,8 @@ DERIVE = click.option(
     "derive",
     multiple=True,
     metavar="NAME=EXPR",
-    help="Add a column computed per run, e.g. 'ppl=exp(val_loss)' (repeatable).",
+    help="Add a column computed per run, e.g. 'ppl=exp(val_loss)' (repeatable); point-wise in "
+    "logged keys, it is a series (best, best step, value at a step).",
 )
 
 
