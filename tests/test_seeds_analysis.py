@@ -9,6 +9,7 @@ JSON shapes are those documented in the module docstrings of ``src/expbook/analy
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -349,9 +350,17 @@ def test_seed002_perplexity_and_throughput(s2: SeedStore) -> None:
 
 
 def test_seed002_sort_by_derived_ppl(s2: SeedStore) -> None:
+    # exp(val_loss) is a series: ranked by its best point (the best val_loss), and by its
+    # last point (step 15000 in every run) with --sort last
     table = s2.json("leaderboard", "--metric", "ppl", *_SEED002_DERIVE)
+    assert [r["run"] for r in table["rows"]] == s2.expected["ranking_by_best_val_loss"]
+    assert all(r["source"] == "derived series" for r in table["rows"])
+    by_run = {e["run"]: e for e in s2.expected["runs"]}
+    for r in table["rows"]:
+        assert r["best_step"] == by_run[r["run"]]["best_step"]
+        assert_close(r["best"], math.exp(by_run[r["run"]]["best_val_loss"]), r["run"])
+    table = s2.json("leaderboard", "--metric", "ppl", "--sort", "last", *_SEED002_DERIVE)
     assert [r["run"] for r in table["rows"]] == s2.expected["fixed_step_15000_order"]
-    assert all(r["source"] == "derived" for r in table["rows"])
 
 
 def test_seed002_headline_best_ngt_vs_vanilla_at_15000(s2: SeedStore) -> None:

@@ -8,13 +8,16 @@ Log from a training script (``import expbook as wandb`` works for ordinary scrip
         expbook.log({"loss": 1 / (step + 1)})
     expbook.finish()
 
-and read back with :func:`open_store`. The command line is ``expbook --help``.
+and read back with :func:`open_store`, whose :class:`Store` answers the analysis questions
+(``book.leaderboard("val_loss")``, ``book.pivot(...)``, ``book.winners(...)``,
+``book.compare(a, b)``, ``book.runs(...)``) with results that have ``to_df()`` and
+``to_dict()``. The command line is ``expbook --help``.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._api import finish, init, log
-from ._read import Store, open_store
+from ._read import RunList, Store, open_store
 from ._run import Config, Run, Summary
 from .errors import (
     AmbiguousRun,
@@ -22,8 +25,13 @@ from .errors import (
     MetricError,
     RunNotFound,
     StoreError,
+    UnknownKey,
     UsageError,
 )
+from .store.base import MetricSummary, RunRecord
+
+if TYPE_CHECKING:
+    from .analysis.table import Table, TableSet
 
 __version__ = "0.1.0"
 
@@ -32,11 +40,17 @@ __all__ = [
     "Config",
     "ExpbookError",
     "MetricError",
+    "MetricSummary",
     "Run",
+    "RunList",
     "RunNotFound",
+    "RunRecord",
     "Store",
     "StoreError",
     "Summary",
+    "Table",
+    "TableSet",
+    "UnknownKey",
     "UsageError",
     "__version__",
     "config",
@@ -70,6 +84,11 @@ class _NoRun:
 
 
 def __getattr__(name: str) -> Any:
+    # the analysis result types are imported on first use (import expbook stays light)
+    if name in ("Table", "TableSet"):
+        from .analysis import table
+
+        return getattr(table, name)
     # run, config and summary follow the current run
     if name in ("run", "config", "summary"):
         from . import _api

@@ -176,6 +176,16 @@ class StoredRun:
             cache[key] = s
         return s
 
+    def peek_series(self, key: str) -> Series:
+        """:meth:`series` without keeping what it reads (a derived series over thousands of
+        runs reads each key once and keeps only its own result)."""
+        if self._series is not None:
+            s = self._series.get(key)
+            if s is not None:
+                return s
+        got = self._backend.read_series(self.id, [key]).get(key)
+        return got if got is not None else _empty()
+
     def __repr__(self) -> str:
         return f"<StoredRun {self.name!r} {self.id}>"
 

@@ -434,17 +434,11 @@ def selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _select(
-    backend: Any, project: str | None, filter_: str | None, names: tuple[str, ...]
-) -> list[Any]:
-    from ._views import load_runs
-    from .analysis import select_runs
+def _book(store: str | None) -> Any:
+    """The :class:`expbook.Store` the analysis commands are a thin layer over."""
+    from ._read import Store
 
-    runs = load_runs(backend, project)
-    chosen = select_runs(runs, filter=filter_, names=list(names) or None, strict=True)
-    if names and not chosen:
-        raise ExpbookError(f"no run matches {' '.join(names)}")
-    return chosen
+    return Store(open_backend(store))
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -483,7 +477,8 @@ DERIVE = click.option(
     "derive",
     multiple=True,
     metavar="NAME=EXPR",
-    help="Add a column computed per run, e.g. 'ppl=exp(val_loss)' (repeatable).",
+    help="Add a column computed per run, e.g. 'ppl=exp(val_loss)' (repeatable); point-wise in "
+    "logged keys, it is a series (best, best step, value at a step).",
 )
 
 
@@ -539,21 +534,17 @@ def leaderboard_cmd(
 
     RUNS are run names, ids or globs (default: every run).
     """
-    from ._views import prefetch_values_at
-    from .analysis import leaderboard
-
-    chosen = _select(open_backend(store), project, filter_, runs)
-    if at_step is not None:
-        prefetch_values_at(chosen, metric, at_step)
-    table = leaderboard(
-        chosen,
+    table = _book(store).leaderboard(
         metric,
+        runs=list(runs),
+        project=project,
+        filter=filter_,
         mode=mode,
         at_step=at_step,
-        top=top,
-        params=_split(params),
-        columns=_split(columns),
         sort=sort,
+        top=top,
+        params=list(params),
+        columns=list(columns),
         derive=list(derive),
     )
     _emit_table(fmt, table)
@@ -593,12 +584,17 @@ def pivot_cmd(
     filter_: str | None,
 ) -> None:
     """A sweep table: params on rows and columns, a metric aggregated in the cells."""
-    from .analysis import pivot
-
-    chosen = _select(open_backend(store), project, filter_, runs)
-    _emit_table(
-        fmt, pivot(chosen, _split(rows), _split(cols), value=value, agg=agg, derive=list(derive))
+    table = _book(store).pivot(
+        list(rows),
+        list(cols),
+        value,
+        agg=agg,
+        runs=list(runs),
+        project=project,
+        filter=filter_,
+        derive=list(derive),
     )
+    _emit_table(fmt, table)
 
 
 @cli.command("winners", context_settings=CONTEXT)
@@ -634,13 +630,16 @@ def winners_cmd(
 ) -> None:
     """The best run (config) overall and per group, with its params. Runs whose configs
     differ only in their seed are one config: mean ± std over the seeds, with the count."""
-    from .analysis import seed_groups, winners
-
-    chosen = _select(open_backend(store), project, filter_, runs)
-    if groups:
-        table = seed_groups(chosen, metric, mode=mode, derive=list(derive))
-    else:
-        table = winners(chosen, metric, mode=mode, by=_split(by) or None, derive=list(derive))
+    table = _book(store).winners(
+        metric,
+        mode=mode,
+        by=list(by),
+        groups=groups,
+        runs=list(runs),
+        project=project,
+        filter=filter_,
+        derive=list(derive),
+    )
     _emit_table(fmt, table)
 
 
@@ -671,19 +670,13 @@ def compare_cmd(
 ) -> None:
     """Compare runs against the first: config differences, final and best metrics with
     deltas and ratios (per stage for stage/metric keys), wall-clock time and cost."""
-    from ._views import StoredRun
-    from .analysis import compare
-
-    backend = open_backend(store)
+    book = _book(store)
     if len(runs) < 2:
         raise click.UsageError("compare needs at least two runs")
-    recs = [backend.get_run(r) for r in runs]
-    sums = backend.metric_summaries([r.id for r in recs])
-    views = [StoredRun(r, sums.get(r.id, {}), backend) for r in recs]
-    _emit_table(
-        fmt,
-        compare(views, cost_per_hour=cost_per_hour, keys=_split(keys) or None, time_key=time_key),
+    table = book.compare(
+        *runs, cost_per_hour=cost_per_hour, keys=list(keys) or None, time_key=time_key
     )
+    _emit_table(fmt, table)
 
 
 @cli.command("eval", context_settings=CONTEXT)

@@ -8,6 +8,7 @@
     ├── AmbiguousRun             a prefix or name matches more than one run
     ├── MetricError              a value passed to ``log`` cannot be a metric
     ├── UsageError               an API call in the wrong state (``log`` before ``init``)
+    ├── UnknownKey               an analysis names a key no selected run has
     └── ImportFailure            an import could not read its input
 
 The CLI turns each of these into one line on stderr and a non-zero exit.
@@ -41,6 +42,11 @@ class MetricError(ExpbookError, TypeError):
 
 class UsageError(ExpbookError):
     """An API used in the wrong state, e.g. ``expbook.log`` before ``expbook.init``."""
+
+
+class UnknownKey(ExpbookError, ValueError):
+    """An analysis names a metric or param key that no selected run has (a typo: the message
+    suggests the closest key that exists)."""
 
 
 class ImportFailure(ExpbookError):

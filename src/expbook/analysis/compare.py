@@ -157,6 +157,14 @@ def _metric_rows(
     selected = list(order)
     if keys is not None:
         pats = list(keys)
+        for p in pats:
+            if not any(fnmatch.fnmatchcase(k, p) for k in selected):
+                from ..errors import UnknownKey
+                from .keys import suggest
+
+                raise UnknownKey(
+                    f"no metric of the compared runs matches {p!r}{suggest(p, selected)}"
+                )
         selected = [k for k in selected if any(fnmatch.fnmatchcase(k, p) for p in pats)]
     rows = []
     for key in selected:

@@ -1,11 +1,20 @@
 """Derived metrics: ``NAME=EXPR`` columns computed per run (``--derive``).
 
-An expression (see :mod:`expbook.expr` for the grammar) is evaluated once per run. A bare key
-means its value in the run's summary (explicit summary values over each key's last logged
-value), so ``--derive 'ppl=exp(val_loss)'`` is the perplexity of the final validation loss.
-Derived values join the run's summary under ``NAME`` (see :class:`DerivedRun`), so they work
-wherever a metric does: ``--metric``, ``--value``, ``--filter``, sorting, pivots, winners,
-and later ``--derive`` expressions.
+An expression (see :mod:`expbook.expr` for the grammar) is evaluated per run, in one of two
+ways:
+
+* **Point-wise** (:func:`pointwise_keys`: numbers, keys, ``config.X``, arithmetic, ``exp log
+  log10 log2 sqrt abs``, ``min``/``max`` of several values): on a run that logs every key it
+  reads, it is a *series*, evaluated with numpy on the steps all its keys share (an inner
+  join on step). ``--derive 'ppl=exp(val_loss)'`` is then a perplexity curve with its own
+  best value, best step and value at any step; its value as a column is its last point.
+* Otherwise (``best(...)``, ``throughput(...)``, a key that is only a summary value) it is one
+  value per run; a bare key means its value in the run's summary (explicit summary values
+  over each key's last logged value).
+
+Derived values join the run's summary under ``NAME`` and derived series its metrics (see
+:class:`DerivedRun`), so they work wherever a metric does: ``--metric``, ``--value``,
+``--filter``, sorting, pivots, winners, plots, and later ``--derive`` expressions.
 
 Functions (besides ``exp log log10 log2 sqrt abs floor ceil round min max coalesce matches
 isnan`` of :data:`expbook.expr.BASE_FUNCTIONS`); ``key`` arguments are keys, not values:
@@ -43,22 +52,26 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..expr import (
     BASE_FUNCTIONS,
+    Binary,
     Call,
     CompiledExpr,
     Const,
     ExprError,
     Function,
     Name,
+    Node,
+    Unary,
     compile_expr,
     iter_nodes,
 )
-from .keys import check_names, getter
+from ..store.base import Series
+from .keys import RUN_FIELDS, check_names, config_get, getter
 from .view import MetricSummary, RunView, points
 
 __all__ = [
@@ -67,7 +80,10 @@ __all__ = [
     "DerivedRun",
     "apply_derived",
     "compile_run_expr",
+    "derive_series",
+    "derived_kinds",
     "parse_derive",
+    "pointwise_keys",
 ]
 
 
@@ -387,24 +403,241 @@ def parse_derive(spec: str | Derived | tuple[str, str]) -> Derived:
     return Derived(name, expr)
 
 
+# ---------------------------------------------------------------------------------------------
+# Point-wise expressions: derived series
+
+_ARITH_OPS = frozenset({"+", "-", "*", "/", "%", "**"})
+_UNARY_FUNCS = frozenset({"exp", "log10", "log2", "sqrt", "abs"})
+
+
+def pointwise_keys(node: Node) -> list[str] | None:
+    """The keys a point-wise expression reads, in order, or None when it is not point-wise.
+
+    Point-wise: numbers, keys (bare or backquoted), ``config.X`` values, ``+ - * / % **``,
+    unary minus, ``exp log log10 log2 sqrt abs``, and ``min``/``max`` of two or more values;
+    at least one key. Anything else (``best(...)``, ``throughput(...)``, comparisons, run
+    fields, strings) reduces a run to one value.
+    """
+    keys: list[str] = []
+    if not _pointwise(node, keys) or not keys:
+        return None
+    return list(dict.fromkeys(keys))
+
+
+def _pointwise(node: Node, keys: list[str]) -> bool:
+    if isinstance(node, Const):
+        v = node.value
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if isinstance(node, Name):
+        name = node.name
+        if not node.quoted and (name.startswith("config.") or name.startswith("run.")):
+            return name.startswith("config.")
+        if not node.quoted and name in RUN_FIELDS:
+            return False
+        if name.startswith("summary."):
+            return False
+        keys.append(name)
+        return True
+    if isinstance(node, Unary):
+        return _pointwise(node.operand, keys)
+    if isinstance(node, Binary):
+        return (
+            node.op in _ARITH_OPS
+            and _pointwise(node.left, keys)
+            and _pointwise(node.right, keys)
+        )
+    if isinstance(node, Call):
+        if node.kwargs:
+            return False
+        n = len(node.args)
+        ok = (
+            (node.func in _UNARY_FUNCS and n == 1)
+            or (node.func == "log" and n in (1, 2))
+            or (node.func in ("min", "max") and n >= 2)
+        )
+        return ok and all(_pointwise(a, keys) for a in node.args)
+    return False
+
+
+def _np_eval(node: Node, run: RunView, arrays: dict[str, Any]) -> Any:
+    """``node`` over numpy arrays (one value per aligned step); NaN where the scalar
+    evaluation gives null (division by zero, log of a number <= 0, a missing config value)."""
+    import numpy as np
+
+    if isinstance(node, Const):
+        return float(node.value)
+    if isinstance(node, Name):
+        if node.name in arrays:
+            return arrays[node.name]
+        v = config_get(run.config, node.name[7:])
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
+    if isinstance(node, Unary):
+        x = _np_eval(node.operand, run, arrays)
+        return -x if node.op == "-" else x
+    if isinstance(node, Binary):
+        a = _np_eval(node.left, run, arrays)
+        b = _np_eval(node.right, run, arrays)
+        op = node.op
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "**":
+            return np.power(a, b)
+        zero = np.equal(b, 0)
+        r = np.true_divide(a, b) if op == "/" else np.mod(a, b)
+        return np.where(zero, np.nan, r)
+    assert isinstance(node, Call)
+    args = [_np_eval(a, run, arrays) for a in node.args]
+    f = node.func
+    if f == "exp":
+        return np.exp(args[0])
+    if f in ("log", "log10", "log2"):
+        x = args[0]
+        fn = {"log": np.log, "log10": np.log10, "log2": np.log2}[f]
+        r = np.where(np.greater(x, 0), fn(np.where(np.greater(x, 0), x, 1.0)), np.nan)
+        if len(args) == 2:
+            base = args[1]
+            ok = np.greater(base, 0) & np.not_equal(base, 1)
+            r = np.where(ok, r / np.log(np.where(ok, base, 2.0)), np.nan)
+        return r
+    if f == "sqrt":
+        return np.sqrt(args[0])
+    if f == "abs":
+        return np.abs(args[0])
+    pick = np.fmin if f == "min" else np.fmax  # NaN-ignoring, as min/max skip nulls
+    out = args[0]
+    for a in args[1:]:
+        out = pick(out, a)
+    return out
+
+
+def _key_points(run: RunView, key: str) -> Any:
+    derived = getattr(run, "derived_series", None)
+    if derived and key in derived:
+        s = derived[key]
+        return s.steps, s.values, s.walls
+    peek = getattr(run, "peek_series", None)  # the store's runs: read without caching
+    if peek is not None:
+        s = peek(key)
+        return s.steps, s.values, s.walls
+    return points(run, key)
+
+
+def derive_series(node: Node, run: RunView, keys: Sequence[str]) -> Series | None:
+    """The derived series of a point-wise expression on the steps all its ``keys`` share
+    (an inner join on step); None when ``run`` lacks one of the keys as a series or the keys
+    share no step. A point's wall time is the latest of its keys' wall times."""
+    import numpy as np
+
+    metrics = run.metrics
+    for k in keys:
+        m = metrics.get(k)
+        if m is None or not m.count:
+            return None
+    got = [_key_points(run, k) for k in keys]
+    arrays: dict[str, Any] = {}
+    if len(got) == 1:  # one key: its own steps, nothing to align
+        s0, v0, w0 = got[0]
+        steps = np.asarray(s0, dtype=np.int64)
+        if not len(steps):
+            return None
+        arrays[keys[0]] = np.asarray(v0, dtype=float)
+        walls = np.asarray(w0, dtype=float) if len(w0) else np.full(len(steps), np.nan)
+    else:
+        steps = np.asarray(got[0][0], dtype=np.int64)
+        for s, _, _ in got[1:]:
+            steps = np.intersect1d(steps, np.asarray(s, dtype=np.int64), assume_unique=True)
+        if not len(steps):
+            return None
+        walls = np.full(len(steps), np.nan)
+        for k, (ks, v, w) in zip(keys, got):
+            idx = np.searchsorted(np.asarray(ks, dtype=np.int64), steps)
+            arrays[k] = np.asarray(v, dtype=float)[idx]
+            if len(w):
+                walls = np.fmax(walls, np.asarray(w, dtype=float)[idx])
+    with np.errstate(all="ignore"):
+        values = _np_eval(node, run, arrays)
+    if not (isinstance(values, np.ndarray) and values.shape == steps.shape):
+        values = np.array(np.broadcast_to(values, steps.shape), dtype=float)
+    elif values.dtype != np.float64:
+        values = values.astype(np.float64)
+    return Series(steps, walls, values)
+
+
+class _Metrics(Mapping[str, MetricSummary]):
+    """A run's metric summaries with those of its derived series on top."""
+
+    __slots__ = ("_base", "_extra")
+
+    def __init__(self, base: Mapping[str, MetricSummary], extra: dict[str, MetricSummary]):
+        self._base = base
+        self._extra = extra
+
+    def __getitem__(self, key: str) -> MetricSummary:
+        m = self._extra.get(key)
+        return m if m is not None else self._base[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        m = self._extra.get(key)
+        return m if m is not None else self._base.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._extra or key in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._base
+        yield from (k for k in self._extra if k not in self._base)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class DerivedRun:
     """A run with derived values added to its summary; everything else is the run's own.
 
-    ``derived`` holds the computed values by name; ``base`` is the wrapped run.
+    ``derived`` holds the computed values by name; ``base`` is the wrapped run. A point-wise
+    expression evaluated on a run that logs its keys is a series: it is in
+    ``derived_series``, its summary joins ``metrics`` and ``series(name)`` returns it, so
+    best values, best steps and values at a step work on it as on a logged key.
     """
 
-    __slots__ = ("base", "derived", "summary")
+    __slots__ = ("base", "derived", "derived_series", "metrics", "summary")
 
-    def __init__(self, base: RunView, derived: dict[str, Any], summary: dict[str, Any]):
+    def __init__(
+        self,
+        base: RunView,
+        derived: dict[str, Any],
+        summary: dict[str, Any],
+        derived_series: dict[str, Series] | None = None,
+    ):
         self.base = base
         self.derived = derived
         self.summary = summary
+        self.derived_series: dict[str, Series] = derived_series or {}
+        self.metrics: Mapping[str, MetricSummary] = base.metrics
+        if self.derived_series:
+            self._refresh_metrics()
+
+    def _refresh_metrics(self) -> None:
+        from ..store.sqlite import _summarize
+
+        extra = {k: _summarize(s.steps, s.walls, s.values) for k, s in self.derived_series.items()}
+        self.metrics = _Metrics(self.base.metrics, extra)
+
+    def add_series(self, name: str, series: Series) -> None:
+        """Record ``name`` as a derived series of this run."""
+        self.derived_series[name] = series
+        self._refresh_metrics()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.base, name)
 
     def series(self, key: str) -> Any:
-        return self.base.series(key)
+        s = self.derived_series.get(key)
+        return s if s is not None else self.base.series(key)
 
     def __repr__(self) -> str:
         return f"DerivedRun({self.base!r}, derived={self.derived!r})"
@@ -433,14 +666,43 @@ def apply_derived(
             raise ExprError(f"--derive {d.name}: {e.message}", e.source, e.pos) from None
         compiled.append((d.name, c))
         names.append(d.name)
+    plans = [(name, c, pointwise_keys(c.ast)) for name, c in compiled]
     out: list[Any] = []
     for run in runs:
-        base = run.base if isinstance(run, DerivedRun) else run
-        values: dict[str, Any] = dict(run.derived) if isinstance(run, DerivedRun) else {}
-        wrapped = DerivedRun(base, values, dict(run.summary))
-        for name, c in compiled:
-            v = c(wrapped)
+        if isinstance(run, DerivedRun):
+            wrapped = DerivedRun(
+                run.base, dict(run.derived), dict(run.summary), dict(run.derived_series)
+            )
+        else:
+            wrapped = DerivedRun(run, {}, dict(run.summary))
+        values = wrapped.derived
+        for name, c, keys in plans:
+            s = None if keys is None else derive_series(c.ast, wrapped, keys)
+            if s is not None:
+                wrapped.add_series(name, s)
+                v: Any = float(s.values[-1])
+            else:
+                if name in wrapped.derived_series:  # re-derived as a value: drop the old series
+                    del wrapped.derived_series[name]
+                    wrapped._refresh_metrics()
+                v = c(wrapped)
             values[name] = v
             wrapped.summary[name] = v
         out.append(wrapped)
     return out
+
+
+def derived_kinds(runs: Sequence[RunView]) -> dict[str, str]:
+    """Each derived column of ``runs`` -> ``"series"`` (a point-wise expression, a series in at
+    least one run) or ``"value"`` (one value per run)."""
+    kinds: dict[str, str] = {}
+    if not runs or not isinstance(runs[0], DerivedRun):  # apply_derived wraps every run
+        return kinds
+    for r in runs:
+        if isinstance(r, DerivedRun):
+            for name in r.derived:
+                if name in r.derived_series:
+                    kinds[name] = "series"
+                else:
+                    kinds.setdefault(name, "value")
+    return kinds

@@ -25,7 +25,15 @@ from .._read import flatten
 from ..expr import Binary, CompiledExpr, ExprError, Name, Node, iter_nodes
 from .view import RunView
 
-__all__ = ["RUN_FIELDS", "check_names", "config_get", "getter", "known_keys", "suggest"]
+__all__ = [
+    "RUN_FIELDS",
+    "check_names",
+    "config_get",
+    "getter",
+    "known_keys",
+    "require_keys",
+    "suggest",
+]
 
 RUN_FIELDS = frozenset({"id", "name", "project", "status", "tags", "created_at", "finished_at"})
 
@@ -124,6 +132,35 @@ def suggest(key: str, candidates: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _has_key(runs: Sequence[RunView], key: str, prefer: str) -> bool:
+    get = getter(key, prefer)
+    return any(get(r) is not None or key in r.metrics for r in runs)
+
+
+def require_keys(
+    runs: Sequence[RunView],
+    keys: Iterable[str],
+    what: str = "key",
+    prefer: str = "metric",
+    extra: Iterable[str] = (),
+) -> None:
+    """Raise :class:`~expbook.errors.UnknownKey` for the first of ``keys`` that no run of
+    ``runs`` has (as a metric, summary value, config value or run field), with the closest
+    existing key as a suggestion. ``what`` names the role in the message (``metric``,
+    ``param``); ``extra`` are names that exist anyway (derived columns). Nothing is checked
+    when ``runs`` is empty."""
+    if not runs:
+        return
+    from ..errors import UnknownKey
+
+    allowed = set(extra)
+    for key in keys:
+        if key in allowed or _has_key(runs, key, prefer):
+            continue
+        hint = suggest(key, known_keys(runs) | allowed)
+        raise UnknownKey(f"unknown {what} {key!r}: no selected run has it{hint}")
 
 
 def _slash_path(node: Node) -> str | None:

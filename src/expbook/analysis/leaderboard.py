@@ -7,8 +7,11 @@ series, and only when N lies strictly between a run's first and last step.
 
 The metric may be a logged key, a summary-only value (``test_mse`` from a summary file: best
 and last are that value, steps are null, ``points`` is 0, ``source`` is ``"summary"``) or a
-derived column (``source`` is ``"derived"``). Runs without the metric are listed last with a
-note, never dropped.
+derived column: a point-wise expression of logged keys is a series (``source`` is ``"derived
+series"``: best, best step, last and the value at a step are those of the derived points),
+any other is one value per run (``source`` is ``"derived"``). The JSON's ``derived`` maps each
+derived column to ``"series"`` or ``"value"`` (present only with ``derive``). Runs without the
+metric are listed last with a note, never dropped.
 
 JSON shape (``kind: "leaderboard"``)::
 
@@ -31,8 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .derive import Derived, DerivedRun, apply_derived, value_at
-from .keys import getter
+from .derive import Derived, DerivedRun, apply_derived, derived_kinds, value_at
+from .keys import getter, require_keys
 from .table import Table
 from .view import RunView
 
@@ -74,8 +77,14 @@ def leaderboard(
     derived = list(derive)
     if derived:
         runs = apply_derived(runs, derived)
+    kinds = derived_kinds(runs)
+    series_names = {k for k, v in kinds.items() if v == "series"}
     derived_names = [c for c in _derived_names(runs) if c != metric]
     params = list(params)
+    columns = list(columns)
+    require_keys(runs, [metric], "metric", extra=kinds)
+    require_keys(runs, params, "param", prefer="param", extra=kinds)
+    require_keys(runs, columns, "column", extra=kinds)
     extra = [c for c in [*columns, *derived_names] if c != metric and c not in params]
     extra = list(dict.fromkeys(extra))
     pget = [getter(p, "param") for p in params]
@@ -101,7 +110,11 @@ def leaderboard(
             else:
                 row = [None, run.name, run.id, run.status, m.min_value, m.min_step]
             row += (m.last_value, m.last_step)
-            source = "series"
+            source = (
+                "derived series"
+                if metric in series_names and metric in run.derived_series  # type: ignore[attr-defined]
+                else "series"
+            )
             if has_at:
                 at_value = value_at(run, metric, at_step)  # type: ignore[arg-type]
                 if at_value is None:
@@ -156,6 +169,17 @@ def leaderboard(
         notes.append(f"{_runs(n_no_point)} no point at step {at_step}")
     if sort != "best" and unscored:
         notes.append(f"{_runs(len(unscored))} no value to sort by (listed last)")
+    if kinds:
+        notes.append(
+            "derived: "
+            + "; ".join(
+                f"{k} is a series (point-wise on the steps its keys share; as a column, its "
+                "last value)"
+                if v == "series"
+                else f"{k} is one value per run"
+                for k, v in kinds.items()
+            )
+        )
     labels = {"best": f"best {metric}", "last": f"last {metric}"}
     if has_at:
         labels["at_value"] = f"{metric} @{at_step}"
@@ -165,7 +189,14 @@ def leaderboard(
         kind="leaderboard",
         title=f"{metric} ({mode}, sorted by {sort})",
         notes=notes,
-        meta={"metric": metric, "mode": mode, "sort": sort, "at_step": at_step, "top": top},
+        meta={
+            "metric": metric,
+            "mode": mode,
+            "sort": sort,
+            "at_step": at_step,
+            "top": top,
+            **({"derived": kinds} if kinds else {}),
+        },
         labels=labels,
     )
 

@@ -52,8 +52,8 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .derive import Derived, apply_derived
-from .keys import getter
+from .derive import Derived, apply_derived, derived_kinds
+from .keys import getter, require_keys
 from .table import Table
 from .view import RunView
 
@@ -185,6 +185,10 @@ def pivot(
     derived = list(derive)
     if derived:
         runs = apply_derived(runs, derived)
+    names = derived_kinds(runs)
+    require_keys(runs, rows, "row key", prefer="param", extra=names)
+    require_keys(runs, cols, "column key", prefer="param", extra=names)
+    require_keys(runs, [value], "value", extra=names)
     rget = [getter(k, "param") for k in rows]
     cget = [getter(k, "param") for k in cols]
     vget = getter(value, "metric")
@@ -382,6 +386,9 @@ def seed_groups(
     derived = list(derive)
     if derived:
         runs = apply_derived(runs, derived)
+    params = None if params is None else list(params)
+    metrics = list(metrics)
+    _require(runs, metric, (), params, metrics)
     groups, varying, missing = _config_groups(runs, metric, ignore)
     plist = list(varying if params is None else params)
     extra = list(metrics)
@@ -414,6 +421,20 @@ def seed_groups(
     )
 
 
+def _require(
+    runs: Sequence[RunView],
+    metric: str,
+    by: Iterable[str],
+    params: Iterable[str] | None,
+    metrics: Iterable[str],
+) -> None:
+    names = derived_kinds(runs)
+    require_keys(runs, [metric], "metric", extra=names)
+    require_keys(runs, by, "group key", prefer="param", extra=names)
+    require_keys(runs, params or (), "param", prefer="param", extra=names)
+    require_keys(runs, metrics, "metric", extra=names)
+
+
 def _check_mode(mode: str) -> None:
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
@@ -439,6 +460,9 @@ def winners(
     derived = list(derive)
     if derived:
         runs = apply_derived(runs, derived)
+    params = None if params is None else list(params)
+    metrics = list(metrics)
+    _require(runs, metric, by, params, metrics)
     groups, varying, missing = _config_groups(runs, metric, ignore)
     plist = list(varying if params is None else params)
     plist = by + [p for p in plist if p not in by]

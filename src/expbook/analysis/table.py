@@ -91,6 +91,10 @@ class Table:
             "notes": list(self.notes),
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """What the command prints with ``--format json`` (same as :meth:`to_jsonable`)."""
+        return self.to_jsonable()
+
     def tables(self) -> list[Table]:
         return [self]
 
@@ -197,6 +201,10 @@ class TableSet:
 
     def to_jsonable(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.data, "notes": list(self.notes)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the command prints with ``--format json`` (same as :meth:`to_jsonable`)."""
+        return self.to_jsonable()
 
     def tables(self) -> list[Table]:
         return list(self.parts)
