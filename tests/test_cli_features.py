@@ -426,3 +426,23 @@ def test_nan_sorts_last(cli_run, store_path) -> None:
     assert run_names(cli_run, "--sort", "-q") == ["z", "y", "x"]
     assert run_names(cli_run, "--sort", "q") == ["y", "z", "x"]
     assert os.path.isdir(store_path)
+
+
+def test_history_csv_writes_special_values_and_gaps(cli_run, store_path) -> None:
+    with SQLiteStore(store_path) as st:
+        rid = st.create_run(name="s", project="p").id
+        vals = [math.nan, math.inf, -math.inf, 0.1, 1e300]
+        st.append_points(rid, {"a": PointBatch([0, 1, 2, 3, 4], [0.0] * 5, vals)})
+        st.append_points(rid, {"b": PointBatch([1, 3], [0.0] * 2, [math.nan, -0.0])})
+    code, out, _ = cli_run("history", "s", "--format", "csv")
+    assert code == 0
+    assert rows_of(out) == [
+        ["step", "a", "b"],
+        ["0", "NaN", ""],
+        ["1", "inf", "NaN"],
+        ["2", "-inf", ""],
+        ["3", "0.1", "-0.0"],
+        ["4", "1e+300", ""],
+    ]
+    code, out, _ = cli_run("history", "s", "b", "--every", "2", "--format", "json")
+    assert out.strip() == '{"b": [[1, NaN]]}'

@@ -30,8 +30,8 @@ def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "store",
         metavar="PATH",
         envvar="EXPBOOK_STORE",
-        help="Store folder or database file (default: nearest .expbook/ upwards, "
-        "or $EXPBOOK_STORE).",
+        help="The store: its folder, a folder holding .expbook/, or a .db file (default: "
+        "$EXPBOOK_STORE, else the nearest .expbook/ upwards).",
     )
     @click.option(
         "--format",
@@ -387,29 +387,26 @@ def history_cmd(
         )
     steps, columns = _history_rows(series, tail, every)
     if fmt == "json":
-        obj = {
-            k: [[s, v] for s, v in zip(steps, vals) if v is not _NONE]
-            for k, vals in columns.items()
-        }
+        obj = {k: _points(steps, vals, hit) for k, (vals, hit) in columns.items()}
         emit(fmt, columns=[], rows=[], json_obj=obj)
         return
     cols = ["step", *series]
-    empty = f"run {rec.name!r} has no points" + (
-        " in the steps chosen" if step_min is not None or step_max is not None else ""
-    )
     if fmt == "csv":
-        emit(fmt, columns=cols, rows=_zip_rows(steps, columns, 0, len(steps)), json_obj=None)
+        _history_csv(cols, steps, columns)
         return
     import shutil
 
     n = len(steps)
     fit = max(10, shutil.get_terminal_size((100, 40)).lines - 10)
     if n <= fit:
-        emit(fmt, columns=cols, rows=_zip_rows(steps, columns, 0, n), json_obj=None, empty=empty)
+        empty = f"run {rec.name!r} has no points" + (
+            " in the steps chosen" if step_min is not None or step_max is not None else ""
+        )
+        emit(fmt, columns=cols, rows=_rows(steps, columns, 0, n), json_obj=None, empty=empty)
         return
     head = fit // 2
     gap = [["…", *([""] * len(series))]]
-    rows = _zip_rows(steps, columns, 0, head) + gap + _zip_rows(steps, columns, n - (fit - head), n)
+    rows = _rows(steps, columns, 0, head) + gap + _rows(steps, columns, n - (fit - head), n)
     emit(
         fmt,
         columns=cols,
@@ -420,9 +417,6 @@ def history_cmd(
             "fewer rows: --tail N, --every N, --step-min/--step-max."
         ],
     )
-
-
-_NONE = object()  # a key with no point at a row's step
 
 
 def _read_history(
@@ -449,14 +443,20 @@ def _union_steps(series: dict[str, Any]) -> Any:
     parts = [sr.steps for sr in series.values()]
     if not parts:
         return np.zeros(0, np.int64)
-    return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+    if len(parts) == 1:
+        return parts[0]
+    # each part is sorted: a stable sort merges them quickly, then drop the repeats
+    steps = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.ones(len(steps), bool)
+    keep[1:] = steps[1:] != steps[:-1]
+    return steps[keep]
 
 
 def _history_rows(
     series: dict[str, Any], tail: int | None, every: int | None
-) -> tuple[list[int], dict[str, list[Any]]]:
-    """The rows chosen (steps) and, per key, its value at each (``_NONE`` where it has no
-    point there), as Python lists."""
+) -> tuple[Any, dict[str, tuple[Any, Any]]]:
+    """The steps of the rows chosen, and per key its values at those steps with a mask of
+    where it has a point (None when it has one at every step): numpy arrays."""
     import numpy as np
 
     steps = _union_steps(series)
@@ -464,29 +464,64 @@ def _history_rows(
         steps = steps[-tail:]
     if every is not None:
         steps = steps[::every]
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, tuple[Any, Any]] = {}
     for k, sr in series.items():
         if len(sr.steps) == len(steps) and np.array_equal(sr.steps, steps):
-            columns[k] = sr.values.tolist()
-            continue
-        idx = np.searchsorted(sr.steps, steps)
-        inside = idx < len(sr.steps)
-        hit = np.zeros(len(steps), bool)
-        hit[inside] = sr.steps[idx[inside]] == steps[inside]
-        vals: list[Any] = sr.values[np.minimum(idx, max(len(sr.steps) - 1, 0))].tolist()
-        if len(sr.steps) == 0:
-            vals = [_NONE] * len(steps)
-        for i in np.flatnonzero(~hit).tolist():
-            vals[i] = _NONE
-        columns[k] = vals
-    return steps.tolist(), columns
+            columns[k] = (sr.values, None)
+        elif len(sr.steps) == 0:
+            columns[k] = (np.zeros(len(steps)), np.zeros(len(steps), bool))
+        else:
+            idx = np.minimum(np.searchsorted(sr.steps, steps), len(sr.steps) - 1)
+            columns[k] = (sr.values[idx], sr.steps[idx] == steps)
+    return steps, columns
 
 
-def _zip_rows(steps: list[int], columns: dict[str, list[Any]], lo: int, hi: int) -> list[list[Any]]:
-    cols = [c[lo:hi] for c in columns.values()]
-    return [
-        [s, *(None if v is _NONE else v for v in vals)] for s, *vals in zip(steps[lo:hi], *cols)
-    ]
+def _points(steps: Any, values: Any, hit: Any) -> list[list[Any]]:
+    """``[[step, value], ...]`` where a key has points (``history --format json``)."""
+    if hit is not None:
+        steps, values = steps[hit], values[hit]
+    return [[s, v] for s, v in zip(steps.tolist(), values.tolist())]
+
+
+def _rows(steps: Any, columns: dict[str, tuple[Any, Any]], lo: int, hi: int) -> list[list[Any]]:
+    """Rows ``lo:hi`` for a table (None where a key has no point)."""
+    cols = []
+    for values, hit in columns.values():
+        vals = values[lo:hi].tolist()
+        if hit is not None:
+            vals = [v if h else None for v, h in zip(vals, hit[lo:hi].tolist())]
+        cols.append(vals)
+    return [[s, *vals] for s, *vals in zip(steps[lo:hi].tolist(), *cols)]
+
+
+def _history_csv(header: list[str], steps: Any, columns: dict[str, tuple[Any, Any]]) -> None:
+    """Every row as CSV, a column at a time (a million rows in about a second): values as
+    ``repr`` (round-trips), ``NaN``/``inf``/``-inf``, empty where a key has no point."""
+    import csv
+    import io
+
+    import numpy as np
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(header)
+    cols = [list(map(str, steps.tolist()))]
+    for values, hit in columns.values():
+        if hit is not None:
+            values = values[hit]
+        text = list(map(repr, values.tolist()))
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            v = values[i]
+            text[i] = "NaN" if v != v else ("inf" if v > 0 else "-inf")
+        if hit is not None:
+            given = iter(text)
+            text = [next(given) if h else "" for h in hit.tolist()]
+        cols.append(text)
+    out = sys.stdout
+    out.write(buf.getvalue())
+    for i in range(0, len(cols[0]), 100_000):  # in parts: a bounded string at a time
+        part = [c[i : i + 100_000] for c in cols]
+        out.write("\n".join(map(",".join, zip(*part))) + "\n")
+    out.flush()
 
 
 @cli.command("rm", context_settings=CONTEXT)
@@ -1046,7 +1081,8 @@ def eval_cmd(
     "store",
     metavar="PATH",
     envvar="EXPBOOK_STORE",
-    help="Store folder or database file (default: nearest .expbook/ upwards, or $EXPBOOK_STORE).",
+    help="The store: its folder, a folder holding .expbook/, or a .db file (default: "
+    "$EXPBOOK_STORE, else the nearest .expbook/ upwards).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
