@@ -102,12 +102,12 @@ def run_cli(args: list[str]) -> tuple[float, str]:
 
 def steps_of(out: str) -> list[int]:
     """The steps in a CSV or table output, in order."""
-    found = []
-    for line in out.splitlines():
-        cell = line.strip("│ ").replace("│", ",").split(",")[0].strip()
-        if cell.isdigit():
-            found.append(int(cell))
-    return found
+    lines = out.splitlines()
+    if any(line.startswith("│") for line in lines):  # a table: its first column
+        cells = [line.split("│")[1].strip() for line in lines if line.startswith("│")]
+    else:
+        cells = [line.split(",")[0] for line in lines]
+    return [int(c) for c in cells if c.isdigit()]
 
 
 def check(ours: str, floor: str) -> bool:
