@@ -446,3 +446,24 @@ def test_history_csv_writes_special_values_and_gaps(cli_run, store_path) -> None
     ]
     code, out, _ = cli_run("history", "s", "b", "--every", "2", "--format", "json")
     assert out.strip() == '{"b": [[1, NaN]]}'
+
+
+def test_import_dry_run_into_a_folder_without_a_store_writes_nothing(cli_run, tmp_path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    metrics = tmp_path / "m" / "metrics.csv"
+    metrics.parent.mkdir()
+    metrics.write_text("step,loss\n0,1.0\n")
+    code, out, err = cli_run(
+        "import",
+        str(metrics),
+        "--dry-run",
+        "--store",
+        str(folder),
+        "--format",
+        "json",
+        store=False,
+    )
+    assert code == 0, err
+    assert [r["name"] for r in json.loads(out)["runs"]] == ["m"]
+    assert list(folder.iterdir()) == []

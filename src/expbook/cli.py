@@ -670,10 +670,10 @@ def import_cmd(
 
 
 def _maybe_backend(store: str | None) -> Any:
-    from .store import connect, resolve_location
+    from .store import connect, resolve_db_path, resolve_location
 
     location = resolve_location(store)
-    if os.path.exists(location):
+    if os.path.exists(resolve_db_path(location)):  # a folder without a store gets none
         return connect(location)
     import tempfile
 
