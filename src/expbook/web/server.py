@@ -35,16 +35,12 @@ def check_port(host: str, port: int) -> None:
     import errno
     import socket
 
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as e:
-        raise ExpbookError(f"cannot listen on {host}:{port}: {e.strerror}") from None
-    family, kind, proto, _, addr = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        if os.name != "nt":  # as the server will: a port in TIME_WAIT is free to use
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as the server binds
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if os.name != "nt":  # as the server does: a port in TIME_WAIT is free to use
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(addr)
+            probe.bind((host, port))
         except OSError as e:
             if e.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
                 raise ExpbookError(
