@@ -250,10 +250,13 @@ def test_reinit_finishes_previous_run(store_path: str) -> None:
     assert expbook.open_store(store_path).run(a.id).status == "finished"
 
 
-def test_dir_argument_places_the_store(tmp_path) -> None:
+def test_dir_argument_names_the_store_as_store_does(tmp_path) -> None:
     run = expbook.init(dir=str(tmp_path / "work"))
     run.finish()
-    assert (tmp_path / "work" / ".expbook" / "expbook.db").exists()
+    assert (tmp_path / "work" / "expbook.db").exists()  # as --store work would
+    (tmp_path / "proj" / ".expbook").mkdir(parents=True)
+    expbook.init(dir=str(tmp_path / "proj")).finish()  # a folder holding .expbook/ uses it
+    assert (tmp_path / "proj" / ".expbook" / "expbook.db").exists()
 
 
 def test_default_store_is_nearest_dot_expbook(tmp_path, monkeypatch) -> None:

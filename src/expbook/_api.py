@@ -55,9 +55,10 @@ def init(
 ) -> Run:
     """Start a run (or continue one with ``id`` and ``resume``) and make it current.
 
-    The store is ``kwargs['store']`` if given, else ``$EXPBOOK_STORE``, else the nearest
-    ``.expbook/`` folder from ``dir`` (or the working directory) upwards, else a new
-    ``.expbook/`` there. Unknown wandb keywords are accepted and recorded.
+    The store is the one ``kwargs['store']`` or ``dir`` names (the rule of ``--store``),
+    else ``$EXPBOOK_STORE``'s, else the nearest ``.expbook/`` folder from the working
+    directory upwards, else a new ``./.expbook/``. Unknown wandb keywords are accepted and
+    recorded.
     """
     global _current
     store_arg = kwargs.pop("store", None)
@@ -77,12 +78,8 @@ def init(
     if resume == "must" and not id:
         raise UsageError("resume='must' needs the id of the run to continue")
     project = project or os.environ.get(ENV_PROJECT) or DEFAULT_PROJECT
-    if store_arg is not None:
-        location = resolve_location(store_arg)
-    elif dir is not None and not os.environ.get("EXPBOOK_STORE"):
-        location = resolve_location(None, start=os.fspath(dir))
-    else:
-        location = resolve_location(None)
+    # store= and dir= name a store by the same rule as --store and $EXPBOOK_STORE
+    location = resolve_location(store_arg if store_arg is not None else dir)
 
     with _lock:
         if _current is not None and reinit not in ("create_new", True):

@@ -116,11 +116,13 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
     from .cli import _emit_table
 
     _emit_table(fmt, table)
-    report = _write_report(book, location, project)
+    report = _write_report(book, project)
     if fmt == "table":
         click.echo(
-            f"\nReport: {os.path.relpath(report)} (re-render it with `expbook report "
-            f"{os.path.relpath(report)}` after more runs)"
+            f"\nReport: {os.path.relpath(report)}, in the working directory "
+            f"{os.path.dirname(report)} (re-render it with `expbook report "
+            f"{os.path.relpath(report)}{' --store ' + os.path.relpath(location) if store else ''}"
+            "` after more runs)"
         )
         rel = os.path.relpath(location)
         flag = "" if store is None else f" --store {rel}"
@@ -139,13 +141,14 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
         )
 
 
-def _write_report(book: Any, location: str, project: str) -> str:
-    """Write (first time) and render a sweep report next to the store; returns its path."""
+def _write_report(book: Any, project: str) -> str:
+    """Write (first time) and render a sweep report in the working directory; returns its
+    path."""
     from ._views import load_runs
     from .report import record_rendering, render_file, write_atomic
     from .report.starters import starter
 
-    path = os.path.join(os.path.dirname(location), f"expbook-{project}-report.md")
+    path = os.path.join(os.getcwd(), f"expbook-{project}-report.md")
     if not os.path.exists(path):
         text = starter("sweep", load_runs(book.backend, project), project)
         try:

@@ -10,9 +10,8 @@ import os
 
 from ..errors import StoreError
 from .base import Backend, MetricSummary, PointBatch, RunRecord, Series
-from .sqlite import SQLiteStore
+from .sqlite import STORE_DIR, SQLiteStore, resolve_db_path
 
-STORE_DIR = ".expbook"
 ENV_STORE = "EXPBOOK_STORE"
 
 __all__ = [
@@ -30,14 +29,19 @@ __all__ = [
 
 
 def resolve_location(path: str | os.PathLike[str] | None = None, start: str | None = None) -> str:
-    """Which store to use: ``path`` if given, else ``$EXPBOOK_STORE``, else the nearest
-    ``.expbook/`` folder from ``start`` (the working directory) upwards, else
-    ``./.expbook`` (created on first write)."""
+    """Which store to use: the store ``path`` names if given, else the one
+    ``$EXPBOOK_STORE`` names, else the nearest ``.expbook/`` folder from ``start`` (the
+    working directory) upwards, else ``./.expbook`` (created on first write).
+
+    A named path follows one rule (:func:`~expbook.store.sqlite.resolve_db_path`), whoever
+    names it (``--store``, ``init(store=)``, ``init(dir=)``, ``$EXPBOOK_STORE``). The answer
+    is the store folder, or the database file when the path names a file.
+    """
     if path is not None and os.fspath(path) != "":
-        return os.path.abspath(os.path.expanduser(os.fspath(path)))
+        return _named(os.fspath(path))
     env = os.environ.get(ENV_STORE)
     if env:
-        return os.path.abspath(os.path.expanduser(env))
+        return _named(env)
     from pathlib import Path  # only here: not needed when a store is named
 
     here = Path(start or os.getcwd()).resolve()
@@ -46,6 +50,12 @@ def resolve_location(path: str | os.PathLike[str] | None = None, start: str | No
         if candidate.is_dir():
             return str(candidate)
     return str(here / STORE_DIR)
+
+
+def _named(path: str) -> str:
+    p = os.path.abspath(os.path.expanduser(path))
+    db = resolve_db_path(p)
+    return db if db == p else os.path.dirname(db)
 
 
 def connect(

@@ -43,6 +43,7 @@ from .migrations import migrate
 from .sketch import SKETCH_MIN, sketch_indices
 
 DB_NAME = "expbook.db"
+STORE_DIR = ".expbook"  # the store folder of a project (and the default store)
 CHUNK_POINTS = 8192  # at most this many points in one chunk
 MERGE_BELOW = 1024  # a tail chunk smaller than this is merged with the next write
 BUSY_TIMEOUT_S = 120.0
@@ -168,9 +169,23 @@ def new_id() -> str:
 
 
 def resolve_db_path(path: str | os.PathLike[str]) -> str:
-    """A store path may name the database file itself or the folder that holds it."""
+    """The database file of the store that ``path`` names (README, "The store"):
+
+    * a folder holding ``expbook.db``, or named ``.expbook``: its ``expbook.db``;
+    * a folder holding a ``.expbook/`` folder: the ``expbook.db`` in there;
+    * a path ending in ``.db``, or any other existing file: that file;
+    * anything else: ``PATH/expbook.db`` (the folder is made on first write).
+    """
     p = os.fspath(path)
-    if p.endswith(".db") or os.path.isfile(p):
+    if os.path.isdir(p):
+        own = os.path.join(p, DB_NAME)
+        if os.path.exists(own) or os.path.basename(os.path.normpath(p)) == STORE_DIR:
+            return own
+        inner = os.path.join(p, STORE_DIR)
+        if os.path.isdir(inner):
+            return os.path.join(inner, DB_NAME)
+        return own
+    if p.endswith(".db") or os.path.exists(p):
         return p
     return os.path.join(p, DB_NAME)
 
@@ -840,6 +855,47 @@ class SQLiteStore:
                 steps, walls, values = steps[m], walls[m], values[m]
             out[key] = Series(steps, walls, values)
         return out
+
+    def tail_start(
+        self,
+        run_id: str,
+        keys: Iterable[str] | None,
+        n: int,
+        step_max: int | None = None,
+    ) -> int | None:
+        """A step from which on the last ``n`` points (steps up to ``step_max``) of some key
+        of ``keys`` (default: all) lie, from the chunks' step ranges alone; None when no key
+        has ``n`` points that way. Reading the steps from it on gives at least the last ``n``
+        distinct steps of all those keys together, unless chunks overlap (out-of-order
+        writes): a reader counts what it got and reads everything when short."""
+        hi = 2**63 - 1 if step_max is None else step_max
+        sql = (
+            "SELECT c.kid, c.n, c.step_min, c.step_max FROM chunks c "
+            "JOIN keys k ON k.kid = c.kid WHERE c.rid=? AND c.step_min<=?"
+        )
+        with self._lock:
+            params: list[Any] = [self._rid(run_id), hi]
+            if keys is not None:
+                wanted = list(dict.fromkeys(keys))
+                if not wanted:
+                    return None
+                sql += f" AND k.name IN ({','.join('?' * len(wanted))})"
+                params.extend(wanted)
+            rows = self._conn.execute(sql + " ORDER BY c.kid, c.step_max DESC", params).fetchall()
+        start: int | None = None
+        kid, count, low, done = None, 0, 0, False
+        for k, cnt, smin, smax in rows:
+            if k != kid:
+                kid, count, low, done = k, 0, smin, False
+            if done:
+                continue
+            low = min(low, smin)
+            if smax <= hi:  # a chunk cut by step_max counts nothing: its points above are out
+                count += cnt
+            if count >= n:
+                done = True
+                start = low if start is None else max(start, low)
+        return start
 
     def read_overview(
         self,

@@ -7,9 +7,10 @@ import threading
 import webbrowser
 from collections.abc import Callable
 
+from ..errors import ExpbookError
 from .app import create_app
 
-__all__ = ["LOCAL_HOSTS", "banner", "serve"]
+__all__ = ["LOCAL_HOSTS", "banner", "check_port", "serve"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -28,6 +29,27 @@ def banner(location: str, host: str, port: int) -> list[str]:
     return lines
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`~expbook.errors.ExpbookError` when the dashboard could not listen on
+    ``host:port`` (the port is taken, or the address is not this machine's)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as the server binds
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if os.name != "nt":  # as the server does: a port in TIME_WAIT is free to use
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            if e.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+                raise ExpbookError(
+                    f"port {port} is taken on {host} (another program is listening on it): "
+                    "choose another with --port"
+                ) from None
+            raise ExpbookError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
 def serve(
     store: str | os.PathLike[str] | None,
     host: str = "127.0.0.1",
@@ -42,6 +64,7 @@ def serve(
     allowed = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost") else None
     app = create_app(store, allowed_hosts=allowed)
     location = app.state.ui.location
+    check_port(host, port)  # before the banner: a taken port is an error, not an address
     for line in banner(location, host, port):
         echo(line)
     if open_browser:
