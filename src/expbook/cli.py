@@ -112,15 +112,16 @@ def runs_cmd(
     Example:
       expbook runs --project demo --filter 'config.hidden >= 16' --sort=-val_acc --limit 5
     """
-    from ._read import run_record_json
+    from ._read import Store, run_record_json
 
-    backend = open_backend(store)
+    book = Store(open_backend(store))
+    backend = book.backend
     sort_key, descending = (sort[1:], True) if sort and sort.startswith("-") else (sort, False)
     if sort is not None and not sort_key:
         raise click.BadParameter(
             "give a column to sort by, e.g. --sort=-val_acc", param_hint="--sort"
         )
-    chosen = _select(backend, project, filter_, ())
+    chosen = book._select(project, filter_, None)  # the selection of Store.runs(filter=)
     sort_values: list[Any] = []
     if sort_key:
         chosen, sort_values = _sort_runs(chosen, sort_key, descending)
