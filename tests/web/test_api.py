@@ -341,11 +341,18 @@ def test_ui_command_serves(cli_run, seeded, monkeypatch) -> None:
 
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
-    code, out, err = cli_run("ui", "--store", str(seeded[0]), "--port", "8123", store=False)
+    import socket
+
+    with socket.socket() as s:  # a port free on this machine (the command checks it first)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = cli_run("ui", "--store", str(seeded[0]), "--port", str(port), store=False)
     assert code == 0, err
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
-    assert "http://127.0.0.1:8123/" in out and "only this machine" in out
-    code, out, _ = cli_run("ui", "--store", str(seeded[0]), "--host", "0.0.0.0", store=False)
+    assert seen["host"] == "127.0.0.1" and seen["port"] == port
+    assert f"http://127.0.0.1:{port}/" in out and "only this machine" in out
+    code, out, _ = cli_run(
+        "ui", "--store", str(seeded[0]), "--host", "0.0.0.0", "--port", str(port), store=False
+    )
     assert code == 0 and "WARNING" in out and "no authentication" in out
 
 
