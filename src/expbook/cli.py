@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -891,6 +892,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except sqlite3.Error as e:  # a store damaged or read-only where a command writes to it
+        click.echo(f"expbook: error: the store cannot be used: {visible(str(e))}", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("expbook: interrupted", err=True)
         return 130
