@@ -147,7 +147,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "One page of runs, filtered, searched and sorted",
                     "parameters": [
                         _q("project", "only runs of this project"),
-                        _q("filter", "a filter expression, as `--filter` on the CLI"),
+                        _q(
+                            "filter",
+                            "a filter expression, as `--filter` on the CLI (one that does not "
+                            "parse, or names a key no run has, is a 400)",
+                        ),
                         _q("q", "case-insensitive search in name, id, tags, group and notes"),
                         _q(
                             "sort",
