@@ -320,6 +320,11 @@ def test_init_on_read_only_store_raises_store_error(tmp_path, monkeypatch) -> No
             expbook.init(dir=str(tmp_path / "proj"), project="p", name="c")
         msg = str(got.value)
         assert "\n" not in msg and str(folder) in msg and "read" in msg
+        conn = sqlite3.connect(db)
+        (run_a,) = conn.execute("SELECT id FROM runs WHERE name = 'a'").fetchone()
+        conn.close()
+        with pytest.raises(expbook.StoreError, match="cannot write"):
+            expbook.init(dir=str(tmp_path / "proj"), id=run_a, resume="allow")
         # nothing stored was lost: the store still reads, with both runs
         monkeypatch.undo()
         assert sorted(r["name"] for r in expbook.open_store(str(folder)).run_records()) == [

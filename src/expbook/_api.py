@@ -113,7 +113,10 @@ def init(
                 raise UsageError(
                     f"a run with id {id!r} exists already: pass resume='allow' to continue it"
                 )
-            run = _resume(existing, writer, cfg, meta, tags, notes)
+            try:
+                run = _resume(existing, writer, cfg, meta, tags, notes)
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot write to store {location}: {e}") from None
         else:
             if resume == "must":
                 raise UsageError(f"resume='must' but there is no run with id {id!r}")
