@@ -39,7 +39,7 @@ def visible(text: str) -> str:
     """``text`` safe to print on one line of a terminal: control characters (an ANSI escape
     sequence's ESC, newlines, tabs, bidirectional overrides) written as escapes (``\\x1b``,
     ``\\n``), everything else as is."""
-    if _CONTROL.search(text) is None:
+    if text.isprintable() or _CONTROL.search(text) is None:  # the first test is the fast one
         return text
     return _CONTROL.sub(_escape_char, text)
 
