@@ -129,6 +129,11 @@ def test_import_closing_table_shows_hostile_paths(cli_run, tmp_path) -> None:
     _no_raw_controls(out)
     for name in HOSTILE:
         assert shown(name.replace("/", "-")) in out
+        # the run's page shows where it came from
+        code, out_show, err = cli_run("show", name.replace("/", "-"))
+        assert code == 0, err
+        _no_raw_controls(out_show)
+        assert "source: " in out_show and shown(name.replace("/", "-")) in out_show
 
 
 def test_visible_escapes_controls_only() -> None:
