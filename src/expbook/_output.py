@@ -79,15 +79,25 @@ def console(*, stderr: bool = False, file: Any = None, wide: bool = True) -> Any
     return con
 
 
-def print_wide(con: Any, renderable: Any) -> None:
-    """Print ``renderable`` on ``con``; when that is not a terminal (a pipe, a file), as wide
-    as it needs to be, so no cell is folded."""
-    if not con.is_terminal:
-        from rich.measure import Measurement
+def print_wide(
+    con: Any, table: Any, headers: Sequence[str], cells: Sequence[Sequence[str]]
+) -> None:
+    """Print the rich ``table`` of ``headers`` and ``cells`` (its text) on ``con``; when that
+    is not a terminal (a pipe, a file), as wide as the table needs, so no cell is folded.
 
-        need = Measurement.get(con, con.options.update_width(100_000), renderable).maximum
-        con.width = max(con.width, need)
-    con.print(renderable)
+    The width comes from the text itself: asking rich to measure the table costs as much as
+    printing it."""
+    if not con.is_terminal and headers:
+        from rich.cells import cell_len
+
+        widths = [cell_len(visible_lines(h)) for h in headers]
+        for row in cells:
+            for i, c in enumerate(row):
+                n = cell_len(c) if not c.isascii() else len(c)
+                if n > widths[i]:
+                    widths[i] = n
+        con.width = max(con.width, sum(widths) + 3 * len(widths) + 1)
+    con.print(table)
 
 
 def fmt_number(v: Any, digits: int = 5) -> str:
@@ -192,6 +202,7 @@ def print_table(
     for i, c in enumerate(columns):
         numeric = any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in rows)
         table.add_column(c, justify="right" if numeric else "left", overflow="fold")
-    for r in rows:
-        table.add_row(*(fmt_number(v) for v in r))
-    print_wide(con, table)
+    cells = [[fmt_number(v) for v in r] for r in rows]
+    for r in cells:
+        table.add_row(*r)
+    print_wide(con, table, columns, cells)

@@ -479,7 +479,7 @@ def _emit_table(fmt: str, table: Any) -> None:
 
         con = console()
         for t in table.tables():
-            print_wide(con, t.to_rich())
+            print_wide(con, t.to_rich(), t.headers(), t.formatted_rows())
             for note in t.notes:
                 con.print(note)
 
