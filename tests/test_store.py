@@ -518,7 +518,7 @@ def test_values_at_in_two_threads_same_values_and_errors(store_path: str, monkey
     store._conn.execute(
         "UPDATE chunks SET data = ? WHERE rid = ? AND seq = ?", (b"\x02" + blob[1:], rid, seq)
     )
-    with pytest.raises(ValueError, match="unknown chunk version 2"):
+    with pytest.raises(StoreError, match="unknown chunk version 2"):
         store.values_at("k", 10)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,13 @@ _prev_handlers: dict[int, Any] = {}
 def _writer_for(location: str) -> Writer:
     w = _writers.get(location)
     if w is None:
-        w = _writers[location] = Writer(connect(location))
+        backend = connect(location)
+        try:
+            backend.check_writable()
+        except StoreError:
+            backend.close()
+            raise
+        w = _writers[location] = Writer(backend)
     return w
 
 
@@ -103,7 +110,10 @@ def init(
                 raise UsageError(
                     f"a run with id {id!r} exists already: pass resume='allow' to continue it"
                 )
-            run = _resume(existing, writer, cfg, meta, tags, notes)
+            try:
+                run = _resume(existing, writer, cfg, meta, tags, notes)
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot write to store {location}: {e}") from None
         else:
             if resume == "must":
                 raise UsageError(f"resume='must' but there is no run with id {id!r}")
@@ -118,8 +128,8 @@ def init(
                     notes=notes,
                     meta=meta,
                 )
-            except StoreError:
-                raise
+            except sqlite3.Error as e:  # e.g. a database the file system keeps read-only
+                raise StoreError(f"cannot write to store {location}: {e}") from None
             run = Run(
                 id=rec.id,
                 name=rec.name,

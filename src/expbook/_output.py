@@ -3,17 +3,101 @@
 JSON keeps full precision; NaN and infinities are written as ``NaN``/``Infinity``/
 ``-Infinity`` (what Python's and JavaScript's JSON5-tolerant readers accept). Tables round
 numbers for reading.
+
+Everything printed for a terminal goes through this module, and data is only ever shown as
+plain text: a run name like ``x[/y]`` or ``[bold]b`` is printed as written (never read as
+rich markup), and control characters in data (ANSI escape sequences, carriage returns,
+bidirectional overrides) are shown escaped (``\\x1b[31m``) instead of reaching the terminal.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
+
+# C0 and C1 control characters (ESC among them), DEL, and the Unicode marks that reorder text
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    c = m.group()
+    named = _NAMED.get(c)
+    if named is not None:
+        return named
+    o = ord(c)
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print on one line of a terminal: control characters (an ANSI escape
+    sequence's ESC, newlines, tabs, bidirectional overrides) written as escapes (``\\x1b``,
+    ``\\n``), everything else as is."""
+    if text.isprintable() or _CONTROL.search(text) is None:  # the first test is the fast one
+        return text
+    return _CONTROL.sub(_escape_char, text)
+
+
+def visible_lines(text: str) -> str:
+    """:func:`visible` for each line of a multi-line text (its newlines kept)."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
+_console_class: Any = None
+
+
+def console(*, stderr: bool = False, file: Any = None, wide: bool = True) -> Any:
+    """A :class:`rich.console.Console` that prints every string as plain text.
+
+    Markup, emoji codes and highlighting are off, and every string it renders (cells,
+    headers, titles, notes) passes through :func:`visible_lines`: data can never style the output,
+    raise a markup error or send escape sequences to the terminal. Styles are given as
+    :class:`rich.text.Text` spans. ``wide``: when not printing to a terminal (pipes and
+    files), 160 columns at least, so cells are not wrapped.
+    """
+    global _console_class
+    if _console_class is None:
+        from rich.console import Console
+
+        class PlainConsole(Console):
+            def render_str(self, text: str, **kwargs: Any) -> Any:
+                kwargs.update(markup=False, emoji=False)
+                return super().render_str(visible_lines(text), **kwargs)
+
+        _console_class = PlainConsole
+    con = _console_class(
+        file=file, stderr=stderr, markup=False, emoji=False, highlight=False
+    )
+    if wide and not con.is_terminal:
+        con.width = max(con.width, 160)
+    return con
+
+
+def print_wide(
+    con: Any, table: Any, headers: Sequence[str], cells: Sequence[Sequence[str]]
+) -> None:
+    """Print the rich ``table`` of ``headers`` and ``cells`` (its text) on ``con``; when that
+    is not a terminal (a pipe, a file), as wide as the table needs, so no cell is folded.
+
+    The width comes from the text itself: asking rich to measure the table costs as much as
+    printing it."""
+    if not con.is_terminal and headers:
+        from rich.cells import cell_len
+
+        widths = [cell_len(visible_lines(h)) for h in headers]
+        for row in cells:
+            for i, c in enumerate(row):
+                n = cell_len(c) if not c.isascii() else len(c)
+                if n > widths[i]:
+                    widths[i] = n
+        con.width = max(con.width, sum(widths) + 3 * len(widths) + 1)
+    con.print(table)
 
 
 def fmt_number(v: Any, digits: int = 5) -> str:
@@ -39,7 +123,7 @@ def fmt_number(v: Any, digits: int = 5) -> str:
         return ", ".join(fmt_number(x, digits) for x in v)
     if isinstance(v, Mapping):
         return json.dumps(v, default=str)
-    return str(v)
+    return visible(str(v))
 
 
 def to_json(obj: Any) -> str:
@@ -111,16 +195,14 @@ def print_table(
     title: str | None = None,
     file: Any = None,
 ) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=file) if file is not None else Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 160)  # pipes and files: don't wrap cells
+    con = console(file=file)
     table = Table(title=title, show_lines=False, header_style="bold")
     for i, c in enumerate(columns):
         numeric = any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in rows)
         table.add_column(c, justify="right" if numeric else "left", overflow="fold")
-    for r in rows:
-        table.add_row(*(fmt_number(v) for v in r))
-    console.print(table)
+    cells = [[fmt_number(v) for v in r] for r in rows]
+    for r in cells:
+        table.add_row(*r)
+    print_wide(con, table, columns, cells)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
-from ._output import FORMATS, emit, fmt_number
+from ._output import FORMATS, emit, fmt_number, visible
 from .errors import ExpbookError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -258,21 +259,26 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     if fmt == "csv":
         emit(fmt, columns=cols, rows=rows, json_obj=None)
         return
-    from rich.console import Console
+    from rich.text import Text
 
-    console = Console()
-    console.print(
-        f"[bold]{rec.name}[/bold]  id {rec.id}  project {rec.project}  "
-        f"status [bold]{rec.state}[/bold]"
+    from ._output import console as make_console
+
+    con = make_console()
+    con.print(
+        Text.assemble(
+            (visible(rec.name), "bold"),
+            f"  id {visible(rec.id)}  project {visible(rec.project)}  status ",
+            (rec.state, "bold"),
+        )
     )
-    console.print(f"created {obj['created_at']}  finished {obj['finished_at'] or '-'}")
+    con.print(f"created {obj['created_at']}  finished {obj['finished_at'] or '-'}")
     if rec.tags:
-        console.print("tags: " + ", ".join(rec.tags))
+        con.print("tags: " + ", ".join(map(str, rec.tags)))
     src = rec.source
     if src.get("kind") != "logged":
-        console.print(f"source: {src.get('format', '?')} {src.get('path', '')}")
+        con.print(f"source: {src.get('format', '?')} {src.get('path', '')}")
     for line in _meta_lines(rec):
-        console.print(line, markup=False, highlight=False)
+        con.print(line)
     flat = flatten(rec.config)
     if flat:
         emit(
@@ -693,15 +699,16 @@ def _progress(fmt: str) -> tuple[Any, Any]:
     """A progress bar on stderr for large imports (only in a terminal)."""
     if fmt != "table" or not sys.stderr.isatty():
         return None, lambda: None
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ._output import console
 
     bar = Progress(
         TextColumn("importing"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
+        TextColumn("{task.description}", markup=False),
+        console=console(stderr=True, wide=False),
         transient=True,
     )
     state: dict[str, Any] = {}
@@ -764,18 +771,18 @@ def _emit_table(fmt: str, table: Any) -> None:
         click.echo(table.to_csv(), nl=False)
     elif sum(len(t.rows) for t in table.tables()) > 500:
         # rich measures every cell: seconds for thousands of rows; plain text is instant
-        for t in table.tables():
-            click.echo(t.to_text())
-    else:
-        from rich.console import Console
+        from ._output import visible_lines
 
-        console = Console()
-        if not console.is_terminal:
-            console.width = max(console.width, 160)
         for t in table.tables():
-            console.print(t.to_rich())
+            click.echo(visible_lines(t.to_text()))
+    else:
+        from ._output import console, print_wide
+
+        con = console()
+        for t in table.tables():
+            print_wide(con, t.to_rich(), t.headers(), t.formatted_rows())
             for note in t.notes:
-                console.print(note, highlight=False)
+                con.print(note)
 
 
 DERIVE = click.option(
@@ -1172,9 +1179,9 @@ def report_cmd(
         try:
             record_rendering(backend, doc, result, project)
         except Exception as e:
-            click.echo(f"expbook: {doc}: not kept for the dashboard: {e}", err=True)
+            click.echo(visible(f"expbook: {doc}: not kept for the dashboard: {e}"), err=True)
     for issue in result.issues:
-        click.echo(f"expbook: {doc}:{issue}", err=True)
+        click.echo(visible(f"expbook: {doc}:{issue}"), err=True)
     fails = len(result.failed_claims)
     if check_only:
         state = "out of date" if result.changed else "up to date"
@@ -1231,25 +1238,29 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     except click.ClickException as e:
-        click.echo(f"expbook: error: {e.format_message()}", err=True)
+        click.echo(f"expbook: error: {visible(e.format_message())}", err=True)
         return e.exit_code
     except ExpbookError as e:
-        click.echo(f"expbook: error: {e}", err=True)
+        click.echo(f"expbook: error: {visible(str(e))}", err=True)
         return 1
     except ValueError as e:  # bad expressions and option values from the analysis layer
         from .expr import ExprError
 
         if not isinstance(e, ExprError) and type(e) is not ValueError:
             raise
-        click.echo(f"expbook: error: {e}", err=True)
+        click.echo(f"expbook: error: {visible(str(e))}", err=True)
         return 1
     except BrokenPipeError:
         return 0
+    except sqlite3.Error as e:  # a store damaged or read-only where a command writes to it
+        click.echo(f"expbook: error: the store cannot be used: {visible(str(e))}", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("expbook: interrupted", err=True)
         return 130
     except OSError as e:
-        click.echo(f"expbook: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        msg = f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")
+        click.echo(f"expbook: error: {visible(msg)}", err=True)
         return 1
     return 0
 

@@ -174,7 +174,6 @@ def test_unknown_key_is_404(client, ids) -> None:
     [
         ("max_points=3", "max_points must be between 4"),
         ("max_points=x", "max_points must be an integer"),
-        ("step_min=10&step_max=5", "step_min must not be above step_max"),
         ("after_step=1.5", "after_step must be an integer"),
         ("step_min=99999999999999999999999", "step_min must be between"),
         ("after_step=9223372036854775807", "after_step must be between"),

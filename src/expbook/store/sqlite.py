@@ -12,21 +12,25 @@ when a read lock would have to be upgraded. Many processes can write to one stor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import operator
 import os
+import re
 import sqlite3
+import struct
 import sys
 import threading
 import time
+import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields as dataclass_fields
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import AmbiguousRun, RunNotFound, StoreError
 from . import codec
@@ -41,6 +45,8 @@ from .base import (
 )
 from .migrations import migrate
 from .sketch import SKETCH_MIN, sketch_indices
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 DB_NAME = "expbook.db"
 STORE_DIR = ".expbook"  # the store folder of a project (and the default store)
@@ -235,6 +241,37 @@ def _nan_if_none(step: Any, value: Any) -> Any:
     return value
 
 
+def _unreadable(e: BaseException) -> str:
+    """What went wrong reading a store, on one line."""
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    m = re.match(r"Could not decode to UTF-8 column '([^']*)'", msg)
+    if isinstance(e, UnicodeDecodeError) or m:
+        col = f" in column {m.group(1)!r}" if m else ""
+        return f"text that is not UTF-8{col}: the store is damaged"
+    if isinstance(e, sqlite3.Error):
+        return msg
+    return f"a stored value does not decode ({msg[:200]}): the store is damaged"
+
+
+# What reading a damaged database can raise: SQLite's own errors, text that is not UTF-8,
+# and a chunk or JSON column that does not decode.
+_READ_ERRORS = (sqlite3.Error, UnicodeDecodeError, ValueError, IndexError, struct.error, zlib.error)
+
+
+def _reads(method: _F) -> _F:
+    """A read method of :class:`SQLiteStore`: a damaged database raises :class:`StoreError`
+    with a one-line message instead of SQLite's, the codec's or the JSON decoder's error."""
+
+    @functools.wraps(method)
+    def wrapper(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except _READ_ERRORS as e:
+            raise StoreError(f"cannot read store {self.db_path}: {_unreadable(e)}") from e
+
+    return wrapper  # type: ignore[return-value]
+
+
 _RECORD_KEYS = (
     "id",
     "name",
@@ -270,7 +307,14 @@ class _StoredRecord(RunRecord):
             d = self.__dict__
             raw = d.pop("_raw_" + name, None)
             if raw is not None:
-                value = d[name] = _loads(raw)
+                try:
+                    value = d[name] = _loads(raw)
+                except ValueError:
+                    d["_raw_" + name] = raw
+                    raise StoreError(
+                        f"cannot read run {d.get('id')!r}: its {name} is not valid JSON "
+                        "(the store is damaged)"
+                    ) from None
                 return value
         raise AttributeError(name)
 
@@ -340,6 +384,18 @@ class SQLiteStore:
             self._tables = {r[0] for r in tables}
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open store {self.db_path}: {e}") from e
+
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` (one line) when this process cannot write to the store:
+        opened read-only, or its database file or folder is read-only for this user."""
+        if self.readonly:
+            raise StoreError(f"store {self.location} is open read-only")
+        for path, what in ((self.db_path, "database file"), (self.location, "folder")):
+            if not os.access(path, os.W_OK):
+                raise StoreError(
+                    f"cannot write to store {self.location}: its {what} is read-only "
+                    f"({path}); make it writable or choose another store"
+                )
 
     # -- plumbing ------------------------------------------------------------------------
     def __enter__(self) -> SQLiteStore:
@@ -515,6 +571,7 @@ class SQLiteStore:
         rec.__dict__.update(zip(_RECORD_KEYS, row))
         return rec
 
+    @_reads
     def list_runs(self, project: str | None = None) -> list[RunRecord]:
         """Every run (of ``project``), oldest first (by ``created_at``, then creation order)."""
         # Sorted here, not by ORDER BY: SQLite's sorter would copy every whole row (10,000
@@ -524,6 +581,7 @@ class SQLiteStore:
         rows.sort(key=_BY_CREATED)
         return [self._record(r) for r in rows]  # _record ignores the trailing rid
 
+    @_reads
     def page_runs(
         self,
         project: str | None = None,
@@ -541,13 +599,16 @@ class SQLiteStore:
         )
         return total, [self._record(r) for r in rows]
 
+    @_reads
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the store."""
         return int(self._q("PRAGMA data_version")[0][0])
 
+    @_reads
     def projects(self) -> list[str]:
         return [r[0] for r in self._q("SELECT DISTINCT project FROM runs ORDER BY project")]
 
+    @_reads
     def get_run(self, ref: str, project: str | None = None) -> RunRecord:
         """A run by id, unique id prefix, or unique name (within ``project`` if given)."""
         ref = str(ref)
@@ -714,6 +775,7 @@ class SQLiteStore:
         self._conn.execute("DELETE FROM metric_summary WHERE rid=? AND kid=?", (rid, kid))
         self._merge_summary(rid, kid, _summarize(steps, walls, values))
 
+    @_reads
     def metric_summaries(
         self,
         run_ids: Iterable[str] | None = None,
@@ -770,6 +832,7 @@ class SQLiteStore:
             got[name] = new(MetricSummary, vals)
         return out
 
+    @_reads
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
         """run id -> the keys it has points for (sorted), without loading any summary."""
         sql = (
@@ -784,6 +847,7 @@ class SQLiteStore:
             keys.sort()
         return out
 
+    @_reads
     def keys(self, run_id: str) -> list[str]:
         with self._lock:
             rid = self._rid(run_id)
@@ -794,6 +858,7 @@ class SQLiteStore:
             ).fetchall()
         return [r[0] for r in rows]
 
+    @_reads
     def read_series(
         self,
         run_id: str,
@@ -856,6 +921,7 @@ class SQLiteStore:
             out[key] = Series(steps, walls, values)
         return out
 
+    @_reads
     def tail_start(
         self,
         run_id: str,
@@ -897,6 +963,7 @@ class SQLiteStore:
                 start = low if start is None else max(start, low)
         return start
 
+    @_reads
     def read_overview(
         self,
         run_id: str,
@@ -966,6 +1033,7 @@ class SQLiteStore:
         )
         return series, covered
 
+    @_reads
     def values_at(
         self,
         key: str,
@@ -1044,6 +1112,7 @@ class SQLiteStore:
         return set(self.keys(run_id))
 
     # -- imports -------------------------------------------------------------------------
+    @_reads
     def source_of(self, project: str, source: str, external_id: str = "") -> tuple[str, str] | None:
         """(run id, content hash) of the run imported from this source, if any."""
         rows = self._q(
@@ -1053,6 +1122,7 @@ class SQLiteStore:
         )
         return (rows[0][0], rows[0][1]) if rows else None
 
+    @_reads
     def source_files(self, source: str, project: str | None = None) -> list[tuple[str, str, Any]]:
         """(run id, name, recorded file fingerprint) of every run imported from ``source``."""
         sql = (
@@ -1130,6 +1200,7 @@ class SQLiteStore:
                 [(rid, p, k, h) for p, k, h in artifacts],
             )
 
+    @_reads
     def artifacts(self, run_id: str) -> list[tuple[str, str, str]]:
         with self._lock:
             rid = self._rid(run_id)
@@ -1171,6 +1242,7 @@ class SQLiteStore:
             )
         return rid
 
+    @_reads
     def reports(self) -> list[dict[str, Any]]:
         """Every recorded report (without its text), most recently rendered first."""
         if "reports" not in self._tables:
@@ -1178,6 +1250,7 @@ class SQLiteStore:
         rows = self._q(f"SELECT {_REPORT_COLUMNS} FROM reports ORDER BY rendered_at DESC, path")
         return [_report(r) for r in rows]
 
+    @_reads
     def get_report(self, report_id: str) -> dict[str, Any] | None:
         """A recorded report with its Markdown ``text`` and ``figures``, or None."""
         if "reports" not in self._tables:
@@ -1191,6 +1264,7 @@ class SQLiteStore:
         out["text"], out["figures"] = rows[0][6], json.loads(rows[0][7])
         return out
 
+    @_reads
     def stats(self) -> dict[str, int]:
         (runs,) = self._q("SELECT COUNT(*) FROM runs")[0]
         (points,) = self._q("SELECT COALESCE(SUM(n), 0) FROM chunks")[0]

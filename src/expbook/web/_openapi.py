@@ -11,14 +11,24 @@ from typing import Any
 __all__ = ["openapi_document"]
 
 
-def _q(name: str, desc: str, typ: str = "string", **extra: Any) -> dict[str, Any]:
+def _q(
+    name: str, desc: str, typ: str = "string", required: bool = False, **extra: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
-        "required": False,
+        "required": required,
         "description": desc,
         "schema": {"type": typ, **extra},
     }
+
+
+_INT64: dict[str, Any] = {"format": "int64", "minimum": -(2**63) + 1, "maximum": 2**63 - 1}
+# A column of the runs table: a run field, config.KEY or summary.KEY (not ending in "."); in
+# the comma-separated `columns`, a key without commas.
+_FIELDS = "name|id|project|status|created_at|tags|group"
+_COLUMN = rf"({_FIELDS}|(config|summary)\.[\s\S]*[^.])"
+_LISTED = rf"\s*(({_FIELDS}|(config|summary)\.[^,]*[^.,\s])\s*)?"  # blank items are skipped
 
 
 def _path(name: str, desc: str) -> dict[str, Any]:
@@ -137,11 +147,27 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "One page of runs, filtered, searched and sorted",
                     "parameters": [
                         _q("project", "only runs of this project"),
-                        _q("filter", "a filter expression, as `--filter` on the CLI"),
+                        _q(
+                            "filter",
+                            "a filter expression, as `--filter` on the CLI (one that does not "
+                            "parse, or names a key no run has, is a 400)",
+                        ),
                         _q("q", "case-insensitive search in name, id, tags, group and notes"),
-                        _q("sort", "column to sort by: a run field, config.KEY or summary.KEY"),
+                        _q(
+                            "sort",
+                            "column to sort by: a run field, config.KEY or summary.KEY",
+                            pattern=f"^({_COLUMN})?$",
+                        ),
                         _q("order", "sort order", enum=["asc", "desc"], default="desc"),
-                        _q("offset", "rows to skip", "integer", minimum=0, default=0),
+                        _q(
+                            "offset",
+                            "rows to skip",
+                            "integer",
+                            format="int64",
+                            minimum=0,
+                            maximum=2**63 - 1,
+                            default=0,
+                        ),
                         _q(
                             "limit",
                             "rows to return",
@@ -154,8 +180,13 @@ def openapi_document() -> dict[str, Any]:
                             "columns",
                             "comma-separated columns for `values` (default: up to "
                             "four varying params and four metrics)",
+                            pattern=f"^{_LISTED}(,{_LISTED})*$",
                         ),
-                        _q("group", "group rows by this column (sorted by it first)"),
+                        _q(
+                            "group",
+                            "group rows by this column (sorted by it first)",
+                            pattern=f"^({_COLUMN})?$",
+                        ),
                     ],
                     "responses": _ok(
                         "A page of runs",
@@ -224,9 +255,20 @@ def openapi_document() -> dict[str, Any]:
                             maximum=100000,
                             default=2000,
                         ),
-                        _q("step_min", "first step of the range", "integer"),
-                        _q("step_max", "last step of the range", "integer"),
-                        _q("after_step", "only points after this step (live updates)", "integer"),
+                        _q(
+                            "step_min",
+                            "first step of the range (a range with step_min above step_max "
+                            "is empty)",
+                            "integer",
+                            **_INT64,
+                        ),
+                        _q("step_max", "last step of the range", "integer", **_INT64),
+                        _q(
+                            "after_step",
+                            "only points after this step (live updates)",
+                            "integer",
+                            **{**_INT64, "maximum": 2**63 - 2},
+                        ),
                     ],
                     "responses": _ok("The series", {"$ref": "#/components/schemas/Series"}),
                 }
@@ -235,7 +277,12 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "`expbook compare` of the runs: config diff, metrics, time, cost",
                     "parameters": [
-                        _q("ids", "comma-separated run ids (the first is the baseline)")
+                        _q(
+                            "ids",
+                            "comma-separated run ids, at most 50 (the first is the baseline)",
+                            required=True,
+                            pattern=r"[^,\s]",
+                        )
                     ],
                     "responses": _ok("The comparison", {"type": "object"}),
                 }

@@ -12,6 +12,7 @@ Two paths, same answers (a test pins that):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -32,6 +33,7 @@ __all__ = [
     "RunsSnapshot",
     "SnapshotCache",
     "is_simple",
+    "names_unknown_column",
     "page_from_store",
     "query_runs",
 ]
@@ -78,14 +80,33 @@ class SnapshotCache:
         self._at = 0.0
         self._refreshing = False
 
-    def _build(self) -> RunsSnapshot:
+    def _build(self, if_changed: bool = False) -> RunsSnapshot:
         with self._build_lock:
-            version = self._data_version()
-            snap = _snapshot(self._backend)
+            try:
+                version = self._data_version()
+                with self._lock:
+                    if if_changed and self._snap is not None and version == self._version:
+                        return self._snap  # e.g. built by another request meanwhile
+                snap = _snapshot(self._backend)
+            except BaseException:
+                with self._lock:
+                    self._refreshing = False  # the next request tries again
+                raise
             with self._lock:
                 self._snap, self._version, self._at = snap, version, time.monotonic()
                 self._refreshing = False
             return snap
+
+    def _build_quietly(self) -> None:
+        # in a background thread: a store that cannot be read is reported by the request
+        # that waits for the snapshot, not as a traceback on the server's terminal
+        with contextlib.suppress(Exception):
+            self._build()
+
+    def fresh(self) -> RunsSnapshot:
+        """The snapshot, rebuilt now (the caller waits) if the store changed since it was
+        taken: for a request naming a key the current snapshot does not know."""
+        return self._build(if_changed=True)
 
     def _data_version(self) -> Any:
         # changes whenever another connection commits to the database
@@ -93,7 +114,7 @@ class SnapshotCache:
 
     def start(self) -> None:
         """Build the first snapshot in the background (the app calls this at creation)."""
-        threading.Thread(target=self._build, daemon=True, name="expbook-ui-runs").start()
+        threading.Thread(target=self._build_quietly, daemon=True, name="expbook-ui-runs").start()
 
     def peek(self) -> RunsSnapshot | None:
         """The current snapshot, or None while the first one is being built."""
@@ -115,7 +136,7 @@ class SnapshotCache:
             if age > 60 or self._data_version() != self._version:
                 with self._lock:
                     self._refreshing = True
-                threading.Thread(target=self._build, daemon=True).start()
+                threading.Thread(target=self._build_quietly, daemon=True).start()
             else:
                 with self._lock:
                     self._at = time.monotonic()
@@ -172,6 +193,14 @@ def _check_column(col: str, what: str) -> None:
     if col in BASE_COLUMNS or (col.startswith(("config.", "summary.")) and col[-1] != "."):
         return
     raise BadQuery(f"{what}: unknown column {col!r} (use a run field, config.KEY or summary.KEY)")
+
+
+def names_unknown_column(snap: RunsSnapshot, query: RunsQuery) -> bool:
+    """Whether ``query`` sorts, groups or shows a config or summary column no run of
+    ``snap`` has (a key that may have appeared after the snapshot was taken)."""
+    known = set(snap.params).union(snap.metrics)
+    cols = [query.sort, query.group or "", *(query.columns or ())]
+    return any(c.startswith(("config.", "summary.")) and c not in known for c in cols)
 
 
 def _matches(run: StoredRun, needle: str) -> bool:

@@ -24,14 +24,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from .._read import flatten, run_record_json
 from .._views import StoredRun
-from ..errors import AmbiguousRun, RunNotFound
+from ..errors import AmbiguousRun, ExpbookError, RunNotFound
 from ..store import Series, SQLiteStore, resolve_location
 from ..store.sketch import SKETCH_WIDTH
 from ._openapi import openapi_document
@@ -41,6 +41,7 @@ from ._runs import (
     RunsQuery,
     SnapshotCache,
     is_simple,
+    names_unknown_column,
     page_from_store,
     query_runs,
 )
@@ -95,11 +96,12 @@ def _int_param(
     request: Request, name: str, default: int | None, lo: int = -_INT64, hi: int = _INT64
 ) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         v = int(raw)
     except ValueError:
+        # an empty value too: leave the parameter out for its default
         raise HTTPException(400, f"{name} must be an integer, not {raw!r}") from None
     if not lo <= v <= hi:
         raise HTTPException(400, f"{name} must be between {lo} and {hi}")
@@ -126,7 +128,7 @@ def _runs_query(request: Request) -> RunsQuery:
         filter=p.get("filter") or None,
         q=p.get("q") or None,
         sort=p.get("sort") or "created_at",
-        order=p.get("order") or "desc",
+        order=p.get("order", "desc"),
         offset=_int_param(request, "offset", 0, 0) or 0,
         limit=_int_param(request, "limit", 50, 1, 1000) or 50,
         columns=_list_param(request, "columns", "col"),
@@ -210,7 +212,19 @@ class _UI:
         """A page of runs: straight from SQL when it can, else from the runs snapshot."""
         if is_simple(query):
             return page_from_store(self.backend, query)
-        return query_runs(self.snapshots.get(), query)
+        snap = self.snapshots.get()
+        if names_unknown_column(snap, query):
+            # a key that may have appeared after the snapshot: take a new one first
+            snap = self.snapshots.fresh()
+        try:
+            return query_runs(snap, query)
+        except BadQuery:
+            if not (query.filter and query.filter.strip()):
+                raise
+            newer = self.snapshots.fresh()  # the filter may name a key that is new
+            if newer is snap:
+                raise
+            return query_runs(newer, query)
 
     def close(self) -> None:
         self.snapshots.close()
@@ -244,11 +258,12 @@ class _UI:
         after = _int_param(request, "after_step", None, hi=_INT64 - 1)
         if after is not None:
             step_min = after + 1 if step_min is None else max(step_min, after + 1)
-        if step_min is not None and step_max is not None and step_min > step_max:
-            raise HTTPException(400, "step_min must not be above step_max")
         summary = run.metrics.get(key)
         if summary is None:
             raise HTTPException(404, f"run {run.name!r} has no metric {key!r}")
+        if step_min is not None and step_max is not None and step_min > step_max:
+            # an empty range (e.g. nothing after the last step shown): no points
+            return _series_json(run, key, summary, step_min, step_max, Series([], [], []), 0)
         limit = max_points or DEFAULT_MAX_POINTS
         signature = repr(tuple(summary))
         total = None
@@ -283,22 +298,36 @@ class _UI:
             idx = downsample_indices(s.values, limit)
         if total is None:
             total = len(s)
-        return {
-            "run": run.id,
-            "name": run.name,
-            "key": key,
-            "status": run.status,
-            "total": total,
-            "returned": len(idx),
-            "downsampled": len(idx) < total,
-            "step_min": step_min,
-            "step_max": step_max,
-            "first_wall": summary.first_wall,
-            "last_step": summary.last_step,
-            "steps": s.steps[idx].tolist(),
-            "walls": _floats(s.walls[idx]),
-            "values": _floats(s.values[idx]),
-        }
+        picked = Series(s.steps[idx], s.walls[idx], s.values[idx])
+        return _series_json(run, key, summary, step_min, step_max, picked, total)
+
+
+def _series_json(
+    run: StoredRun,
+    key: str,
+    summary: Any,
+    step_min: int | None,
+    step_max: int | None,
+    points: Series,
+    total: int,
+) -> dict[str, Any]:
+    """The ``/api/runs/RUN/series/KEY`` object: ``points`` of ``total`` in the range."""
+    return {
+        "run": run.id,
+        "name": run.name,
+        "key": key,
+        "status": run.status,
+        "total": total,
+        "returned": len(points),
+        "downsampled": len(points) < total,
+        "step_min": step_min,
+        "step_max": step_max,
+        "first_wall": summary.first_wall,
+        "last_step": summary.last_step,
+        "steps": np.asarray(points.steps, dtype=np.int64).tolist(),
+        "walls": _floats(np.asarray(points.walls, dtype=np.float64)),
+        "values": _floats(np.asarray(points.values, dtype=np.float64)),
+    }
 
 
 def create_app(
@@ -445,11 +474,26 @@ def create_app(
     def plotly_js(request: Request) -> Response:
         return FileResponse(_plotly_js(), media_type="text/javascript")
 
+    def error(request: Request, status: int, message: str, headers: Any = None) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+            return JSONResponse({"error": message, "status": status}, status, headers=headers)
+        try:
+            response = render(request, "error.html", status=status, message=message)
+        except Exception:  # the page itself needs the store: say it in plain text
+            return PlainTextResponse(f"{status}: {message}", status, headers=headers)
+        response.headers.update(headers or {})
+        return response
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
-            return JSONResponse({"error": exc.detail, "status": exc.status_code}, exc.status_code)
-        return render(request, "error.html", status=exc.status_code, message=exc.detail)
+        return error(request, exc.status_code, exc.detail, exc.headers)
+
+    async def store_error(request: Request, exc: Exception) -> Response:
+        # a store that cannot be read (damaged, gone): the reason, never a traceback
+        return error(request, 500, str(exc).splitlines()[0] if str(exc) else "store error")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error(request, 500, f"internal error ({type(exc).__name__})")
 
     routes = [
         Route("/", runs_page, name="runs"),
@@ -471,7 +515,11 @@ def create_app(
     middleware = []
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
-    handlers: dict[Any, Callable[..., Any]] = {HTTPException: http_error}
+    handlers: dict[Any, Callable[..., Any]] = {
+        HTTPException: http_error,
+        ExpbookError: store_error,
+        Exception: server_error,
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
