@@ -104,13 +104,15 @@ def test_errors_and_hints_show_hostile_names_on_one_line(cli_run, hostile) -> No
 def test_long_tables_in_plain_text_escape_names(cli_run, store_path) -> None:
     # more than 500 rows are printed as plain text, not through rich
     from expbook.store import connect
+    from expbook.store.base import PointBatch
 
     backend = connect(store_path)
     with backend.atomic():
         for i in range(501):
-            backend.create_run(
+            run = backend.create_run(
                 name=f"\x1b[31mred{i}", project="p", status="finished", config={"opt": "[b]x"}
             )
+            backend.append_points(run.id, {"loss": PointBatch([0], [0.0], [1.0 / (i + 1)])})
     backend.close()
     code, out, err = cli_run("leaderboard", "--metric", "loss", "--param", "opt")
     assert code == 0, err
