@@ -206,3 +206,26 @@ def print_table(
     for r in cells:
         table.add_row(*r)
     print_wide(con, table, columns, cells)
+
+
+def emit_table(fmt: str, table: Any) -> None:
+    """Print an analysis result (a ``Table`` or ``TableSet``) as JSON, CSV or tables."""
+    import click
+
+    if fmt == "json":
+        # straight to stdout: click.echo would scan megabytes of JSON for ANSI codes to strip
+        # (JSON escapes control characters, so it has none)
+        sys.stdout.write(to_json(table.to_jsonable()) + "\n")
+        sys.stdout.flush()
+    elif fmt == "csv":
+        click.echo(table.to_csv(), nl=False)
+    elif sum(len(t.rows) for t in table.tables()) > 500:
+        # rich measures every cell: seconds for thousands of rows; plain text is instant
+        for t in table.tables():
+            click.echo(visible_lines(t.to_text()))
+    else:
+        con = console()
+        for t in table.tables():
+            print_wide(con, t.to_rich(), t.headers(), t.formatted_rows())
+            for note in t.notes:
+                con.print(note)

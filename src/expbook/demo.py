@@ -113,9 +113,9 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
         columns=["val_acc"],
     )
     table.title = f"leaderboard: {project} (lowest validation loss first)"
-    from .cli import _emit_table
+    from ._output import emit_table
 
-    _emit_table(fmt, table)
+    emit_table(fmt, table)
     report = _write_report(book, project)
     if fmt == "table":
         click.echo(
