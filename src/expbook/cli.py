@@ -644,6 +644,10 @@ def winners_cmd(
     _emit_table(fmt, table)
 
 
+def _run_name(run: Any) -> str:
+    return str(run.name)
+
+
 @cli.command("compare", context_settings=CONTEXT)
 @click.argument("runs", nargs=-1, required=True)
 @click.option(
@@ -677,9 +681,37 @@ def compare_cmd(
     backend = open_backend(store)
     if len(runs) < 2:
         raise click.UsageError("compare needs at least two runs")
-    recs = [backend.get_run(r) for r in runs]
-    sums = backend.metric_summaries([r.id for r in recs])
-    views = [StoredRun(r, sums.get(r.id, {}), backend) for r in recs]
+    import fnmatch
+
+    from .analysis.select import _is_glob
+
+    # names, ids and globs in the order given (a glob's matches by name): the first is the
+    # baseline, as in the report's compare block
+    picked: list[Any] = []
+    every: list[Any] | None = None
+    for ref in runs:
+        if _is_glob(ref):
+            if every is None:
+                from ._views import load_runs
+
+                every = load_runs(backend)
+            got = sorted((v for v in every if fnmatch.fnmatchcase(v.name, ref)), key=_run_name)
+            if not got:
+                raise ExpbookError(f"no run matches {ref!r}")
+            picked.extend(got)
+        else:
+            picked.append(backend.get_run(ref))
+    records = [p for p in picked if not isinstance(p, StoredRun)]
+    sums = backend.metric_summaries([r.id for r in records])
+    views: list[Any] = []
+    seen: set[str] = set()
+    for p in picked:
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        views.append(p if isinstance(p, StoredRun) else StoredRun(p, sums.get(p.id, {}), backend))
+    if len(views) < 2:
+        raise click.UsageError("compare needs at least two runs")
     _emit_table(
         fmt,
         compare(views, cost_per_hour=cost_per_hour, keys=_split(keys) or None, time_key=time_key),
@@ -784,6 +816,14 @@ def _report_runs(backend: Any, project: str | None) -> Any:
     help="Write a starter document of this kind (filled in from the store), then render it.",
 )
 @click.option("--project", "-p", help="Only runs of this project.")
+@click.option(
+    "--allow-dir",
+    "allow_dirs",
+    multiple=True,
+    metavar="DIR",
+    help="A folder besides the document's whose files blocks (eval, scatter) and --html "
+    "images may read (repeatable).",
+)
 @store_options
 def report_cmd(
     store: str | None,
@@ -794,6 +834,7 @@ def report_cmd(
     html_out: str | None,
     new: str | None,
     project: str | None,
+    allow_dirs: tuple[str, ...],
 ) -> None:
     """Render a Markdown document: ```expbook blocks into generated regions, inline values
     {{ EXPR | fmt }} and claim statuses. Text outside those is never changed."""
@@ -810,7 +851,9 @@ def report_cmd(
         write_atomic(doc, starter(new, load(), project))
     elif not os.path.isfile(doc):
         raise ExpbookError(f"no such document: {doc}")
-    result = render_file(doc, load, force=force, check=check_only, html=html_out)
+    result = render_file(
+        doc, load, force=force, check=check_only, html=html_out, allow_dirs=allow_dirs
+    )
     if not check_only:
         # kept in the store for the dashboard's reports page; a store that cannot be written
         # (read-only file system) only costs the dashboard its copy
