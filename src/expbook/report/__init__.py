@@ -103,6 +103,9 @@ def render_file(
     Blocks and the HTML page read files only inside the document's folder and
     ``allow_dirs``.
     """
+    for d in allow_dirs:
+        if not os.path.isdir(d):
+            raise BlockError(f"--allow-dir {d}: not a folder")
     text = _read(path)
     ctx = _context(runs, path, not check or html is not None, allow_dirs)
     result = render_text(text, ctx, force=force)
