@@ -484,7 +484,7 @@ def test_run_names_are_run_references_only_in_run_positions() -> None:
     with pytest.raises(ExprError, match="malformed number"):
         compile_expr("5vbxlcek + 1", functions=table)
     # an expression in a run position is not a name
-    with pytest.raises(ExprError, match="must be a key"):
+    with pytest.raises(ExprError, match="'run' of final\\(\\) must be a run name"):
         compile_expr("final(a - 1 + b, loss)", functions=table)
     # without a function table that declares run positions nothing changes
     with pytest.raises(ExprError, match="must be a key"):

@@ -1397,6 +1397,12 @@ class _Compiler:
         for i, a in enumerate(args):
             if i in spec.key_params and not (isinstance(a, Const) and a.pos == -1):
                 k = _key_text(a)
+                if k is None and i in spec.run_params:
+                    raise self.error(
+                        f"argument '{spec.params[i]}' of {name}() must be a run name or glob "
+                        "(letters, digits and _ - . * ?, or any name in backquotes)",
+                        a.pos,
+                    )
                 if k is None:
                     pname = spec.params[i] if i < len(spec.params) else "key"
                     raise self.error(
