@@ -39,6 +39,10 @@ Tokens:
   glob with a ``*`` in the middle goes in backquotes: ```exp20_*_airy```. A backquoted name
   containing ``*`` or ``?`` is a pattern. Patterns evaluate to :class:`Glob` strings.
 * Keywords: ``and or not in true false null`` (``True False None`` are accepted too).
+* RUN: in a run position of a function (:attr:`Function.run_params`, e.g. the first argument
+  of the journal's ``final(run, metric)``) a bare word of letters, digits and ``_ - . * ?``
+  followed by ``,`` or ``)`` is one run reference, not arithmetic: ``final(mlp-h4-lr3, loss)``,
+  ``final(5vbxlcek, loss)``, ``passes(gen-*, loss, 1e-6)``. Anywhere else ``a-b`` subtracts.
 
 Semantics:
 

@@ -29,7 +29,9 @@ names* (or ids, or globs) and metric keys as arguments::
     argmax(f(metric), a, b, ...)  name of the run with the largest f(run, metric)
 
 plus the number functions of :data:`expbook.expr.BASE_FUNCTIONS` (``round exp log min max
-abs ...``). A run that does not exist, or a metric a run does not have, makes the expression
+abs ...``). A run argument is a run reference: a bare name may hold ``-`` and ``.`` and start
+with a digit (``final(mlp-h4-lr3, val_loss)``, ``final(5vbxlcek, loss)``); other names go in
+backquotes. A run that does not exist, or a metric a run does not have, makes the expression
 *unevaluable* (:class:`JournalError`), never silently null.
 """
 
