@@ -432,3 +432,82 @@ def test_operators_never_raise_on_any_values(op, a, b):
     compile_expr(f"-a {op} b and not b")({"a": a, "b": b})
     for name in ("exp", "log", "sqrt", "abs", "floor", "ceil", "round", "min", "max"):
         compile_expr(f"{name}(a)")({"a": a})
+
+
+# -- run references in run positions ------------------------------------------------------
+
+
+def _runs_table() -> dict[str, Function]:
+    def first(env, run, key):  # the run reference and the key, as given
+        return f"{run}|{key}"
+
+    def pair(env, a, b, key):
+        return f"{a}|{b}|{key}"
+
+    return {
+        **BASE_FUNCTIONS,
+        "final": Function(
+            first, ("run", "metric"), 2, key_params=(0, 1), pass_env=True, run_params=(0,)
+        ),
+        "factor": Function(
+            pair, ("a", "b", "metric"), 3, key_params=(0, 1, 2), pass_env=True, run_params=(0, 1)
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("src", "value"),
+    [
+        ("final(mlp-h4-lr3, val_loss)", "mlp-h4-lr3|val_loss"),
+        ("final(5vbxlcek, val_loss)", "5vbxlcek|val_loss"),
+        ("final( run.v1.2 , loss)", "run.v1.2|loss"),
+        ("final(0.5-a, loss)", "0.5-a|loss"),
+        ("final(run=gen-1, metric=loss)", "gen-1|loss"),
+        ("factor(a-1, 2b, loss)", "a-1|2b|loss"),
+        ("final(`odd name`, loss)", "odd name|loss"),
+        ("final(exp-*, loss)", "exp-*|loss"),
+    ],
+)
+def test_run_positions_take_bare_run_names(src: str, value: str) -> None:
+    compiled = compile_expr(src, functions=_runs_table())
+    assert compiled() == value
+
+
+def test_run_names_are_run_references_only_in_run_positions() -> None:
+    table = _runs_table()
+    node = parse("final(exp-*, loss)", table)
+    assert isinstance(node, Call) and node.args[0] == Pattern(6, "exp-*")
+    # the metric position, and everything outside a run position, stays arithmetic
+    with pytest.raises(ExprError, match="must be a key"):
+        compile_expr("final(a, val-loss)", functions=table)
+    assert compile_expr("a-b", functions=table)({"a": 3, "b": 1}) == 2
+    with pytest.raises(ExprError, match="malformed number"):
+        compile_expr("5vbxlcek + 1", functions=table)
+    # an expression in a run position is not a name
+    with pytest.raises(ExprError, match="'run' of final\\(\\) must be a run name"):
+        compile_expr("final(a - 1 + b, loss)", functions=table)
+    # without a function table that declares run positions nothing changes
+    with pytest.raises(ExprError, match="must be a key"):
+        compile_expr(
+            "final(mlp-h4, loss)",
+            functions={"final": table["final"]._replace(run_params=())},
+        )
+    # dotted and backquoted names still join after a run argument
+    assert compile_expr("final(a-1, loss) + x.`y z`", functions=table)({"x.y z": None}) is None
+
+
+def test_journal_functions_take_bare_run_names() -> None:
+    from expbook.analysis import MemoryRun
+    from expbook.report.journal import JournalEnv, compile_journal
+
+    env = JournalEnv(
+        [
+            MemoryRun("mlp-h4-lr3", series={"loss": [(1, 2.0)]}),
+            MemoryRun("5vbxlcek", series={"loss": [(1, 4.0)]}),
+            MemoryRun("r.2", series={"loss": [(1, 1.0)]}),
+        ]
+    )
+    assert compile_journal("factor(5vbxlcek, mlp-h4-lr3, loss)")(env) == 2.0
+    assert compile_journal("argmin(final(loss), mlp-h4-lr3, 5vbxlcek, r.2)")(env) == "r.2"
+    assert compile_journal("count(passes(mlp-*, loss, 3))")(env) == 1
+    assert compile_journal("final(mlp-h4-lr3, loss) - final(r.2, loss)")(env) == 1.0

@@ -363,20 +363,50 @@ class Store:
         keys: Keys | None = None,
         time_key: str | None = None,
     ) -> TableSet:
-        """Compare runs (ids, id prefixes or names) against the first (``expbook compare``):
-        config differences, final and best value of each metric with delta, relative delta
-        and ratio, wall-clock time and cost. ``keys`` keeps only metrics matching these
-        globs. ``.to_df()`` is one DataFrame per part (``config``, ``metrics``,
-        ``resources``)."""
-        from ._views import StoredRun
-        from .analysis import compare
-        from .errors import UsageError
+        """Compare runs (ids, id prefixes, names or globs) against the first named
+        (``expbook compare``): config differences, final and best value of each metric with
+        delta, relative delta and ratio, wall-clock time and cost. A glob stands for its
+        matches sorted by name; a run named twice counts once. ``keys`` keeps only metrics
+        matching these globs. ``.to_df()`` is one DataFrame per part (``config``,
+        ``metrics``, ``resources``)."""
+        import fnmatch
 
-        if len(runs) < 2:
+        from ._views import StoredRun, load_runs
+        from .analysis import compare
+        from .analysis.select import _is_glob
+        from .errors import ExpbookError, UsageError
+
+        picked: list[Any] = []  # records and (from globs) StoredRuns, in the order named
+        every: list[Any] | None = None
+        for ref in runs:
+            if _is_glob(ref):
+                try:  # a run literally named like a glob (``x[/y]``) is that run
+                    picked.append(self.backend.get_run(ref))
+                    continue
+                except ExpbookError:
+                    pass
+                if every is None:
+                    every = load_runs(self.backend)
+                got = sorted(
+                    (v for v in every if fnmatch.fnmatchcase(v.name, ref)), key=lambda v: v.name
+                )
+                if not got:
+                    raise ExpbookError(f"no run matches {ref!r}")
+                picked.extend(got)
+            else:
+                picked.append(self.backend.get_run(ref))
+        records = [p for p in picked if not isinstance(p, StoredRun)]
+        sums = self.backend.metric_summaries([r.id for r in records]) if records else {}
+        views: list[Any] = []
+        seen: set[str] = set()
+        for p in picked:
+            if p.id not in seen:
+                seen.add(p.id)
+                if not isinstance(p, StoredRun):
+                    p = StoredRun(p, sums.get(p.id, {}), self.backend)
+                views.append(p)
+        if len(views) < 2:
             raise UsageError("compare needs at least two runs")
-        recs = [self.backend.get_run(r) for r in runs]
-        sums = self.backend.metric_summaries([r.id for r in recs])
-        views = [StoredRun(r, sums.get(r.id, {}), self.backend) for r in recs]
         return compare(
             views, cost_per_hour=cost_per_hour, keys=_keys(keys) or None, time_key=time_key
         )

@@ -39,6 +39,10 @@ Tokens:
   glob with a ``*`` in the middle goes in backquotes: ```exp20_*_airy```. A backquoted name
   containing ``*`` or ``?`` is a pattern. Patterns evaluate to :class:`Glob` strings.
 * Keywords: ``and or not in true false null`` (``True False None`` are accepted too).
+* RUN: in a run position of a function (:attr:`Function.run_params`, e.g. the first argument
+  of the journal's ``final(run, metric)``) a bare word of letters, digits and ``_ - . * ?``
+  followed by ``,`` or ``)`` is one run reference, not arithmetic: ``final(mlp-h4-lr3, loss)``,
+  ``final(5vbxlcek, loss)``, ``passes(gen-*, loss, 1e-6)``. Anywhere else ``a-b`` subtracts.
 
 Semantics:
 
@@ -168,6 +172,7 @@ _OPERAND_END = {"NUM", "STR", "NAME", "PATTERN", "RPAREN", "RBRACK", "TRUE", "FA
 _IDENT_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _IDENT_CHARS = _IDENT_START | set("0123456789")
 _DIGITS = set("0123456789")
+_RUN_CHARS = _IDENT_CHARS | set(".-*?")  # a bare run reference in a run position
 _SIMPLE = {
     "(": "LPAREN",
     ")": "RPAREN",
@@ -190,129 +195,124 @@ class _Token(NamedTuple):
 
 
 def _tokenize(src: str) -> list[_Token]:
+    """Every token of ``src``, the last one ``EOF``."""
     toks: list[_Token] = []
-    n = len(src)
     i = 0
+    while True:
+        tok, i, joined = _next_token(src, i, toks[-1] if toks else None)
+        if joined:
+            toks.pop()
+        toks.append(tok)
+        if tok.kind == "EOF":
+            return toks
+
+
+def _next_token(src: str, i: int, prev: _Token | None) -> tuple[_Token, int, bool]:
+    """The token starting at or after offset ``i`` (after ``prev``, the token before it), the
+    offset after it, and whether it replaces ``prev`` (a dotted name continued)."""
+    n = len(src)
 
     def err(msg: str, pos: int) -> ExprError:
         return ExprError(msg, src, pos)
 
-    while i < n:
-        c = src[i]
-        if c in " \t\r\n":
-            i += 1
-            continue
-        operand_expected = not toks or toks[-1].kind not in _OPERAND_END
-        if c in _DIGITS or (c == "." and i + 1 < n and src[i + 1] in _DIGITS):
-            j = i
+    while i < n and src[i] in " \t\r\n":
+        i += 1
+    if i >= n:
+        return _Token("EOF", "", n), n, False
+    c = src[i]
+    operand_expected = prev is None or prev.kind not in _OPERAND_END
+    if c in _DIGITS or (c == "." and i + 1 < n and src[i + 1] in _DIGITS):
+        j = i
+        while j < n and src[j] in _DIGITS:
+            j += 1
+        is_float = False
+        if j < n and src[j] == ".":
+            is_float = True
+            j += 1
             while j < n and src[j] in _DIGITS:
                 j += 1
-            is_float = False
-            if j < n and src[j] == ".":
-                is_float = True
-                j += 1
-                while j < n and src[j] in _DIGITS:
-                    j += 1
-            if j < n and src[j] in "eE":
-                k = j + 1
-                if k < n and src[k] in "+-":
+        if j < n and src[j] in "eE":
+            k = j + 1
+            if k < n and src[k] in "+-":
+                k += 1
+            if k < n and src[k] in _DIGITS:
+                while k < n and src[k] in _DIGITS:
                     k += 1
-                if k < n and src[k] in _DIGITS:
-                    while k < n and src[k] in _DIGITS:
-                        k += 1
-                    j = k
-                    is_float = True
-                else:
-                    raise err("malformed number exponent", i)
-            if j < n and (src[j] in _IDENT_START):
-                raise err(f"malformed number {src[i : j + 1]!r}", i)
-            text = src[i:j]
-            value: Any = float(text) if is_float or len(text) > 300 else int(text)
-            toks.append(_Token("NUM", text, i, value))
-            i = j
-            continue
-        if c in "'\"":
-            j = i + 1
-            out: list[str] = []
-            while True:
-                if j >= n:
-                    raise err("unterminated string", i)
-                d = src[j]
-                if d == c:
-                    break
-                if d == "\\":
-                    if j + 1 >= n:
-                        raise err("unterminated string", i)
-                    e = src[j + 1]
-                    if e not in _ESCAPES:
-                        raise err(f"unknown escape '\\{e}' in string", j)
-                    out.append(_ESCAPES[e])
-                    j += 2
-                    continue
-                out.append(d)
-                j += 1
-            toks.append(_Token("STR", src[i : j + 1], i, "".join(out)))
-            i = j + 1
-            continue
-        if c == "." and toks and toks[-1].kind == "NAME" and _joins(src, toks[-1], i):
-            # a dotted name continued by a backquoted segment, or a backquoted name continued
-            # by a plain one: config.`odd/key`, `my model`.layers
-            prev = toks.pop()
-            if src[i + 1] == "`":
-                seg, j = _read_backquoted(src, i + 1)
+                j = k
+                is_float = True
             else:
-                j, is_glob = _scan_word(src, i + 1)
-                seg = src[i + 1 : j]
-                if is_glob or not seg:
-                    raise err("unexpected character '.'", i)
-            toks.append(_Token("NAME", src[prev.pos : j], prev.pos, f"{prev.value}.{seg}"))
-            i = j
-            continue
-        if c == "`":
-            name, j = _read_backquoted(src, i)
-            kind = "PATTERN" if ("*" in name or "?" in name) else "NAME"
-            toks.append(_Token(kind, src[i:j], i, name))
-            i = j
-            continue
-        if c in _IDENT_START or c == "?" or (c == "*" and operand_expected):
-            j, is_glob = _scan_word(src, i)
-            if j > i:
-                word = src[i:j]
-                if is_glob:
-                    toks.append(_Token("PATTERN", word, i, word))
-                elif word in _KEYWORDS:
-                    toks.append(_Token(_KEYWORDS[word], word, i, word))
-                else:
-                    toks.append(_Token("NAME", word, i, word))
-                i = j
+                raise err("malformed number exponent", i)
+        if j < n and (src[j] in _IDENT_START):
+            raise err(f"malformed number {src[i : j + 1]!r}", i)
+        text = src[i:j]
+        value: Any = float(text) if is_float or len(text) > 300 else int(text)
+        return _Token("NUM", text, i, value), j, False
+    if c in "'\"":
+        j = i + 1
+        out: list[str] = []
+        while True:
+            if j >= n:
+                raise err("unterminated string", i)
+            d = src[j]
+            if d == c:
+                break
+            if d == "\\":
+                if j + 1 >= n:
+                    raise err("unterminated string", i)
+                e = src[j + 1]
+                if e not in _ESCAPES:
+                    raise err(f"unknown escape '\\{e}' in string", j)
+                out.append(_ESCAPES[e])
+                j += 2
                 continue
-        two = src[i : i + 2]
-        if two in ("==", "!=", "<=", ">=", "**"):
-            kind = {"==": "EQ", "!=": "NE", "<=": "LE", ">=": "GE", "**": "POW"}[two]
-            toks.append(_Token(kind, two, i))
-            i += 2
-            continue
-        if two == "&&" or c == "&":
-            raise err("use 'and' instead of '&&'", i)
-        if two == "||" or c == "|":
-            raise err("use 'or' instead of '||'", i)
-        if c == "!":
-            raise err("use 'not' instead of '!'", i)
-        if c == "<":
-            toks.append(_Token("LT", c, i))
-        elif c == ">":
-            toks.append(_Token("GT", c, i))
-        elif c == "=":
-            toks.append(_Token("ASSIGN", c, i))
-        elif c == "*":
-            toks.append(_Token("STAR", c, i))
-        elif c in _SIMPLE:
-            toks.append(_Token(_SIMPLE[c], c, i))
+            out.append(d)
+            j += 1
+        return _Token("STR", src[i : j + 1], i, "".join(out)), j + 1, False
+    if c == "." and prev is not None and prev.kind == "NAME" and _joins(src, prev, i):
+        # a dotted name continued by a backquoted segment, or a backquoted name continued
+        # by a plain one: config.`odd/key`, `my model`.layers
+        if src[i + 1] == "`":
+            seg, j = _read_backquoted(src, i + 1)
         else:
-            raise err(f"unexpected character {c!r}", i)
-        i += 1
-    toks.append(_Token("EOF", "", n))
-    return toks
+            j, is_glob = _scan_word(src, i + 1)
+            seg = src[i + 1 : j]
+            if is_glob or not seg:
+                raise err("unexpected character '.'", i)
+        return _Token("NAME", src[prev.pos : j], prev.pos, f"{prev.value}.{seg}"), j, True
+    if c == "`":
+        name, j = _read_backquoted(src, i)
+        kind = "PATTERN" if ("*" in name or "?" in name) else "NAME"
+        return _Token(kind, src[i:j], i, name), j, False
+    if c in _IDENT_START or c == "?" or (c == "*" and operand_expected):
+        j, is_glob = _scan_word(src, i)
+        if j > i:
+            word = src[i:j]
+            if is_glob:
+                return _Token("PATTERN", word, i, word), j, False
+            if word in _KEYWORDS:
+                return _Token(_KEYWORDS[word], word, i, word), j, False
+            return _Token("NAME", word, i, word), j, False
+    two = src[i : i + 2]
+    if two in ("==", "!=", "<=", ">=", "**"):
+        kind = {"==": "EQ", "!=": "NE", "<=": "LE", ">=": "GE", "**": "POW"}[two]
+        return _Token(kind, two, i), i + 2, False
+    if two == "&&" or c == "&":
+        raise err("use 'and' instead of '&&'", i)
+    if two == "||" or c == "|":
+        raise err("use 'or' instead of '||'", i)
+    if c == "!":
+        raise err("use 'not' instead of '!'", i)
+    if c == "<":
+        return _Token("LT", c, i), i + 1, False
+    if c == ">":
+        return _Token("GT", c, i), i + 1, False
+    if c == "=":
+        return _Token("ASSIGN", c, i), i + 1, False
+    if c == "*":
+        return _Token("STAR", c, i), i + 1, False
+    if c in _SIMPLE:
+        return _Token(_SIMPLE[c], c, i), i + 1, False
+    raise err(f"unexpected character {c!r}", i)
 
 
 def _joins(src: str, prev: _Token, i: int) -> bool:
@@ -558,21 +558,78 @@ _TOKEN_DESC = {
 
 
 class _Parser:
-    def __init__(self, src: str):
+    """Recursive descent over tokens read lazily: in a run position of a call (see
+    :attr:`Function.run_params`) the raw text is read as a run reference instead."""
+
+    def __init__(self, src: str, functions: Mapping[str, Function] | None = None):
         self.src = src
-        self.toks = _tokenize(src)
+        self.functions = functions or {}
+        self.toks: list[_Token] = []
+        self.ends: list[int] = []  # offset after each token of self.toks
         self.i = 0
         self.depth = 0
 
     # helpers
+    def _lex(self) -> None:
+        prev = self.toks[-1] if self.toks else None
+        if prev is not None and prev.kind == "EOF":
+            self.toks.append(prev)
+            self.ends.append(self.ends[-1])
+            return
+        tok, end, joined = _next_token(self.src, self.ends[-1] if self.ends else 0, prev)
+        if joined:  # only ever the token just read (see below), never a consumed one
+            self.toks.pop()
+            self.ends.pop()
+        self.toks.append(tok)
+        self.ends.append(end)
+
+    def peek(self, k: int = 0) -> _Token:
+        j = self.i + k
+        # a name is complete once the token after it is read (it may continue the name)
+        while len(self.toks) <= j or (self.toks[j].kind == "NAME" and len(self.toks) <= j + 1):
+            self._lex()
+        return self.toks[j]
+
     @property
     def tok(self) -> _Token:
-        return self.toks[self.i]
+        return self.peek()
 
     def advance(self) -> _Token:
-        t = self.toks[self.i]
+        t = self.peek()
         self.i += 1
         return t
+
+    def run_ref(self) -> None:
+        """At a run position: a bare run name or glob (letters, digits, ``_ - . * ?``, not
+        starting with ``-`` or ``.``) followed by ``,`` or ``)`` becomes one token."""
+        del self.toks[self.i :]
+        del self.ends[self.i :]
+        src, n = self.src, len(self.src)
+        j = self.ends[-1] if self.ends else 0
+        while j < n and src[j] in " \t\r\n":
+            j += 1
+        k = j
+        while k < n and src[k] in _RUN_CHARS:
+            k += 1
+        if k == j or src[j] in ".-":
+            return
+        m = k
+        while m < n and src[m] in " \t\r\n":
+            m += 1
+        if m < n and src[m] in ",)":
+            word = src[j:k]
+            kind = "PATTERN" if ("*" in word or "?" in word) else "NAME"
+            self.toks.append(_Token(kind, word, j, word))
+            self.ends.append(k)
+
+    def is_run_position(self, func: str, index: int) -> bool:
+        spec = self.functions.get(func)
+        if spec is None or not spec.run_params:
+            return False
+        if index in spec.run_params:
+            return True
+        last = len(spec.params) - 1
+        return spec.variadic and index > last and last in spec.run_params
 
     def error(self, msg: str, pos: int | None = None) -> ExprError:
         return ExprError(msg, self.src, self.tok.pos if pos is None else pos)
@@ -647,7 +704,7 @@ class _Parser:
         if t.kind in _COMPARE_KINDS:
             op = _COMPARE_KINDS[t.kind]
             self.advance()
-        elif t.kind == "NOT" and self.toks[self.i + 1].kind == "IN":
+        elif t.kind == "NOT" and self.peek(1).kind == "IN":
             op = "not in"
             self.advance()
             self.advance()
@@ -754,7 +811,11 @@ class _Parser:
         lparen = self.advance()
         args: list[Node] = []
         kwargs: list[tuple[str, Node, int]] = []
-        while self.tok.kind != "RPAREN":
+        while True:
+            if not kwargs and self.is_run_position(name_tok.value, len(args)):
+                self.run_ref()
+            if self.tok.kind == "RPAREN":
+                break
             if self.tok.kind == "EOF":
                 raise self.error(
                     f"expected ')' to close the call to {name_tok.value}() at column "
@@ -762,12 +823,16 @@ class _Parser:
                 )
             if (
                 self.tok.kind == "NAME"
-                and self.toks[self.i + 1].kind == "ASSIGN"
+                and self.peek(1).kind == "ASSIGN"
                 and "." not in self.tok.value
                 and not self.tok.text.startswith("`")
             ):
                 kw = self.advance()
                 self.advance()
+                spec = self.functions.get(name_tok.value)
+                at = spec.params.index(kw.value) if spec and kw.value in spec.params else -1
+                if at >= 0 and self.is_run_position(name_tok.value, at):
+                    self.run_ref()
                 if any(kw.value == existing for existing, _, _ in kwargs):
                     raise self.error(f"argument '{kw.value}' given twice", kw.pos)
                 kwargs.append((kw.value, self.expr(), kw.pos))
@@ -810,13 +875,17 @@ def _check_depth(root: Node, src: str) -> None:
             stack.extend((v, d + 1) for _, v, _ in node.kwargs)
 
 
-def parse(source: str) -> Node:
-    """Parse ``source`` into a syntax tree, or raise :class:`ExprError`."""
+def parse(source: str, functions: Mapping[str, Function] | None = None) -> Node:
+    """Parse ``source`` into a syntax tree, or raise :class:`ExprError`.
+
+    ``functions`` (a function table) only matters for the run positions of its functions
+    (:attr:`Function.run_params`), where a bare run name such as ``mlp-h4-lr3`` is one name.
+    """
     if not isinstance(source, str):
         raise ExprError(f"an expression must be a string, not {type(source).__name__}")
     if len(source) > MAX_LENGTH:
         raise ExprError(f"expression is longer than {MAX_LENGTH} characters")
-    return _Parser(source).parse()
+    return _Parser(source, functions).parse()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -984,6 +1053,10 @@ class Function(NamedTuple):
     work too). With ``pass_env`` the evaluation environment comes first. With ``raw`` the
     function receives ``(env, args)`` where ``args`` is a list of :class:`Arg`, unevaluated,
     for functions that decide themselves what to evaluate (``argmin(final(loss), a, b)``).
+    At ``run_params`` positions (and, for a variadic function whose last parameter is one, at
+    every extra position) the argument is a run reference: a bare word of letters, digits,
+    ``_ - . * ?`` up to the next ``,`` or ``)`` is one name (``final(mlp-h4-lr3, loss)``,
+    ``final(5vbxlcek, loss)``), or a pattern when it holds ``*`` or ``?``.
     """
 
     impl: Callable[..., Any]
@@ -994,6 +1067,7 @@ class Function(NamedTuple):
     pass_env: bool = False
     raw: bool = False
     doc: str = ""
+    run_params: tuple[int, ...] = ()
 
     def signature(self, name: str) -> str:
         parts = [p if i < self.required else f"{p}?" for i, p in enumerate(self.params)]
@@ -1182,13 +1256,13 @@ def compile_expr(
     name to a getter ``env -> value`` once, at compile time (default: ``env.get(name)`` for a
     mapping). Raises :class:`ExprError` for every problem visible in the text.
     """
+    table = BASE_FUNCTIONS if functions is None else functions
     if isinstance(source, Node):
         ast = source
         src = text or ""
     else:
         src = source
-        ast = parse(source)
-    table = BASE_FUNCTIONS if functions is None else functions
+        ast = parse(source, table)
     binder = names or _default_binder
     used: list[str] = []
     fn = _Compiler(src, table, binder, used).compile(ast)
@@ -1327,6 +1401,12 @@ class _Compiler:
         for i, a in enumerate(args):
             if i in spec.key_params and not (isinstance(a, Const) and a.pos == -1):
                 k = _key_text(a)
+                if k is None and i in spec.run_params:
+                    raise self.error(
+                        f"argument '{spec.params[i]}' of {name}() must be a run name or glob "
+                        "(letters, digits and _ - . * ?, or any name in backquotes)",
+                        a.pos,
+                    )
                 if k is None:
                     pname = spec.params[i] if i < len(spec.params) else "key"
                     raise self.error(

@@ -76,7 +76,11 @@ def test_seed000_report(tmp_path: Path) -> None:
     exp = json.loads((FIXTURE / "expected.json").read_text())
     doc = tmp_path / "auto_report.md"
     doc.write_text(DOC.replace("{CLAIM}", CLAIM))
+    # the prediction files live in the fixture, outside the document's folder
+    allow = ("--allow-dir", str(FIXTURE))
     code, _, err = cli("report", str(doc), "--store", store)
+    assert code == 1 and "outside the document's folder" in err
+    code, _, err = cli("report", str(doc), "--store", store, *allow)
     assert code == 0, err
     text = doc.read_text()
     gen, metrics, ev, sweep, win = regions(text)
@@ -101,5 +105,5 @@ def test_seed000_report(tmp_path: Path) -> None:
     ]
     assert "✅ holds" in text
     once = doc.read_bytes()
-    assert cli("report", str(doc), "--store", store)[0] == 0
+    assert cli("report", str(doc), "--store", store, *allow)[0] == 0
     assert doc.read_bytes() == once

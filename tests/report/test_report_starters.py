@@ -69,3 +69,53 @@ def test_cli_new(tmp_path: Path, cli_run) -> None:
     assert code == 1 and "exists" in err
     code, _, err = cli_run("report", str(tmp_path / "missing.md"), "--store", store)
     assert code == 1 and "no such document" in err
+
+
+def test_starters_on_the_demo_store(tmp_path: Path) -> None:
+    """`expbook demo` names runs like mlp-h4-lr3: every starter's values and claims evaluate,
+    claim statuses end their lines, and the journal's ratio reads the right way round."""
+    import html
+    import io
+    import re
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from expbook.cli import main
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(list(args))
+        return code, out.getvalue(), err.getvalue()
+
+    store = str(tmp_path / "store")
+    assert cli("demo", "--store", store, "--steps", "60")[0] == 0
+    for kind in STARTERS:
+        doc = tmp_path / f"{kind}.md"
+        code, out, err = cli("report", str(doc), "--new", kind, "--store", store)
+        assert code == 0 and "0 errors" in out, (kind, err)
+        assert cli("report", str(doc), "--store", store)[0] == 0
+        code, out, err = cli("check", str(doc), "--store", store, "--format", "json")
+        assert code == 0, (kind, out, err)
+    text = (tmp_path / "journal.md").read_text()
+    claims = [ln for ln in text.splitlines() if ln.startswith("- [claim ")]
+    assert len(claims) == 2
+    for ln in claims:
+        assert ln.endswith("<!--/expbook:claim-->"), ln
+        # the status follows the whole code span, which holds the whole expression
+        code_span = re.match(r"- \[claim \S+\] (`+)(.+?)\1 <!--expbook:claim-->", ln)
+        assert code_span and "(" in code_span.group(2) and code_span.group(2).endswith(")"), ln
+        assert "cannot evaluate" not in ln
+    values = {
+        html.unescape(src): float(v)
+        for src, v in re.findall(r'<span data-expbook="([^"]*)">([^<]*)</span>', text)
+    }
+    (best_src, best), (second_src, second), (ratio_src, ratio) = values.items()
+    assert best < second  # val_loss: the best run is lower
+
+    def expr(src: str) -> str:
+        return src.rpartition("|")[0].strip()
+
+    assert expr(ratio_src) == f"{expr(second_src)} / {expr(best_src)}"
+    assert ratio > 1 and abs(ratio - second / best) < 0.01 * ratio
+    prose = next(ln for ln in text.splitlines() if "by a factor of" in ln)
+    assert "a lower best val_loss than" in prose

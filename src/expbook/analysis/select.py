@@ -23,7 +23,7 @@ from ..expr import Binary, BoolOp, Call, CompiledExpr, Const, ExprError, Not, tr
 from .derive import compile_run_expr
 from .view import RunView
 
-__all__ = ["compile_filter", "match_names", "select_runs"]
+__all__ = ["compile_filter", "in_named_order", "match_names", "select_runs"]
 
 _CONDITION_OPS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
 
@@ -73,6 +73,33 @@ def match_names(runs: Sequence[RunView], names: Iterable[str]) -> list[RunView]:
     missing = [n for n in wanted if n in exact and n not in found]
     if missing:
         raise RunNotFound(f"no run named {', '.join(repr(m) for m in missing)}")
+    return out
+
+
+def in_named_order(runs: Sequence[RunView], names: Iterable[str]) -> list[RunView]:
+    """``runs`` in the order ``names`` names them: a name's or id's run, a glob's matches by
+    name; each run once. Runs no name selects come last, in their order."""
+    out: list[RunView] = []
+    seen: set[int] = set()
+
+    def add(run: RunView) -> None:
+        if id(run) not in seen:
+            seen.add(id(run))
+            out.append(run)
+
+    runs = list(runs)
+    for n in names:
+        if _is_glob(n):
+            for run in sorted(
+                (r for r in runs if fnmatch.fnmatchcase(r.name, n)), key=lambda r: r.name
+            ):
+                add(run)
+        else:
+            for run in runs:
+                if run.name == n or run.id == n:
+                    add(run)
+    for run in runs:
+        add(run)
     return out
 
 

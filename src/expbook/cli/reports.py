@@ -44,6 +44,14 @@ def _report_runs(backend: Any, project: str | None) -> Any:
     help="Write a starter document of this kind (filled in from the store), then render it.",
 )
 @click.option("--project", "-p", help="Only runs of this project.")
+@click.option(
+    "--allow-dir",
+    "allow_dirs",
+    multiple=True,
+    metavar="DIR",
+    help="A folder besides the document's whose files blocks (eval, scatter) and --html "
+    "images may read (repeatable).",
+)
 @store_options
 def report_cmd(
     store: str | None,
@@ -54,6 +62,7 @@ def report_cmd(
     html_out: str | None,
     new: str | None,
     project: str | None,
+    allow_dirs: tuple[str, ...],
 ) -> None:
     """Render a Markdown document: ```expbook blocks into generated regions, inline values
     {{ EXPR | fmt }} and claim statuses. Text outside those is never changed.
@@ -75,7 +84,9 @@ def report_cmd(
         write_atomic(doc, starter(new, load(), project))
     elif not os.path.isfile(doc):
         raise ExpbookError(f"no such document: {doc}")
-    result = render_file(doc, load, force=force, check=check_only, html=html_out)
+    result = render_file(
+        doc, load, force=force, check=check_only, html=html_out, allow_dirs=allow_dirs
+    )
     if not check_only:
         # kept in the store for the dashboard's reports page; a store that cannot be written
         # (read-only file system) only costs the dashboard its copy

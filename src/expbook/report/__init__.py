@@ -55,7 +55,10 @@ __all__ = [
 
 
 def _context(
-    runs: Sequence[Any] | Callable[[], list[Any]] | Any, path: str, write_files: bool = True
+    runs: Sequence[Any] | Callable[[], list[Any]] | Any,
+    path: str,
+    write_files: bool = True,
+    allow_dirs: Sequence[str] = (),
 ) -> Context:
     """A :class:`Context` from a list of runs, a loader, or a store backend."""
     if callable(runs):
@@ -74,7 +77,8 @@ def _context(
             return items
 
     stem = os.path.splitext(os.path.basename(path))[0]
-    return Context(load, os.path.dirname(os.path.abspath(path)), stem, write_files)
+    base = os.path.dirname(os.path.abspath(path))
+    return Context(load, base, stem, write_files, [os.path.abspath(d) for d in allow_dirs])
 
 
 def _read(path: str) -> str:
@@ -89,15 +93,21 @@ def render_file(
     force: bool = False,
     check: bool = False,
     html: str | None = None,
+    allow_dirs: Sequence[str] = (),
 ) -> RenderResult:
     """Render the document at ``path`` against ``runs`` (a backend, runs, or a loader).
 
     With ``check`` nothing is written (``result.changed`` says whether the document is out of
     date). Otherwise the file is replaced atomically, and only when its text changes. With
     ``html`` the rendered document is also written there as one self-contained HTML file.
+    Blocks and the HTML page read files only inside the document's folder and
+    ``allow_dirs``.
     """
+    for d in allow_dirs:
+        if not os.path.isdir(d):
+            raise BlockError(f"--allow-dir {d}: not a folder")
     text = _read(path)
-    ctx = _context(runs, path, not check or html is not None)
+    ctx = _context(runs, path, not check or html is not None, allow_dirs)
     result = render_text(text, ctx, force=force)
     if result.changed and not check:
         write_atomic(path, result.text)
@@ -105,7 +115,8 @@ def render_file(
         from .html import render_html
 
         title = document_title(result.text, path)
-        write_atomic(html, render_html(result.text, result.figures, ctx.base_dir, title))
+        page = render_html(result.text, result.figures, ctx.base_dir, title, ctx.allow_dirs)
+        write_atomic(html, page)
     return result
 
 

@@ -20,8 +20,8 @@ compare        (runs: at least two); cost_per_hour, keys, time_key
 eval           files (paths relative to the document); task, true, pred, mask
 value          expr (a journal expression, see :mod:`expbook.report.journal`); format
 derived        derive; params
-plot           metric; log_y, log_x, smooth (PNG, see :mod:`expbook.report.plots`)
-bar            metric; mode, top, log_x
+plot           metric; log_y, log_x, smooth, mode, top (PNG, see :mod:`expbook.report.plots`)
+bar            metric; mode, top, log_x (plot and bar draw the best 50 runs at most)
 scatter        files; true, pred (predicted against true values, with y = x)
 =============  ==========================================================================
 
@@ -53,7 +53,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "eval": (("files",), ("task", "true", "pred", "mask")),
     "value": (("expr",), ("format",)),
     "derived": (("derive",), ("params",)),
-    "plot": (("metric",), ("log_y", "log_x", "smooth")),
+    "plot": (("metric",), ("log_y", "log_x", "smooth", "mode", "top")),
     "bar": (("metric",), ("mode", "top", "log_x")),
     "scatter": (("files",), ("true", "pred")),
 }
@@ -68,6 +68,12 @@ SHORTHAND = {
     "bar": "metric",
     "scatter": "files",
 }
+
+
+MAX_BLOCK_BYTES = 64 * 1024  # YAML text of one block
+MAX_ALIASES = 100  # YAML aliases (*name) in one block
+MAX_NODES = 100_000  # values of one block's YAML once its aliases are expanded
+MAX_FILE_BYTES = 256 * 1024 * 1024  # a file a block reads (eval, scatter) or the page embeds
 
 
 class BlockError(ExpbookError):
@@ -92,12 +98,84 @@ def _suggest(word: str, choices: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _load_yaml(source: str) -> Any:
+    """``source`` as plain YAML data, refusing what would cost more than a block should: a
+    text over :data:`MAX_BLOCK_BYTES`, more than :data:`MAX_ALIASES` aliases, or aliases that
+    would expand to more than :data:`MAX_NODES` values (a "billion laughs" block)."""
+    import yaml
+
+    if len(source.encode("utf-8", "surrogatepass")) > MAX_BLOCK_BYTES:
+        raise BlockError(f"a block is at most {MAX_BLOCK_BYTES // 1024} KiB of YAML")
+
+    class Loader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise BlockError(f"a block uses at most {MAX_ALIASES} YAML aliases (*name)")
+            return super().compose_node(parent, index)
+
+    loader = Loader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_size(root: Any) -> None:
+    """Refuse a YAML node graph that expands (aliases followed) to over MAX_NODES values."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    # iterative post-order walk over the graph, each node sized once
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            if isinstance(node, yaml.MappingNode):
+                kids = [x for pair in node.value for x in pair]
+            else:
+                kids = list(node.value)
+            sizes[key] = 1 + sum(sizes[id(k)] for k in kids)
+            if sizes[key] > MAX_NODES:
+                raise BlockError(f"a block expands to more than {MAX_NODES} YAML values")
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise BlockError("a block's YAML refers to itself (a recursive alias)")
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        active.add(key)
+        stack.append((node, True))
+        kids = (
+            [x for pair in node.value for x in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
+        for k in kids:
+            if id(k) in active:
+                raise BlockError("a block's YAML refers to itself (a recursive alias)")
+            if id(k) not in sizes:
+                stack.append((k, False))
+
+
 def parse_block(source: str) -> Block:
     """The block in ``source`` (YAML), checked against :data:`KINDS`."""
     import yaml
 
     try:
-        data = yaml.safe_load(source) if source.strip() else None
+        data = _load_yaml(source) if source.strip() else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -213,10 +291,12 @@ class Context:
         base_dir: str = ".",
         doc_stem: str = "report",
         write_files: bool = True,
+        allow_dirs: Sequence[str] = (),
     ):
         self._load = load
         self._runs: list[Any] | None = None
         self.base_dir = base_dir
+        self.allow_dirs = tuple(allow_dirs)  # folders besides base_dir whose files blocks read
         self.doc_stem = doc_stem
         self.write_files = write_files  # False for --check: plots are not drawn
         self.figures: dict[str, Any] = {}  # block id -> plotly figure, for --html
@@ -235,6 +315,43 @@ class Context:
         if self._env is None:
             self._env = JournalEnv(self.runs)
         return self._env
+
+
+def inside(path: str, folders: Sequence[str]) -> bool:
+    """Whether ``path`` (resolved, symbolic links followed) lies in one of ``folders``."""
+    real = os.path.realpath(path)
+    for folder in folders:
+        root = os.path.realpath(folder)
+        try:
+            if os.path.commonpath([real, root]) == root:
+                return True
+        except ValueError:  # different drives
+            continue
+    return False
+
+
+def safe_file(name: str, base_dir: str, allow_dirs: Sequence[str] = ()) -> str:
+    """The path of the file ``name`` (relative to ``base_dir``) when a document may read it:
+    inside ``base_dir`` or one of ``allow_dirs``, a regular file, at most
+    :data:`MAX_FILE_BYTES`; else :class:`BlockError` (which names the file, never its content).
+    """
+    import stat
+
+    path = name if os.path.isabs(name) else os.path.join(base_dir, name)
+    if not inside(path, (base_dir, *allow_dirs)):
+        raise BlockError(
+            f"{name}: outside the document's folder (let a report read another folder with "
+            "--allow-dir DIR)"
+        )
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise BlockError(f"cannot read {name}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise BlockError(f"{name}: not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise BlockError(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    return os.path.realpath(path)
 
 
 def _select(block: Block, ctx: Context) -> list[Any]:
@@ -294,9 +411,10 @@ def _render(block: Block, ctx: Context, bid: str) -> str:
             raise BlockError(f"value: {e}") from None
         return format_value(v, _str(block, "format"))
     if kind in ("eval", "scatter"):
-        files = [
-            f if os.path.isabs(f) else os.path.join(ctx.base_dir, f) for f in _list(block, "files")
-        ]
+        try:
+            files = [safe_file(f, ctx.base_dir, ctx.allow_dirs) for f in _list(block, "files")]
+        except BlockError as e:
+            raise BlockError(f"{kind}: {e}") from None
         if kind == "scatter":
             from .plots import render_scatter
 
@@ -388,12 +506,16 @@ def _render(block: Block, ctx: Context, bid: str) -> str:
         )
         return table.to_markdown()
     if kind == "compare":
+        from ..analysis.select import in_named_order
+
         if len(runs) < 2:
             raise BlockError("compare: name at least two runs (runs: [a, b])")
         cph = block.fields.get("cost_per_hour")
         if cph is not None and (isinstance(cph, bool) or not isinstance(cph, (int, float))):
             raise BlockError(f"compare: cost_per_hour must be a number, not {cph!r}")
         keys = _list(block, "keys")
+        # the first run named is the baseline, as in `expbook compare A B`
+        runs = in_named_order(runs, _list(block, "runs"))
         return A.compare(
             runs, cost_per_hour=cph, keys=keys or None, time_key=_str(block, "time_key")
         ).to_markdown()

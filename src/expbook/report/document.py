@@ -34,6 +34,7 @@ from typing import Any
 
 from ..expr import ExprError
 from .blocks import BlockError, Context, parse_block, render_block
+from .html import escape_html
 from .journal import ClaimResult, JournalError, compile_journal, evaluate_claim, format_value
 
 __all__ = ["Issue", "RenderResult", "check_document", "render_text", "write_atomic"]
@@ -248,11 +249,12 @@ class _Renderer:
 
     def _generate(self, source: str, line: int, bid: str) -> str:
         try:
-            md = render_block(parse_block(source), self.ctx, bid)
+            # data (run names, tags, config values) never becomes markup in a region
+            md = escape_html(render_block(parse_block(source), self.ctx, bid))
         except (BlockError, ExprError) as e:
             msg = str(e).replace("\n", " ")
             self.issue("error", line, "block", msg)
-            md = f"> **expbook error:** {_escape(msg)}"
+            md = f"> **expbook error:** {_escape(escape_html(msg))}"
         return f"\n{md.rstrip()}\n\n"
 
     def orphan(self, i: int) -> int:
@@ -281,7 +283,7 @@ class _Renderer:
         self.result.claims.append(res)
         if res.status == "error":
             self.issue("error", i, f"claim {cid}", res.message or "cannot be evaluated")
-        status = _escape(res.summary_text())
+        status = _escape(escape_html(res.summary_text()))
         return (
             f"{prefix}{ticks}{expr}{ticks} <!--expbook:claim-->{status}<!--/expbook:claim-->{rest}"
         )
@@ -327,7 +329,7 @@ def _unattr(s: str) -> str:
 
 
 def _html(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    return escape_html(s).replace("\n", " ")
 
 
 def _escape(s: str) -> str:

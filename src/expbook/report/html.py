@@ -5,13 +5,15 @@ region becomes an interactive plotly chart. plotly.js (from the ``plotly`` packa
 figures are embedded gzip-compressed and base64-encoded, unpacked in the page with the
 browser's ``DecompressionStream``: the file works offline and no request leaves the page.
 Without the ``plotly`` package the figures are embedded as PNG images instead. Other local
-images the document links are embedded as ``data:`` URIs.
+images the document links (inside its folder) are embedded as ``data:`` URIs. A
+Content-Security-Policy lets no request leave the page and no script run but its own.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import html
 import json
 import math
@@ -19,9 +21,17 @@ import os
 import re
 from typing import Any
 
-__all__ = ["HTML_POINTS", "figure_json", "markdown_body", "render_html"]
+__all__ = [
+    "HTML_POINTS",
+    "content_security_policy",
+    "escape_html",
+    "figure_json",
+    "markdown_body",
+    "render_html",
+]
 
 HTML_POINTS = 1000  # points per series drawn in the HTML (min/max kept per bucket)
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # a local image the page embeds
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
@@ -46,7 +56,14 @@ _SCRIPT = """
   }
   const els = document.querySelectorAll(".expbook-plot");
   if (!els.length) return;
-  (0, eval)(await unpack("expbook-plotly"));
+  const lib = new Blob([await unpack("expbook-plotly")], {type: "text/javascript"});
+  await new Promise((ok, fail) => {
+    const s = document.createElement("script");
+    s.src = URL.createObjectURL(lib);
+    s.onload = ok;
+    s.onerror = () => fail(new Error("plotly.js did not load"));
+    document.head.appendChild(s);
+  });
   const figs = JSON.parse(await unpack("expbook-figures"));
   for (const el of els) {
     const f = figs[el.dataset.fig];
@@ -165,26 +182,41 @@ def _plotly_js() -> bytes | None:
 _IMG_RE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"\s*/?>')
 
 
+def escape_html(text: str) -> str:
+    """``text`` with ``& < >`` as character references: data (run names, tags, config values,
+    messages) written into Markdown or HTML never becomes markup. The Markdown of generated
+    regions, claim statuses and inline values goes through here."""
+    return html.escape(text, quote=False)
+
+
 def markdown_body(
-    text: str, figures: dict[str, Any], base_dir: str | None, *, with_plots: bool = True
+    text: str,
+    figures: dict[str, Any],
+    base_dir: str | None,
+    *,
+    with_plots: bool = True,
+    allow_dirs: tuple[str, ...] | list[str] = (),
 ) -> tuple[str, dict[str, Any]]:
     """The HTML body of the rendered Markdown ``text``, and the figures it draws.
 
+    The dashboard and ``expbook report --html`` both show a document through here: raw HTML
+    in the Markdown is not passed through but shown as text (HTML comments, the region
+    markers among them, are dropped; an inline value's span keeps only its value), and
+    markdown-it refuses ``javascript:`` and similar links.
+
     An image of a plot region becomes ``<div class="expbook-plot" data-fig=ID>`` when its
-    figure is in ``figures`` (and ``with_plots``). Other local images are embedded as
-    ``data:`` URIs read from ``base_dir``; with ``base_dir=None`` (the dashboard, which reads
-    nothing but the store) raw HTML in the document is not passed through (HTML comments,
-    the region markers among them, are dropped), and images other than plots become their
-    alt text, so the page loads nothing from elsewhere.
+    figure is in ``figures`` (and ``with_plots``). Other images: with ``base_dir`` (the HTML
+    page) a local image inside ``base_dir`` or ``allow_dirs`` (a regular file, size-capped)
+    is embedded as a ``data:`` URI; with ``base_dir=None`` (the dashboard, which reads
+    nothing but the store), and for anything else, the image becomes its alt text, so the
+    page loads nothing from elsewhere.
     """
     from markdown_it import MarkdownIt
 
-    safe = base_dir is None
-    if safe:
-        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-        # inline values: keep the value (already escaped), drop the span carrying the source
-        text = re.sub(r'<span data-expbook="[^"]*">(.*?)</span>', r"\1", text)
-    body = MarkdownIt("commonmark", {"html": not safe}).enable("table").render(text)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    # inline values: keep the value (already escaped), drop the span carrying the source
+    text = re.sub(r'<span data-expbook="[^"]*">(.*?)</span>', r"\1", text)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
     used: dict[str, Any] = {}
 
     def image(m: re.Match[str]) -> str:
@@ -193,18 +225,26 @@ def markdown_body(
         if with_plots and stem in figures:
             used[stem] = figures[stem]
             return f'<div class="expbook-plot" data-fig="{html.escape(stem)}"></div>'
-        if base_dir is None:
-            return f'<span class="image-alt">[image: {alt}]</span>'
-        if "://" in src or src.startswith(("data:", "/")):
-            return m.group(0)
-        path = os.path.join(base_dir, src)
-        if not os.path.isfile(path):
-            return m.group(0)
+        plain = f'<span class="image-alt">[image: {alt}]</span>'
+        if base_dir is None or ":" in src.split("/", 1)[0]:
+            return plain
+        from .blocks import BlockError, safe_file
+
+        try:
+            path = safe_file(src, base_dir, allow_dirs)
+        except BlockError:
+            return plain
+        lower = path.lower()
+        mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}.get(
+            os.path.splitext(lower)[1], "image/svg+xml" if lower.endswith(".svg") else ""
+        )
+        if not mime:
+            return plain
         with open(path, "rb") as f:
-            payload = base64.b64encode(f.read()).decode("ascii")
-        mime = "image/png" if path.lower().endswith(".png") else "image/svg+xml"
-        if path.lower().endswith((".jpg", ".jpeg")):
-            mime = "image/jpeg"
+            data = f.read(MAX_IMAGE_BYTES + 1)
+        if len(data) > MAX_IMAGE_BYTES:
+            return plain
+        payload = base64.b64encode(data).decode("ascii")
         return f'<img src="data:{mime};base64,{payload}" alt="{alt}">'
 
     body = _IMG_RE.sub(image, body)
@@ -218,13 +258,36 @@ def markdown_body(
     return body, used
 
 
-def render_html(text: str, figures: dict[str, Any], base_dir: str, title: str) -> str:
-    """The self-contained HTML page of the rendered Markdown ``text``."""
+def content_security_policy() -> str:
+    """The page's policy: no request leaves it, and the only script that runs is its own
+    loader (by hash), plus plotly.js, which the loader adds ('strict-dynamic')."""
+    digest = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
+    return (
+        "default-src 'none'; "
+        f"script-src 'sha256-{digest}' 'strict-dynamic'; "
+        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_html(
+    text: str,
+    figures: dict[str, Any],
+    base_dir: str,
+    title: str,
+    allow_dirs: tuple[str, ...] | list[str] = (),
+) -> str:
+    """The self-contained HTML page of the rendered Markdown ``text`` (see
+    :func:`markdown_body` and :func:`content_security_policy`)."""
     lib = _plotly_js() if figures else None
-    body, used = markdown_body(text, figures, base_dir, with_plots=lib is not None)
+    body, used = markdown_body(
+        text, figures, base_dir, with_plots=lib is not None, allow_dirs=allow_dirs
+    )
+    csp = html.escape(content_security_policy())
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title>",
         f"<style>{_CSS}</style></head><body>",

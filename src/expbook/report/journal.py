@@ -29,7 +29,9 @@ names* (or ids, or globs) and metric keys as arguments::
     argmax(f(metric), a, b, ...)  name of the run with the largest f(run, metric)
 
 plus the number functions of :data:`expbook.expr.BASE_FUNCTIONS` (``round exp log min max
-abs ...``). A run that does not exist, or a metric a run does not have, makes the expression
+abs ...``). A run argument is a run reference: a bare name may hold ``-`` and ``.`` and start
+with a digit (``final(mlp-h4-lr3, val_loss)``, ``final(5vbxlcek, loss)``); other names go in
+backquotes. A run that does not exist, or a metric a run does not have, makes the expression
 *unevaluable* (:class:`JournalError`), never silently null.
 """
 
@@ -322,7 +324,10 @@ def _bind(name: str) -> Any:
 
 
 def _fn(impl: Any, params: tuple[str, ...], required: int, keys: tuple[int, ...], doc: str):
-    return Function(impl, params, required, key_params=keys, pass_env=True, doc=doc)
+    runs = tuple(i for i, p in enumerate(params) if p in ("run", "a", "b"))
+    return Function(
+        impl, params, required, key_params=keys, pass_env=True, doc=doc, run_params=runs
+    )
 
 
 _RUN_FUNCS: dict[str, Function] = {
@@ -353,8 +358,12 @@ JOURNAL_FUNCTIONS: dict[str, Function] = {
     "time_ratio": _fn(_two_runs(_elapsed), ("b", "a"), 2, (0, 1), "elapsed(b) / elapsed(a)"),
     "params_ratio": _fn(_two_runs(_params), ("a", "b"), 2, (0, 1), "params(a) / params(b)"),
     "count": Function(_count, ("xs",), 1, doc="number of true items"),
-    "argmin": Function(_arg_extreme(False), ("f", "run"), 2, True, raw=True, pass_env=False),
-    "argmax": Function(_arg_extreme(True), ("f", "run"), 2, True, raw=True, pass_env=False),
+    "argmin": Function(
+        _arg_extreme(False), ("f", "run"), 2, True, raw=True, pass_env=False, run_params=(1,)
+    ),
+    "argmax": Function(
+        _arg_extreme(True), ("f", "run"), 2, True, raw=True, pass_env=False, run_params=(1,)
+    ),
 }
 
 
@@ -414,7 +423,8 @@ def format_value(v: Any, fmt: str | None = None) -> str:
 class ClaimResult:
     """One evaluated claim.
 
-    ``status`` is ``holds`` or ``fails`` (a comparison), ``value`` (an expression to report) or
+    ``status`` is ``holds`` or ``fails`` (a comparison, or a ``passes()`` threshold), ``value``
+    (an expression to report) or
     ``error`` (cannot be evaluated: ``message`` says why). ``value`` is the claim's main
     quantity: the left side of a comparison (inside ``round()``), the final value for
     ``passes()``, else the expression's value; ``result`` is the expression's own value.
@@ -451,14 +461,16 @@ class ClaimResult:
         shown = format_value(self.value)
         if "rounded" in self.detail:
             shown += f", rounded {format_value(self.detail['rounded'])}"
+        if "threshold" in self.detail and self.status in ("holds", "fails"):
+            t = self.detail["threshold"]
+            t_text = format(t, "g") if _num(t) else format_value(t)
+            if self.status == "holds":
+                return f"✅ holds ({shown} < {t_text})"
+            return f"❌ fails ({shown}, not < {t_text})"
         if self.status == "holds":
             return f"✅ holds ({shown})"
         if self.status == "fails":
             return f"❌ fails ({shown})"
-        if isinstance(self.result, bool) and "threshold" in self.detail:
-            verb = "passes" if self.result else "does not pass"
-            t = self.detail["threshold"]
-            return f"{shown}: {verb} {format(t, 'g') if _num(t) else format_value(t)}"
         return shown if self.result is self.value else f"{format_value(self.result)} ({shown})"
 
 
@@ -494,8 +506,12 @@ def evaluate_claim(cid: str, text: str, env: JournalEnv, line: int | None = None
         elif isinstance(node, Call) and node.func == "passes":
             value = _sub(text, Call(node.pos, "final", node.args[:2]), env)
             detail["threshold"] = _sub(text, node.args[2], env) if len(node.args) > 2 else None
-            if isinstance(result, bool):
-                holds = result
+            # a threshold claim holds or fails (over a glob: holds when every run passes)
+            items = list(result) if isinstance(result, RunList) else [result]
+            if not items or not all(isinstance(x, bool) for x in items):
+                raise JournalError("passes() needs a numeric final value and threshold")
+            holds = all(items)
+            status = "holds" if holds else "fails"
         elif isinstance(node, Call) and node.func == "count" and node.args:
             inner = _sub(text, node.args[0], env)
             if isinstance(inner, RunList):

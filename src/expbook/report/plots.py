@@ -9,7 +9,8 @@ A figure is saved as ``<doc stem>_files/<block id>-<data hash>.png``: the name c
 the data or the settings change, so the Markdown region (which links the file) changes too and
 ``--check`` sees it; an unchanged figure is not drawn again. Older files of the same block are
 removed. Long series are downsampled to about 2,000 points per run, keeping each bucket's
-minimum and maximum so spikes stay visible.
+minimum and maximum so spikes stay visible. A block draws at most :data:`MAX_DRAWN` runs
+(``top``, default and cap): the best by the metric (``mode``), said under the figure.
 """
 
 from __future__ import annotations
@@ -21,9 +22,44 @@ from typing import Any
 
 from .blocks import Block, BlockError, Context
 
-__all__ = ["MAX_POINTS", "downsample", "render_bar", "render_plot"]
+__all__ = ["MAX_DRAWN", "MAX_POINTS", "downsample", "render_bar", "render_plot"]
 
 MAX_POINTS = 2000
+MAX_DRAWN = 50  # runs one plot or bar block draws at most: the best by the metric
+
+
+def _best_of(runs: Sequence[Any], metric: str, mode: str, top: int) -> tuple[list[Any], int]:
+    """The ``top`` runs with the best value of ``metric`` (from the summaries: no point is
+    read) and how many runs have the metric at all."""
+    import heapq
+
+    def key(r: Any) -> float:
+        m = r.metrics.get(metric)
+        v = (m.min_value if mode == "min" else m.max_value) if m is not None else None
+        if v is None:
+            v = r.summary.get(metric)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            return float("inf")
+        return float(v) if mode == "min" else -float(v)
+
+    have = [r for r in runs if metric in r.metrics or metric in r.summary]
+    if len(have) <= top:
+        return have, len(have)
+    return heapq.nsmallest(top, have, key=lambda r: (key(r), r.name)), len(have)
+
+
+def _top(block: Block, default: int = MAX_DRAWN) -> int:
+    v = block.fields.get("top", default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise BlockError(f"{block.kind}: top must be a whole number >= 1, not {v!r}")
+    return min(v, MAX_DRAWN)
+
+
+def _shown(block: Block, drawn: int, total: int, metric: str, mode: str) -> str:
+    """The line under a figure that draws fewer runs than the selection holds."""
+    if drawn >= total:
+        return ""
+    return f"\n\n*{drawn} of {total} runs drawn: the best by {mode} {metric}.*"
 
 
 def downsample(xs: Sequence[float], ys: Sequence[float], n: int = MAX_POINTS):
@@ -106,10 +142,13 @@ def render_plot(block: Block, runs: Sequence[Any], ctx: Context, bid: str) -> st
     smooth = block.fields.get("smooth", 0) or 0
     if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0 <= smooth < 1:
         raise BlockError(f"plot: smooth must be a number in [0, 1), not {smooth!r}")
+    mode = str(block.fields.get("mode", "min"))
+    if mode not in ("min", "max"):
+        raise BlockError(f"plot: mode must be one of min, max, not {mode!r}")
+    logged = [r for r in runs if metric in r.metrics]
+    chosen, total = _best_of(logged, metric, mode, _top(block))
     series = []
-    for run in sorted(runs, key=lambda r: r.name):
-        if metric not in run.metrics:
-            continue
+    for run in sorted(chosen, key=lambda r: r.name):
         steps, values, _ = points(run, metric)
         xs, ys = downsample([float(s) for s in steps], [float(v) for v in values])
         series.append((run.name, xs, ys))
@@ -123,6 +162,7 @@ def render_plot(block: Block, runs: Sequence[Any], ctx: Context, bid: str) -> st
     h = hashlib.sha256(repr((metric, log_y, log_x, smooth, block.title)).encode())
     for name, xs, ys in series:
         h.update(repr((name, xs, ys)).encode())
+    note = _shown(block, len(series), total, metric, mode)
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot(1, 1, 1)
@@ -145,7 +185,7 @@ def render_plot(block: Block, runs: Sequence[Any], ctx: Context, bid: str) -> st
             ax.legend(fontsize=7)
         fig.tight_layout()
 
-    return _save(block, ctx, bid, h.digest(), draw)
+    return _save(block, ctx, bid, h.digest(), draw) + note
 
 
 def render_bar(block: Block, runs: Sequence[Any], ctx: Context, bid: str) -> str:
@@ -155,7 +195,8 @@ def render_bar(block: Block, runs: Sequence[Any], ctx: Context, bid: str) -> str
     mode = str(block.fields.get("mode", "min"))
     if mode not in ("min", "max"):
         raise BlockError(f"bar: mode must be one of min, max, not {mode!r}")
-    table = leaderboard(runs, metric, mode=mode, top=block.fields.get("top"))
+    chosen, total = _best_of(runs, metric, mode, _top(block))
+    table = leaderboard(chosen, metric, mode=mode)
     rows = [(r["run"], r["best"]) for r in table.to_records() if r["best"] is not None]
     if not rows:
         raise BlockError(f"bar: no selected run has a value of {metric!r}")
@@ -184,7 +225,7 @@ def render_bar(block: Block, runs: Sequence[Any], ctx: Context, bid: str) -> str
         ax.tick_params(axis="y", labelsize=7)
         fig.tight_layout()
 
-    return _save(block, ctx, bid, key, draw)
+    return _save(block, ctx, bid, key, draw) + _shown(block, len(rows), total, metric, mode)
 
 
 def render_scatter(block: Block, files: Sequence[str], ctx: Context, bid: str) -> str:

@@ -67,10 +67,44 @@ def _pick_params(runs: Sequence[Any]) -> list[str]:
 
 
 def _q(name: str) -> str:
-    """A run name as a journal expression argument (backquoted when needed)."""
-    if name.replace("_", "a").isalnum() and not name[0].isdigit():
+    """A run name as a journal expression's run argument: bare when it can be (letters,
+    digits, ``_ - .``, not starting with ``-`` or ``.``), else backquoted."""
+    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+    if name and set(name) <= plain and name[0] not in "-.":
         return name
     return "`" + name.replace("`", "``") + "`"
+
+
+def _y(name: str) -> str:
+    """A run name as a YAML flow scalar (quoted unless it is a plain word)."""
+    import json
+    import re
+
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name) and name.lower() not in (
+        "true",
+        "false",
+        "null",
+        "yes",
+        "no",
+        "on",
+        "off",
+    ):
+        return name
+    return json.dumps(name)
+
+
+def _t(name: str) -> str:
+    """A run name in prose: never markup."""
+    import html
+
+    return html.escape(name, quote=False)
+
+
+def _claim(cid: str, expr: str) -> str:
+    """A claim line; the code span takes two backquotes when the expression holds one."""
+    if "`" in expr:
+        return f"- [claim {cid}] ``{expr}``"
+    return f"- [claim {cid}] `{expr}`"
 
 
 def _ranked(runs: Sequence[Any], metric: str, mode: str) -> list[Any]:
@@ -129,8 +163,8 @@ def starter(kind: str, runs: Sequence[Any], project: str | None = None) -> str:
         at_field = f", at_step: {at}, sort: at" if at is not None else ""
         out += [
             f"# Screening summary: {metric}\n",
-            f"Best run: **{best}** at {{{{ best({_q(best)}, {metric}) | .4f }}}}; "
-            f"runner-up {second} at {{{{ best({_q(second)}, {metric}) | .4f }}}}.\n",
+            f"Best run: **{_t(best)}** at {{{{ best({_q(best)}, {metric}) | .4f }}}}; "
+            f"runner-up {_t(second)} at {{{{ best({_q(second)}, {metric}) | .4f }}}}.\n",
             "## Ranking" + (f" at step {at}" if at is not None else "") + "\n",
             _fence(f"leaderboard: {{metric: {metric}, mode: {mode}{at_field}{pstr}{proj}}}"),
         ]
@@ -138,23 +172,28 @@ def starter(kind: str, runs: Sequence[Any], project: str | None = None) -> str:
             out += ["## Best values\n", _fence(f"bar: {{metric: {metric}, mode: {mode}{proj}}}")]
     elif kind == "compare":
         out += [
-            f"# {best} vs {second}\n",
+            f"# {_t(best)} vs {_t(second)}\n",
             f"{metric}: {{{{ final({_q(best)}, {metric}) | .4g }}}} vs "
             f"{{{{ final({_q(second)}, {metric}) | .4g }}}}.\n",
-            _fence(f"compare: {{runs: [{best}, {second}]}}"),
+            _fence(f"compare: {{runs: [{_y(best)}, {_y(second)}]}}"),
         ]
         if plots:
-            out += [_fence(f"plot: {{metric: {metric}, runs: [{best}, {second}]}}")]
+            out += [_fence(f"plot: {{metric: {metric}, runs: [{_y(best)}, {_y(second)}]}}")]
     else:  # journal
         cmp = "<" if mode == "min" else ">"
+        how = "" if mode == "min" else ', "max"'
+        b_best = f"best({_q(best)}, {metric}{how})"
+        s_best = f"best({_q(second)}, {metric}{how})"
+        # the ratio that is >= 1 when the best run is better: second/best for a loss
+        ratio = f"{s_best} / {b_best}" if mode == "min" else f"{b_best} / {s_best}"
+        word = "lower" if mode == "min" else "higher"
         out += [
             "# Research journal\n",
             "## Entry 1\n",
-            f"{best} reached {{{{ final({_q(best)}, {metric}) | .3e }}}}, "
-            f"{{{{ factor({_q(second)}, {_q(best)}, {metric}) | .2f }}}}x the final {metric} of "
-            f"{second}.\n",
-            f"- [claim e1_best] `final({_q(best)}, {metric}) {cmp}= final({_q(second)}, {metric})`",
-            f"- [claim e1_factor] `factor({_q(second)}, {_q(best)}, {metric})`",
+            f"{_t(best)} reached {{{{ {b_best} | .3e }}}}: a {word} best {metric} than "
+            f"{_t(second)} ({{{{ {s_best} | .3e }}}}), by a factor of {{{{ {ratio} | .2f }}}}.\n",
+            _claim("e1_best", f"{b_best} {cmp}= {s_best}"),
+            _claim("e1_ratio", ratio),
             "",
             "Claims with a comparison must hold (`expbook check` exits 1 when one fails); the "
             "others are values to report.\n",
