@@ -93,7 +93,7 @@ def runs_cmd(store: str | None, fmt: str, project: str | None) -> None:
                 r["id"],
                 r["name"],
                 r["project"],
-                r["status"],
+                r["status"] + (" (incomplete)" if r["meta"].get("unwritten_points") else ""),
                 r["created_at"][:19].replace("T", " "),
                 ", ".join(r["tags"]),
                 shown,
@@ -170,9 +170,11 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     from rich.console import Console
 
     console = Console()
+    unwritten = rec.meta.get("unwritten_points")
     console.print(
         f"[bold]{rec.name}[/bold]  id {rec.id}  project {rec.project}  "
         f"status [bold]{rec.state}[/bold]"
+        + (f" (incomplete: {unwritten:,} points were not written)" if unwritten else "")
     )
     console.print(f"created {obj['created_at']}  finished {obj['finished_at'] or '-'}")
     if rec.tags:
