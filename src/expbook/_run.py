@@ -448,7 +448,8 @@ class Run:
                 f"expbook: {unwritten:,} points of run {self.name!r} ({self.id}) were not "
                 f"written to {self._store.location} ({self._last_error}); "
                 + (
-                    f"the run is {status} with meta.unwritten_points"
+                    f"the run is marked {status}, with meta.unwritten_points "
+                    f"{(self._meta or {}).get('unwritten_points', unwritten):,}"
                     if recorded
                     else "its end could not be recorded either (readers will show it crashed)"
                 ),

@@ -76,7 +76,9 @@ class Writer:
         self.lock = threading.RLock()
         self._runs: list[Run] = []
         self._wake = threading.Event()
-        self._room = threading.Condition(threading.Lock())  # notified when a buffer is taken
+        # notified when a buffer is taken; re-entrant, as a signal handler that finishes
+        # the runs may interrupt a log() waiting on it
+        self._room = threading.Condition(threading.RLock())
         self._stopped = False
         self._warned = False
         self._last_beat = 0.0
