@@ -349,6 +349,13 @@ class Run:
             return bool(logger.full)
         return len(self._buf) >= self._max_rows
 
+    def _buffered(self) -> float:
+        """About how many points are buffered."""
+        logger = self._logger
+        if logger is not None:
+            return float(logger.points)
+        return len(self._buf) * self._width
+
     def _set_bound(self, points: int, nbytes: int) -> None:
         logger = self._logger
         if logger is not None:

@@ -110,6 +110,11 @@ class Writer:
                     if runs and now - self._last_beat >= HEARTBEAT_EVERY_S:
                         self.store.heartbeat([r.id for r in runs])
                         self._last_beat = now
+                    # a quarter of a buffer came in while writing: write again at once, so
+                    # that log() only waits when it logs faster than the store can write
+                    busy = self.max_points // 4
+                    if any(r._buffered() >= busy for r in runs):
+                        self._wake.set()
             except Exception as e:  # never let the thread die
                 self._warn(e)
 
