@@ -326,3 +326,30 @@ def test_store_full_at_full_speed_keeps_memory_bounded(tmp_path: Path, store_pat
     rss = float(p.stdout.split("RSS ")[1].split()[0])
     assert rss < 200, rss
     assert "3,000,000 points of run 'flood'" in p.stderr, p.stderr
+
+
+def test_log_bound_before_finish_neither_waits_nor_grows(store_path: str) -> None:
+    """A log() taken before finish() and called after it must not wait for a writer that no
+    longer drains the run, nor keep what it is given."""
+    run = expbook.init(store=store_path)
+    log = run.log
+    run.finish()
+    run._set_bound(100, 1 << 30)
+    for i in range(1_000):
+        log({"x": float(i)})
+    assert run._buffered() < 100
+
+
+def test_a_finished_run_is_freed(store_path: str) -> None:
+    """Nothing keeps a finished run (and its buffer) alive: a sweep of many runs in one
+    process does not accumulate them."""
+    import gc
+    import weakref
+
+    run = expbook.init(store=store_path)
+    run.log({"x": 1.0})
+    run.finish()
+    ref = weakref.ref(run)
+    del run
+    gc.collect()
+    assert ref() is None

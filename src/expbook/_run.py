@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -240,6 +241,20 @@ class Summary(MutableMapping[str, Any]):
         return f"Summary({self._merged()!r})"
 
 
+def _on_full(run: Run) -> Any:
+    """The C buffer's callback when it is full. It holds the run weakly: the run holds the
+    buffer, and a cycle through the buffer (not tracked by the garbage collector) would keep
+    every run alive."""
+    ref = weakref.ref(run)
+
+    def on_full() -> None:
+        r = ref()
+        if r is not None:
+            r._on_full()
+
+    return on_full
+
+
 class Run:
     """A run being logged from this process. Create it with :func:`expbook.init`."""
 
@@ -271,7 +286,7 @@ class Run:
         self._width = 1.0  # points a row, as last taken
         if _Logger is not None:
             # the C hot path: same behaviour as Run.log below, about 3x cheaper per call
-            self._logger = _Logger(normalize, self._check_step, step, on_full=self._on_full)
+            self._logger = _Logger(normalize, self._check_step, step, on_full=_on_full(self))
             self.log = self._logger.log  # type: ignore[method-assign]
         else:
             self._logger = None

@@ -124,16 +124,16 @@ class Writer:
         taken it (the writer is woken at once)."""
         t0 = time.perf_counter()
         try:
-            if os.getpid() != run._pid:
-                run._discard()  # a forked child: nothing here writes the parent's run
+            if os.getpid() != run._pid or run._finished:
+                # a forked child holding its parent's run, or a log() bound before finish():
+                # nothing writes these points
+                run._discard()
                 return
             if self._stopped or threading.current_thread() is self._thread:
                 self.drain(run)
                 return
             with self._room:
-                while run._full():
-                    if not self._thread.is_alive():
-                        break
+                while run._full() and self._thread.is_alive() and run in self._runs:
                     self._wake.set()
                     self._room.wait(self.interval)
             if run._full():  # no writer thread (after fork): write in this thread
