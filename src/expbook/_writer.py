@@ -183,6 +183,11 @@ class Writer:
             return False
         batches = _merge(pending)
         n = run._pending_points
+        blind = self._rate is None and n >= _SAMPLE_POINTS
+        if blind:
+            # the first sizeable write, of unknown length: log() may fill a small buffer
+            # meanwhile, not a second START_POINTS one that would take as long again
+            run._set_bound(MIN_POINTS, MAX_BYTES)
         t0 = time.perf_counter()
         try:
             self.store.append_points(run.id, batches)
@@ -199,7 +204,11 @@ class Writer:
             self._lose(run, n)
             self._warn(e)
             return False
-        self._measured(n, time.perf_counter() - t0)
+        else:
+            self._measured(n, time.perf_counter() - t0)
+        finally:
+            if blind:
+                run._set_bound(self.max_points, MAX_BYTES)
         pending.clear()
         run._pending_points = 0
         run._retry_at = 0.0
