@@ -83,6 +83,8 @@ class Writer:
         self._warned = False
         self._last_beat = 0.0
         self._rate: float | None = None  # points/s of recent writes
+        self._in_rate = 0.0  # points/s logged recently (all runs)
+        self._taken = 0  # points taken from buffers since the loop last counted
         self.max_points = START_POINTS
         self._thread = threading.Thread(target=self._loop, name="expbook-writer", daemon=True)
         self._thread.start()
@@ -98,14 +100,21 @@ class Writer:
                 self._runs.remove(run)
 
     def _loop(self) -> None:
+        last = time.monotonic()
         while not self._stopped:
-            self._wake.wait(self.interval)
+            self._wake.wait(self._timeout())
             self._wake.clear()
             try:
                 with self.lock:
                     runs = list(self._runs)
                     for run in runs:
                         self.drain(run)
+                    now_m = time.monotonic()
+                    taken, self._taken = self._taken, 0
+                    if now_m > last:
+                        rate = taken / (now_m - last)
+                        self._in_rate = 0.5 * self._in_rate + 0.5 * rate
+                    last = now_m
                     now = time.time()
                     if runs and now - self._last_beat >= HEARTBEAT_EVERY_S:
                         self.store.heartbeat([r.id for r in runs])
@@ -117,6 +126,13 @@ class Writer:
                         self._wake.set()
             except Exception as e:  # never let the thread die
                 self._warn(e)
+
+    def _timeout(self) -> float:
+        """How long to sleep: the interval, or less when points come in so fast that a
+        wait that long would let a buffer fill up (half a buffer at the recent rate)."""
+        if self._in_rate <= 0:
+            return self.interval
+        return min(self.interval, max(0.01, 0.5 * self.max_points / self._in_rate))
 
     # -- backpressure ------------------------------------------------------------------
     def make_room(self, run: Run) -> None:
@@ -149,7 +165,9 @@ class Writer:
         Points the store refused are kept for the next call (up to :data:`RETRY_POINTS`),
         which retries them no sooner than :data:`FLUSH_INTERVAL_S` later unless ``final``."""
         with self.lock:
+            was_full = run._full()
             batch, n = run._take()
+            self._taken += n
             if n:
                 with self._room:
                     self._room.notify_all()
@@ -158,7 +176,7 @@ class Writer:
                 else:
                     run._pending.append(batch)
                     run._pending_points += n
-            ok = self._write_pending(run, final)
+            ok = self._write_pending(run, final, was_full)
             if run._git_pending:
                 run._git_pending = False
                 info = git_info(os.getcwd())
@@ -175,7 +193,7 @@ class Writer:
                     ok = False
             return ok
 
-    def _write_pending(self, run: Run, force: bool) -> bool:
+    def _write_pending(self, run: Run, force: bool, was_full: bool = False) -> bool:
         pending = run._pending
         if not pending:
             return True
@@ -183,10 +201,11 @@ class Writer:
             return False
         batches = _merge(pending)
         n = run._pending_points
-        blind = self._rate is None and n >= _SAMPLE_POINTS
+        blind = was_full and self._rate is None and n >= _SAMPLE_POINTS
         if blind:
-            # the first sizeable write, of unknown length: log() may fill a small buffer
-            # meanwhile, not a second START_POINTS one that would take as long again
+            # the first write of a full buffer, of unknown length: a loop that fast may
+            # fill a small buffer meanwhile, not a second START_POINTS one that would take
+            # as long again
             run._set_bound(MIN_POINTS, MAX_BYTES)
         t0 = time.perf_counter()
         try:
