@@ -165,6 +165,7 @@ class Writer:
         Points the store refused are kept for the next call (up to :data:`RETRY_POINTS`),
         which retries them no sooner than :data:`FLUSH_INTERVAL_S` later unless ``final``."""
         with self.lock:
+            started = time.perf_counter()  # the throughput counts taking as well as writing
             was_full = run._full()
             batch, n = run._take()
             self._taken += n
@@ -176,7 +177,7 @@ class Writer:
                 else:
                     run._pending.append(batch)
                     run._pending_points += n
-            ok = self._write_pending(run, final, was_full)
+            ok = self._write_pending(run, final, was_full, started)
             if run._git_pending:
                 run._git_pending = False
                 info = git_info(os.getcwd())
@@ -193,7 +194,9 @@ class Writer:
                     ok = False
             return ok
 
-    def _write_pending(self, run: Run, force: bool, was_full: bool = False) -> bool:
+    def _write_pending(
+        self, run: Run, force: bool, was_full: bool = False, started: float | None = None
+    ) -> bool:
         pending = run._pending
         if not pending:
             return True
@@ -207,7 +210,7 @@ class Writer:
             # fill a small buffer meanwhile, not a second START_POINTS one that would take
             # as long again
             run._set_bound(MIN_POINTS, MAX_BYTES)
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if started is None else started
         try:
             self.store.append_points(run.id, batches)
         except sqlite3.OperationalError as e:  # disk full, I/O error, locked too long: retry
