@@ -353,3 +353,30 @@ def test_a_finished_run_is_freed(store_path: str) -> None:
     del run
     gc.collect()
     assert ref() is None
+
+
+def test_import_into_a_full_store_reports_the_real_error(tmp_path: Path, store_path: str) -> None:
+    """`expbook import` into a store that cannot grow names the I/O error, not the
+    "cannot rollback" of a transaction SQLite had already undone."""
+    csv = tmp_path / "metrics.csv"
+    rnd = random.Random(3)  # incompressible values: the write spills to disk mid-statement
+    csv.write_text(
+        "step,loss,acc,lr\n"
+        + "".join(f"{i},{rnd.random()},{rnd.random()},{rnd.random()}\n" for i in range(200_000))
+    )
+    SQLiteStore(store_path).close()
+    p = child(
+        tmp_path,
+        """
+        from expbook.cli import main
+        full(sys.argv[1])
+        sys.exit(main(["import", sys.argv[2], "--store", sys.argv[1], "--format", "json"]))
+        """,
+        store_path,
+        str(csv),
+    )
+    assert p.returncode == 1, p.stderr
+    assert "disk I/O error" in p.stdout and "cannot rollback" not in p.stdout, p.stdout
+    book = expbook.open_store(store_path)
+    assert book.run_records() == []  # nothing half-written
+    book.close()
