@@ -1,8 +1,9 @@
 """The background writer: moves logged points from run buffers into the store.
 
 ``Run.log`` only appends ``(step, wall, dict)`` to a buffer. One daemon thread per process and
-store wakes every :data:`FLUSH_INTERVAL_S`, takes what each live run has buffered, turns the
-rows into per-key columns and writes them in one transaction per run. ``finish``, ``atexit``
+store wakes every :data:`FLUSH_INTERVAL_S` (sooner when points come in fast, at once when a
+buffer is full), takes what each live run has buffered, turns the rows into per-key columns
+and writes them in one transaction per run. ``finish``, ``atexit``
 and signal handlers drain synchronously through the same lock, so no point is written twice
 or out of order.
 
