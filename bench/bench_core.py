@@ -10,6 +10,12 @@ What is measured (sizes are those of ../shared/bench/peers, the peer harness):
 * hot loop: ``run.log({4 scalars}, step=i)`` 100,000 times, against the same loop that only
   appends the same dict to a list (floor), and against a Python function call that appends
   (the harness's ``null`` tracker). ``finish()`` is timed on its own.
+* paced loop: the hot loop held to 10,000 and 100,000 steps/s (sleeping between bursts of
+  1 ms, as a loop waiting on a GPU does) and at full speed for 1,000,000 steps, against the
+  same loop appending to a list: the time the loop is busy (not asleep) per step, and the
+  share of the loop spent waiting for the writer because the run's buffer was full
+  (backpressure). At full speed the loop logs faster than the store can write, so it runs at
+  the writer's pace.
 * sweep ingest: 200 runs x 2,000 steps x 4 metrics through ``expbook.init``/``log``/``finish``,
   one run after another in one process, until ``finish`` returns, against the raw SQLite floor
   (``metrics(run_id, key, step, value)``, WAL, ``executemany`` of 10k rows, a commit per batch:
@@ -59,6 +65,8 @@ SIZES: dict[str, dict[str, int]] = {
         "reps_hot": 7,
         "reps_sweep": 3,
         "reps_proc": 5,
+        "paced_s": 2,
+        "paced_full_steps": 1_000_000,
     },
     "quick": {
         "hot_steps": 20_000,
@@ -67,8 +75,11 @@ SIZES: dict[str, dict[str, int]] = {
         "reps_hot": 3,
         "reps_sweep": 2,
         "reps_proc": 3,
+        "paced_s": 1,
+        "paced_full_steps": 200_000,
     },
 }
+PACED_RATES = (10_000, 100_000, 0)  # steps/s; 0: as fast as the loop goes
 
 TARGETS = {
     "hot_ratio": 1.5,  # expbook us/iter <= 1.5 x floor
@@ -231,6 +242,64 @@ def child_steady(a: dict[str, Any]) -> dict[str, Any]:
     return {"us_step": (t2 - t0) / n * 1e6, "loop_s": t1 - t0, "finish_s": t2 - t1}
 
 
+def child_paced(a: dict[str, Any]) -> dict[str, Any]:
+    """The hot loop held to ``rate`` steps/s (0: full speed), to a store or to a list."""
+    rate, store = a["rate"], a.get("store")
+    n = a["steps"] if not rate else int(rate * a["seconds"])
+    m = min(n, 100_000)  # values repeat after 100k steps
+    loss, lr, gn, acc = series(SEED, 0, m)
+    k0, k1, k2, k3 = KEYS
+    if store:
+        import expbook
+
+        run = expbook.init(project=PROJECT, name=f"paced-{rate}", store=store)
+        log = run.log
+    else:
+        buf: list[Any] = []
+        append = buf.append
+
+        def log(data: dict[str, float], step: int | None = None) -> None:
+            append(data)
+
+    burst = max(1, rate // 1000) if rate else n  # steps between sleeps: 1 ms of schedule
+    clock, sleep = time.perf_counter, time.sleep
+    gc.collect()
+    slept = 0.0
+    t0 = clock()
+    i = 0
+    while i < n:
+        for j in range(i, min(i + burst, n)):
+            k = j % m
+            log({k0: loss[k], k1: lr[k], k2: gn[k], k3: acc[k]}, step=j)
+        i = min(i + burst, n)
+        if rate:
+            ahead = t0 + i / rate - clock()
+            if ahead > 0:
+                ts = clock()
+                sleep(ahead)
+                slept += clock() - ts
+    t1 = clock()
+    out = {
+        "steps": n,
+        "loop_s": t1 - t0,
+        "busy_s": t1 - t0 - slept,
+        "us_busy": (t1 - t0 - slept) / n * 1e6,
+        "steps_per_s": n / (t1 - t0),
+    }
+    if store:
+        run.finish()
+        out["finish_s"] = clock() - t1
+        waited = getattr(run, "_waited_s", 0.0)  # 0 before the buffer was bounded
+        out["waited_s"] = waited
+        out["waits"] = getattr(run, "_waits", 0)
+        out["backpressure_share"] = waited / (t1 - t0)
+        counts = {
+            k: s.count for k, s in run._store.metric_summaries([run.id]).get(run.id, {}).items()
+        }
+        out["ok"] = counts == dict.fromkeys(KEYS, n)
+    return out
+
+
 def _sweep_data(runs: int, steps: int) -> list[tuple[dict[str, Any], tuple[list[float], ...]]]:
     return [(params(SEED, r), series(SEED, r, steps)) for r in range(runs)]
 
@@ -367,6 +436,7 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "hot_floor": child_hot_floor,
     "hot_expbook": child_hot_expbook,
     "steady": child_steady,
+    "paced": child_paced,
     "sweep_expbook": child_sweep_expbook,
     "sweep_floor": child_sweep_floor,
     "write_floor_w1": child_write_floor_w1,
@@ -485,9 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, help="repetitions of every measurement")
     ap.add_argument(
         "--only",
-        default="hot,sweep,leaderboard,series",
-        help="comma-separated subset of hot,sweep,leaderboard,series (leaderboard and size "
-        "need sweep; series needs hot)",
+        default="hot,paced,sweep,leaderboard,series",
+        help="comma-separated subset of hot,paced,sweep,leaderboard,series (leaderboard and "
+        "size need sweep; series needs hot)",
     )
     ap.add_argument(
         "--drop-caches",
@@ -524,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "hot" in only or "series" in only:
             run_hot(size, tmp, raw, rows)
+        if "paced" in only:
+            run_paced(size, tmp, raw, rows)
         if "sweep" in only or "leaderboard" in only:
             run_sweep(
                 size, tmp, raw, rows, leaderboard="leaderboard" in only, drop=args.drop_caches
@@ -629,6 +701,44 @@ def run_hot(size: dict[str, int], tmp: Path, raw: dict[str, Any], rows: list[dic
             "target": f"(info: +{med(so) - med(sf):.2f} us/step)",
         }
     )
+
+
+def run_paced(size: dict[str, int], tmp: Path, raw: dict[str, Any], rows: list[dict[str, Any]]):
+    raw["paced"] = {}
+    for rate in PACED_RATES:
+        what = f"{rate:,} steps/s for {size['paced_s']} s" if rate else "full speed"
+        args = {"rate": rate, "seconds": size["paced_s"], "steps": size["paced_full_steps"]}
+        floors: list[dict[str, Any]] = []
+        ours: list[dict[str, Any]] = []
+        for rep in range(size["reps_sweep"]):
+            log_progress(f"paced loop, {what}, rep {rep + 1}/{size['reps_sweep']}")
+            st = tmp / f"paced-{rate}-r{rep}"
+            jobs = [(floors, args), (ours, {**args, "store": str(st)})]
+            for out, a in jobs if rep % 2 == 0 else jobs[::-1]:
+                out.append(spawn("paced", a))
+            shutil.rmtree(st, ignore_errors=True)
+        raw["paced"][str(rate)] = {"floor": floors, "expbook": ours}
+        uo = [o["us_busy"] for o in ours]
+        uf = [f["us_busy"] for f in floors]
+        share = [o["backpressure_share"] for o in ours]
+        n = ours[0]["steps"]
+        rows.append(
+            {
+                "name": f"paced loop at {what} ({n:,} steps), busy us/step"
+                if rate
+                else f"full-speed loop ({n:,} steps), us/step",
+                "ours": spread(uo),
+                "floor": spread(uf),
+                "floor_what": "list.append(dict)",
+                "ratio": med(uo) / med(uf),
+                "ratio_reps": [o / f for o, f in zip(uo, uf)],
+                "target": f"(info: backpressure {100 * med(share):.1f}% of the loop "
+                f"[{100 * min(share):.1f}-{100 * max(share):.1f}], "
+                f"{med([o['steps_per_s'] for o in ours]):,.0f} steps/s, "
+                f"finish {med([o['finish_s'] for o in ours]):.2f} s)",
+                "ok": all(o["ok"] for o in ours),
+            }
+        )
 
 
 def run_sweep(

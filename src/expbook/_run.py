@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from . import _writer
 from .errors import MetricError, UsageError
+from .store.base import PointBatch
 
 if TYPE_CHECKING:
     from ._writer import Writer
@@ -18,6 +21,9 @@ try:
     if os.environ.get("EXPBOOK_PURE_PYTHON"):
         raise ImportError
     from ._speedups import Logger as _Logger
+
+    if not hasattr(_Logger, "max_points"):  # built from older sources: no bounded buffer
+        raise ImportError
 except ImportError:  # not compiled here: the pure-Python Run.log does the same work
     _Logger = None
 _FAST = frozenset((float,))  # ints go through normalize(): a huge int must fail at the call
@@ -235,6 +241,20 @@ class Summary(MutableMapping[str, Any]):
         return f"Summary({self._merged()!r})"
 
 
+def _on_full(run: Run) -> Any:
+    """The C buffer's callback when it is full. It holds the run weakly: the run holds the
+    buffer, and a cycle through the buffer (not tracked by the garbage collector) would keep
+    every run alive."""
+    ref = weakref.ref(run)
+
+    def on_full() -> None:
+        r = ref()
+        if r is not None:
+            r._on_full()
+
+    return on_full
+
+
 class Run:
     """A run being logged from this process. Create it with :func:`expbook.init`."""
 
@@ -262,13 +282,22 @@ class Run:
         self._store = writer.store
         self._buf: list[tuple[int, float, dict[str, float]]] = []
         self._append = self._buf.append
+        self._max_rows = 1 << 62  # pure-Python buffer bound, in rows (set by the writer)
+        self._width = 1.0  # points a row, as last taken
         if _Logger is not None:
             # the C hot path: same behaviour as Run.log below, about 3x cheaper per call
-            self._logger = _Logger(normalize, self._check_step, step)
+            self._logger = _Logger(normalize, self._check_step, step, on_full=_on_full(self))
             self.log = self._logger.log  # type: ignore[method-assign]
         else:
             self._logger = None
+        # points taken from the buffer that the store has not accepted yet (kept for retry)
         self._pending: list[Any] = []
+        self._pending_points = 0
+        self._retry_at = 0.0
+        self._last_error: Exception | None = None
+        self._unwritten = 0  # points of this run this process could not write
+        self._waited_s = 0.0  # time log() spent waiting for the writer (backpressure)
+        self._waits = 0
         self._step = step
         self._pid = os.getpid()
         self._config_data = config
@@ -310,6 +339,8 @@ class Run:
         elif step > self._step:
             self._step = step
         self._append((step, _time(), data))  # type: ignore[arg-type]
+        if len(self._buf) >= self._max_rows:
+            self._on_full()
 
     @staticmethod
     def _check_step(step: Any) -> int:
@@ -322,6 +353,66 @@ class Run:
             return s
         except (TypeError, ValueError):
             raise MetricError(f"step must be an integer, not {step!r}") from None
+
+    # -- the buffer, for the writer ---------------------------------------------------------
+    def _on_full(self) -> None:
+        self._writer.make_room(self)
+
+    def _full(self) -> bool:
+        logger = self._logger
+        if logger is not None:
+            return bool(logger.full)
+        return len(self._buf) >= self._max_rows
+
+    def _buffered(self) -> float:
+        """About how many points are buffered."""
+        logger = self._logger
+        if logger is not None:
+            return float(logger.points)
+        return len(self._buf) * self._width
+
+    def _set_bound(self, points: int, nbytes: int) -> None:
+        logger = self._logger
+        if logger is not None:
+            logger.max_points = points
+            logger.max_bytes = nbytes
+        else:
+            w = max(self._width, 1.0)
+            rows = min(points / w, nbytes / (_writer.PY_ROW_BYTES + w * _writer.PY_POINT_BYTES))
+            self._max_rows = max(1, int(rows))
+
+    def _take(self) -> tuple[dict[str, Any], int]:
+        """Empty the buffer: ``({key: PointBatch}, number of points)``."""
+        logger = self._logger
+        if logger is not None:
+            n = logger.points
+            if not n:
+                return {}, 0
+            arr = _writer._array
+            return {
+                k: PointBatch(arr("q", s), arr("d", w), arr("d", v))
+                for k, (s, w, v) in logger.take().items()
+            }, n
+        buf = self._buf
+        rows = len(buf)
+        if not rows:
+            return {}, 0
+        taken = buf[:rows]
+        del buf[:rows]  # appends made meanwhile stay for the next cycle
+        batch = _writer.columns(taken)
+        n = sum(len(b.values) for b in batch.values())
+        width = n / rows
+        if abs(width - self._width) > 0.5:
+            self._width = width
+            self._set_bound(self._writer.max_points, _writer.MAX_BYTES)
+        return batch, n
+
+    def _discard(self) -> None:
+        """Drop what is buffered (a forked child holding its parent's run)."""
+        if self._logger is not None:
+            self._logger.take()
+        else:
+            del self._buf[:]
 
     @property
     def step(self) -> int:
@@ -355,8 +446,9 @@ class Run:
         self._finished = True
         self.log = self._log_after_finish  # type: ignore[method-assign]
         writer = self._writer
+        recorded = True
         with writer.lock:
-            writer.drain(self)
+            unwritten = writer.finish(self)
             writer.remove(self)
             try:
                 self._store.update_run(
@@ -367,7 +459,25 @@ class Run:
                     **self._meta_fields(),
                 )
             except Exception as e:  # never crash the training script at its very end
-                writer._warn(e)
+                recorded = False
+                self._last_error = self._last_error or e
+                if not unwritten:
+                    writer._warn(e)
+        if unwritten:
+            import warnings
+
+            warnings.warn(
+                f"expbook: {unwritten:,} points of run {self.name!r} ({self.id}) were not "
+                f"written to {self._store.location} ({self._last_error}); "
+                + (
+                    f"the run is marked {status}, with meta.unwritten_points "
+                    f"{(self._meta or {}).get('unwritten_points', unwritten):,}"
+                    if recorded
+                    else "its end could not be recorded either (readers will show it crashed)"
+                ),
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _log_after_finish(self, *args: Any, **kwargs: Any) -> None:
         raise UsageError(f"run {self.name!r} ({self.id}) is finished: call expbook.init() again")

@@ -11,6 +11,11 @@
  * Logger.take() hands the buffered rows to the writer thread as
  * {key: (steps int64 bytes, walls float64 bytes, values float64 bytes)} in log order.
  * Both methods run with the GIL held and never release it, so they never interleave.
+ *
+ * The buffer is bounded: once it holds max_points values or max_bytes bytes (0: no bound),
+ * log() calls on_full() after buffering its row. on_full (Python) waits until the writer
+ * has taken the buffer, so a loop that logs faster than the store can write is held back
+ * instead of piling up points in memory.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,7 +41,25 @@ typedef struct {
     /* values of all rows, row after row */
     double *values;
     Py_ssize_t nvals, capvals;
+    /* bound */
+    PyObject *on_full;    /* callable() or NULL */
+    Py_ssize_t max_points, max_bytes;
 } Logger;
+
+#define ROW_BYTES ((Py_ssize_t)(sizeof(int64_t) + sizeof(double) + sizeof(int32_t)))
+
+static Py_ssize_t
+Logger_nbytes(Logger *self)
+{
+    return self->nrows * ROW_BYTES + self->nvals * (Py_ssize_t)sizeof(double);
+}
+
+static int
+Logger_is_full(Logger *self)
+{
+    return (self->max_points > 0 && self->nvals >= self->max_points)
+           || (self->max_bytes > 0 && Logger_nbytes(self) >= self->max_bytes);
+}
 
 static int
 grow(void **p, Py_ssize_t *cap, Py_ssize_t need, size_t item)
@@ -65,6 +88,7 @@ Logger_dealloc(Logger *self)
     Py_XDECREF(self->check_step);
     Py_XDECREF(self->schemas);
     Py_XDECREF(self->schema_ids);
+    Py_XDECREF(self->on_full);
     PyMem_Free(self->steps);
     PyMem_Free(self->walls);
     PyMem_Free(self->schema);
@@ -75,16 +99,30 @@ Logger_dealloc(Logger *self)
 static int
 Logger_init(Logger *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *normalize, *check_step;
+    PyObject *normalize, *check_step, *on_full = Py_None;
     long long step = 0;
-    static char *kwlist[] = {"normalize", "check_step", "step", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|L", kwlist, &normalize, &check_step,
-                                     &step))
+    Py_ssize_t max_points = 0, max_bytes = 0;
+    static char *kwlist[] = {"normalize", "check_step", "step", "on_full", "max_points",
+                             "max_bytes", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|L$Onn", kwlist, &normalize, &check_step,
+                                     &step, &on_full, &max_points, &max_bytes))
         return -1;
+    if (on_full != Py_None && !PyCallable_Check(on_full)) {
+        PyErr_SetString(PyExc_TypeError, "on_full must be callable or None");
+        return -1;
+    }
     Py_INCREF(normalize);
     Py_INCREF(check_step);
     Py_XSETREF(self->normalize, normalize);
     Py_XSETREF(self->check_step, check_step);
+    if (on_full == Py_None) {
+        Py_CLEAR(self->on_full);
+    } else {
+        Py_INCREF(on_full);
+        Py_XSETREF(self->on_full, on_full);
+    }
+    self->max_points = max_points > 0 ? max_points : 0;
+    self->max_bytes = max_bytes > 0 ? max_bytes : 0;
     Py_XSETREF(self->schemas, PyList_New(0));
     Py_XSETREF(self->schema_ids, PyDict_New());
     if (self->schemas == NULL || self->schema_ids == NULL) return -1;
@@ -274,6 +312,13 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         self->step = step;
     }
     if (row != data) Py_DECREF(row);
+    if (self->on_full != NULL && Logger_is_full(self)) {
+        /* the row is buffered and the step advanced: an error here (KeyboardInterrupt
+         * while waiting) loses nothing */
+        PyObject *r = PyObject_CallNoArgs(self->on_full);
+        if (r == NULL) return NULL;
+        Py_DECREF(r);
+    }
     Py_RETURN_NONE;
 fail:
     if (row != data) Py_DECREF(row);
@@ -397,6 +442,67 @@ Logger_pending(Logger *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
+Logger_get_points(Logger *self, void *closure)
+{
+    return PyLong_FromSsize_t(self->nvals);
+}
+
+static PyObject *
+Logger_get_nbytes(Logger *self, void *closure)
+{
+    return PyLong_FromSsize_t(Logger_nbytes(self));
+}
+
+static PyObject *
+Logger_get_full(Logger *self, void *closure)
+{
+    return PyBool_FromLong(Logger_is_full(self));
+}
+
+static PyObject *
+Logger_get_bound(Py_ssize_t v)
+{
+    return PyLong_FromSsize_t(v);
+}
+
+static int
+Logger_set_bound(Py_ssize_t *field, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete a bound");
+        return -1;
+    }
+    Py_ssize_t v = PyLong_AsSsize_t(value);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    *field = v > 0 ? v : 0;
+    return 0;
+}
+
+static PyObject *
+Logger_get_max_points(Logger *self, void *closure)
+{
+    return Logger_get_bound(self->max_points);
+}
+
+static int
+Logger_set_max_points(Logger *self, PyObject *value, void *closure)
+{
+    return Logger_set_bound(&self->max_points, value);
+}
+
+static PyObject *
+Logger_get_max_bytes(Logger *self, void *closure)
+{
+    return Logger_get_bound(self->max_bytes);
+}
+
+static int
+Logger_set_max_bytes(Logger *self, PyObject *value, void *closure)
+{
+    return Logger_set_bound(&self->max_bytes, value);
+}
+
+static PyObject *
 Logger_get_step(Logger *self, void *closure)
 {
     return PyLong_FromLongLong(self->step);
@@ -426,6 +532,13 @@ static PyMethodDef Logger_methods[] = {
 
 static PyGetSetDef Logger_getset[] = {
     {"step", (getter)Logger_get_step, (setter)Logger_set_step, "next automatic step", NULL},
+    {"points", (getter)Logger_get_points, NULL, "number of buffered values", NULL},
+    {"nbytes", (getter)Logger_get_nbytes, NULL, "bytes the buffered rows take", NULL},
+    {"full", (getter)Logger_get_full, NULL, "whether the buffer holds its bound", NULL},
+    {"max_points", (getter)Logger_get_max_points, (setter)Logger_set_max_points,
+     "bound on buffered values (0: none)", NULL},
+    {"max_bytes", (getter)Logger_get_max_bytes, (setter)Logger_set_max_bytes,
+     "bound on buffered bytes (0: none)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

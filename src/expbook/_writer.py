@@ -1,13 +1,22 @@
 """The background writer: moves logged points from run buffers into the store.
 
-``Run.log`` only appends ``(step, wall, dict)`` to a list. One daemon thread per process and
-store wakes every :data:`FLUSH_INTERVAL_S`, takes what each live run has buffered, turns the
-rows into per-key columns and writes them in one transaction per run. ``finish``, ``atexit``
+``Run.log`` only appends ``(step, wall, dict)`` to a buffer. One daemon thread per process and
+store wakes every :data:`FLUSH_INTERVAL_S` (sooner when points come in fast, at once when a
+buffer is full), takes what each live run has buffered, turns the rows into per-key columns
+and writes them in one transaction per run. ``finish``, ``atexit``
 and signal handlers drain synchronously through the same lock, so no point is written twice
 or out of order.
 
+The buffer is bounded. It holds at most about :data:`BATCH_S` of the writer's measured
+throughput (between :data:`MIN_POINTS` and :data:`MAX_POINTS` points, and at most
+:data:`MAX_BYTES`); a ``log`` that fills it waits until the writer has taken it
+(backpressure). So a loop that logs faster than the store can write runs at the store's pace,
+memory stays bounded, and a point is on disk about two batches after it was logged.
+
 A failure to write never reaches the training loop: it becomes one warning, and the points
-are kept and retried on the next cycle.
+are kept and retried. While the store keeps failing, at most :data:`RETRY_POINTS` points of a
+run are kept; later ones are counted as not written (``meta.unwritten_points`` of the run),
+and ``finish`` says how many there were.
 """
 
 from __future__ import annotations
@@ -27,7 +36,18 @@ if TYPE_CHECKING:
     from ._run import Run
     from .store.sqlite import SQLiteStore
 
-FLUSH_INTERVAL_S = 0.5  # points are durable at most about this long after log()
+FLUSH_INTERVAL_S = 0.5  # the writer wakes at least this often
+BATCH_S = 0.3  # a full buffer takes about this long to write
+MIN_POINTS = 50_000  # bounds of a run's buffer, in points...
+MAX_POINTS = 500_000
+START_POINTS = 500_000  # ...and the bound before the writer has measured its throughput
+MAX_BYTES = 16 << 20  # ...and in bytes of buffered rows
+RETRY_POINTS = 2_000_000  # points of a run kept while the store fails
+_SAMPLE_POINTS = 20_000  # smaller writes say little about throughput
+# Pure-Python buffer (no C extension): a row is a tuple and a dict, a point a dict entry and
+# a float object. Estimates, to turn MAX_BYTES into a number of rows.
+PY_ROW_BYTES = 250
+PY_POINT_BYTES = 100
 
 
 def columns(rows: list[tuple[int, float, dict[str, float]]]) -> dict[str, PointBatch]:
@@ -57,14 +77,22 @@ class Writer:
         self.lock = threading.RLock()
         self._runs: list[Run] = []
         self._wake = threading.Event()
+        # notified when a buffer is taken; re-entrant, as a signal handler that finishes
+        # the runs may interrupt a log() waiting on it
+        self._room = threading.Condition(threading.RLock())
         self._stopped = False
         self._warned = False
         self._last_beat = 0.0
+        self._rate: float | None = None  # points/s of recent writes
+        self._in_rate = 0.0  # points/s logged recently (all runs)
+        self._taken = 0  # points taken from buffers since the loop last counted
+        self.max_points = START_POINTS
         self._thread = threading.Thread(target=self._loop, name="expbook-writer", daemon=True)
         self._thread.start()
 
     def add(self, run: Run) -> None:
         with self.lock:
+            run._set_bound(self.max_points, MAX_BYTES)
             self._runs.append(run)
 
     def remove(self, run: Run) -> None:
@@ -73,53 +101,84 @@ class Writer:
                 self._runs.remove(run)
 
     def _loop(self) -> None:
+        last = time.monotonic()
         while not self._stopped:
-            self._wake.wait(self.interval)
+            self._wake.wait(self._timeout())
             self._wake.clear()
             try:
                 with self.lock:
                     runs = list(self._runs)
                     for run in runs:
                         self.drain(run)
+                    now_m = time.monotonic()
+                    taken, self._taken = self._taken, 0
+                    if now_m > last:
+                        rate = taken / (now_m - last)
+                        self._in_rate = 0.5 * self._in_rate + 0.5 * rate
+                    last = now_m
                     now = time.time()
                     if runs and now - self._last_beat >= HEARTBEAT_EVERY_S:
                         self.store.heartbeat([r.id for r in runs])
                         self._last_beat = now
+                    # a quarter of a buffer came in while writing: write again at once, so
+                    # that log() only waits when it logs faster than the store can write
+                    busy = self.max_points // 4
+                    if any(r._buffered() >= busy for r in runs):
+                        self._wake.set()
             except Exception as e:  # never let the thread die
                 self._warn(e)
 
-    def drain(self, run: Run) -> bool:
-        """Write what ``run`` has buffered; True when everything reached the store."""
+    def _timeout(self) -> float:
+        """How long to sleep: the interval, or less when points come in so fast that a
+        wait that long would let a buffer fill up (half a buffer at the recent rate)."""
+        if self._in_rate <= 0:
+            return self.interval
+        return min(self.interval, max(0.01, 0.5 * self.max_points / self._in_rate))
+
+    # -- backpressure ------------------------------------------------------------------
+    def make_room(self, run: Run) -> None:
+        """Called by ``run.log`` when the run's buffer is full: return once the writer has
+        taken it (the writer is woken at once)."""
+        t0 = time.perf_counter()
+        try:
+            if os.getpid() != run._pid or run._finished:
+                # a forked child holding its parent's run, or a log() bound before finish():
+                # nothing writes these points
+                run._discard()
+                return
+            if self._stopped or threading.current_thread() is self._thread:
+                self.drain(run)
+                return
+            with self._room:
+                while run._full() and self._thread.is_alive() and run in self._runs:
+                    self._wake.set()
+                    self._room.wait(self.interval)
+            if run._full():  # no writer thread (after fork): write in this thread
+                self.drain(run)
+        finally:
+            run._waited_s += time.perf_counter() - t0
+            run._waits += 1
+
+    # -- writing -----------------------------------------------------------------------
+    def drain(self, run: Run, final: bool = False) -> bool:
+        """Write what ``run`` has buffered; True when everything reached the store.
+
+        Points the store refused are kept for the next call (up to :data:`RETRY_POINTS`),
+        which retries them no sooner than :data:`FLUSH_INTERVAL_S` later unless ``final``."""
         with self.lock:
-            pending = run._pending
-            logger = run._logger
-            if logger is not None:
-                if logger.pending():
-                    pending.append(
-                        {
-                            k: PointBatch(_array("q", s), _array("d", w), _array("d", v))
-                            for k, (s, w, v) in logger.take().items()
-                        }
-                    )
-            else:
-                buf = run._buf
-                n = len(buf)
-                if n:
-                    rows = buf[:n]
-                    del buf[:n]  # appends made meanwhile stay for the next cycle
-                    pending.append(columns(rows))
-            ok = True
-            while pending:
-                try:
-                    self.store.append_points(run.id, _merge(pending))
-                except sqlite3.OperationalError as e:  # disk full, locked too long: retry
-                    self._warn(e)
-                    ok = False
-                    break
-                except Exception as e:  # data the store cannot take: drop it, keep going
-                    self._warn(e)
-                    ok = False
-                pending.clear()
+            started = time.perf_counter()  # the throughput counts taking as well as writing
+            was_full = run._full()
+            batch, n = run._take()
+            self._taken += n
+            if n:
+                with self._room:
+                    self._room.notify_all()
+                if run._pending and run._pending_points + n > RETRY_POINTS:
+                    self._lose(run, n)  # the store keeps failing: keep what is kept
+                else:
+                    run._pending.append(batch)
+                    run._pending_points += n
+            ok = self._write_pending(run, final, was_full, started)
             if run._git_pending:
                 run._git_pending = False
                 info = git_info(os.getcwd())
@@ -136,12 +195,86 @@ class Writer:
                     ok = False
             return ok
 
+    def _write_pending(
+        self, run: Run, force: bool, was_full: bool = False, started: float | None = None
+    ) -> bool:
+        pending = run._pending
+        if not pending:
+            return True
+        if not force and time.monotonic() < run._retry_at:
+            return False
+        batches = _merge(pending)
+        n = run._pending_points
+        blind = was_full and self._rate is None and n >= _SAMPLE_POINTS
+        if blind:
+            # the first write of a full buffer, of unknown length: a loop that fast may
+            # fill a small buffer meanwhile, not a second START_POINTS one that would take
+            # as long again
+            run._set_bound(MIN_POINTS, MAX_BYTES)
+        t0 = time.perf_counter() if started is None else started
+        try:
+            self.store.append_points(run.id, batches)
+        except sqlite3.OperationalError as e:  # disk full, I/O error, locked too long: retry
+            pending[:] = [batches]  # merged once: the next try does not merge again
+            run._retry_at = time.monotonic() + self.interval
+            run._last_error = e
+            self._warn(e)
+            return False
+        except Exception as e:  # data the store cannot take (the run was deleted...)
+            pending.clear()
+            run._pending_points = 0
+            run._last_error = e
+            self._lose(run, n)
+            self._warn(e)
+            return False
+        else:
+            self._measured(n, time.perf_counter() - t0)
+        finally:
+            if blind:
+                run._set_bound(self.max_points, MAX_BYTES)
+        pending.clear()
+        run._pending_points = 0
+        run._retry_at = 0.0
+        return True
+
+    def _measured(self, n: int, seconds: float) -> None:
+        """Fit the buffer bound to the throughput of the write that just took ``seconds``."""
+        if n < _SAMPLE_POINTS or seconds <= 0:
+            return
+        rate = n / seconds
+        self._rate = rate if self._rate is None else 0.6 * self._rate + 0.4 * rate
+        bound = int(min(MAX_POINTS, max(MIN_POINTS, self._rate * BATCH_S)))
+        if bound != self.max_points:
+            self.max_points = bound
+            for r in self._runs:
+                r._set_bound(bound, MAX_BYTES)
+
+    def _lose(self, run: Run, n: int) -> None:
+        """Count ``n`` points of ``run`` that will never be written."""
+        run._unwritten += n
+        if run._meta is not None:
+            run._meta["unwritten_points"] = run._meta.get("unwritten_points", 0) + n
+            run._meta_dirty = True
+
+    def finish(self, run: Run) -> int:
+        """The last drain of ``run``: what cannot be written now is counted as not written.
+        Returns the number of points of ``run`` never written in this process."""
+        with self.lock:
+            self.drain(run, final=True)
+            if run._pending:
+                n = run._pending_points
+                run._pending.clear()
+                run._pending_points = 0
+                self._lose(run, n)
+            return run._unwritten
+
     def _warn(self, e: Exception) -> None:
         if not self._warned:
             self._warned = True
             warnings.warn(
-                f"expbook could not write to {self.store.location}: {e} "
-                "(points are kept in memory and retried)",
+                f"expbook could not write to {self.store.location}: {e} (points are kept in "
+                f"memory and retried, up to {RETRY_POINTS:,} a run; points beyond that are "
+                "counted, and finish() says how many were not written)",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -158,13 +291,22 @@ def _array(typecode: str, raw: bytes) -> array:
 
 
 def _merge(pending: list[dict[str, PointBatch]]) -> dict[str, PointBatch]:
+    """One batch per key out of several, in log order (as typed arrays when they fit)."""
     if len(pending) == 1:
         return pending[0]
-    out: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
+    out: dict[str, tuple[Any, Any, Any]] = {}
     for batch in pending:
         for k, b in batch.items():
-            s, w, v = out.setdefault(k, ([], [], []))
-            s.extend(b.steps)
-            w.extend(b.walls)
-            v.extend(b.values)
+            cols = out.get(k)
+            if cols is None:
+                cols = out[k] = (array("q"), array("d"), array("d"))
+            steps: Any = b.steps
+            if isinstance(cols[0], array) and not isinstance(steps, array):
+                try:
+                    steps = array("q", steps)
+                except (OverflowError, TypeError):  # a step beyond 64 bits: plain lists
+                    cols = out[k] = (list(cols[0]), list(cols[1]), list(cols[2]))
+            cols[0].extend(steps)
+            cols[1].extend(b.walls)
+            cols[2].extend(b.values)
     return {k: PointBatch(*cols) for k, cols in out.items()}

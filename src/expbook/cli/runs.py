@@ -82,7 +82,7 @@ def runs_cmd(
             r["id"],
             r["name"],
             r["project"],
-            r["status"],
+            r["status"] + (" (incomplete)" if r["meta"].get("unwritten_points") else ""),
             r["created_at"][:19].replace("T", " "),
             ", ".join(r["tags"]),
         ]
@@ -202,11 +202,13 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     from .._output import console as make_console
 
     con = make_console()
+    unwritten = rec.meta.get("unwritten_points")
     con.print(
         Text.assemble(
             (visible(rec.name), "bold"),
             f"  id {visible(rec.id)}  project {visible(rec.project)}  status ",
             (rec.state, "bold"),
+            f" (incomplete: {unwritten:,} points were not written)" if unwritten else "",
         )
     )
     con.print(f"created {obj['created_at']}  finished {obj['finished_at'] or '-'}")

@@ -426,15 +426,32 @@ class SQLiteStore:
             self._depth = 1
             try:
                 yield
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._depth = 0
-                self._conn.execute("ROLLBACK")
-                self._kids.clear()  # ids created in the rolled-back transaction are gone
+                self._abort()
                 raise
-            self._depth = 0
-            self._conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _abort(self) -> None:
+        """Undo a failed transaction, keeping the error that failed it.
+
+        A failed COMMIT (disk full, file too large, I/O error) or statement may already
+        have been rolled back by SQLite itself; ROLLBACK is only issued when a transaction
+        is still open, and an error of its own never hides the first one. Either way the
+        key and run ids cached during the transaction may name rows that no longer exist
+        (and that another key or run may get next): the caches are emptied."""
+        self._kids.clear()
+        self._rids.clear()
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     def _begin(self) -> None:
+        if self._conn.in_transaction:  # left open by a ROLLBACK that failed: end it now
+            self._abort()
         # The busy timeout covers BEGIN IMMEDIATE; retry once more on the rare
         # "database is locked" that can still surface under heavy checkpoint contention.
         for attempt in range(20):
