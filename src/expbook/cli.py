@@ -212,7 +212,7 @@ def history_cmd(store: str | None, fmt: str, run: str, keys: tuple[str, ...]) ->
 
     book = Store(open_backend(store))
     rec = book.run(run)
-    series = book.backend.read_series(rec.id, list(keys) or None)
+    series = book.backend.read_series_lists(rec.id, list(keys) or None)  # no numpy
     missing = [k for k in keys if k not in series]
     if missing:
         raise ExpbookError(
@@ -224,13 +224,12 @@ def history_cmd(store: str | None, fmt: str, run: str, keys: tuple[str, ...]) ->
             )
         )
     obj = {
-        k: [[int(s), float(v)] for s, v in zip(sr.steps.tolist(), sr.values.tolist())]
-        for k, sr in series.items()
+        k: [[s, v] for s, v in zip(sr.steps, sr.values)] for k, sr in series.items()
     }
     cols = ["step", *series]
     table: dict[int, list[Any]] = {}
     for i, sr in enumerate(series.values()):
-        for s, v in zip(sr.steps.tolist(), sr.values.tolist()):
+        for s, v in zip(sr.steps, sr.values):
             table.setdefault(s, [None] * len(series))[i] = v
     rows = [[s, *table[s]] for s in sorted(table)]
     emit(fmt, columns=cols, rows=rows, json_obj=obj, empty=f"run {rec.name!r} has no points")
