@@ -94,7 +94,10 @@ def failed(lines: list[dict[str, Any]]) -> str:
 class Row:
     """The medians of one (tracker, mode) of the run, and its cells."""
 
-    def __init__(self, rows: list[dict[str, Any]], label: str, tracker: str, mode: str) -> None:
+    def __init__(
+        self, rows: list[dict[str, Any]], cfg: dict[str, Any], label: str, tracker: str, mode: str
+    ) -> None:
+        base_steps = cfg["W2"]["steps"]
         self.label, self.tracker, self.mode = label, tracker, mode
         self.notes: list[str] = []
         self.m: dict[str, float] = {}
@@ -121,14 +124,11 @@ class Row:
         if ok2:
             sz = ok2[0]["size"]
             chunked = any(r["size"].get("run_offset") for r in ok2)
-            if sz.get("scaled"):
+            if sz.get("scaled") or sz["steps"] != base_steps:
                 self.notes.append(
-                    f"W2 {sz['runs']:,} runs per process (default {sz['default_runs']:,})"
-                    + (
-                        f", {len(ok2)} processes appending to one store"
-                        if chunked
-                        else ""
-                    )
+                    f"W2 {sz['runs']:,} runs x {sz['steps']:,} steps per process (default "
+                    f"{sz['default_runs']:,} x {base_steps:,})"
+                    + (f", {len(ok2)} processes appending to one store" if chunked else "")
                 )
             pps = [r["points_per_s"] for r in ok2]
             self.m["w2_pps"] = med(pps) or 0
@@ -153,6 +153,9 @@ class Row:
         ]
         ok3 = [r for r in w3 if r.get("status") in GOOD]
         if ok3:
+            shape = (ok3[0].get("store_runs"), ok3[0].get("store_steps"))
+            if shape != (cfg["W2"]["runs"], base_steps) and None not in shape:
+                self.notes.append(f"W3 over {shape[0]:,} runs x {shape[1]:,} steps")
             q = [r["t_query_s"] for r in ok3]
             self.m["w3_s"] = med(q) or 0
             self.cells.append(spread(q))
@@ -161,7 +164,7 @@ class Row:
         ok4 = [r for r in w4 if r.get("status") in GOOD]
         if ok4:
             n = ok4[0]["points_expected"]
-            if n != 100_000:
+            if n != cfg["W1"]["steps"]:
                 self.notes.append(f"W4 read {n:,} points")
             rd = [r["t_read_s"] for r in ok4]
             wall = [r["process_wall_s"] for r in ok4]
@@ -214,7 +217,9 @@ def main() -> None:
     a = ap.parse_args()
     rows = load(a.this_run)
     asked = a.trackers.split()
-    table = [Row(rows, *spec) for spec in ROWS if spec[1] in asked]
+    cfg = json.loads(Path(a.config).read_text())
+    base_steps = cfg["W2"]["steps"]
+    table = [Row(rows, cfg, *spec) for spec in ROWS if spec[1] in asked]
     table = [r for r in table if r.present]
     out: list[str] = []
     w = out.append
@@ -255,10 +260,12 @@ def main() -> None:
             else "warm page cache"
         )
     )
-    overrides = json.loads(Path(a.config).read_text()).get("overrides", {})
+    overrides = cfg.get("overrides", {})
+    nk = len(cfg["keys"])
     w(
-        "- sizes: W1 100,000 `log` calls x 4 scalars; W2 200 runs x 2,000 steps x 4 metrics; "
-        "W3 leaderboard over the W2 store; W4 the 100,000-point `loss` series of W1. Scaled "
+        f"- sizes: W1 {cfg['W1']['steps']:,} `log` calls x {nk} scalars; W2 "
+        f"{cfg['W2']['runs']:,} runs x {base_steps:,} steps x {nk} metrics; W3 leaderboard "
+        "over the W2 store; W4 the `loss` series of W1, read in a new process. Scaled "
         "down in this run for the slow trackers (the config's `overrides`"
         + (f", with {a.extra_overrides}" if a.extra_overrides else "")
         + "): `"
