@@ -126,7 +126,8 @@ class Row:
             chunked = any(r["size"].get("run_offset") for r in ok2)
             if sz.get("scaled") or sz["steps"] != base_steps:
                 self.notes.append(
-                    f"W2 {sz['runs']:,} runs x {sz['steps']:,} steps per process (default "
+                    f"W2 {sz['runs']:,} run{'s' if sz['runs'] != 1 else ''} x "
+                    f"{sz['steps']:,} steps per process (default "
                     f"{sz['default_runs']:,} x {base_steps:,})"
                     + (f", {len(ok2)} processes appending to one store" if chunked else "")
                 )
@@ -214,6 +215,7 @@ def main() -> None:
         ap.add_argument(a, required=True)
     ap.add_argument("--load-samples")
     ap.add_argument("--extra-overrides", default="")
+    ap.add_argument("--code", default="", help="the expbook code measured (default: now)")
     a = ap.parse_args()
     rows = load(a.this_run)
     asked = a.trackers.split()
@@ -250,8 +252,10 @@ def main() -> None:
         if r.get("versions") and r["tracker"] not in vers:
             vers[r["tracker"]] = ", ".join(f"{k} {v}" for k, v in r["versions"].items())
     w("- versions: " + "; ".join(f"{t}: {v}" for t, v in vers.items()))
-    code = src_fingerprint()
-    w(f"- expbook code: git HEAD {code['git_head']}, sources sha256 {code['src_sha256']}")
+    if not a.code:
+        fp = src_fingerprint()
+        a.code = f"git HEAD {fp['git_head']}, sources sha256 {fp['src_sha256']}"
+    w(f"- expbook code: {a.code}")
     w(
         f"- REPS={a.reps} (median [min-max] of the repetitions); W3/W4 "
         + (
@@ -260,7 +264,7 @@ def main() -> None:
             else "warm page cache"
         )
     )
-    overrides = cfg.get("overrides", {})
+    overrides = {t: o for t, o in cfg.get("overrides", {}).items() if t in asked}
     nk = len(cfg["keys"])
     w(
         f"- sizes: W1 {cfg['W1']['steps']:,} `log` calls x {nk} scalars; W2 "

@@ -149,6 +149,8 @@ unset EXPBOOK_STORE
 # 4. run, sampling the load average every 15 s
 export RESULTS="$WORK/raw-this-run.jsonl" STORE_ROOT="$WORK/stores"
 STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+CODE="$(cd "$HERE" && "$EXPBOOK_PY" -c 'from _common import src_fingerprint as f; d = f()
+print("git HEAD", d["git_head"] + ", sources sha256", d["src_sha256"])')"
 LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
 (while sleep 15; do cut -d' ' -f1 /proc/loadavg; done) > "$WORK/load.txt" &
 SAMPLER=$!
@@ -166,6 +168,6 @@ mkdir -p "$(dirname "$OUT")"
   --this-run "$RESULTS" --tables-this-run "$WORK/tables-this-run.md" --config "$P/config.json" \
   --started "$STARTED" --finished "$FINISHED" --load "$LOAD0 -> $LOAD1" \
   --load-samples "$WORK/load.txt" --reps "$REPS" --drop-caches "$DROP_CACHES" \
-  --trackers "$TRACKERS" --smoke "$SMOKE" --extra-overrides "$EXTRA_NOTE" > "$OUT"
+  --trackers "$TRACKERS" --smoke "$SMOKE" --extra-overrides "$EXTRA_NOTE" --code "$CODE" > "$OUT"
 cp "$RESULTS" "${OUT%.md}.raw.jsonl"
 echo "wrote $OUT (raw: ${OUT%.md}.raw.jsonl)"
