@@ -83,10 +83,22 @@ def src_fingerprint() -> dict[str, Any]:
     return {"git_head": git_head(), "src_sha256": h.hexdigest()[:16]}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def host_info() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "loadavg_start": os.getloadavg(),

@@ -538,3 +538,151 @@ def test_metric_summaries_key_added_between_reads(store_path: str, monkeypatch) 
     monkeypatch.setattr(store, "_q", stale_names)
     got = store.metric_summaries()
     assert sorted(got[run.id]) == ["x", "y"] and got[run.id]["y"].last_value == 2.0
+
+
+def bits(xs) -> list[bytes]:
+    """Each float's 8 bytes: equality that also tells NaN payloads, -0.0 and 0.0 apart."""
+    import struct
+
+    return [struct.pack("<d", x) for x in xs]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(2**40), 2**40), unique=True, max_size=300),
+    st.floats(-1e12, 1e12) | st.just(float("nan")),
+    st.data(),
+)
+def test_list_decoder_equals_numpy_decoder(steps, wall0, data) -> None:
+    import numpy as np
+
+    from expbook.store import codec
+
+    steps.sort()
+    n = len(steps)
+    offset = st.floats(-1e6, 1e6) | st.just(float("nan"))
+    offsets = data.draw(st.lists(offset, min_size=n, max_size=n))
+    walls = [wall0 + o for o in offsets]
+    values = data.draw(st.lists(floats, min_size=n, max_size=n))
+    blobs = {codec.encode(steps, walls, values)}
+    if n:
+        blobs.add(codec.encode_python(np.array(steps), np.array(walls), np.array(values)))
+    for blob in blobs:
+        s, w, v = codec.decode_lists(blob)
+        sa, wa, va = codec.decode_arrays(blob)
+        assert type(s) is list and all(type(x) is int for x in s)
+        assert all(type(x) is float for x in w + v)
+        assert s == sa.tolist() == steps
+        assert bits(w) == bits(wa.tolist())
+        assert bits(v) == bits(va.tolist()) == bits(values)
+
+
+def test_list_decoder_refuses_a_damaged_chunk() -> None:
+    import zlib
+
+    from expbook.store import codec
+
+    blob = codec.encode([1, 2, 3], [0.0] * 3, [1.0, 2.0, 3.0])
+    short = blob[:13] + zlib.compress(zlib.decompress(blob[13:])[:-8])
+    with pytest.raises(ValueError, match="chunk body"):
+        codec.decode_lists(short)
+    with pytest.raises(ValueError, match="version"):
+        codec.decode_lists(b"\x02" + blob[1:])
+
+
+@given(
+    st.lists(  # batches written one after another: out of order, repeated steps, NaN
+        st.lists(st.tuples(st.integers(0, 3000), floats), min_size=1, max_size=40),
+        min_size=1,
+        max_size=6,
+    ),
+    st.one_of(st.none(), st.integers(-5, 3005)),
+    st.one_of(st.none(), st.integers(-5, 3005)),
+    st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_read_series_lists_equals_read_series(
+    tmp_path_factory, batches, step_min, step_max, long_first
+) -> None:
+    store = SQLiteStore(tmp_path_factory.mktemp("s"))
+    run = store.create_run(name="r", project="p")
+    if long_first:  # a chunk of several thousand points under the small batches
+        n = 2500
+        store.append_points(
+            run.id, {"k": PointBatch(list(range(0, 2 * n, 2)), [1.7e9] * n, [0.5] * n)}
+        )
+    for i, b in enumerate(batches):
+        walls = [1.7e9 + i + j / 8 for j in range(len(b))]
+        store.append_points(
+            run.id,
+            {
+                "k": PointBatch([s for s, _ in b], walls, [v for _, v in b]),
+                "j": PointBatch([s + 1 for s, _ in b], walls, [float(i)] * len(b)),
+            },
+        )
+    for keys in (None, ["k"], ["j", "k", "k"], []):
+        arrays = store.read_series(run.id, keys, step_min, step_max)
+        lists = store.read_series_lists(run.id, keys, step_min, step_max)
+        assert list(lists) == list(arrays)
+        for key, s in lists.items():
+            a = arrays[key]
+            assert type(s.steps) is list and s.steps == a.steps.tolist()
+            assert bits(s.walls) == bits(a.walls.tolist())
+            assert bits(s.values) == bits(a.values.tolist())
+    store.close()
+
+
+def test_read_series_lists_of_a_key_without_points_in_range(store_path: str) -> None:
+    store = SQLiteStore(store_path)
+    run = store.create_run(name="r", project="p")
+    store.append_points(run.id, {"k": PointBatch([5, 6], [0.0, 0.0], [1.0, 2.0])})
+    assert store.read_series_lists(run.id, ["k"], step_min=10) == {"k": ([], [], [])}
+    assert store.read_series_lists(run.id, ["nope"]) == {}
+    assert store.read_series_lists(run.id, step_max=5)["k"].values == [1.0]
+
+
+def test_reading_points_as_lists_never_imports_numpy(store_path: str) -> None:
+    import subprocess
+    import sys
+
+    import expbook
+
+    run = expbook.init(project="p", name="r", store=store_path)
+    for i in range(3000):
+        run.log({"loss": 1 / (i + 1), "acc": i / 3000}, step=i)
+    run.finish()
+    code = f"""
+import sys, json
+import expbook
+from expbook.cli import main
+book = expbook.open_store({store_path!r})
+pts = book.series_points("r", "loss")
+recs = book.series_records("r", ["acc"])
+assert main(["history", "r", "loss", "--store", {store_path!r}, "--format", "json"]) == 0
+print(json.dumps({{"numpy": "numpy" in sys.modules, "n": len(pts), "last": pts[-1],
+                  "acc": recs["acc"][-1]}}))
+"""
+    import json
+    import os
+    from pathlib import Path
+
+    src = str(Path(expbook.__file__).resolve().parents[1])  # this expbook, not an installed one
+    env = {**os.environ, "PYTHONPATH": src}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got == {"numpy": False, "n": 3000, "last": [2999, 1 / 3000], "acc": [2999, 2999 / 3000]}
+
+
+def test_series_points_of_an_unknown_key_is_an_error(store_path: str) -> None:
+    import expbook
+    from expbook.errors import ExpbookError
+
+    run = expbook.init(project="p", name="r", store=store_path)
+    run.log({"loss": 1.0}, step=0)
+    run.finish()
+    book = expbook.open_store(store_path)
+    assert book.series_points("r", "loss") == [(0, 1.0)]
+    with pytest.raises(ExpbookError, match="no metric 'acc'"):
+        book.series_points("r", "acc")

@@ -5,7 +5,8 @@
 Only expbook's public API is used: ``expbook.init(..., store=...)``, ``run.log(metrics,
 step=...)``, ``run.finish()`` to write (``finish`` returns once every point is committed), and
 ``expbook.open_store(store)`` to read: the leaderboard comes from the store's per-(run, key)
-summaries, which never scan points, and a series from ``backend.read_series``.
+summaries, which never scan points, and a series from ``backend.read_series_lists`` (the
+chunks decoded to Python numbers with the standard library: numpy is never imported).
 """
 
 import os
@@ -14,7 +15,7 @@ import sqlite3
 NAME = "expbook"
 QUERY_API = (
     "expbook.open_store(store).backend: metric_summaries(keys=[metric]) + list_runs() "
-    "(per-(run, key) summaries, no point scan); series: read_series(run_id, [key])"
+    "(per-(run, key) summaries, no point scan); series: read_series_lists(run_id, [key])"
 )
 PROJECT = "bench"
 
@@ -82,7 +83,7 @@ def leaderboard(store, metric):
 def read_series(store, run, key):
     book = _book(store)
     run_id = book.run(run, project=PROJECT).id
-    s = book.backend.read_series(run_id, [key]).get(key)
+    s = book.backend.read_series_lists(run_id, [key]).get(key)  # Python numbers, no numpy
     if s is None:
         return []
-    return list(zip(s.steps.tolist(), s.values.tolist()))
+    return list(zip(s.steps, s.values))

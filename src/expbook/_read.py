@@ -445,13 +445,21 @@ class Store:
 
     def series_records(self, ref: str, keys: Iterable[str] | None = None) -> dict[str, Any]:
         """{key: [[step, value], ...]} in step order (what ``expbook history --format json``
-        prints)."""
+        prints); numpy is not imported."""
         rec = self.run(ref)
-        series = self.backend.read_series(rec.id, None if keys is None else list(keys))
-        return {
-            k: [[st, v] for st, v in zip(s.steps.tolist(), s.values.tolist())]
-            for k, s in series.items()
-        }
+        series = self.backend.read_series_lists(rec.id, None if keys is None else list(keys))
+        return {k: [[st, v] for st, v in zip(s.steps, s.values)] for k, s in series.items()}
+
+    def series_points(self, ref: str, key: str) -> list[tuple[int, float]]:
+        """[(step, value), ...] of one key of a run, in step order, as Python numbers; numpy
+        is not imported. A key the run never logged is an error."""
+        rec = self.run(ref)
+        s = self.backend.read_series_lists(rec.id, [key]).get(key)
+        if s is None:
+            from .errors import ExpbookError
+
+            raise ExpbookError(f"run {rec.name!r} has no metric {key!r}")
+        return list(zip(s.steps, s.values))
 
     def metric_summary(self, ref: str, key: str) -> dict[str, Any]:
         """count, NaN count, first/last (step, value), min/max with their steps of one key."""

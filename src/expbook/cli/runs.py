@@ -324,14 +324,15 @@ def history_cmd(
     rec = book.run(run)
     # every key of the run by default: a column each, even with no point in the rows chosen
     wanted = list(keys) or book.backend.keys(rec.id)
+    if fmt == "json" and tail is None and every is None:
+        # every point of each key in the range: decoded to Python numbers without numpy
+        lists = book.backend.read_series_lists(rec.id, wanted, step_min, step_max)
+        _check_keys(book, rec, keys, lists)
+        obj = {k: [[s, v] for s, v in zip(sr.steps, sr.values)] for k, sr in lists.items()}
+        emit(fmt, columns=[], rows=[], json_obj=obj)
+        return
     series = _read_history(book.backend, rec.id, wanted, step_min, step_max, tail)
-    missing = [k for k in keys if k not in series]
-    if missing:
-        have = book.backend.keys(rec.id)
-        raise ExpbookError(
-            f"run {rec.name!r} has no metric {missing[0]!r}"
-            + (f" (it has: {', '.join(have[:10])})" if have else " (it has no metrics)")
-        )
+    _check_keys(book, rec, keys, series)
     steps, columns = _history_rows(series, tail, every)
     if fmt == "json":
         obj = {k: _points(steps, vals, hit) for k, (vals, hit) in columns.items()}
@@ -364,6 +365,16 @@ def history_cmd(
             "fewer rows: --tail N, --every N, --step-min/--step-max."
         ],
     )
+
+
+def _check_keys(book: Any, rec: Any, keys: tuple[str, ...], series: dict[str, Any]) -> None:
+    missing = [k for k in keys if k not in series]
+    if missing:
+        have = book.backend.keys(rec.id)
+        raise ExpbookError(
+            f"run {rec.name!r} has no metric {missing[0]!r}"
+            + (f" (it has: {', '.join(have[:10])})" if have else " (it has no metrics)")
+        )
 
 
 def _read_history(

@@ -51,7 +51,8 @@ class MetricSummary(NamedTuple):
 
 
 class Series(NamedTuple):
-    """Points of one key of one run, sorted by step, one point per step (numpy arrays)."""
+    """Points of one key of one run, sorted by step, one point per step (numpy arrays, or
+    Python lists from ``read_series_lists``)."""
 
     steps: Any  # int64[n]
     walls: Any  # float64[n], NaN where unknown
@@ -177,6 +178,14 @@ class Backend(Protocol):
     ) -> dict[str, dict[str, MetricSummary]]: ...
 
     def read_series(
+        self,
+        run_id: str,
+        keys: Iterable[str] | None = None,
+        step_min: int | None = None,
+        step_max: int | None = None,
+    ) -> dict[str, Series]: ...
+
+    def read_series_lists(
         self,
         run_id: str,
         keys: Iterable[str] | None = None,

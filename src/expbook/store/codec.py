@@ -12,7 +12,8 @@ float32 offsets from ``wall0`` (sub-millisecond over a day), values are kept bit
 Encoding never imports numpy, so the logging path stays light: lists are encoded by the C
 extension (``expbook._speedups.encode_chunk``) when it is built, else with the standard
 library; numpy arrays (importers) with numpy. All three write the same bytes (tested).
-Decoding has a numpy fast path for readers.
+Decoding gives numpy arrays (:func:`decode_arrays`) or, with the standard library alone,
+Python lists (:func:`decode_lists`): the same numbers either way (tested).
 """
 
 from __future__ import annotations
@@ -97,25 +98,29 @@ def _encode_numpy(steps: Sequence[int], walls: Sequence[float], values: Sequence
 
 
 def decode_lists(blob: bytes) -> tuple[list[int], list[float], list[float]]:
-    """Decode without numpy: (steps, walls, values) as Python lists."""
+    """Decode without numpy: (steps, walls, values) as Python lists.
+
+    The same numbers as :func:`decode_arrays` (values bit for bit, walls by the same
+    float32 -> float64 addition), with the standard library alone, so a reader that wants
+    Python numbers never pays numpy's import.
+    """
     version, n, wall0 = _HEAD.unpack_from(blob)
     if version != 1:
         raise ValueError(f"unknown chunk version {version}")
     raw = zlib.decompress(blob[_HEAD.size :])
+    if len(raw) != 20 * n:
+        raise ValueError(f"chunk body holds {len(raw)} bytes, not {20 * n} for {n} points")
     st = array("q")
     st.frombytes(raw[: 8 * n])
     off = array("f")
     off.frombytes(raw[8 * n : 12 * n])
     vals = array("d")
-    vals.frombytes(raw[12 * n : 20 * n])
+    vals.frombytes(raw[12 * n :])
     if not _LITTLE:
         st.byteswap()
         off.byteswap()
         vals.byteswap()
-    steps = list(st)
-    for i in range(1, n):
-        steps[i] += steps[i - 1]
-    return steps, [wall0 + x for x in off], list(vals)
+    return list(accumulate(st)), [wall0 + x for x in off], vals.tolist()
 
 
 def decode_arrays(blob: bytes) -> tuple[Any, Any, Any]:

@@ -26,6 +26,7 @@ import threading
 import time
 import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields as dataclass_fields
@@ -885,30 +886,7 @@ class SQLiteStore:
     ) -> dict[str, Series]:
         import numpy as np
 
-        sql = (
-            "SELECT k.name, c.step_min, c.step_max, c.data FROM chunks c "
-            "JOIN keys k ON k.kid = c.kid WHERE c.rid=?"
-        )
-        with self._lock:
-            params: list[Any] = [self._rid(run_id)]
-            wanted = None
-            if keys is not None:
-                wanted = list(dict.fromkeys(keys))
-                if not wanted:
-                    return {}
-                sql += f" AND k.name IN ({','.join('?' * len(wanted))})"
-                params.extend(wanted)
-            if step_min is not None:
-                sql += " AND c.step_max >= ?"
-                params.append(step_min)
-            if step_max is not None:
-                sql += " AND c.step_min <= ?"
-                params.append(step_max)
-            sql += " ORDER BY c.kid, c.seq"
-            rows = self._conn.execute(sql, params).fetchall()
-        grouped: dict[str, list[tuple[int, int, bytes]]] = {}
-        for key, smin, smax, blob in rows:
-            grouped.setdefault(key, []).append((smin, smax, blob))
+        wanted, grouped = self._series_chunks(run_id, keys, step_min, step_max)
         out: dict[str, Series] = {}
         for key in wanted if wanted is not None else sorted(grouped):
             chunks = grouped.get(key)
@@ -923,8 +901,7 @@ class SQLiteStore:
                 steps = np.concatenate([p[0] for p in parts])
                 walls = np.concatenate([p[1] for p in parts])
                 values = np.concatenate([p[2] for p in parts])
-                ordered = all(chunks[i][0] > chunks[i - 1][1] for i in range(1, len(chunks)))
-                if not ordered:
+                if not _chunks_ordered(chunks):
                     # last write wins for a repeated step, then sort by step
                     rev = steps[::-1]
                     _, first_in_rev = np.unique(rev, return_index=True)
@@ -979,6 +956,85 @@ class SQLiteStore:
                 done = True
                 start = low if start is None else max(start, low)
         return start
+
+    @_reads
+    def read_series_lists(
+        self,
+        run_id: str,
+        keys: Iterable[str] | None = None,
+        step_min: int | None = None,
+        step_max: int | None = None,
+    ) -> dict[str, Series]:
+        """:meth:`read_series` with Python lists in each :class:`Series` (``list[int]`` steps,
+        ``list[float]`` walls and values) instead of numpy arrays: the same points, decoded
+        with the standard library, so a caller that wants Python numbers (the CLI, JSON) never
+        imports numpy."""
+        wanted, grouped = self._series_chunks(run_id, keys, step_min, step_max)
+        out: dict[str, Series] = {}
+        for key in wanted if wanted is not None else sorted(grouped):
+            chunks = grouped.get(key)
+            if not chunks:
+                if wanted is not None and key in self._all_keys(run_id):
+                    out[key] = Series([], [], [])
+                continue
+            steps, walls, values = codec.decode_lists(chunks[0][2])
+            if len(chunks) > 1:
+                if _chunks_ordered(chunks):
+                    for _, _, blob in chunks[1:]:
+                        s, w, v = codec.decode_lists(blob)
+                        steps += s
+                        walls += w
+                        values += v
+                else:
+                    # last write wins for a repeated step, then sort by step
+                    latest: dict[int, tuple[float, float]] = dict(zip(steps, zip(walls, values)))
+                    for _, _, blob in chunks[1:]:
+                        s, w, v = codec.decode_lists(blob)
+                        latest.update(zip(s, zip(w, v)))
+                    steps = sorted(latest)
+                    walls = [latest[x][0] for x in steps]
+                    values = [latest[x][1] for x in steps]
+            if step_min is not None or step_max is not None:
+                i = 0 if step_min is None else bisect_left(steps, step_min)
+                j = len(steps) if step_max is None else bisect_right(steps, step_max)
+                steps, walls, values = steps[i:j], walls[i:j], values[i:j]
+            out[key] = Series(steps, walls, values)
+        return out
+
+    def _series_chunks(
+        self,
+        run_id: str,
+        keys: Iterable[str] | None,
+        step_min: int | None,
+        step_max: int | None,
+    ) -> tuple[list[str] | None, dict[str, list[tuple[int, int, bytes]]]]:
+        """(the keys asked for, or None for all; {key: [(step_min, step_max, blob), ...]} in
+        write order) for :meth:`read_series` and :meth:`read_series_lists`."""
+        sql = (
+            "SELECT k.name, c.step_min, c.step_max, c.data FROM chunks c "
+            "JOIN keys k ON k.kid = c.kid WHERE c.rid=?"
+        )
+        grouped: dict[str, list[tuple[int, int, bytes]]] = {}
+        with self._lock:
+            params: list[Any] = [self._rid(run_id)]
+            wanted = None
+            if keys is not None:
+                wanted = list(dict.fromkeys(keys))
+                if not wanted:
+                    return wanted, grouped
+                sql += f" AND k.name IN ({','.join('?' * len(wanted))})"
+                params.extend(wanted)
+            if step_min is not None:
+                sql += " AND c.step_max >= ?"
+                params.append(step_min)
+            if step_max is not None:
+                sql += " AND c.step_min <= ?"
+                params.append(step_max)
+            sql += " ORDER BY c.kid, c.seq"
+            rows = self._conn.execute(sql, params).fetchall()
+        for key, smin, smax, blob in rows:
+            grouped.setdefault(key, []).append((smin, smax, blob))
+        return wanted, grouped
 
     @_reads
     def read_overview(
@@ -1286,6 +1342,11 @@ class SQLiteStore:
         (runs,) = self._q("SELECT COUNT(*) FROM runs")[0]
         (points,) = self._q("SELECT COALESCE(SUM(n), 0) FROM chunks")[0]
         return {"runs": runs, "points": points, "bytes": os.path.getsize(self.db_path)}
+
+
+def _chunks_ordered(chunks: Sequence[tuple[int, int, bytes]]) -> bool:
+    """True when each chunk's steps all come after the previous chunk's (no step repeats)."""
+    return all(chunks[i][0] > chunks[i - 1][1] for i in range(1, len(chunks)))
 
 
 def _ndarray(x: Any) -> bool:
