@@ -6,6 +6,7 @@ Nothing here touches the store. Everything is cheap to import (no pandas).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -189,20 +190,95 @@ _NUM_UNIT = re.compile(
 )
 
 
+INT64_MAX = 2**63 - 1
+INF_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+
+
 def parse_number(text: str) -> float | int | None:
     """``'3'`` -> 3, ``'0.5'`` -> 0.5, ``'136.7s'`` -> 136.7, ``'25.9M'`` -> 25900000,
-    ``'nan'``/``'inf'`` -> float; anything else (including missing markers) -> None."""
+    ``'nan'``/``'inf'`` -> float; anything else (including missing markers) -> None.
+
+    A literal too large for a float64 (a 400-digit integer, ``1e999``) is not a number (None);
+    integers beyond the int64 range that a float64 can hold come back as floats."""
     t = text.strip()
+    if len(t) > 400:
+        return None
     m = _NUM_UNIT.match(t)
     if not m:
         return None
     num, unit = m.group(1), m.group(2)
     if unit in _MAG:
         v = float(num) * _MAG[unit]
+        if math.isinf(v) and num.lower() not in INF_WORDS:
+            return None
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
     if "." not in num and "e" not in num.lower() and num.lstrip("+-").isdigit():
-        return int(num)
-    return float(num)
+        if len(num) <= 18:
+            return int(num)
+        return json_int(num)  # type: ignore[return-value]
+    v = float(num)
+    if math.isinf(v) and num.lower() not in INF_WORDS:
+        return None
+    return v
+
+
+def json_int(text: str) -> int | float | str:
+    """An integer literal (``json.loads(parse_int=...)``): an int within int64, a float beyond
+    that while a float64 holds it, else the text itself (not a number)."""
+    if len(text) <= 18:
+        return int(text)
+    v = float(text)
+    if math.isinf(v):
+        return text
+    if abs(v) < 2**63 and len(text) < 30:
+        i = int(text)
+        if -INT64_MAX - 1 <= i <= INT64_MAX:
+            return i
+    return v
+
+
+def json_float(text: str) -> float | str:
+    """A float literal (``json.loads(parse_float=...)``): ``1e999`` is not a number (its text)."""
+    v = float(text)
+    return text if math.isinf(v) else v
+
+
+def loads_json(text: str | bytes) -> Any:
+    """``json.loads`` where numbers no float64 can hold stay strings (see :func:`json_int`)."""
+    return json.loads(text, parse_int=json_int, parse_float=json_float)
+
+
+_NUMERIC_TEXT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def looks_numeric(text: str) -> bool:
+    """A plain number literal (``123``, ``1e999``), whatever its size."""
+    return _NUMERIC_TEXT.fullmatch(text.strip()) is not None
+
+
+def as_float(v: float | int) -> float | None:
+    """``float(v)``, or None for an int too large for a float64."""
+    try:
+        return float(v)
+    except OverflowError:
+        return None
+
+
+def number_or_none(v: Any) -> float | int | None:
+    """A Python number (JSON, YAML) as one the store can hold, or None when it cannot be
+    (bools are not numbers; ints beyond int64 become floats, beyond float64 None)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        if -INT64_MAX - 1 <= v <= INT64_MAX:
+            return v
+        try:
+            return float(v)
+        except OverflowError:
+            return None
+    if isinstance(v, float):
+        return v
+    return None
 
 
 def coerce_value(text: str) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from expbook import _yaml
 from expbook.importers import common
 from expbook.importers.model import Artifact, ImportedRun, ParseError, SourceFile
 
@@ -180,38 +181,18 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
         run.warnings.append(f"{_METRICS}: {short_rows} rows had a different number of cells")
 
 
-class _TolerantLoader(yaml.SafeLoader):
-    """SafeLoader that reads Python-specific tags as plain data instead of objects.
-
-    Lightning dumps hparams with PyYAML's default dumper, so tuples come out as
-    ``!!python/tuple`` and other objects as ``!!python/object...``; never execute them.
-    """
-
-
-def _construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_any)
-_TolerantLoader.add_multi_constructor("!", _construct_any)
-
-
 def read_hparams_yaml(path: str) -> tuple[dict[str, Any], str | None]:
     """Config from a Lightning ``hparams.yaml``: (config, warning or None)."""
     name = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_TolerantLoader)
+            data = _yaml.load(f.read(), tolerant=True)
     except (OSError, UnicodeDecodeError) as e:
         return {}, f"{name}: cannot read ({type(e).__name__})"
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return {}, f"{name}: not valid YAML{where}; config left empty"
+        why = f"not valid YAML at line {mark.line + 1}" if mark is not None else _yaml.describe(e)
+        return {}, f"{name}: {why}; config left empty"
     if data is None:
         return {}, None
     if not isinstance(data, dict):

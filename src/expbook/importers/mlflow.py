@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from expbook import _yaml
 from expbook.importers import common
 from expbook.importers.model import ImportedRun, ParseError, SourceFile
 
@@ -187,7 +188,7 @@ def _apply_tags(run: ImportedRun, tags: dict[str, str], name_fallback: str) -> N
 def _meta(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = _yaml.load(f.read())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None

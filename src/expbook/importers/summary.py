@@ -165,9 +165,11 @@ def from_object(obj: dict[str, Any]) -> SummaryResult:
 def parse_json_bytes(data: bytes) -> SummaryResult:
     text, warns = common.decode_text(data, "JSON file")
     try:
-        obj = json.loads(text)
+        obj = common.loads_json(text)
     except ValueError as e:
         raise ParseError(f"invalid JSON: {common.one_line(e)}") from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply to read") from None
     if not isinstance(obj, dict):
         raise ParseError("JSON summary must be an object")
     res = from_object(obj)
