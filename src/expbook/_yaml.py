@@ -89,7 +89,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-class BoundedLoader(_Base):  # type: ignore[misc, valid-type]
+class BoundedLoader(_Base):
     """A safe loader that checks the composed document against the bounds before building."""
 
     max_nodes = MAX_NODES
@@ -132,8 +132,8 @@ def load(
     tolerant: bool = False,
 ) -> Any:
     """The one document in ``text``, within the bounds; any failure is a ``yaml.YAMLError``."""
-    base = TolerantLoader if tolerant else BoundedLoader
-    cls = base
+    base: type[BoundedLoader] = TolerantLoader if tolerant else BoundedLoader
+    cls: Any = base
     if max_nodes != MAX_NODES or max_depth != MAX_DEPTH:
         cls = type("_Loader", (base,), {"max_nodes": max_nodes, "max_depth": max_depth})
     loader = cls(text)

@@ -107,22 +107,26 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             if name and name != "_" and not _NAME_OK.match(name):
                 raise ParseError(f"bad field name {name!r} in --pattern")
             i = m.end()
+            # a field after whitespace needs no \s* of its own: two quantifiers over the same
+            # spaces would make a failing search quadratic in a run of spaces
+            ws = "" if rx and rx[-1] in (r"\s+", r".*?") else r"\s*"
             if typ == "skip" or not name or name == "_":
-                rx.append(r"\s*.*?")
+                if rx:  # a leading skip adds nothing to a search
+                    rx.append(r".*?")
                 continue
             g = f"f{gi}"
             gi += 1
             if typ == "str":
-                rx.append(rf"\s*(?P<{g}>\S+?)")
+                rx.append(rf"{ws}(?P<{g}>\S+?)")
                 if prefix_group is None:
                     prefix_group = g
                 continue
             if typ in ("summary", "config"):
-                rx.append(rf"\s*(?P<{g}>{_NUM}|\S+?)(?=\s|$|[,;|)\]])")
+                rx.append(rf"{ws}(?P<{g}>{_NUM}|\S+?)(?=\s|$|[,;|)\]])")
             elif typ == "int":
-                rx.append(rf"\s*(?P<{g}>{_INT})")
+                rx.append(rf"{ws}(?P<{g}>{_INT})")
             else:
-                rx.append(rf"\s*(?P<{g}>{_NUM})")
+                rx.append(rf"{ws}(?P<{g}>{_NUM})")
             low = name.lower()
             if typ in ("num", "int", "float") and (low in COUNTERS_FINE or low in COUNTERS_EPOCH):
                 counters.setdefault(low, g)
@@ -136,7 +140,8 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             j = i
             while j < n and alt[j].isspace():
                 j += 1
-            rx.append(r"\s+")
+            if not rx or rx[-1] != r"\s+":
+                rx.append(r"\s+")
             i = j
             continue
         rx.append(re.escape(c))

@@ -20,7 +20,6 @@ Rules (documented contract):
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -66,7 +65,9 @@ NAMES = frozenset(
     ]
 )
 
-_KV_LINE = re.compile(r"^\s*([^=:#][^=:]*?)\s*[=:]\s*(.*?)\s*$")
+# key and value are stripped in code (no lazy group before a \s*: linear in the line)
+_KV_LINE = re.compile(r"^\s*([^=:#\s][^=:]*)[=:](.*)$")
+_COMMENT = re.compile(r"\s#")
 _KV_MULTI = re.compile(r"(?<![\w.\-/])([A-Za-z_][\w.\-/]*)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
@@ -122,7 +123,9 @@ def parse_text(text: str) -> SummaryResult:
             skipped += 1
             continue
         key = common.norm_key(m.group(1))
-        val = _value(re.split(r"\s+#", m.group(2), maxsplit=1)[0])
+        raw = m.group(2).lstrip()
+        c = _COMMENT.search(raw)
+        val = _value(raw[: c.start()] if c else raw)
         if val is not None:
             res.summary[key] = val
     if not res.summary:

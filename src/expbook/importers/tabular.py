@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -652,7 +651,7 @@ def series_of(t: Table) -> SeriesResult:
                 out.series[c] = _points(steps, t.num[c], wall, idx)
             continue
         for prefix in dict.fromkeys(prefixes):
-            sel = mask & (stage_arr == prefix)  # type: ignore[operator]
+            sel = mask & (stage_arr == prefix)
             idx = np.flatnonzero(sel)
             if len(idx):
                 out.series[prefix + c] = _points(steps, t.num[c], wall, idx)
@@ -702,6 +701,7 @@ def _long_series(
     steps = t.num[step_col] if step_col else None
     sp = t.present[step_col] if step_col else None
     counters: dict[str, int] = {}
+    series: dict[str, list[Point]] = {}
     for i in range(t.nrows):
         k = keys[i]
         if not k or not vp[i]:
@@ -716,7 +716,8 @@ def _long_series(
         w = None
         if wall is not None and wall[i] == wall[i]:
             w = float(wall[i])
-        out.series.setdefault(k, []).append((st, float(vals[i]), w))
+        series.setdefault(k, []).append((st, float(vals[i]), w))
+    out.series.update(series)
 
 
 def multi_run_col(t: Table) -> str | None:

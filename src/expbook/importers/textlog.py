@@ -85,13 +85,17 @@ _DEL_DIGITS = str.maketrans("", "", "0123456789")
 TS_RE = re.compile(r"\s*\[?(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?\]?")
 BOILER_RE = re.compile(
     r"^(?:\s*(?:\[[^\]]{0,60}\]|\((?:INFO|DEBUG)\)|"
-    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]+\.py:\d+\]?|[-|>:]+)\s*)*"
+    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
 )
 DECOR_RE = re.compile(r"^\s*(?:[-=*#~_]{3,}|[-=*#~_]\s[-=*#~_]\s)")
-WARN_RE = re.compile(r"(?i)(?<![\w])(?:warn(?:ing)?s?|deprecat\w*)(?![\w])|\w+Warning\b")
-CKPT_RE = re.compile(
-    r"(?i)(?<![\w])(?:saved|saving)\b([^>]*?)(?:->|=>|\bto\b|:)\s*['\"]?([^\s'\"]+)"
-)
+# Every pattern here runs in time linear in the line (a log may hold one 10 MB line): no
+# unanchored search may rescan the rest of the line from each start position, and no two
+# adjacent quantifiers may share characters. tests/importers/test_hostile.py holds the lines
+# that once made them quadratic.
+WARN_RE = re.compile(r"(?i)(?<![\w])(?:warn(?:ing)?s?|deprecat\w*)(?![\w])|(?<=\w)Warning\b")
+CKPT_WORD_RE = re.compile(r"(?i)(?<![\w])(?:saved|saving)\b")
+# after the word: the label, then the path (matched from the word's end, see _ckpt)
+CKPT_RE = re.compile(r"(?i)([^>]*?)(?:->|=>|\bto\b|:)\s*['\"]?([^\s'\"]+)")
 CKPT_EXTS = frozenset(
     [
         ".pt",
@@ -111,22 +115,24 @@ CKPT_EXTS = frozenset(
 )
 CKPT_WORDS = frozenset({"checkpoint", "ckpt", "model", "weights", "best", "last", "state"})
 CKPT_NOISE = frozenset({"checkpoint", "ckpt", "model", "weights", "the", "a", "new", "state"})
-ASSIGN_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+=\s+(.*?)\s*$")
-ASSIGN_UPPER_RE = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$")
+ASSIGN_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+=\s+(.*)$")  # the value is stripped in code
+ASSIGN_UPPER_RE = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*)$")
+COMMENT_RE = re.compile(r"\s#")
 KV_RE = re.compile(
     r"(?<![\w.\-/])([A-Za-z_][\w.\-]*)\s?=\s?"
-    r"(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|\([^)]*\)|[^\s,;|)\]]+)"
+    r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
 CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
 SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
 FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
 
-AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*[:=#]?\s*$")
+AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*(?:[:=#]\s*)?$")
 BARE_CTR_RE = re.compile(
-    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*[\[(#:=]?\s*$"
+    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*(?:[\[(#:=]\s*)?$"
 )
-EQ_KEY_RE = re.compile(r"([A-Za-z_][\w.\-/@]*)\s*$")
+# the key is group 1: the trailing run of key characters, from its first letter
+EQ_KEY_RE = re.compile(r"(?<![\w.\-/@])[\d.\-/@]*([A-Za-z_][\w.\-/@]*)\s*$")
 COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_]\w*)[\"']?$")
 PHRASE_SPLIT_RE = re.compile(r"^(.*(?:[,;|\t:=\[\]{}>]| - |  ))?(.*)$", re.S)
 PHRASE_OK_RE = re.compile(r"^[A-Za-z_][\w()\-./%@]*(?: [\w()\-./%@]+){0,5}$")
@@ -189,7 +195,7 @@ def _phrase_key(before: str) -> tuple[str, str] | None:
         m = EQ_KEY_RE.search(t[:-1])
         if not m:
             return None
-        return m.group(1), t[: m.start()]
+        return m.group(1), t[: m.start(1)]
     if not t.endswith(":"):
         return None
     if t.endswith("::"):
@@ -480,8 +486,26 @@ def _line_values(line: str, spec: Spec) -> list[str] | None:
     return parts[1::2]
 
 
+def _ckpt_match(line: str) -> re.Match[str] | None:
+    """The first ``saved|saving ... -> path`` in the line. Once the part after one *saved*
+    finds no path before the next ``>``, no *saved* before that ``>`` can: skip to it (the
+    search stays linear in the line however many times the word repeats)."""
+    pos = 0
+    while True:
+        w = CKPT_WORD_RE.search(line, pos)
+        if w is None:
+            return None
+        m = CKPT_RE.match(line, w.end())
+        if m is not None:
+            return m
+        gt = line.find(">", w.end())
+        if gt < 0:
+            return None
+        pos = gt + 1
+
+
 def _ckpt(line: str) -> tuple[str, str] | None:
-    m = CKPT_RE.search(line)
+    m = _ckpt_match(line)
     if not m:
         return None
     all_words = [w.lower() for w in re.findall(r"[A-Za-z_]+", m.group(1))]
@@ -537,7 +561,9 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     text = line.strip()
     m = ASSIGN_RE.match(text) if header else ASSIGN_UPPER_RE.match(text)
     if m:
-        value = re.split(r"\s+#", m.group(2), maxsplit=1)[0].strip()
+        value = m.group(2)
+        c = COMMENT_RE.search(value)
+        value = (value[: c.start()] if c else value).strip()
         if "=" not in value:
             config.setdefault(m.group(1), common.coerce_value(value))
             return True
@@ -894,7 +920,7 @@ def _point_arrays(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 # plug-in protocol
 
 _CTR_SNIFF = re.compile(
-    rb"(?im)(?:^|[^\w])(?:step|iter|iteration|epoch|global_step)\s*[\[(#:=]?\s*\d+"
+    rb"(?im)(?:^|[^\w])(?:step|iter|iteration|epoch|global_step)\s*(?:[\[(#:=]\s*)?\d+"
 )
 _KV_SNIFF = re.compile(rb"(?im)[A-Za-z_][\w ]{0,40}[:=]\s*(?:[-+]?\.?\d|[-+]?(?:nan|inf))")
 

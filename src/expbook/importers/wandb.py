@@ -24,7 +24,6 @@ Needs the optional extra: ``pip install 'expbook[wandb]'``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import struct
