@@ -215,7 +215,8 @@ def parse_number(text: str) -> float | int | None:
     if "." not in num and "e" not in num.lower() and num.lstrip("+-").isdigit():
         if len(num) <= 18:
             return int(num)
-        return json_int(num)  # type: ignore[return-value]
+        big = json_int(num)
+        return None if isinstance(big, str) else big
     v = float(num)
     if math.isinf(v) and num.lower() not in INF_WORDS:
         return None
@@ -400,6 +401,76 @@ def new_run(path: str, fmt: str, opts: Any = None, name: str | None = None) -> I
     if project:
         run.project = project
     return run
+
+
+MAX_CONFIG_BYTES = 1 << 20  # JSON size of an imported run's config
+MAX_SUMMARY_BYTES = 1 << 20  # JSON size of an imported run's summary
+
+
+def bound_run(run: ImportedRun) -> None:
+    """Keep what an imported run writes to the store within bounds, saying what was left out:
+    config and summary under :data:`MAX_CONFIG_BYTES`/:data:`MAX_SUMMARY_BYTES` of JSON (the
+    first keys that fit are kept), integers beyond int64 as floats (or strings when no float64
+    holds them), summary values as numbers, booleans or short strings."""
+    if run.dropped_points:
+        run.warnings.append(
+            f"{run.dropped_points} point(s) with a step outside int64 or a value that is not a "
+            "float64 left out"
+        )
+        run.dropped_points = 0
+    try:
+        config = _storable(run.config)
+    except RecursionError:
+        config = {}
+        run.warnings.append("config: nested too deeply to keep; left out")
+    run.config, dropped = _capped(config, MAX_CONFIG_BYTES)
+    if dropped:
+        run.warnings.append(
+            f"config: {dropped} key(s) left out (over the {MAX_CONFIG_BYTES >> 20} MiB cap)"
+        )
+    summary: dict[str, Any] = {}
+    for k, v in run.summary.items():
+        if v is None or isinstance(v, (bool, float)):
+            summary[k] = v
+        elif isinstance(v, int):
+            summary[k] = _storable(v)
+        else:
+            summary[k] = short_string(v if isinstance(v, str) else str(v))
+    run.summary, dropped = _capped(summary, MAX_SUMMARY_BYTES)
+    if dropped:
+        run.warnings.append(
+            f"summary: {dropped} value(s) left out (over the {MAX_SUMMARY_BYTES >> 20} MiB cap)"
+        )
+
+
+def _storable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _storable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_storable(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+        f = as_float(v)
+        return f if f is not None else short_string(str(v)) if v.bit_length() < 4000 else "…"
+    return v
+
+
+def _capped(d: dict[str, Any], cap: int) -> tuple[dict[str, Any], int]:
+    """The first keys of ``d`` whose JSON fits in ``cap`` bytes, and how many were left out."""
+    out: dict[str, Any] = {}
+    used = 2
+    dropped = 0
+    for k, v in d.items():
+        try:
+            n = len(json.dumps(k)) + len(json.dumps(v, default=str)) + 4  # ": ", ", "
+        except (ValueError, TypeError, RecursionError):
+            dropped += 1
+            continue
+        if used + n > cap:
+            dropped += 1
+            continue
+        used += n
+        out[k] = v
+    return out, dropped
 
 
 def finish_runs(runs: list[ImportedRun], opts: Any) -> list[ImportedRun]:

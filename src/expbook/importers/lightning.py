@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 from typing import Any
@@ -156,7 +157,7 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
             short_rows += 1
         try:
             step = int(float(row[step_col]))
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):
             run.skipped_lines += 1
             continue
         for col, cell in zip(header, row):
@@ -169,6 +170,9 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
                 value = float(cell)
             except ValueError:
                 bad_cells += 1
+                continue
+            if math.isinf(value) and cell.lstrip("+-").lower() not in ("inf", "infinity"):
+                bad_cells += 1  # 1e999: too large for a float64, not a number
                 continue
             if col == "epoch":
                 if last_epoch.get(step) == value:

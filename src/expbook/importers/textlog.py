@@ -375,9 +375,30 @@ class LogResult:
 
 
 def _num(tok: str) -> float | int:
-    if "." in tok or "e" in tok or "E" in tok or not tok.lstrip("+-").isdigit():
-        return float(tok)
-    return int(tok)
+    """A number token as a summary value; ValueError for one too large for a float64."""
+    v = common.parse_number(tok)
+    if v is None:
+        raise ValueError(tok)
+    return v
+
+
+STEP_LIMIT = 2.0**63  # steps are int64
+
+
+def _row(tokens: list[str], ovf: list[int]) -> list[float]:
+    """Number tokens -> floats; the slots of tokens too large for a float64 (``1e999``, a
+    400-digit integer: not numbers, unlike ``inf``) are NaN and listed in ``ovf``."""
+    row = []
+    for k, tok in enumerate(tokens):
+        try:
+            v = float(tok)
+        except ValueError:
+            v = np.nan
+        if v in (np.inf, -np.inf) and tok.lstrip("+-").lower() not in ("inf", "infinity"):
+            ovf.append(k)
+            v = np.nan
+        row.append(v)
+    return row
 
 
 def _bulk_values(sub: list[str], spec: Spec) -> np.ndarray | None:
@@ -406,9 +427,13 @@ def _bulk_values(sub: list[str], spec: Spec) -> np.ndarray | None:
     if arr.size != len(sub) * k:
         return None
     arr = arr.reshape(len(sub), k)
+    if np.isinf(arr).any():
+        return None  # inf, or a number too large for a float64: line by line
     if spec.step >= 0:
         st = arr[:, spec.step]
         if not np.all(np.isfinite(st)) or not np.all(st == np.floor(st)):
+            return None
+        if np.any(np.abs(st) >= STEP_LIMIT):
             return None
     return arr
 
@@ -439,6 +464,13 @@ class _Acc:
         self.explicit: dict[str, list[tuple[np.ndarray, np.ndarray, Any]]] = {}
         self.step_idx: list[np.ndarray] = []
         self.step_val: list[np.ndarray] = []
+        self.huge = 0  # numbers too large for a float64, left out
+        self.huge_line = -1  # index of the first line holding one
+
+    def note_huge(self, n: int, line: int) -> None:
+        self.huge += n
+        if self.huge_line < 0 or line < self.huge_line:
+            self.huge_line = line
 
     def add(self, key: str, idx: np.ndarray, vals: np.ndarray, wall: np.ndarray | None) -> None:
         self.pieces.setdefault(key, []).append((idx, vals, wall))
@@ -453,8 +485,15 @@ def _missing_wall(n: int) -> np.ndarray:
 
 
 def _apply_fields(
-    acc: _Acc, spec: Spec, idx: np.ndarray, arr: np.ndarray, wall: np.ndarray | None
+    acc: _Acc,
+    spec: Spec,
+    idx: np.ndarray,
+    arr: np.ndarray,
+    wall: np.ndarray | None,
+    ovf: np.ndarray | None = None,
 ) -> None:
+    """Values of the spec's fields as pieces; ``ovf`` marks (row, slot) numbers too large for
+    a float64, whose fields are left out."""
     seen: set[str] = set()
     for f in spec.fields:
         if f.key in seen:
@@ -462,21 +501,44 @@ def _apply_fields(
         seen.add(f.key)
         v = arr[:, f.slot]
         if f.mult != 1.0:
-            v = v * f.mult
+            with np.errstate(over="ignore"):
+                v = v * f.mult
         if f.denom >= 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 v = v / arr[:, f.denom]
+        if ovf is not None:
+            bad = ovf[:, f.slot] | ovf[:, f.denom] if f.denom >= 0 else ovf[:, f.slot]
+            if bad.any():
+                keep = ~bad
+                if keep.any():
+                    acc.add(f.key, idx[keep], v[keep], wall[keep] if wall is not None else None)
+                continue
         acc.add(f.key, idx, v, wall)
 
 
 def _steps_of(spec: Spec, arr: np.ndarray, first_epoch: list[float]) -> np.ndarray:
+    """Float steps of the rows (NaN where outside the int64 range)."""
     steps = arr[:, spec.step]
     if spec.epoch >= 0 and spec.step_total >= 0:
         ep = arr[:, spec.epoch]
         if not first_epoch:
             first_epoch.append(float(ep[0]))
-        steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
-    return steps.astype(np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
+    return np.where(np.abs(steps) < STEP_LIMIT, steps, np.nan)
+
+
+def _add_steps(
+    acc: _Acc, spec: Spec, idx: np.ndarray, arr: np.ndarray, first_epoch: list[float]
+) -> bool:
+    """Record the step of each row; False when no row has a usable step."""
+    steps = _steps_of(spec, arr, first_epoch)
+    ok = np.isfinite(steps)
+    if ok.all():
+        acc.add_steps(idx, steps.astype(np.int64))
+        return True
+    acc.add_steps(idx[ok], steps[ok].astype(np.int64))
+    return bool(ok.any())
 
 
 def _line_values(line: str, spec: Spec) -> list[str] | None:
@@ -743,6 +805,11 @@ def _infer(text: str) -> LogResult:
     # resolve steps and build points
     res.series = _build_series(acc, sidx, sval)
     res.skipped = skipped
+    if acc.huge:
+        res.warnings.append(
+            f"{acc.huge} number(s) too large for a float64 left out "
+            f"(first on line {acc.huge_line + 1})"
+        )
     return res
 
 
@@ -757,32 +824,37 @@ def _bulk_group(
 ) -> None:
     sub = [lines[i] for i in idx.tolist()]
     arr = _bulk_values(sub, spec)
+    ovf: np.ndarray | None = None
     if arr is None:
         # irregular shape: parse line by line (values missing, '-' cells, digits in words)
         vals_rows: list[list[float]] = []
         ok_idx: list[int] = []
+        ovf_at: list[tuple[int, int]] = []
         for i, line in zip(idx.tolist(), sub):
             vals = _line_values(line, spec)
             if vals is None:
                 slow.append((i, Spec(CARRY if not implicit else SKIP, lits=())))
                 continue
-            row = []
-            for tok in vals:
-                try:
-                    row.append(float(tok))
-                except ValueError:
-                    row.append(np.nan)
-            vals_rows.append(row)
+            o: list[int] = []
+            vals_rows.append(_row(vals, o))
+            ovf_at.extend((len(ok_idx), k) for k in o)
             ok_idx.append(i)
         if not ok_idx:
             return
         idx = np.asarray(ok_idx, dtype=np.int64)
         arr = np.asarray(vals_rows, dtype=np.float64).reshape(len(ok_idx), spec.nslots)
+        if ovf_at:
+            ovf = np.zeros(arr.shape, dtype=bool)
+            for r, k in ovf_at:
+                ovf[r, k] = True
+            acc.note_huge(len(ovf_at), int(idx[ovf_at[0][0]]))
         sub = [lines[i] for i in ok_idx]
         if spec.step >= 0:
             st = arr[:, spec.step]
-            good = np.isfinite(st)
+            good = np.isfinite(st) & (np.abs(st) < STEP_LIMIT)
             idx, arr = idx[good], arr[good]
+            if ovf is not None:
+                ovf = ovf[good]
             sub = [s for s, g in zip(sub, good.tolist()) if g]
             if not len(idx):
                 return
@@ -796,8 +868,8 @@ def _bulk_group(
             )
         return
     if spec.kind == STEP:
-        acc.add_steps(idx, _steps_of(spec, arr, first_epoch))
-    _apply_fields(acc, spec, idx, arr, wall)
+        _add_steps(acc, spec, idx, arr, first_epoch)
+    _apply_fields(acc, spec, idx, arr, wall, ovf)
 
 
 def _single_line(
@@ -818,23 +890,24 @@ def _single_line(
     vals = _line_values(line, own)
     if vals is None:
         return False
-    row = []
-    for tok in vals:
-        try:
-            row.append(float(tok))
-        except ValueError:
-            row.append(np.nan)
-    arr = np.asarray([row], dtype=np.float64)
+    o: list[int] = []
+    arr = np.asarray([_row(vals, o)], dtype=np.float64)
     idx = np.asarray([i], dtype=np.int64)
+    ovf = None
+    if o:
+        ovf = np.zeros(arr.shape, dtype=bool)
+        ovf[0, o] = True
+        acc.note_huge(len(o), i)
     wall = _wall_times([line], own) if own.ts_w else None
     if own.kind == STEP:
         if not np.isfinite(arr[0, own.step]):
             return False
-        acc.add_steps(idx, _steps_of(own, arr, first_epoch))
+        if not _add_steps(acc, own, idx, arr, first_epoch):
+            return False
         # a late step line cannot move earlier lines; steps are resolved at the end
     elif not len(sidx):
         return False
-    _apply_fields(acc, own, idx, arr, wall)
+    _apply_fields(acc, own, idx, arr, wall, ovf)
     return bool(own.fields) or own.kind == STEP
 
 
