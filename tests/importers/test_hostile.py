@@ -133,8 +133,13 @@ def test_hostile_lines_in_summaries_and_patterns(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # YAML: alias bombs and other documents that expand without bound
 
-BOMB = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
-    f"{b}: &{b} [" + ",".join([f"*{a}"] * 9) + "]\n" for a, b in zip("abcdefgh", "bcdefghi")
+BOMB = (
+    "a: &a ["
+    + ",".join(['"lol"'] * 9)
+    + "]\n"
+    + "".join(
+        f"{b}: &{b} [" + ",".join([f"*{a}"] * 9) + "]\n" for a, b in zip("abcdefgh", "bcdefghi")
+    )
 )
 
 
@@ -271,9 +276,7 @@ def test_csv_huge_numbers_are_missing_not_inf(tmp_path: Path) -> None:
     pts = [x[:2] for x in run.series["loss"]]
     assert pts[0] == (1, 0.5) and pts[1] == (4, math.inf) and pts[2][0] == 5
     assert math.isnan(pts[2][1]) and len(pts) == 3
-    assert "2 number(s) too large for a float64 read as missing (first on line 3)" in (
-        run.warnings
-    )
+    assert "2 number(s) too large for a float64 read as missing (first on line 3)" in (run.warnings)
 
 
 def test_summary_files_keep_huge_numbers_as_text(tmp_path: Path) -> None:

@@ -142,7 +142,13 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
         run.warnings.append(
             f"{_METRICS}: dropped an incomplete last line (file still being written?)"
         )
-    rows = csv.reader(io.StringIO("".join(lines)))
+    try:
+        _read_rows(csv.reader(io.StringIO("".join(lines), newline="")), run)
+    except csv.Error as e:
+        raise ParseError(f"{_METRICS} is not a readable CSV file: {e}") from None
+
+
+def _read_rows(rows: Any, run: ImportedRun) -> None:
     header = [c.strip() for c in next(rows, [])]
     if "step" not in header:
         raise ParseError(f"{_METRICS} has no 'step' column: not a Lightning CSVLogger file")
