@@ -32,6 +32,13 @@ Shapes understood:
 Problems: empty, binary or undecodable files, files with no header row, and files where most
 rows are ragged raise ParseError; a minority of ragged rows, unparseable cells in a numeric
 column, or a truncated last JSONL line give a partial import with a warning saying how much.
+A number no float64 can hold (``1e999``, a 400-digit integer; ``inf`` and ``nan`` are values)
+is a missing cell, counted in a warning that names the first line (or JSON record); rows
+whose step is outside the int64 range are skipped.
+
+Memory: a CSV file is typed :data:`CHUNK_ROWS` rows at a time straight into numpy columns
+(a column's strings are kept only while it may turn out to be text: when its first chunk
+holds non-numbers), and series come out as :class:`PointArrays`, never a tuple per point.
 """
 
 from __future__ import annotations

@@ -39,10 +39,11 @@ Keys: series and summary keys are normalised by :func:`common.norm_key` (lower s
 ``Test Acc (non-diag)`` -> ``test_acc_non_diag``, ``/`` and ``.`` kept). Config keys are kept
 as written. Values: ``nan``/``inf``/``-inf`` are floats; ``-``, ``None``, ``n/a`` are missing
 (no point); units are dropped (``elapsed=136.7s`` -> 136.7, ``12ms`` -> 12), except the
-magnitude suffixes k/K/M/B/G/T (``25.9M`` -> 25900000). ``a/b`` after a non-counter field
-(``Accuracy: 9893/10000``) is the ratio a/b. Lines starting with an ISO timestamp
-(``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time), and the run's
-``created_at``/``finished_at`` (first and last of them).
+magnitude suffixes k/K/M/B/G/T (``25.9M`` -> 25900000). A number no float64 can hold
+(``1e999``, a 400-digit integer) is left out, with a warning naming the first line. ``a/b``
+after a non-counter field (``Accuracy: 9893/10000``) is the ratio a/b. Lines starting with an
+ISO timestamp (``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time), and the
+run's ``created_at``/``finished_at`` (first and last of them).
 
 A log without any counter gives series only for metric lines whose shape repeats (the step is
 the repetition index, from 0); everything else of such a log is treated as header.
