@@ -16,6 +16,7 @@ one example (default 30 s).
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -100,11 +101,16 @@ LIBRARY = {  # seeds written by the real libraries
     "lightning": "lightning/lightning_logs",
     "huggingface": "huggingface/toy-regression",
 }
-SEEDS = sorted([*GENERATED, *LIBRARY])
+SEEDS = sorted([*GENERATED, *LIBRARY, "mlflow_db"])
 
 
 def _materialize(seed: str, root: Path) -> Path:
     """The seed copied under ``root``; returns what to import."""
+    if seed == "mlflow_db":  # an MLflow SQLite store, kept gzipped in tests/data
+        dst = root / "mlflow.db"
+        root.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(gzip.decompress((DATA / "mlflow" / "mlflow.db.gz").read_bytes()))
+        return dst
     if seed in LIBRARY:
         src = DATA / LIBRARY[seed]
         dst = root / src.name
