@@ -57,6 +57,9 @@ class Alternative:
     step_group: str | None = None
     epoch_group: str | None = None
     prefix_group: str | None = None
+    # literal text the line must hold (ASCII, case-folded): lines without it are not searched,
+    # so a long line that cannot match costs one scan per literal, whatever ``{_}`` allows
+    needles: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,6 +85,8 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
     fields: list[tuple[str, str, str]] = []
     counters: dict[str, str] = {}
     prefix_group: str | None = None
+    needles: list[str] = []
+    lit: list[str] = []
     i = 0
     n = len(alt)
     gi = 0
@@ -145,7 +150,11 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             i = j
             continue
         rx.append(re.escape(c))
+        lit.append(c)
         i += 1
+        if i >= n or alt[i] in "{} \t" or alt[i].isspace():
+            needles.append("".join(lit))
+            lit.clear()
     if not fields and prefix_group is None:
         raise ParseError(f"--pattern {whole!r} has no fields to record")
     try:
@@ -157,7 +166,8 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
     if step_group is None:
         step_group = epoch_group
         epoch_group = None
-    return Alternative(regex, fields, step_group, epoch_group, prefix_group)
+    needle_set = tuple(dict.fromkeys(x.casefold() for x in needles if x.isascii()))
+    return Alternative(regex, fields, step_group, epoch_group, prefix_group, needle_set)
 
 
 def parse_text(text: str, spec: str) -> Any:
@@ -174,10 +184,13 @@ def parse_text(text: str, spec: str) -> Any:
         if not line.strip():
             continue
         ai = 0
+        low = line.casefold()
+        m = None
         for ai, alt in enumerate(cp.alternatives):  # noqa: B007 - ai is used after the loop
-            m = alt.regex.search(line)
-            if m:
-                break
+            if all(nd in low for nd in alt.needles):
+                m = alt.regex.search(line)
+                if m:
+                    break
         else:
             res.skipped += 1
             continue
