@@ -320,7 +320,7 @@ def read_csv(path: str, data: bytes) -> Table:
         raise ParseError(f"unreadable CSV: {e}") from None
     if chunk:
         flush()
-    del text
+    del text, reader
     if header is None:
         raise ParseError("empty CSV file")
     if not n_body:
@@ -668,11 +668,14 @@ def series_of(t: Table) -> SeriesResult:
 def _points(
     steps: np.ndarray, values: np.ndarray, wall: np.ndarray | None, idx: np.ndarray
 ) -> PointArrays:
+    whole = len(idx) == len(steps)  # every row: share the columns instead of copying them
     w = None
     if wall is not None:
-        w = wall[idx]
+        w = wall if whole else wall[idx]
         if np.isnan(w).all():
             w = None
+    if whole:
+        return PointArrays(steps, values, w)
     return PointArrays(steps[idx], values[idx], w)
 
 
