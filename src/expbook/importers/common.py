@@ -6,6 +6,7 @@ Nothing here touches the store. Everything is cheap to import (no pandas).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -189,20 +190,96 @@ _NUM_UNIT = re.compile(
 )
 
 
+INT64_MAX = 2**63 - 1
+INF_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+
+
 def parse_number(text: str) -> float | int | None:
     """``'3'`` -> 3, ``'0.5'`` -> 0.5, ``'136.7s'`` -> 136.7, ``'25.9M'`` -> 25900000,
-    ``'nan'``/``'inf'`` -> float; anything else (including missing markers) -> None."""
+    ``'nan'``/``'inf'`` -> float; anything else (including missing markers) -> None.
+
+    A literal too large for a float64 (a 400-digit integer, ``1e999``) is not a number (None);
+    integers beyond the int64 range that a float64 can hold come back as floats."""
     t = text.strip()
+    if len(t) > 400:
+        return None
     m = _NUM_UNIT.match(t)
     if not m:
         return None
     num, unit = m.group(1), m.group(2)
     if unit in _MAG:
         v = float(num) * _MAG[unit]
+        if math.isinf(v) and num.lower() not in INF_WORDS:
+            return None
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
     if "." not in num and "e" not in num.lower() and num.lstrip("+-").isdigit():
-        return int(num)
-    return float(num)
+        if len(num) <= 18:
+            return int(num)
+        big = json_int(num)
+        return None if isinstance(big, str) else big
+    v = float(num)
+    if math.isinf(v) and num.lower() not in INF_WORDS:
+        return None
+    return v
+
+
+def json_int(text: str) -> int | float | str:
+    """An integer literal (``json.loads(parse_int=...)``): an int within int64, a float beyond
+    that while a float64 holds it, else the text itself (not a number)."""
+    if len(text) <= 18:
+        return int(text)
+    v = float(text)
+    if math.isinf(v):
+        return text
+    if abs(v) < 2**63 and len(text) < 30:
+        i = int(text)
+        if -INT64_MAX - 1 <= i <= INT64_MAX:
+            return i
+    return v
+
+
+def json_float(text: str) -> float | str:
+    """A float literal (``json.loads(parse_float=...)``): ``1e999`` is not a number (its text)."""
+    v = float(text)
+    return text if math.isinf(v) else v
+
+
+def loads_json(text: str | bytes) -> Any:
+    """``json.loads`` where numbers no float64 can hold stay strings (see :func:`json_int`)."""
+    return json.loads(text, parse_int=json_int, parse_float=json_float)
+
+
+_NUMERIC_TEXT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def looks_numeric(text: str) -> bool:
+    """A plain number literal (``123``, ``1e999``), whatever its size."""
+    return _NUMERIC_TEXT.fullmatch(text.strip()) is not None
+
+
+def as_float(v: float | int) -> float | None:
+    """``float(v)``, or None for an int too large for a float64."""
+    try:
+        return float(v)
+    except OverflowError:
+        return None
+
+
+def number_or_none(v: Any) -> float | int | None:
+    """A Python number (JSON, YAML) as one the store can hold, or None when it cannot be
+    (bools are not numbers; ints beyond int64 become floats, beyond float64 None)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        if -INT64_MAX - 1 <= v <= INT64_MAX:
+            return v
+        try:
+            return float(v)
+        except OverflowError:
+            return None
+    if isinstance(v, float):
+        return v
+    return None
 
 
 def coerce_value(text: str) -> Any:
@@ -324,6 +401,76 @@ def new_run(path: str, fmt: str, opts: Any = None, name: str | None = None) -> I
     if project:
         run.project = project
     return run
+
+
+MAX_CONFIG_BYTES = 1 << 20  # JSON size of an imported run's config
+MAX_SUMMARY_BYTES = 1 << 20  # JSON size of an imported run's summary
+
+
+def bound_run(run: ImportedRun) -> None:
+    """Keep what an imported run writes to the store within bounds, saying what was left out:
+    config and summary under :data:`MAX_CONFIG_BYTES`/:data:`MAX_SUMMARY_BYTES` of JSON (the
+    first keys that fit are kept), integers beyond int64 as floats (or strings when no float64
+    holds them), summary values as numbers, booleans or short strings."""
+    if run.dropped_points:
+        run.warnings.append(
+            f"{run.dropped_points} point(s) with a step outside int64 or a value that is not a "
+            "float64 left out"
+        )
+        run.dropped_points = 0
+    try:
+        config = _storable(run.config)
+    except RecursionError:
+        config = {}
+        run.warnings.append("config: nested too deeply to keep; left out")
+    run.config, dropped = _capped(config, MAX_CONFIG_BYTES)
+    if dropped:
+        run.warnings.append(
+            f"config: {dropped} key(s) left out (over the {MAX_CONFIG_BYTES >> 20} MiB cap)"
+        )
+    summary: dict[str, Any] = {}
+    for k, v in run.summary.items():
+        if v is None or isinstance(v, (bool, float)):
+            summary[k] = v
+        elif isinstance(v, int):
+            summary[k] = _storable(v)
+        else:
+            summary[k] = short_string(v if isinstance(v, str) else str(v))
+    run.summary, dropped = _capped(summary, MAX_SUMMARY_BYTES)
+    if dropped:
+        run.warnings.append(
+            f"summary: {dropped} value(s) left out (over the {MAX_SUMMARY_BYTES >> 20} MiB cap)"
+        )
+
+
+def _storable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _storable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_storable(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+        f = as_float(v)
+        return f if f is not None else short_string(str(v)) if v.bit_length() < 4000 else "…"
+    return v
+
+
+def _capped(d: dict[str, Any], cap: int) -> tuple[dict[str, Any], int]:
+    """The first keys of ``d`` whose JSON fits in ``cap`` bytes, and how many were left out."""
+    out: dict[str, Any] = {}
+    used = 2
+    dropped = 0
+    for k, v in d.items():
+        try:
+            n = len(json.dumps(k)) + len(json.dumps(v, default=str)) + 4  # ": ", ", "
+        except (ValueError, TypeError, RecursionError):
+            dropped += 1
+            continue
+        if used + n > cap:
+            dropped += 1
+            continue
+        used += n
+        out[k] = v
+    return out, dropped
 
 
 def finish_runs(runs: list[ImportedRun], opts: Any) -> list[ImportedRun]:

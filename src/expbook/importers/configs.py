@@ -11,22 +11,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import yaml
 
+from .. import _yaml
 from . import common
 from .model import ImportedRun, ParseError
 
 FORMAT = "config"
 ALIASES = ("configs", "yaml", "hydra")
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
 
 NAMES = (
     "config.json",
@@ -52,16 +47,15 @@ def load_any(data: bytes, path: str) -> Any:
     text, _ = common.decode_text(data, "config file")
     if path.lower().endswith(".json"):
         try:
-            return json.loads(text)
+            return common.loads_json(text)
         except ValueError as e:
             raise ParseError(f"invalid JSON: {common.one_line(e)}") from None
+        except RecursionError:
+            raise ParseError("JSON nested too deeply to read") from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        return _yaml.load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or "syntax error"
-        raise ParseError(f"invalid YAML{where}: {problem}") from None
+        raise ParseError(_yaml.describe(e)) from None
 
 
 def load_config(path: str, data: bytes | None = None) -> dict[str, Any]:

@@ -39,7 +39,7 @@ import re
 from typing import Any
 
 from . import common, configs, predictions, summary, tabular, textlog
-from .model import Artifact, ImportedRun, ParseError
+from .model import Artifact, ImportedRun, ParseError, PointArrays
 
 FORMAT = "folder"
 
@@ -173,8 +173,8 @@ def _is_duplicate(log_pts: list[tuple[int, float, Any]], table: dict[int, float]
 
 
 def merge_series(
-    dst: dict[str, list[tuple[int, float, Any]]],
-    src: dict[str, list[tuple[int, float, Any]]],
+    dst: dict[str, Any],
+    src: dict[str, Any],
     drop_renamed: bool = False,
 ) -> None:
     """Add ``src`` series to ``dst``; ``dst`` wins at equal steps.
@@ -202,7 +202,7 @@ def merge_series(
             continue
         if drop_renamed and any(_is_duplicate(pts, by_step(k)) for k in table_keys):
             continue
-        dst[key] = list(pts)
+        dst[key] = pts if isinstance(pts, PointArrays) else list(pts)
 
 
 def _worst(a: str, b: str) -> str:
@@ -295,7 +295,7 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
             files["summary"].append(p)
 
     # metric files
-    series: dict[str, list[tuple[int, float, Any]]] = {}
+    series: dict[str, Any] = {}
     run_summary_low: dict[str, Any] = {}
     for p in sorted(files["series"], key=lambda p: _series_priority(os.path.basename(p))):
         data = read(p)

@@ -114,7 +114,7 @@ def _candidates(folder: str) -> list[str]:
 def _load(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
+            data = common.loads_json(f.read().decode("utf-8"))
     except OSError as e:
         raise ParseError(f"cannot read {path}: {e.strerror}") from e
     except UnicodeDecodeError as e:
@@ -123,6 +123,8 @@ def _load(path: str) -> dict[str, Any]:
         raise ParseError(
             f"{os.path.basename(path)} is not valid JSON (line {e.lineno}: {e.msg})"
         ) from e
+    except RecursionError:
+        raise ParseError(f"{os.path.basename(path)} is nested too deeply to read") from None
     if not isinstance(data, dict) or not isinstance(data.get("log_history"), list):
         raise ParseError(f"{os.path.basename(path)} has no log_history: not a Trainer state")
     return data
@@ -227,8 +229,8 @@ def _read_history(history: list[Any], run: ImportedRun) -> dict[str, Any]:
 def _json_dict(path: str, run: ImportedRun) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = common.loads_json(f.read())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         run.warnings.append(f"{os.path.basename(path)}: unreadable ({type(e).__name__})")
         return {}
     return data if isinstance(data, dict) else {}

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 from typing import Any
 
 import yaml
 
+from expbook import _yaml
 from expbook.importers import common
 from expbook.importers.model import Artifact, ImportedRun, ParseError, SourceFile
 
@@ -140,7 +142,13 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
         run.warnings.append(
             f"{_METRICS}: dropped an incomplete last line (file still being written?)"
         )
-    rows = csv.reader(io.StringIO("".join(lines)))
+    try:
+        _read_rows(csv.reader(io.StringIO("".join(lines), newline="")), run)
+    except csv.Error as e:
+        raise ParseError(f"{_METRICS} is not a readable CSV file: {e}") from None
+
+
+def _read_rows(rows: Any, run: ImportedRun) -> None:
     header = [c.strip() for c in next(rows, [])]
     if "step" not in header:
         raise ParseError(f"{_METRICS} has no 'step' column: not a Lightning CSVLogger file")
@@ -155,7 +163,7 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
             short_rows += 1
         try:
             step = int(float(row[step_col]))
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):
             run.skipped_lines += 1
             continue
         for col, cell in zip(header, row):
@@ -169,6 +177,9 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
             except ValueError:
                 bad_cells += 1
                 continue
+            if math.isinf(value) and cell.lstrip("+-").lower() not in ("inf", "infinity"):
+                bad_cells += 1  # 1e999: too large for a float64, not a number
+                continue
             if col == "epoch":
                 if last_epoch.get(step) == value:
                     continue  # train and val rows repeat the epoch at one step
@@ -180,38 +191,18 @@ def _read_metrics(text: str, run: ImportedRun) -> None:
         run.warnings.append(f"{_METRICS}: {short_rows} rows had a different number of cells")
 
 
-class _TolerantLoader(yaml.SafeLoader):
-    """SafeLoader that reads Python-specific tags as plain data instead of objects.
-
-    Lightning dumps hparams with PyYAML's default dumper, so tuples come out as
-    ``!!python/tuple`` and other objects as ``!!python/object...``; never execute them.
-    """
-
-
-def _construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_any)
-_TolerantLoader.add_multi_constructor("!", _construct_any)
-
-
 def read_hparams_yaml(path: str) -> tuple[dict[str, Any], str | None]:
     """Config from a Lightning ``hparams.yaml``: (config, warning or None)."""
     name = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_TolerantLoader)
+            data = _yaml.load(f.read(), tolerant=True)
     except (OSError, UnicodeDecodeError) as e:
         return {}, f"{name}: cannot read ({type(e).__name__})"
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return {}, f"{name}: not valid YAML{where}; config left empty"
+        why = f"not valid YAML at line {mark.line + 1}" if mark is not None else _yaml.describe(e)
+        return {}, f"{name}: {why}; config left empty"
     if data is None:
         return {}, None
     if not isinstance(data, dict):

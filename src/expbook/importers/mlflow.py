@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from expbook import _yaml
 from expbook.importers import common
 from expbook.importers.model import ImportedRun, ParseError, SourceFile
 
@@ -131,11 +132,15 @@ def coerce_param(value: str | None) -> Any:
     if value is None:
         return None
     s = value.strip()
+    if len(s) > 18 and _INT.match(s):
+        v = common.json_int(s)  # beyond int64: a float while one holds it, else as written
+        return value if isinstance(v, str) else v
     if _INT.match(s):
         # keep zero-padded ids ("007") as written
         return value if s.lstrip("+-").startswith("0") and s.lstrip("+-") != "0" else int(s)
     if _FLOAT.match(s):
-        return float(s)
+        f = float(s)
+        return value if math.isinf(f) else f
     if s in _LITERALS:
         return _LITERALS[s]
     return value
@@ -187,7 +192,7 @@ def _apply_tags(run: ImportedRun, tags: dict[str, str], name_fallback: str) -> N
 def _meta(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = _yaml.load(f.read())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None
@@ -302,7 +307,7 @@ def _read_file_run(
                 wall = int(parts[0]) / 1000.0
                 value = float(parts[1])
                 step = int(parts[2]) if len(parts) > 2 else 0
-            except (ValueError, IndexError):
+            except (ValueError, IndexError, OverflowError):
                 bad += 1
                 continue
             run.add_point(key, step, value, wall)

@@ -138,8 +138,17 @@ class ImportedRun:
     artifacts: list[Artifact] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # one line each, shown in the closing table
     skipped_lines: int = 0  # lines with no metrics, warnings, tracebacks...
+    dropped_points: int = 0  # points add_point refused (step outside int64, value not a float)
 
     def add_point(self, key: str, step: int, value: float, wall: float | None = None) -> None:
+        if not -(2**63) <= step < 2**63:
+            self.dropped_points += 1
+            return
+        try:
+            value = float(value)
+        except (OverflowError, TypeError, ValueError):
+            self.dropped_points += 1
+            return
         pts = self.series.setdefault(key, [])
         if not isinstance(pts, list):
             pts = self.series[key] = list(pts)

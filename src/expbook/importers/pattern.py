@@ -57,6 +57,9 @@ class Alternative:
     step_group: str | None = None
     epoch_group: str | None = None
     prefix_group: str | None = None
+    # literal text the line must hold (ASCII, case-folded): lines without it are not searched,
+    # so a long line that cannot match costs one scan per literal, whatever ``{_}`` allows
+    needles: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,6 +85,8 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
     fields: list[tuple[str, str, str]] = []
     counters: dict[str, str] = {}
     prefix_group: str | None = None
+    needles: list[str] = []
+    lit: list[str] = []
     i = 0
     n = len(alt)
     gi = 0
@@ -107,22 +112,26 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             if name and name != "_" and not _NAME_OK.match(name):
                 raise ParseError(f"bad field name {name!r} in --pattern")
             i = m.end()
+            # a field after whitespace needs no \s* of its own: two quantifiers over the same
+            # spaces would make a failing search quadratic in a run of spaces
+            ws = "" if rx and rx[-1] in (r"\s+", r".*?") else r"\s*"
             if typ == "skip" or not name or name == "_":
-                rx.append(r"\s*.*?")
+                if rx:  # a leading skip adds nothing to a search
+                    rx.append(r".*?")
                 continue
             g = f"f{gi}"
             gi += 1
             if typ == "str":
-                rx.append(rf"\s*(?P<{g}>\S+?)")
+                rx.append(rf"{ws}(?P<{g}>\S+?)")
                 if prefix_group is None:
                     prefix_group = g
                 continue
             if typ in ("summary", "config"):
-                rx.append(rf"\s*(?P<{g}>{_NUM}|\S+?)(?=\s|$|[,;|)\]])")
+                rx.append(rf"{ws}(?P<{g}>{_NUM}|\S+?)(?=\s|$|[,;|)\]])")
             elif typ == "int":
-                rx.append(rf"\s*(?P<{g}>{_INT})")
+                rx.append(rf"{ws}(?P<{g}>{_INT})")
             else:
-                rx.append(rf"\s*(?P<{g}>{_NUM})")
+                rx.append(rf"{ws}(?P<{g}>{_NUM})")
             low = name.lower()
             if typ in ("num", "int", "float") and (low in COUNTERS_FINE or low in COUNTERS_EPOCH):
                 counters.setdefault(low, g)
@@ -136,11 +145,16 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             j = i
             while j < n and alt[j].isspace():
                 j += 1
-            rx.append(r"\s+")
+            if not rx or rx[-1] != r"\s+":
+                rx.append(r"\s+")
             i = j
             continue
         rx.append(re.escape(c))
+        lit.append(c)
         i += 1
+        if i >= n or alt[i] in "{} \t" or alt[i].isspace():
+            needles.append("".join(lit))
+            lit.clear()
     if not fields and prefix_group is None:
         raise ParseError(f"--pattern {whole!r} has no fields to record")
     try:
@@ -152,7 +166,8 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
     if step_group is None:
         step_group = epoch_group
         epoch_group = None
-    return Alternative(regex, fields, step_group, epoch_group, prefix_group)
+    needle_set = tuple(dict.fromkeys(x.casefold() for x in needles if x.isascii()))
+    return Alternative(regex, fields, step_group, epoch_group, prefix_group, needle_set)
 
 
 def parse_text(text: str, spec: str) -> Any:
@@ -169,10 +184,13 @@ def parse_text(text: str, spec: str) -> Any:
         if not line.strip():
             continue
         ai = 0
+        low = line.casefold()
+        m = None
         for ai, alt in enumerate(cp.alternatives):  # noqa: B007 - ai is used after the loop
-            m = alt.regex.search(line)
-            if m:
-                break
+            if all(nd in low for nd in alt.needles):
+                m = alt.regex.search(line)
+                if m:
+                    break
         else:
             res.skipped += 1
             continue

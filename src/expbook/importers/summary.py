@@ -20,7 +20,6 @@ Rules (documented contract):
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -66,7 +65,9 @@ NAMES = frozenset(
     ]
 )
 
-_KV_LINE = re.compile(r"^\s*([^=:#][^=:]*?)\s*[=:]\s*(.*?)\s*$")
+# key and value are stripped in code (no lazy group before a \s*: linear in the line)
+_KV_LINE = re.compile(r"^\s*([^=:#\s][^=:]*)[=:](.*)$")
+_COMMENT = re.compile(r"\s#")
 _KV_MULTI = re.compile(r"(?<![\w.\-/])([A-Za-z_][\w.\-/]*)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
@@ -122,7 +123,9 @@ def parse_text(text: str) -> SummaryResult:
             skipped += 1
             continue
         key = common.norm_key(m.group(1))
-        val = _value(re.split(r"\s+#", m.group(2), maxsplit=1)[0])
+        raw = m.group(2).lstrip()
+        c = _COMMENT.search(raw)
+        val = _value(raw[: c.start()] if c else raw)
         if val is not None:
             res.summary[key] = val
     if not res.summary:
@@ -165,9 +168,11 @@ def from_object(obj: dict[str, Any]) -> SummaryResult:
 def parse_json_bytes(data: bytes) -> SummaryResult:
     text, warns = common.decode_text(data, "JSON file")
     try:
-        obj = json.loads(text)
+        obj = common.loads_json(text)
     except ValueError as e:
         raise ParseError(f"invalid JSON: {common.one_line(e)}") from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply to read") from None
     if not isinstance(obj, dict):
         raise ParseError("JSON summary must be an object")
     res = from_object(obj)

@@ -32,23 +32,28 @@ Shapes understood:
 Problems: empty, binary or undecodable files, files with no header row, and files where most
 rows are ragged raise ParseError; a minority of ragged rows, unparseable cells in a numeric
 column, or a truncated last JSONL line give a partial import with a warning saying how much.
+A number no float64 can hold (``1e999``, a 400-digit integer; ``inf`` and ``nan`` are values)
+is a missing cell, counted in a warning that names the first line (or JSON record); rows
+whose step is outside the int64 range are skipped.
+
+Memory: a CSV file is typed :data:`CHUNK_ROWS` rows at a time straight into numpy columns
+(a column's strings are kept only while it may turn out to be text: when its first chunk
+holds non-numbers), and series come out as :class:`PointArrays`, never a tuple per point.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from . import common
-from .model import ImportedRun, ParseError
+from .model import ImportedRun, ParseError, PointArrays
 
 FORMAT = "tabular"
 ALIASES = ("csv", "tsv", "json", "jsonl")
@@ -79,6 +84,7 @@ LONG_KEY_COLS = ("key", "metric", "metric_name", "name", "tag")
 RECORD_KEYS = ("log_history", "history", "records", "metrics", "logs", "data", "rows", "entries")
 
 Point = tuple[int, float, "float | None"]
+STEP_LIMIT = 2.0**63  # steps are int64: rows with a step outside that range are skipped
 
 
 @dataclass
@@ -137,7 +143,7 @@ class RunTable:
 
 @dataclass
 class SeriesResult:
-    series: dict[str, list[Point]] = field(default_factory=dict)
+    series: dict[str, list[Point] | PointArrays] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -146,15 +152,20 @@ class SeriesResult:
 # reading
 
 
-def _type_column(
+CHUNK_ROWS = 1 << 16  # CSV rows typed at a time: memory stays near the size of the columns
+
+
+def _type_cells(
     cells: list[str] | tuple[str, ...],
-) -> tuple[np.ndarray, np.ndarray, int, bool] | None:
-    """Strings -> (values, present, n_bad, all_int) or None for a non-numeric column."""
+) -> tuple[np.ndarray, np.ndarray, int, int, list[int]]:
+    """Strings -> (values, present, n_ok, n_bad, rows of numbers too large for a float64).
+
+    Missing markers (blank, ``-``, ``NA``...) are neither ok nor bad."""
     n = len(cells)
     try:
         arr = np.array(cells, dtype=np.float64)
         present = np.ones(n, dtype=bool)
-        bad = 0
+        ok, bad = n, 0
     except (ValueError, TypeError):
         arr = np.full(n, np.nan)
         present = np.zeros(n, dtype=bool)
@@ -170,12 +181,19 @@ def _type_column(
                 ok += 1
             except (ValueError, TypeError):
                 bad += 1
-        if ok == 0 or bad > ok:
-            return None
-    vals = arr[present]
-    finite = vals[np.isfinite(vals)]
-    all_int = bool(len(finite)) and bool(np.all(finite == np.floor(finite)))
-    return arr, present, bad, all_int
+    huge: list[int] = []
+    inf = np.isinf(arr)
+    if inf.any():
+        # ``1e999`` or a 400-digit integer parse as inf: not a number, unlike ``inf``
+        for i in np.flatnonzero(inf).tolist():
+            c = cells[i]
+            if isinstance(c, str) and c.strip().lower() not in common.INF_WORDS:
+                arr[i] = np.nan
+                present[i] = False
+                huge.append(i)
+        ok -= len(huge)
+        bad += len(huge)
+    return arr, present, ok, bad, huge
 
 
 def _sniff_delimiter(first_line: str, ext: str) -> str:
@@ -186,84 +204,210 @@ def _sniff_delimiter(first_line: str, ext: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _lines(text: str) -> Any:
+    """The lines of ``text`` (with their endings), one at a time: no copy of the whole text."""
+    if len(text) < (1 << 20):
+        return io.StringIO(text)
+    return _iter_lines(text)
+
+
+def _iter_lines(text: str) -> Any:
+    find = text.find
+    pos = 0
+    n = len(text)
+    while pos < n:
+        j = find("\n", pos)
+        if j < 0:
+            yield text[pos:]
+            return
+        yield text[pos : j + 1]
+        pos = j + 1
+
+
+class _Column:
+    """One CSV column typed chunk by chunk (its strings kept only while it may be text)."""
+
+    __slots__ = (
+        "bad",
+        "finite",
+        "huge",
+        "huge_line",
+        "int_ok",
+        "keep_text",
+        "nums",
+        "ok",
+        "present",
+        "strings",
+    )
+
+    def __init__(self) -> None:
+        self.nums: list[np.ndarray] = []
+        self.present: list[np.ndarray] = []
+        self.strings: list[str | None] = []
+        self.keep_text: bool | None = None  # decided by the first chunk
+        self.ok = 0
+        self.bad = 0
+        self.int_ok = True
+        self.finite = False
+        self.huge = 0  # numbers too large for a float64
+        self.huge_line = 0  # the line of the first of them
+
+    def add(self, cells: tuple[str, ...], lines: list[int], strings: dict[str, str]) -> None:
+        arr, present, ok, bad, huge = _type_cells(cells)
+        if self.keep_text is None:
+            self.keep_text = bad > 0 or ok == 0
+        if self.keep_text:
+            self.strings.extend(strings.setdefault(c, c) if c.strip() else None for c in cells)
+        self.nums.append(arr)
+        self.present.append(present)
+        self.ok += ok
+        self.bad += bad
+        if ok:
+            vals = arr[present]
+            finite = vals[np.isfinite(vals)]
+            if len(finite):
+                self.finite = True
+                self.int_ok = self.int_ok and bool(np.all(finite == np.floor(finite)))
+        if huge:
+            if not self.huge:
+                self.huge_line = lines[huge[0]]
+            self.huge += len(huge)
+
+
 def read_csv(path: str, data: bytes) -> Table:
     text, warns = common.decode_text(data, "CSV file")
     ext = os.path.splitext(path)[1].lower()
-    first = text.split("\n", 1)[0]
+    first = text[: text.find("\n")] if "\n" in text else text
     delim = _sniff_delimiter(first, ext)
+    reader = csv.reader(_lines(text), delimiter=delim)
+    header: list[str] | None = None
+    ncol = 0
+    n_body = 0
+    ragged = 0
+    nrows = 0
+    cols: list[_Column] = []
+    chunk: list[list[str]] = []
+    chunk_lines: list[int] = []
+    strings: dict[str, str] = {}
+
+    def flush() -> None:
+        for col, cells in zip(cols, zip(*chunk)):
+            col.add(cells, chunk_lines, strings)
+        chunk.clear()
+        chunk_lines.clear()
+
     try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r and any(r)]
+        for r in reader:
+            if not r or not any(r):
+                continue
+            if header is None:
+                header = [h.strip() for h in r]
+                if all(common.parse_number(h) is not None for h in header if h):
+                    raise ParseError("no header row (the first row holds numbers)")
+                ncol = len(header)
+                cols = [_Column() for _ in range(ncol)]
+                continue
+            n_body += 1
+            if len(r) != ncol:
+                ragged += 1
+                continue
+            chunk.append(r)
+            chunk_lines.append(reader.line_num)
+            nrows += 1
+            if len(chunk) >= CHUNK_ROWS:
+                flush()
     except csv.Error as e:
         raise ParseError(f"unreadable CSV: {e}") from None
-    if not rows:
+    if chunk:
+        flush()
+    del text, reader
+    if header is None:
         raise ParseError("empty CSV file")
-    header = [h.strip() for h in rows[0]]
-    if all(common.parse_number(h) is not None for h in header if h):
-        raise ParseError("no header row (the first row holds numbers)")
-    ncol = len(header)
-    body = rows[1:]
-    good = [r for r in body if len(r) == ncol]
-    ragged = len(body) - len(good)
-    if not body:
+    if not n_body:
         raise ParseError("CSV has a header but no data rows")
-    if not good or ragged * 2 > len(body):
+    if not nrows or ragged * 2 > n_body:
         raise ParseError(
-            f"ragged CSV: {ragged} of {len(body)} data rows do not have the header's {ncol} fields"
+            f"ragged CSV: {ragged} of {n_body} data rows do not have the header's {ncol} fields"
         )
-    t = Table(path=path, columns=[], nrows=len(good), data=data)
+    t = Table(path=path, columns=[], nrows=nrows, data=data)
     t.warnings.extend(warns)
     if ragged:
         t.warnings.append(
-            f"{ragged} of {len(body)} data rows have the wrong number of fields (skipped)"
+            f"{ragged} of {n_body} data rows have the wrong number of fields (skipped)"
         )
     seen: set[str] = set()
     bad_cells = 0
-    for j, cells in enumerate(zip(*good)):
+    huge = 0
+    huge_line = 0
+    for j, col in enumerate(cols):
         name = header[j] or f"column_{j}"
         if name in seen:
             name = f"{name}_{j}"
         seen.add(name)
         t.columns.append(name)
-        typed = _type_column(cells)
-        if typed is None:
-            t.text[name] = [c if c.strip() else None for c in cells]
+        if (col.ok == 0 or col.bad > col.ok) and col.keep_text:
+            t.text[name] = col.strings
             continue
-        arr, present, bad, all_int = typed
-        bad_cells += bad
+        arr = col.nums[0] if len(col.nums) == 1 else np.concatenate(col.nums)
+        present = col.present[0] if len(col.present) == 1 else np.concatenate(col.present)
+        col.nums.clear()
+        col.present.clear()
+        bad_cells += col.bad - col.huge
+        if col.huge:
+            huge += col.huge
+            huge_line = min(huge_line or col.huge_line, col.huge_line)
         t.num[name] = arr
         t.present[name] = present
-        if all_int:
+        if col.int_ok and col.finite:
             t.ints.add(name)
+    if huge:
+        t.warnings.append(
+            f"{huge} number(s) too large for a float64 read as missing (first on line {huge_line})"
+        )
     if bad_cells:
         t.warnings.append(f"{bad_cells} non-numeric cell(s) in numeric columns read as missing")
     return t
 
 
-def _records_table(path: str, records: list[Any], data: bytes, warns: list[str]) -> Table:
-    cols: dict[str, list[Any]] = {}
+def _records_table(
+    path: str,
+    records: list[Any],
+    data: bytes,
+    warns: list[str],
+    where: str = "record",
+    numbers: list[int] | None = None,
+) -> Table:
+    """A table from JSON objects. ``where``/``numbers`` name a record in warnings (``line``
+    and the line numbers of a JSONL file; default: ``record`` and its position from 1)."""
+    cols: dict[str, tuple[list[int], list[Any]]] = {}  # key -> (rows, values): sparse
     n = 0
     skipped = 0
-    for rec in records:
+    rec_no: list[int] = []
+    for j, rec in enumerate(records):
         if not isinstance(rec, dict):
             skipped += 1
             continue
-        flat = common.flatten(rec)
-        for k, v in flat.items():
+        for k, v in common.flatten(rec).items():
             col = cols.get(k)
             if col is None:
-                col = cols[k] = [None] * n
-            col.append(v)
+                col = cols[k] = ([], [])
+            col[0].append(n)
+            col[1].append(v)
+        rec_no.append(numbers[j] if numbers is not None else j + 1)
         n += 1
-        for col in cols.values():
-            if len(col) < n:
-                col.append(None)
     if n == 0:
         raise ParseError("no JSON objects (records) found")
+    if len(cols) * n > len(data) + 1_000_000:
+        raise ParseError(
+            f"{len(cols)} distinct keys over {n} records: too sparse to read as a metrics table"
+        )
     t = Table(path=path, columns=list(cols), nrows=n, data=data)
     t.warnings.extend(warns)
     if skipped:
         t.warnings.append(f"{skipped} record(s) that are not JSON objects skipped")
-    for name, values in cols.items():
+    huge = 0
+    first_huge = ""
+    for name, (rows, values) in cols.items():
         nums = 0
         strs = 0
         for v in values:
@@ -274,38 +418,57 @@ def _records_table(path: str, records: list[Any], data: bytes, warns: list[str])
         if nums and nums >= strs:
             arr = np.full(n, np.nan)
             present = np.zeros(n, dtype=bool)
-            for i, v in enumerate(values):
-                if common.is_number(v):
-                    arr[i] = float(v)
-                    present[i] = True
-                elif isinstance(v, str):
+            for i, v in zip(rows, values):
+                pv = v if common.is_number(v) else None
+                if isinstance(v, str):
                     pv = common.parse_number(v)
-                    if pv is not None:
-                        arr[i] = float(pv)
-                        present[i] = True
+                    if pv is None and common.looks_numeric(v):
+                        huge += 1
+                        if not first_huge:
+                            first_huge = f"{where} {rec_no[i]}, key {name}"
+                if pv is None:
+                    continue
+                fv = common.as_float(pv)
+                if fv is None:
+                    huge += 1
+                    if not first_huge:
+                        first_huge = f"{where} {rec_no[i]}, key {name}"
+                    continue
+                arr[i] = fv
+                present[i] = True
             t.num[name] = arr
             t.present[name] = present
             finite = arr[present & np.isfinite(arr)]
             if len(finite) and np.all(finite == np.floor(finite)):
                 t.ints.add(name)
         elif strs:
-            t.text[name] = [v if isinstance(v, str) else None for v in values]
+            text: list[str | None] = [None] * n
+            for i, v in zip(rows, values):
+                if isinstance(v, str):
+                    text[i] = v
+            t.text[name] = text
+    if huge:
+        t.warnings.append(
+            f"{huge} number(s) too large for a float64 skipped (first: {first_huge})"
+        )
     return t
 
 
 def read_jsonl(path: str, data: bytes) -> Table:
     text, warns = common.decode_text(data, "JSONL file")
     records: list[Any] = []
+    numbers: list[int] = []
     bad = 0
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [(i, ln) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     last_bad = False
-    for i, line in enumerate(lines):
+    for k, (no, line) in enumerate(lines):
         try:
-            records.append(json.loads(line))
+            records.append(common.loads_json(line))
+            numbers.append(no)
             last_bad = False
-        except ValueError:
+        except (ValueError, RecursionError):
             bad += 1
-            last_bad = i == len(lines) - 1
+            last_bad = k == len(lines) - 1
     if not lines:
         raise ParseError("empty JSONL file")
     if bad * 2 > len(lines) or not records:
@@ -313,15 +476,17 @@ def read_jsonl(path: str, data: bytes) -> Table:
     if bad:
         what = "truncated last line" if bad == 1 and last_bad else "invalid JSON line(s)"
         warns = [*warns, f"{bad} of {len(lines)} lines skipped ({what})"]
-    return _records_table(path, records, data, warns)
+    return _records_table(path, records, data, warns, "line", numbers)
 
 
 def read_json(path: str, data: bytes) -> Table:
     text, warns = common.decode_text(data, "JSON file")
     try:
-        obj = json.loads(text)
+        obj = common.loads_json(text)
     except ValueError as e:
         raise ParseError(f"invalid JSON: {common.one_line(e)}") from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply to read") from None
     if isinstance(obj, list):
         return _records_table(path, obj, data, warns)
     if not isinstance(obj, dict):
@@ -452,8 +617,9 @@ def series_of(t: Table) -> SeriesResult:
         _long_series(t, key_col, value_col, step_col, wall, out)
         return out
     if step_col is not None:
-        sp = t.present[step_col] & np.isfinite(t.num[step_col])
-        steps = np.where(sp, t.num[step_col], 0).astype(np.int64)
+        sc = t.num[step_col]
+        sp = t.present[step_col] & np.isfinite(sc) & (np.abs(sc) < STEP_LIMIT)
+        steps = np.where(sp, sc, 0).astype(np.int64)
         if not sp.all():
             out.warnings.append(f"{int((~sp).sum())} row(s) without a {step_col} value skipped")
     else:
@@ -466,10 +632,12 @@ def series_of(t: Table) -> SeriesResult:
     ]
     stage_col = t.col(*STAGE_COLS, numeric=False)
     prefixes: list[str] | None = None
+    stage_arr: np.ndarray | None = None
     if stage_col is not None:
         stages = t.text[stage_col]
         if _stages_need_prefix(steps, sp, stages):
             prefixes = [f"{s}/" if s else "" for s in stages]
+            stage_arr = np.array(prefixes, dtype=object)
         else:
             first: dict[str, int] = {}
             last: dict[str, int] = {}
@@ -482,26 +650,33 @@ def series_of(t: Table) -> SeriesResult:
                 base = f"{common.norm_key(stage_col)}/{s}"
                 out.summary[f"{base}/first_step"] = first[s]
                 out.summary[f"{base}/last_step"] = last[s]
-    st_list = steps.tolist()
-    wall_list = wall.tolist() if wall is not None else None
     for c in metric_cols:
         mask = sp & t.present[c]
-        idx = np.flatnonzero(mask)
-        if not len(idx):
-            continue
-        vals = t.num[c][idx].tolist()
-        il = idx.tolist()
-        stp = [st_list[i] for i in il]
-        if wall_list is not None:
-            ws: Any = [None if wall_list[i] != wall_list[i] else wall_list[i] for i in il]
-        else:
-            ws = repeat(None)
         if prefixes is None:
-            out.series[c] = list(zip(stp, vals, ws))
-        else:
-            for i, s, v, w in zip(il, stp, vals, ws):
-                out.series.setdefault(prefixes[i] + c, []).append((s, v, w))
+            idx = np.flatnonzero(mask)
+            if len(idx):
+                out.series[c] = _points(steps, t.num[c], wall, idx)
+            continue
+        for prefix in dict.fromkeys(prefixes):
+            sel = mask & (stage_arr == prefix)
+            idx = np.flatnonzero(sel)
+            if len(idx):
+                out.series[prefix + c] = _points(steps, t.num[c], wall, idx)
     return out
+
+
+def _points(
+    steps: np.ndarray, values: np.ndarray, wall: np.ndarray | None, idx: np.ndarray
+) -> PointArrays:
+    whole = len(idx) == len(steps)  # every row: share the columns instead of copying them
+    w = None
+    if wall is not None:
+        w = wall if whole else wall[idx]
+        if np.isnan(w).all():
+            w = None
+    if whole:
+        return PointArrays(steps, values, w)
+    return PointArrays(steps[idx], values[idx], w)
 
 
 def _stages_need_prefix(steps: np.ndarray, ok: np.ndarray, stages: list[str | None]) -> bool:
@@ -536,6 +711,7 @@ def _long_series(
     steps = t.num[step_col] if step_col else None
     sp = t.present[step_col] if step_col else None
     counters: dict[str, int] = {}
+    series: dict[str, list[Point]] = {}
     for i in range(t.nrows):
         k = keys[i]
         if not k or not vp[i]:
@@ -550,7 +726,8 @@ def _long_series(
         w = None
         if wall is not None and wall[i] == wall[i]:
             w = float(wall[i])
-        out.series.setdefault(k, []).append((st, float(vals[i]), w))
+        series.setdefault(k, []).append((st, float(vals[i]), w))
+    out.series.update(series)
 
 
 def multi_run_col(t: Table) -> str | None:

@@ -39,10 +39,11 @@ Keys: series and summary keys are normalised by :func:`common.norm_key` (lower s
 ``Test Acc (non-diag)`` -> ``test_acc_non_diag``, ``/`` and ``.`` kept). Config keys are kept
 as written. Values: ``nan``/``inf``/``-inf`` are floats; ``-``, ``None``, ``n/a`` are missing
 (no point); units are dropped (``elapsed=136.7s`` -> 136.7, ``12ms`` -> 12), except the
-magnitude suffixes k/K/M/B/G/T (``25.9M`` -> 25900000). ``a/b`` after a non-counter field
-(``Accuracy: 9893/10000``) is the ratio a/b. Lines starting with an ISO timestamp
-(``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time), and the run's
-``created_at``/``finished_at`` (first and last of them).
+magnitude suffixes k/K/M/B/G/T (``25.9M`` -> 25900000). A number no float64 can hold
+(``1e999``, a 400-digit integer) is left out, with a warning naming the first line. ``a/b``
+after a non-counter field (``Accuracy: 9893/10000``) is the ratio a/b. Lines starting with an
+ISO timestamp (``2024-01-02 12:00:00,123 ...``) give the points' wall time (local time), and the
+run's ``created_at``/``finished_at`` (first and last of them).
 
 A log without any counter gives series only for metric lines whose shape repeats (the step is
 the repetition index, from 0); everything else of such a log is treated as header.
@@ -85,13 +86,17 @@ _DEL_DIGITS = str.maketrans("", "", "0123456789")
 TS_RE = re.compile(r"\s*\[?(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?\]?")
 BOILER_RE = re.compile(
     r"^(?:\s*(?:\[[^\]]{0,60}\]|\((?:INFO|DEBUG)\)|"
-    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]+\.py:\d+\]?|[-|>:]+)\s*)*"
+    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
 )
 DECOR_RE = re.compile(r"^\s*(?:[-=*#~_]{3,}|[-=*#~_]\s[-=*#~_]\s)")
-WARN_RE = re.compile(r"(?i)(?<![\w])(?:warn(?:ing)?s?|deprecat\w*)(?![\w])|\w+Warning\b")
-CKPT_RE = re.compile(
-    r"(?i)(?<![\w])(?:saved|saving)\b([^>]*?)(?:->|=>|\bto\b|:)\s*['\"]?([^\s'\"]+)"
-)
+# Every pattern here runs in time linear in the line (a log may hold one 10 MB line): no
+# unanchored search may rescan the rest of the line from each start position, and no two
+# adjacent quantifiers may share characters. tests/importers/test_hostile.py holds the lines
+# that once made them quadratic.
+WARN_RE = re.compile(r"(?i)(?<![\w])(?:warn(?:ing)?s?|deprecat\w*)(?![\w])|(?<=\w)Warning\b")
+CKPT_WORD_RE = re.compile(r"(?i)(?<![\w])(?:saved|saving)\b")
+# after the word: the label, then the path (matched from the word's end, see _ckpt)
+CKPT_RE = re.compile(r"(?i)([^>]*?)(?:->|=>|\bto\b|:)\s*['\"]?([^\s'\"]+)")
 CKPT_EXTS = frozenset(
     [
         ".pt",
@@ -111,22 +116,24 @@ CKPT_EXTS = frozenset(
 )
 CKPT_WORDS = frozenset({"checkpoint", "ckpt", "model", "weights", "best", "last", "state"})
 CKPT_NOISE = frozenset({"checkpoint", "ckpt", "model", "weights", "the", "a", "new", "state"})
-ASSIGN_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+=\s+(.*?)\s*$")
-ASSIGN_UPPER_RE = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$")
+ASSIGN_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+=\s+(.*)$")  # the value is stripped in code
+ASSIGN_UPPER_RE = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*)$")
+COMMENT_RE = re.compile(r"\s#")
 KV_RE = re.compile(
     r"(?<![\w.\-/])([A-Za-z_][\w.\-]*)\s?=\s?"
-    r"(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|\([^)]*\)|[^\s,;|)\]]+)"
+    r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
 CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
 SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
 FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
 
-AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*[:=#]?\s*$")
+AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*(?:[:=#]\s*)?$")
 BARE_CTR_RE = re.compile(
-    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*[\[(#:=]?\s*$"
+    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*(?:[\[(#:=]\s*)?$"
 )
-EQ_KEY_RE = re.compile(r"([A-Za-z_][\w.\-/@]*)\s*$")
+# the key is group 1: the trailing run of key characters, from its first letter
+EQ_KEY_RE = re.compile(r"(?<![\w.\-/@])[\d.\-/@]*([A-Za-z_][\w.\-/@]*)\s*$")
 COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_]\w*)[\"']?$")
 PHRASE_SPLIT_RE = re.compile(r"^(.*(?:[,;|\t:=\[\]{}>]| - |  ))?(.*)$", re.S)
 PHRASE_OK_RE = re.compile(r"^[A-Za-z_][\w()\-./%@]*(?: [\w()\-./%@]+){0,5}$")
@@ -189,7 +196,7 @@ def _phrase_key(before: str) -> tuple[str, str] | None:
         m = EQ_KEY_RE.search(t[:-1])
         if not m:
             return None
-        return m.group(1), t[: m.start()]
+        return m.group(1), t[: m.start(1)]
     if not t.endswith(":"):
         return None
     if t.endswith("::"):
@@ -369,9 +376,30 @@ class LogResult:
 
 
 def _num(tok: str) -> float | int:
-    if "." in tok or "e" in tok or "E" in tok or not tok.lstrip("+-").isdigit():
-        return float(tok)
-    return int(tok)
+    """A number token as a summary value; ValueError for one too large for a float64."""
+    v = common.parse_number(tok)
+    if v is None:
+        raise ValueError(tok)
+    return v
+
+
+STEP_LIMIT = 2.0**63  # steps are int64
+
+
+def _row(tokens: list[str], ovf: list[int]) -> list[float]:
+    """Number tokens -> floats; the slots of tokens too large for a float64 (``1e999``, a
+    400-digit integer: not numbers, unlike ``inf``) are NaN and listed in ``ovf``."""
+    row = []
+    for k, tok in enumerate(tokens):
+        try:
+            v = float(tok)
+        except ValueError:
+            v = np.nan
+        if v in (np.inf, -np.inf) and tok.lstrip("+-").lower() not in ("inf", "infinity"):
+            ovf.append(k)
+            v = np.nan
+        row.append(v)
+    return row
 
 
 def _bulk_values(sub: list[str], spec: Spec) -> np.ndarray | None:
@@ -400,9 +428,13 @@ def _bulk_values(sub: list[str], spec: Spec) -> np.ndarray | None:
     if arr.size != len(sub) * k:
         return None
     arr = arr.reshape(len(sub), k)
+    if np.isinf(arr).any():
+        return None  # inf, or a number too large for a float64: line by line
     if spec.step >= 0:
         st = arr[:, spec.step]
         if not np.all(np.isfinite(st)) or not np.all(st == np.floor(st)):
+            return None
+        if np.any(np.abs(st) >= STEP_LIMIT):
             return None
     return arr
 
@@ -433,6 +465,13 @@ class _Acc:
         self.explicit: dict[str, list[tuple[np.ndarray, np.ndarray, Any]]] = {}
         self.step_idx: list[np.ndarray] = []
         self.step_val: list[np.ndarray] = []
+        self.huge = 0  # numbers too large for a float64, left out
+        self.huge_line = -1  # index of the first line holding one
+
+    def note_huge(self, n: int, line: int) -> None:
+        self.huge += n
+        if self.huge_line < 0 or line < self.huge_line:
+            self.huge_line = line
 
     def add(self, key: str, idx: np.ndarray, vals: np.ndarray, wall: np.ndarray | None) -> None:
         self.pieces.setdefault(key, []).append((idx, vals, wall))
@@ -447,8 +486,15 @@ def _missing_wall(n: int) -> np.ndarray:
 
 
 def _apply_fields(
-    acc: _Acc, spec: Spec, idx: np.ndarray, arr: np.ndarray, wall: np.ndarray | None
+    acc: _Acc,
+    spec: Spec,
+    idx: np.ndarray,
+    arr: np.ndarray,
+    wall: np.ndarray | None,
+    ovf: np.ndarray | None = None,
 ) -> None:
+    """Values of the spec's fields as pieces; ``ovf`` marks (row, slot) numbers too large for
+    a float64, whose fields are left out."""
     seen: set[str] = set()
     for f in spec.fields:
         if f.key in seen:
@@ -456,21 +502,44 @@ def _apply_fields(
         seen.add(f.key)
         v = arr[:, f.slot]
         if f.mult != 1.0:
-            v = v * f.mult
+            with np.errstate(over="ignore"):
+                v = v * f.mult
         if f.denom >= 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 v = v / arr[:, f.denom]
+        if ovf is not None:
+            bad = ovf[:, f.slot] | ovf[:, f.denom] if f.denom >= 0 else ovf[:, f.slot]
+            if bad.any():
+                keep = ~bad
+                if keep.any():
+                    acc.add(f.key, idx[keep], v[keep], wall[keep] if wall is not None else None)
+                continue
         acc.add(f.key, idx, v, wall)
 
 
 def _steps_of(spec: Spec, arr: np.ndarray, first_epoch: list[float]) -> np.ndarray:
+    """Float steps of the rows (NaN where outside the int64 range)."""
     steps = arr[:, spec.step]
     if spec.epoch >= 0 and spec.step_total >= 0:
         ep = arr[:, spec.epoch]
         if not first_epoch:
             first_epoch.append(float(ep[0]))
-        steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
-    return steps.astype(np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
+    return np.where(np.abs(steps) < STEP_LIMIT, steps, np.nan)
+
+
+def _add_steps(
+    acc: _Acc, spec: Spec, idx: np.ndarray, arr: np.ndarray, first_epoch: list[float]
+) -> bool:
+    """Record the step of each row; False when no row has a usable step."""
+    steps = _steps_of(spec, arr, first_epoch)
+    ok = np.isfinite(steps)
+    if ok.all():
+        acc.add_steps(idx, steps.astype(np.int64))
+        return True
+    acc.add_steps(idx[ok], steps[ok].astype(np.int64))
+    return bool(ok.any())
 
 
 def _line_values(line: str, spec: Spec) -> list[str] | None:
@@ -480,8 +549,26 @@ def _line_values(line: str, spec: Spec) -> list[str] | None:
     return parts[1::2]
 
 
+def _ckpt_match(line: str) -> re.Match[str] | None:
+    """The first ``saved|saving ... -> path`` in the line. Once the part after one *saved*
+    finds no path before the next ``>``, no *saved* before that ``>`` can: skip to it (the
+    search stays linear in the line however many times the word repeats)."""
+    pos = 0
+    while True:
+        w = CKPT_WORD_RE.search(line, pos)
+        if w is None:
+            return None
+        m = CKPT_RE.match(line, w.end())
+        if m is not None:
+            return m
+        gt = line.find(">", w.end())
+        if gt < 0:
+            return None
+        pos = gt + 1
+
+
 def _ckpt(line: str) -> tuple[str, str] | None:
-    m = CKPT_RE.search(line)
+    m = _ckpt_match(line)
     if not m:
         return None
     all_words = [w.lower() for w in re.findall(r"[A-Za-z_]+", m.group(1))]
@@ -537,7 +624,9 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     text = line.strip()
     m = ASSIGN_RE.match(text) if header else ASSIGN_UPPER_RE.match(text)
     if m:
-        value = re.split(r"\s+#", m.group(2), maxsplit=1)[0].strip()
+        value = m.group(2)
+        c = COMMENT_RE.search(value)
+        value = (value[: c.start()] if c else value).strip()
         if "=" not in value:
             config.setdefault(m.group(1), common.coerce_value(value))
             return True
@@ -717,6 +806,11 @@ def _infer(text: str) -> LogResult:
     # resolve steps and build points
     res.series = _build_series(acc, sidx, sval)
     res.skipped = skipped
+    if acc.huge:
+        res.warnings.append(
+            f"{acc.huge} number(s) too large for a float64 left out "
+            f"(first on line {acc.huge_line + 1})"
+        )
     return res
 
 
@@ -731,32 +825,37 @@ def _bulk_group(
 ) -> None:
     sub = [lines[i] for i in idx.tolist()]
     arr = _bulk_values(sub, spec)
+    ovf: np.ndarray | None = None
     if arr is None:
         # irregular shape: parse line by line (values missing, '-' cells, digits in words)
         vals_rows: list[list[float]] = []
         ok_idx: list[int] = []
+        ovf_at: list[tuple[int, int]] = []
         for i, line in zip(idx.tolist(), sub):
             vals = _line_values(line, spec)
             if vals is None:
                 slow.append((i, Spec(CARRY if not implicit else SKIP, lits=())))
                 continue
-            row = []
-            for tok in vals:
-                try:
-                    row.append(float(tok))
-                except ValueError:
-                    row.append(np.nan)
-            vals_rows.append(row)
+            o: list[int] = []
+            vals_rows.append(_row(vals, o))
+            ovf_at.extend((len(ok_idx), k) for k in o)
             ok_idx.append(i)
         if not ok_idx:
             return
         idx = np.asarray(ok_idx, dtype=np.int64)
         arr = np.asarray(vals_rows, dtype=np.float64).reshape(len(ok_idx), spec.nslots)
+        if ovf_at:
+            ovf = np.zeros(arr.shape, dtype=bool)
+            for r, k in ovf_at:
+                ovf[r, k] = True
+            acc.note_huge(len(ovf_at), int(idx[ovf_at[0][0]]))
         sub = [lines[i] for i in ok_idx]
         if spec.step >= 0:
             st = arr[:, spec.step]
-            good = np.isfinite(st)
+            good = np.isfinite(st) & (np.abs(st) < STEP_LIMIT)
             idx, arr = idx[good], arr[good]
+            if ovf is not None:
+                ovf = ovf[good]
             sub = [s for s, g in zip(sub, good.tolist()) if g]
             if not len(idx):
                 return
@@ -770,8 +869,8 @@ def _bulk_group(
             )
         return
     if spec.kind == STEP:
-        acc.add_steps(idx, _steps_of(spec, arr, first_epoch))
-    _apply_fields(acc, spec, idx, arr, wall)
+        _add_steps(acc, spec, idx, arr, first_epoch)
+    _apply_fields(acc, spec, idx, arr, wall, ovf)
 
 
 def _single_line(
@@ -792,23 +891,24 @@ def _single_line(
     vals = _line_values(line, own)
     if vals is None:
         return False
-    row = []
-    for tok in vals:
-        try:
-            row.append(float(tok))
-        except ValueError:
-            row.append(np.nan)
-    arr = np.asarray([row], dtype=np.float64)
+    o: list[int] = []
+    arr = np.asarray([_row(vals, o)], dtype=np.float64)
     idx = np.asarray([i], dtype=np.int64)
+    ovf = None
+    if o:
+        ovf = np.zeros(arr.shape, dtype=bool)
+        ovf[0, o] = True
+        acc.note_huge(len(o), i)
     wall = _wall_times([line], own) if own.ts_w else None
     if own.kind == STEP:
         if not np.isfinite(arr[0, own.step]):
             return False
-        acc.add_steps(idx, _steps_of(own, arr, first_epoch))
+        if not _add_steps(acc, own, idx, arr, first_epoch):
+            return False
         # a late step line cannot move earlier lines; steps are resolved at the end
     elif not len(sidx):
         return False
-    _apply_fields(acc, own, idx, arr, wall)
+    _apply_fields(acc, own, idx, arr, wall, ovf)
     return bool(own.fields) or own.kind == STEP
 
 
@@ -894,7 +994,7 @@ def _point_arrays(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 # plug-in protocol
 
 _CTR_SNIFF = re.compile(
-    rb"(?im)(?:^|[^\w])(?:step|iter|iteration|epoch|global_step)\s*[\[(#:=]?\s*\d+"
+    rb"(?im)(?:^|[^\w])(?:step|iter|iteration|epoch|global_step)\s*(?:[\[(#:=]\s*)?\d+"
 )
 _KV_SNIFF = re.compile(rb"(?im)[A-Za-z_][\w ]{0,40}[:=]\s*(?:[-+]?\.?\d|[-+]?(?:nan|inf))")
 

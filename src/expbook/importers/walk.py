@@ -356,6 +356,7 @@ def _finish(runs: list[ImportedRun], unit: Unit, opts: Any) -> list[ImportedRun]
     for r in runs:
         if r.group is None and unit.group:
             r.group = unit.group
+        common.bound_run(r)
     return common.finish_runs(runs, opts)
 
 

@@ -24,7 +24,6 @@ Needs the optional extra: ``pip install 'expbook[wandb]'``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import struct
@@ -33,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from expbook import _yaml
 from expbook.importers import common
 from expbook.importers.model import ImportedRun, ParseError, SourceFile
 
@@ -209,10 +209,10 @@ def _item_value(item: Any) -> Any:
     if kind == "none":
         return None
     if kind == "json":
-        return json.loads(item.json)
+        return common.loads_json(item.json)
     if kind is not None:
         return getattr(item, kind)
-    return json.loads(item.value_json) if item.value_json else None
+    return common.loads_json(item.value_json) if item.value_json else None
 
 
 def _set_path(target: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -237,7 +237,7 @@ def _apply(target: dict[str, Any], record: Any, bad: list[int]) -> None:
     for item in record.update:
         try:
             _set_path(target, _item_key(item), _item_value(item))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             bad[0] += 1
     for item in record.remove:
         _del_path(target, _item_key(item))
@@ -323,7 +323,7 @@ def _take_history(history: Any, run: ImportedRun, state: _Run) -> None:
     for item in history.item:
         try:
             _set_path(row, _item_key(item), _item_value(item))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             state.bad[0] += 1
     step_value = row.pop("_step", None)
     if history.HasField("step"):
@@ -408,9 +408,12 @@ def _fill_from_files(
     if os.path.isfile(cfg_path):
         try:
             with open(cfg_path, encoding="utf-8") as f:
-                data = yaml.safe_load(f)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            run.warnings.append("files/config.yaml: unreadable, skipped")
+                data = _yaml.load(f.read())
+        except (OSError, UnicodeDecodeError) as e:
+            run.warnings.append(f"files/config.yaml: unreadable ({type(e).__name__}), skipped")
+            data = None
+        except yaml.YAMLError as e:
+            run.warnings.append(f"files/config.yaml: {_yaml.describe(e)}; skipped")
             data = None
         if isinstance(data, dict):
             run.files.append(SourceFile.of(cfg_path))
@@ -422,8 +425,8 @@ def _fill_from_files(
     if os.path.isfile(sum_path):
         try:
             with open(sum_path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, UnicodeDecodeError, ValueError):
+                data = common.loads_json(f.read())
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
             run.warnings.append("files/wandb-summary.json: unreadable, skipped")
             data = None
         if isinstance(data, dict):
