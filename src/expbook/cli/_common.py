@@ -16,17 +16,20 @@ from ..errors import ExpbookError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+STORE_OPTION = click.option(
+    "--store",
+    "store",
+    metavar="PATH",
+    envvar="EXPBOOK_STORE",
+    help="The store: its folder, a folder holding .expbook/, or a .db file (default: "
+    "$EXPBOOK_STORE, else the nearest .expbook/ upwards).",
+)
+
+
 def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--store`` and ``--format`` on a command."""
 
-    @click.option(
-        "--store",
-        "store",
-        metavar="PATH",
-        envvar="EXPBOOK_STORE",
-        help="The store: its folder, a folder holding .expbook/, or a .db file (default: "
-        "$EXPBOOK_STORE, else the nearest .expbook/ upwards).",
-    )
+    @STORE_OPTION
     @click.option(
         "--format",
         "fmt",

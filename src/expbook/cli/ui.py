@@ -5,20 +5,11 @@ from __future__ import annotations
 import click
 
 from ..errors import ExpbookError
-from ._common import (
-    CONTEXT,
-)
+from ._common import CONTEXT, STORE_OPTION
 
 
 @click.command("ui", context_settings=CONTEXT)
-@click.option(
-    "--store",
-    "store",
-    metavar="PATH",
-    envvar="EXPBOOK_STORE",
-    help="The store: its folder, a folder holding .expbook/, or a .db file (default: "
-    "$EXPBOOK_STORE, else the nearest .expbook/ upwards).",
-)
+@STORE_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
     "--port",
