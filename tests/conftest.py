@@ -15,6 +15,27 @@ FIXTURES = ROOT / "tests" / "data" / "seeds"  # the seed documents' raw artifact
 CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
 
 
+# how every browser test starts Debian's Chromium: headless, and no connection of its own
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_launch() -> dict[str, object]:
+    """Keyword arguments for Playwright's ``chromium.launch`` (the browser installed or
+    named by :func:`pytest_sessionstart`)."""
+    path = _chromium()
+    assert path, "Debian's chromium is required (pytest_sessionstart installs it)"
+    return {"executable_path": path, "args": CHROMIUM_ARGS}
+
+
 def _chromium() -> str | None:
     return os.environ.get("EXPBOOK_TEST_CHROMIUM") or shutil.which("chromium")
 

@@ -5,28 +5,13 @@ every plot under the page's Content-Security-Policy."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from expbook.analysis import MemoryRun
 from expbook.report import render_file
-
-CHROMIUM = os.environ.get("EXPBOOK_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-from playwright import sync_api  # noqa: E402  (a hard requirement: CI installs playwright)
-
-assert os.path.exists(CHROMIUM), f"Debian's chromium is required at {CHROMIUM} (.ci/run)"
 
 # each sets window.__xss (or the title) when it runs
 PAYLOADS = [
@@ -95,11 +80,11 @@ def page_file(tmp_path: Path) -> Path:
     return out
 
 
-def test_no_payload_runs_and_plots_still_draw(page_file: Path) -> None:
+def test_no_payload_runs_and_plots_still_draw(page_file: Path, chromium_launch) -> None:
     text = page_file.read_text()
     assert "window.__xss" in text  # the payloads are in the page, as text
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         try:
             page = browser.new_page()
             page.add_init_script(

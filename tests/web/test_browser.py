@@ -1,13 +1,12 @@
 """The dashboard in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium).
 
-Skipped when playwright or the browser is missing. Screenshots of each page are written to
+The browser is the one tests/conftest.py installs or names (never skipped). Screenshots of each page are written to
 tests/artifacts/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import socket
 import threading
 import time
@@ -15,21 +14,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("EXPBOOK_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 from playwright import sync_api  # noqa: E402  (a hard requirement: CI installs playwright)
-
-assert os.path.exists(CHROMIUM), f"Debian's chromium is required at {CHROMIUM} (.ci/run)"
 
 
 def free_port() -> int:
@@ -60,10 +47,10 @@ def server(seeded):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium_launch):
     """One Chromium for the module (a launch takes seconds); a fresh page per test."""
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = pw.chromium.launch(**chromium_launch)
         try:
             yield b
         finally:
