@@ -1,7 +1,7 @@
 """The dashboard in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium).
 
-The browser is the one tests/conftest.py installs or names (never skipped). Screenshots of each page are written to
-tests/artifacts/ (git-ignored).
+The browser is the one tests/conftest.py installs or names (never skipped). Screenshots of
+each page are written to tests/artifacts/ (git-ignored).
 """
 
 from __future__ import annotations
