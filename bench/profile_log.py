@@ -161,7 +161,7 @@ def loop_with(log: Callable[..., None], n: int, cols: tuple[list[float], ...]) -
 
 def new_run(store: str, stop_writer: bool, pure: bool = False) -> Any:
     import expbook
-    from expbook._sysinfo import git_info
+    from expbook.tracking.sysinfo import git_info
 
     git_info(os.getcwd())  # cached per process: keep git out of what is timed
     run = expbook.init(project="profile", store=store)
@@ -220,7 +220,7 @@ def main() -> None:
         run.finish()
         return us
 
-    import expbook._run as _run_mod
+    import expbook.tracking.run as _run_mod
 
     has_c = _run_mod._Logger is not None
     if has_c:

@@ -76,9 +76,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def reset_api():
     """Finish any run a test left open so the module-level state starts empty."""
     yield
-    from expbook import _api
+    from expbook.tracking import state as _state
 
-    for run in list(_api._live):
+    for run in list(_state.live):
         run.finish()
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import expbook
-from expbook import _run
 from expbook.store import SQLiteStore
+from expbook.tracking import run as _run
 
 # The child's part of every file-size test: commits fail once `full()` is called (the store's
 # files may not grow), and succeed again after `free()`. SIGXFSZ would kill the process.
@@ -242,8 +242,8 @@ def test_log_waits_for_the_writer_when_the_buffer_is_full(
 
 # -- item: a store that stays full ---------------------------------------------------------------
 PHASES = """
-import json, expbook, expbook._writer
-expbook._writer.RETRY_POINTS = 4_000
+import json, expbook, expbook.tracking.writer
+expbook.tracking.writer.RETRY_POINTS = 4_000
 store = sys.argv[1]
 run = expbook.init(project="f", name="full", store=store)
 run.log({"a": 0.0, "b": 0.0}, step=0)

@@ -168,7 +168,7 @@ def test_import_expbook_stays_light() -> None:
 
 
 def test_c_hot_path_is_built() -> None:
-    from expbook import _run
+    from expbook.tracking import run as _run
 
     assert _run._Logger is not None, "the _speedups extension was not compiled"
 

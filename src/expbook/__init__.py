@@ -16,9 +16,7 @@ and read back with :func:`open_store`, whose :class:`Store` answers the analysis
 
 from typing import TYPE_CHECKING, Any
 
-from ._api import finish, init, log
 from ._read import RunList, Store, open_store
-from ._run import Config, Run, Summary
 from .errors import (
     AmbiguousRun,
     ExpbookError,
@@ -29,6 +27,7 @@ from .errors import (
     UsageError,
 )
 from .store.base import MetricSummary, RunRecord
+from .tracking import Config, Run, Summary, finish, init, log
 
 if TYPE_CHECKING:
     from .analysis.table import Table, TableSet
@@ -91,9 +90,9 @@ def __getattr__(name: str) -> Any:
         return getattr(table, name)
     # run, config and summary follow the current run
     if name in ("run", "config", "summary"):
-        from . import _api
+        from .tracking import state
 
-        current = _api.current()
+        current = state.current()
         if name == "run":
             return current
         if current is None:

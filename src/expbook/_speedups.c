@@ -1,6 +1,6 @@
 /* The logging hot path in C.
  *
- * Logger.log(data, step=None, commit=True) does what expbook._run.Run.log does in Python
+ * Logger.log(data, step=None, commit=True) does what expbook.tracking.run.Run.log does in Python
  * (the fallback when this extension is not built): check that every key is a str and every
  * value a float or int, apply wandb step semantics, and buffer the row. Rows are buffered
  * column-wise in C arrays (step, wall time, schema id, values), so a call allocates no

@@ -342,6 +342,13 @@ class SQLiteStore:
     ) -> None:
         self.db_path = resolve_db_path(path)
         self.location = os.path.dirname(os.path.abspath(self.db_path))
+        # files that belong to the store (media, artifacts, run folders): beside the
+        # database, in the store folder, or in "<name>.db-files" for a bare database file
+        self.files_dir = (
+            os.path.join(self.location, "files")
+            if os.path.basename(self.db_path) == DB_NAME
+            else os.path.abspath(self.db_path) + "-files"
+        )
         self.readonly = readonly
         self._lock = threading.RLock()
         self._depth = 0

@@ -29,12 +29,12 @@ import warnings
 from array import array
 from typing import TYPE_CHECKING, Any
 
-from ._sysinfo import git_info
-from .store.base import HEARTBEAT_EVERY_S, PointBatch
+from ..store.base import HEARTBEAT_EVERY_S, PointBatch
+from .sysinfo import git_info
 
 if TYPE_CHECKING:
-    from ._run import Run
-    from .store.sqlite import SQLiteStore
+    from ..store.sqlite import SQLiteStore
+    from .run import Run
 
 FLUSH_INTERVAL_S = 0.5  # the writer wakes at least this often
 BATCH_S = 0.3  # a full buffer takes about this long to write

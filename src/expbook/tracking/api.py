@@ -17,18 +17,16 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._run import Run, config_dict
-from ._sysinfo import process_info
-from ._writer import Writer
-from .errors import StoreError, UsageError
-from .store import connect, resolve_location
+from ..errors import StoreError, UsageError
+from ..store import connect, resolve_location
+from . import state
+from .run import Run, config_dict
+from .sysinfo import process_info
+from .writer import Writer
 
 ENV_PROJECT = "EXPBOOK_PROJECT"
 DEFAULT_PROJECT = "default"
 
-_lock = threading.RLock()
-_current: Run | None = None
-_live: list[Run] = []
 _writers: dict[str, Writer] = {}
 _exit_status: tuple[str, int] | None = None  # set by the excepthook for the atexit handler
 _installed = False
@@ -67,7 +65,6 @@ def init(
     directory upwards, else a new ``./.expbook/``. Unknown wandb keywords are accepted and
     recorded.
     """
-    global _current
     store_arg = kwargs.pop("store", None)
     reinit = kwargs.pop("reinit", None)
     if kwargs.pop("mode", None) == "disabled":
@@ -88,9 +85,10 @@ def init(
     # store= and dir= name a store by the same rule as --store and $EXPBOOK_STORE
     location = resolve_location(store_arg if store_arg is not None else dir)
 
-    with _lock:
-        if _current is not None and reinit not in ("create_new", True):
-            _current.finish()
+    with state.lock:
+        previous = state.current()
+        if previous is not None and reinit not in ("create_new", True):
+            previous.finish()
         writer = _writer_for(location)
         store = writer.store
         meta = process_info()
@@ -143,8 +141,7 @@ def init(
         run._git_pending = True
         run._meta = {**(existing.meta if existing is not None else {}), **meta}
         writer.add(run)
-        _live.append(run)
-        _current = run
+        state.add(run)
         _install_handlers()
     return run
 
@@ -202,12 +199,11 @@ def _plain(v: Any) -> Any:
     return str(v)
 
 
-def current() -> Run | None:
-    return _current
+current = state.current
 
 
 def _require() -> Run:
-    run = _current
+    run = state.current()
     if run is None:
         raise UsageError("no active run: call expbook.init() before expbook.log()")
     return run
@@ -215,7 +211,7 @@ def _require() -> Run:
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
     """Log metrics to the current run (see :meth:`Run.log`)."""
-    run = _current
+    run = state.current()
     if run is None:
         raise UsageError("no active run: call expbook.init() before expbook.log()")
     run.log(data, step, commit)
@@ -223,25 +219,16 @@ def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -
 
 def finish(exit_code: int = 0, quiet: bool | None = None) -> None:
     """Finish the current run (a no-op when there is none)."""
-    run = _current
+    run = state.current()
     if run is not None:
         run.finish(exit_code)
 
 
-def _forget(run: Run) -> None:
-    global _current
-    with _lock:
-        if run in _live:
-            _live.remove(run)
-        if _current is run:
-            _current = _live[-1] if _live else None
-
-
 # -- process exit and signals -------------------------------------------------------------
 def _finish_all(status: str, code: int) -> None:
-    for run in list(_live):
+    for run in list(state.live):
         run._finish(status, code)
-        _forget(run)
+        state.forget(run)
 
 
 def _at_exit() -> None:

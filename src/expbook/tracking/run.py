@@ -8,19 +8,20 @@ import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from . import _writer
-from .errors import MetricError, UsageError
-from .store.base import PointBatch
+from ..errors import MetricError, UsageError
+from ..store.base import PointBatch
+from . import state
+from . import writer as _writer
 
 if TYPE_CHECKING:
-    from ._writer import Writer
+    from .writer import Writer
 
 _time = time.time
 
 try:
     if os.environ.get("EXPBOOK_PURE_PYTHON"):
         raise ImportError
-    from ._speedups import Logger as _Logger
+    from .._speedups import Logger as _Logger
 
     if not hasattr(_Logger, "max_points"):  # built from older sources: no bounded buffer
         raise ImportError
@@ -484,10 +485,8 @@ class Run:
 
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         """Write every buffered point and mark the run finished (``failed`` if exit_code != 0)."""
-        from . import _api
-
         self._finish("finished" if not exit_code else "failed", exit_code)
-        _api._forget(self)
+        state.forget(self)
 
     @property
     def finished(self) -> bool:
@@ -497,15 +496,13 @@ class Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        from . import _api
-
         if exc_type is None:
             self._finish("finished", 0)
         elif issubclass(exc_type, KeyboardInterrupt):
             self._finish("killed", 130)
         else:
             self._finish("failed", 1)
-        _api._forget(self)
+        state.forget(self)
 
     def __repr__(self) -> str:
         return f"<Run {self.name!r} id={self.id} project={self.project!r}>"
