@@ -9,6 +9,7 @@ import pytest
 
 import expbook
 from expbook import MetricError, UsageError
+from expbook.store import connect
 
 
 def history(store_path: str, run_id: str) -> dict:
@@ -32,14 +33,31 @@ def test_wandb_step_semantics(store_path: str) -> None:
     run.log({"a": 1.0})  # step 0
     run.log({"b": 2.0}, commit=False)  # step 1, not committed
     run.log({"c": 3.0})  # still step 1
-    run.log({"a": 4.0}, step=10)
-    run.log({"a": 5.0})  # 11
-    run.log({"a": 6.0}, step=3)  # out of order: stored, cursor unchanged
+    run.log({"a": 4.0}, step=10)  # step 10, left open (wandb)
+    run.log({"d": 5.0})  # still 10, now committed
+    run.log({"a": 5.5})  # 11
+    with pytest.warns(UserWarning, match=r"'a' logged at step 3, below the run's current step 12"):
+        run.log({"a": 6.0}, step=3)  # out of order: stored, cursor unchanged, said once
     run.log({"a": 7.0})  # 12
+    run.log({"a": 8.0}, step=1)  # said once only: no second warning (filterwarnings=error)
     run.finish()
     h = history(store_path, run.id)
-    assert h["a"] == [[0, 1.0], [3, 6.0], [10, 4.0], [11, 5.0], [12, 7.0]]
-    assert h["b"] == [[1, 2.0]] and h["c"] == [[1, 3.0]]
+    assert h["a"] == [[0, 1.0], [1, 8.0], [3, 6.0], [10, 4.0], [11, 5.5], [12, 7.0]]
+    assert h["b"] == [[1, 2.0]] and h["c"] == [[1, 3.0]] and h["d"] == [[10, 5.0]]
+
+
+def test_explicit_step_twice_then_no_step_lands_on_it(store_path: str) -> None:
+    run = expbook.init(store=store_path)
+    run.log({"x": 1.0}, step=10)
+    run.log({"y": 2.0}, step=10)
+    run.log({"z": 3.0})  # wandb: 10, not 11
+    run.log({"z": 4.0})  # 11
+    run.log({"w": 5.0}, step=20, commit=True)  # committed: the next row goes to 21
+    run.log({"w": 6.0})
+    run.finish()
+    h = history(store_path, run.id)
+    assert h["x"] == [[10, 1.0]] and h["y"] == [[10, 2.0]]
+    assert h["z"] == [[10, 3.0], [11, 4.0]] and h["w"] == [[20, 5.0], [21, 6.0]]
 
 
 def test_repeated_step_replaces_value(store_path: str) -> None:
@@ -100,8 +118,10 @@ def test_accepts_numbers_of_many_kinds(store_path: str) -> None:
         (FakeTensor(1.0, n=4), "tensor of shape (4,)"),
     ],
 )
-def test_bad_value_names_the_key(store_path: str, value: object, needle: str) -> None:
-    run = expbook.init(store=store_path)
+def test_strict_mode_names_the_key_of_a_value_that_is_not_a_number(
+    store_path: str, value: object, needle: str
+) -> None:
+    run = expbook.init(store=store_path, strict=True)
     with pytest.raises(MetricError) as e:
         run.log({"ok": 1.0, "bad_key": value})
     assert "bad_key" in str(e.value) and needle in str(e.value)
@@ -109,6 +129,28 @@ def test_bad_value_names_the_key(store_path: str, value: object, needle: str) ->
     run.finish()
     # the rejected call logged nothing, not even its good key
     assert history(store_path, run.id) == {"ok": [[0, 2.0]]}
+
+
+def test_values_that_are_not_numbers_are_kept_beside_the_scalars(store_path: str) -> None:
+    run = expbook.init(store=store_path)
+    run.log({"ok": 1.0, "text": "high", "none": None, "list": [1, 2], "arr": np.ones(3)})
+    run.log({"ok": 2.0, "cfg": {"name": "x", "n": 3}})  # a dict with a non-number leaf
+    with pytest.warns(UserWarning, match="cannot store 'fn'"):
+        run.log({"ok": 3.0, "fn": print})  # only what cannot be stored is left out
+    run.log({"fn": print})  # said once per key
+    run.finish()
+    assert history(store_path, run.id) == {
+        "ok": [[0, 1.0], [1, 2.0], [2, 3.0]],
+        "cfg/n": [[1, 3.0]],
+    }
+    got = {(k, step): v for k, step, _, v in connect(store_path).read_values(run.id)}
+    assert got == {
+        ("text", 0): "high",
+        ("none", 0): None,
+        ("list", 0): [1, 2],
+        ("arr", 0): [1.0, 1.0, 1.0],
+        ("cfg/name", 1): "x",
+    }
 
 
 def test_log_requires_a_mapping_and_integer_step(store_path: str) -> None:

@@ -185,13 +185,17 @@ def test_pure_python_and_c_paths_log_the_same(tmp_path: Path) -> None:
         run.log({"a": 5.0}, step=10)
         run.log({"a": 6.0}, step=4)
         run.log({"a": 7.0})
-        for bad in ({"s": "x"}, {"n": None}):
-            try:
-                run.log(bad)
-            except expbook.MetricError as e:
-                print("ERR", e)
+        for other in ({"s": "x"}, {"n": None}):
+            run.log(other)
+        run.define_metric("t/*", step_metric="t/step", summary="min")
+        for i in range(1, 4):
+            run.log({"t/loss": 1.0 / i, "t/step": 100 * i, "t/tag": "x%d" % i})
+        run.log({"t/acc": 0.5})
         run.finish()
         print(json.dumps(expbook.open_store(sys.argv[1]).series_records(run.id), sort_keys=True))
+        rows = expbook.store.connect(sys.argv[1]).read_values(run.id)
+        print(json.dumps([(k, s, v) for k, s, _, v in rows]))
+        print(json.dumps(expbook.store.connect(sys.argv[1]).get_run(run.id).summary))
     """,
     )
     outs = []
@@ -206,7 +210,17 @@ def test_pure_python_and_c_paths_log_the_same(tmp_path: Path) -> None:
         )
         outs.append(p.stdout)
     assert outs[0] == outs[1]
-    assert outs[0].count("ERR") == 2 and "'s'" in outs[0] and "'n'" in outs[0]
-    series = json.loads(outs[0].splitlines()[-1])
-    assert series["a"] == [[0, 1.0], [4, 6.0], [10, 5.0], [11, 7.0]]
+    series_line, values_line, summary_line = outs[0].splitlines()[-3:]
+    series = json.loads(series_line)
+    # step=10 stays open (wandb): the next log() without a step lands on 10 too
+    assert series["a"] == [[0, 1.0], [4, 6.0], [10, 7.0]]
     assert series["b"] == [[0, 2.0], [1, 3.0]] and series["nested/x"] == [[1, 1.0]]
+    # define_metric: t/* at t/step's value; t/step itself at the run's steps; a row without
+    # the step metric goes to its last value
+    assert series["t/loss"] == [[100, 1.0], [200, 0.5], [300, 1 / 3]]
+    assert series["t/acc"] == [[300, 0.5]]
+    assert [s for s, _ in series["t/step"]] == [13, 14, 15]
+    values = json.loads(values_line)
+    assert ["s", 11, "x"] in values and ["n", 12, None] in values
+    assert ["t/tag", 100, "x1"] in values and ["t/tag", 300, "x3"] in values
+    assert json.loads(summary_line)["t/loss"] == 1 / 3

@@ -28,6 +28,18 @@ from .errors import (
 )
 from .store.base import MetricSummary, RunRecord
 from .tracking import Config, Run, Summary, finish, init, log
+from .tracking.api import define_metric, mark_preempting, unwatch, watch
+from .tracking.compat import (
+    Api,
+    Settings,
+    login,
+    require,
+    setup,
+    teardown,
+    termerror,
+    termlog,
+    termwarn,
+)
 
 if TYPE_CHECKING:
     from .analysis.table import Table, TableSet
@@ -36,6 +48,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AmbiguousRun",
+    "Api",
     "Config",
     "ExpbookError",
     "MetricError",
@@ -44,6 +57,7 @@ __all__ = [
     "RunList",
     "RunNotFound",
     "RunRecord",
+    "Settings",
     "Store",
     "StoreError",
     "Summary",
@@ -53,12 +67,23 @@ __all__ = [
     "UsageError",
     "__version__",
     "config",
+    "define_metric",
     "finish",
     "init",
     "log",
+    "login",
+    "mark_preempting",
     "open_store",
+    "require",
     "run",
+    "setup",
     "summary",
+    "teardown",
+    "termerror",
+    "termlog",
+    "termwarn",
+    "unwatch",
+    "watch",
 ]
 
 

@@ -1,16 +1,20 @@
 /* The logging hot path in C.
  *
- * Logger.log(data, step=None, commit=True) does what expbook.tracking.run.Run.log does in Python
- * (the fallback when this extension is not built): check that every key is a str and every
- * value a float or int, apply wandb step semantics, and buffer the row. Rows are buffered
- * column-wise in C arrays (step, wall time, schema id, values), so a call allocates no
- * Python object. Anything unusual (numpy scalars, tensors, nested dicts, bad values) goes
- * through the Python `normalize` function, which converts it or raises an error naming the
- * key.
+ * Logger.log(data, step=None, commit=None) does what expbook.tracking.run.Run.log does in
+ * Python (the fallback when this extension is not built): check that every key is a str and
+ * every value a float or int, apply wandb step semantics, and buffer the row. Rows are
+ * buffered column-wise in C arrays (step, wall time, schema id, values), so a call allocates
+ * no Python object. Anything unusual (numpy scalars, tensors, nested dicts, strings, media)
+ * goes through the Python `normalize(data, step)`, which returns the numeric part of the row
+ * (keeping the rest aside) or raises an error naming the key.
  *
  * Logger.take() hands the buffered rows to the writer thread as
  * {key: (steps int64 bytes, walls float64 bytes, values float64 bytes)} in log order.
  * Both methods run with the GIL held and never release it, so they never interleave.
+ *
+ * Step metrics (wandb's define_metric(step_metric=...)) cost the hot path nothing: take()
+ * moves the points of a key that has a step metric to the last value of that metric at or
+ * before their row (set_step_metrics).
  *
  * The buffer is bounded: once it holds max_points values or max_bytes bytes (0: no bound),
  * log() calls on_full() after buffering its row. on_full (Python) waits until the writer
@@ -21,6 +25,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 static PyObject *str_step; /* interned "step": keyword names usually are this object */
@@ -44,6 +49,12 @@ typedef struct {
     /* bound */
     PyObject *on_full;    /* callable() or NULL */
     Py_ssize_t max_points, max_bytes;
+    /* step metrics, used by take(); step_of NULL: none */
+    PyObject *step_of;    /* dict key -> step metric key (str) or None */
+    PyObject *resolve;    /* callable(key) -> step metric key or None, for keys not in step_of */
+    PyObject *sm_last;    /* dict step metric key -> its last value (float) */
+    PyObject *on_back;    /* callable(data, step, current) or NULL: a step went backwards */
+    int warned_back;
 } Logger;
 
 #define ROW_BYTES ((Py_ssize_t)(sizeof(int64_t) + sizeof(double) + sizeof(int32_t)))
@@ -89,6 +100,10 @@ Logger_dealloc(Logger *self)
     Py_XDECREF(self->schemas);
     Py_XDECREF(self->schema_ids);
     Py_XDECREF(self->on_full);
+    Py_XDECREF(self->step_of);
+    Py_XDECREF(self->resolve);
+    Py_XDECREF(self->sm_last);
+    Py_XDECREF(self->on_back);
     PyMem_Free(self->steps);
     PyMem_Free(self->walls);
     PyMem_Free(self->schema);
@@ -99,14 +114,21 @@ Logger_dealloc(Logger *self)
 static int
 Logger_init(Logger *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *normalize, *check_step, *on_full = Py_None;
+    PyObject *normalize, *check_step, *on_full = Py_None, *on_back = Py_None;
     long long step = 0;
     Py_ssize_t max_points = 0, max_bytes = 0;
     static char *kwlist[] = {"normalize", "check_step", "step", "on_full", "max_points",
-                             "max_bytes", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|L$Onn", kwlist, &normalize, &check_step,
-                                     &step, &on_full, &max_points, &max_bytes))
+                             "max_bytes", "on_back", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|L$OnnO", kwlist, &normalize, &check_step,
+                                     &step, &on_full, &max_points, &max_bytes, &on_back))
         return -1;
+    if (on_back == Py_None) {
+        Py_CLEAR(self->on_back);
+    } else {
+        Py_INCREF(on_back);
+        Py_XSETREF(self->on_back, on_back);
+    }
+    self->warned_back = 0;
     if (on_full != Py_None && !PyCallable_Check(on_full)) {
         PyErr_SetString(PyExc_TypeError, "on_full must be callable or None");
         return -1;
@@ -228,7 +250,7 @@ push_row(Logger *self, PyObject *d, long long step, double wall)
 static PyObject *
 Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *data = NULL, *step_obj = Py_None, *commit_obj = Py_True;
+    PyObject *data = NULL, *step_obj = Py_None, *commit_obj = Py_None;
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     if (nargs > 3) {
         PyErr_SetString(PyExc_TypeError, "log() takes a dict and optional step, commit");
@@ -254,6 +276,32 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         return NULL;
     }
 
+    long long step;
+    if (step_obj == Py_None) {
+        step = self->step;
+    } else {
+        int overflow = 0;
+        if (PyLong_CheckExact(step_obj)) {
+            step = PyLong_AsLongLongAndOverflow(step_obj, &overflow);
+        } else {
+            PyObject *s = PyObject_CallOneArg(self->check_step, step_obj);
+            if (s == NULL) return NULL;
+            step = PyLong_AsLongLongAndOverflow(s, &overflow);
+            Py_DECREF(s);
+        }
+        if (overflow || (step == -1 && PyErr_Occurred())) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_OverflowError, "step does not fit in 64 bits");
+            return NULL;
+        }
+    }
+    /* wandb: a row given an explicit step stays open (the next log() without step= adds to
+     * it) unless commit=True; a row without one is committed unless commit=False */
+    int commit = commit_obj == Py_None ? step_obj == Py_None
+                 : commit_obj == Py_True ? 1
+                 : (commit_obj == Py_False ? 0 : PyObject_IsTrue(commit_obj));
+    if (commit < 0) return NULL;
+
     PyObject *row = data;  /* borrowed unless normalized */
     int fast = PyDict_CheckExact(data);
     if (fast) {
@@ -269,7 +317,10 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         }
     }
     if (!fast) {
-        row = PyObject_CallOneArg(self->normalize, data);
+        PyObject *pstep = PyLong_FromLongLong(step);
+        if (pstep == NULL) return NULL;
+        row = PyObject_CallFunctionObjArgs(self->normalize, data, pstep, NULL);
+        Py_DECREF(pstep);
         if (row == NULL) return NULL;
         if (!PyDict_CheckExact(row)) {
             Py_DECREF(row);
@@ -278,28 +329,14 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         }
     }
 
-    long long step;
-    if (step_obj == Py_None) {
-        step = self->step;
-    } else {
-        int overflow = 0;
-        if (PyLong_CheckExact(step_obj)) {
-            step = PyLong_AsLongLongAndOverflow(step_obj, &overflow);
-        } else {
-            PyObject *s = PyObject_CallOneArg(self->check_step, step_obj);
-            if (s == NULL) goto fail;
-            step = PyLong_AsLongLongAndOverflow(s, &overflow);
-            Py_DECREF(s);
-        }
-        if (overflow || (step == -1 && PyErr_Occurred())) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_OverflowError, "step does not fit in 64 bits");
-            goto fail;
-        }
+    if (step < self->step && step_obj != Py_None && !self->warned_back
+        && self->on_back != NULL) {
+        /* kept (never drop data), said once */
+        self->warned_back = 1;
+        PyObject *r = PyObject_CallFunction(self->on_back, "OLL", data, step, self->step);
+        if (r == NULL) goto fail;
+        Py_DECREF(r);
     }
-    int commit = commit_obj == Py_True ? 1
-                 : (commit_obj == Py_False ? 0 : PyObject_IsTrue(commit_obj));
-    if (commit < 0) goto fail;
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -323,6 +360,101 @@ Logger_log(Logger *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
 fail:
     if (row != data) Py_DECREF(row);
     return NULL;
+}
+
+/* Step metrics of the columns of one take(): col_sm[c] is the index (into smkeys/smval) of
+ * the step metric of column c, or -1; col_is_sm[c] the index of column c itself when it is a
+ * step metric, or -1. smval starts at the last values seen (NaN: none yet). */
+typedef struct {
+    Py_ssize_t *col_sm, *col_is_sm;
+    double *smval;
+    PyObject *smkeys;  /* list of step metric keys */
+    Py_ssize_t nsm;
+} StepMetrics;
+
+static void
+sm_free(StepMetrics *sm)
+{
+    PyMem_Free(sm->col_sm);
+    PyMem_Free(sm->col_is_sm);
+    PyMem_Free(sm->smval);
+    Py_CLEAR(sm->smkeys);
+}
+
+static Py_ssize_t
+sm_index(StepMetrics *sm, PyObject *smidx, PyObject *key)
+{
+    PyObject *idx = PyDict_GetItemWithError(smidx, key);
+    if (idx != NULL) return PyLong_AsSsize_t(idx);
+    if (PyErr_Occurred()) return -1;
+    Py_ssize_t m = sm->nsm;
+    double *v = PyMem_Realloc(sm->smval, (size_t)(m + 1) * sizeof(double));
+    if (v == NULL) { PyErr_NoMemory(); return -1; }
+    sm->smval = v;
+    v[m] = Py_NAN;
+    PyObject *pm = PyLong_FromSsize_t(m);
+    if (pm == NULL || PyDict_SetItem(smidx, key, pm) < 0 || PyList_Append(sm->smkeys, key) < 0) {
+        Py_XDECREF(pm);
+        return -1;
+    }
+    Py_DECREF(pm);
+    sm->nsm = m + 1;
+    return m;
+}
+
+static int
+sm_prepare(Logger *self, StepMetrics *sm, PyObject *counts, Py_ssize_t ncols)
+{
+    int rc = -1;
+    PyObject *smidx = PyDict_New();
+    sm->smkeys = PyList_New(0);
+    sm->col_sm = PyMem_Malloc((size_t)ncols * sizeof(Py_ssize_t));
+    sm->col_is_sm = PyMem_Malloc((size_t)ncols * sizeof(Py_ssize_t));
+    if (smidx == NULL || sm->smkeys == NULL) goto done;
+    if (sm->col_sm == NULL || sm->col_is_sm == NULL) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t c = 0; c < ncols; c++) sm->col_sm[c] = sm->col_is_sm[c] = -1;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(self->sm_last, &pos, &k, &v)) {
+        Py_ssize_t m = sm_index(sm, smidx, k);
+        if (m < 0) goto done;
+        double x = PyFloat_AsDouble(v);
+        if (x == -1.0 && PyErr_Occurred()) goto done;
+        sm->smval[m] = x;
+    }
+    pos = 0;
+    while (PyDict_Next(counts, &pos, &k, &v)) {
+        Py_ssize_t c = PyLong_AsSsize_t(v);
+        PyObject *metric = PyDict_GetItemWithError(self->step_of, k);
+        if (metric == NULL) {
+            if (PyErr_Occurred()) goto done;
+            PyObject *r = PyObject_CallOneArg(self->resolve, k);
+            if (r == NULL) goto done;
+            int bad = PyDict_SetItem(self->step_of, k, r);
+            Py_DECREF(r);
+            if (bad < 0) goto done;
+            metric = PyDict_GetItemWithError(self->step_of, k);
+            if (metric == NULL) goto done;
+        }
+        if (metric != Py_None) {
+            Py_ssize_t m = sm_index(sm, smidx, metric);
+            if (m < 0) goto done;
+            sm->col_sm[c] = m;
+        }
+    }
+    pos = 0;
+    while (PyDict_Next(counts, &pos, &k, &v)) {
+        PyObject *idx = PyDict_GetItemWithError(smidx, k);
+        if (idx == NULL) {
+            if (PyErr_Occurred()) goto done;
+            continue;
+        }
+        sm->col_is_sm[PyLong_AsSsize_t(v)] = PyLong_AsSsize_t(idx);
+    }
+    rc = 0;
+done:
+    Py_XDECREF(smidx);
+    return rc;
 }
 
 /* {key: (steps bytes, walls bytes, values bytes)} of every buffered row; empties the buffer. */
@@ -379,19 +511,47 @@ Logger_take(Logger *self, PyObject *Py_UNUSED(ignored))
         cv[c] = PyBytes_FromStringAndSize(NULL, colsize[c] * (Py_ssize_t)sizeof(double));
         if (!cs[c] || !cw[c] || !cv[c]) goto fail3;
     }
+    StepMetrics sm = {NULL, NULL, NULL, NULL, 0};
+    if (self->step_of != NULL && ncols > 0 && sm_prepare(self, &sm, counts, ncols) < 0) {
+        sm_free(&sm);
+        goto fail3;
+    }
     Py_ssize_t off = 0;
     for (Py_ssize_t r = 0; r < self->nrows; r++) {
         Py_ssize_t s = self->schema[r];
         Py_ssize_t n = PyTuple_GET_SIZE(PyList_GET_ITEM(self->schemas, s));
+        if (sm.col_sm != NULL) {
+            for (Py_ssize_t j = 0; j < n; j++) {
+                Py_ssize_t m = sm.col_is_sm[colmap[s][j]];
+                if (m >= 0) sm.smval[m] = self->values[off + j];
+            }
+        }
         for (Py_ssize_t j = 0; j < n; j++) {
             Py_ssize_t c = colmap[s][j];
             Py_ssize_t i = fill[c]++;
-            ((int64_t *)PyBytes_AS_STRING(cs[c]))[i] = self->steps[r];
+            int64_t st = self->steps[r];
+            if (sm.col_sm != NULL && sm.col_sm[c] >= 0) {
+                /* the last value of its step metric, when it is a whole number */
+                double x = sm.smval[sm.col_sm[c]];
+                if (x == x && x == floor(x) && fabs(x) < 9.0e18) st = (int64_t)x;
+            }
+            ((int64_t *)PyBytes_AS_STRING(cs[c]))[i] = st;
             ((double *)PyBytes_AS_STRING(cw[c]))[i] = self->walls[r];
             ((double *)PyBytes_AS_STRING(cv[c]))[i] = self->values[off + j];
         }
         off += n;
     }
+    for (Py_ssize_t m = 0; m < sm.nsm; m++) {
+        if (sm.smval[m] != sm.smval[m]) continue;
+        PyObject *x = PyFloat_FromDouble(sm.smval[m]);
+        if (x == NULL || PyDict_SetItem(self->sm_last, PyList_GET_ITEM(sm.smkeys, m), x) < 0) {
+            Py_XDECREF(x);
+            sm_free(&sm);
+            goto fail3;
+        }
+        Py_DECREF(x);
+    }
+    sm_free(&sm);
     {
         Py_ssize_t pos = 0;
         PyObject *k, *idx;
@@ -521,12 +681,41 @@ Logger_set_step(Logger *self, PyObject *value, void *closure)
     return 0;
 }
 
+static PyObject *
+Logger_set_step_metrics(Logger *self, PyObject *args)
+{
+    PyObject *step_of, *resolve, *sm_last;
+    if (!PyArg_ParseTuple(args, "OOO", &step_of, &resolve, &sm_last)) return NULL;
+    if (step_of == Py_None) {
+        Py_CLEAR(self->step_of);
+        Py_CLEAR(self->resolve);
+        Py_CLEAR(self->sm_last);
+        Py_RETURN_NONE;
+    }
+    if (!PyDict_CheckExact(step_of) || !PyDict_CheckExact(sm_last) || !PyCallable_Check(resolve)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "set_step_metrics(step_of: dict, resolve: callable, last: dict)");
+        return NULL;
+    }
+    Py_INCREF(step_of);
+    Py_INCREF(resolve);
+    Py_INCREF(sm_last);
+    Py_XSETREF(self->step_of, step_of);
+    Py_XSETREF(self->resolve, resolve);
+    Py_XSETREF(self->sm_last, sm_last);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Logger_methods[] = {
     {"log", (PyCFunction)(void (*)(void))Logger_log, METH_FASTCALL | METH_KEYWORDS,
-     "log(data, step=None, commit=True): buffer one row of metrics."},
+     "log(data, step=None, commit=None): buffer one row of metrics."},
     {"take", (PyCFunction)Logger_take, METH_NOARGS,
      "take() -> {key: (steps, walls, values)} as int64/float64 bytes; empties the buffer."},
     {"pending", (PyCFunction)Logger_pending, METH_NOARGS, "number of buffered rows"},
+    {"set_step_metrics", (PyCFunction)Logger_set_step_metrics, METH_VARARGS,
+     "set_step_metrics(step_of, resolve, last): take() moves the points of a key with a step "
+     "metric (step_of[key], or resolve(key) for a new key) to that metric's last value "
+     "(kept in last); set_step_metrics(None, None, None) turns it off."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -322,21 +322,26 @@ def history_cmd(
         )
     book = Store(open_backend(store))
     rec = book.run(run)
+    # values that are not numbers (strings, lists...): in json output, by key and step
+    others = _other_values(book.backend, rec.id, keys, step_min, step_max)
     # every key of the run by default: a column each, even with no point in the rows chosen
-    wanted = list(keys) or book.backend.keys(rec.id)
+    wanted = [k for k in keys if k not in others] or ([] if keys else book.backend.keys(rec.id))
     if fmt == "json" and tail is None and every is None:
         # every point of each key in the range: decoded to Python numbers without numpy
         lists = book.backend.read_series_lists(rec.id, wanted, step_min, step_max)
-        _check_keys(book, rec, keys, lists)
+        _check_keys(book, rec, tuple(k for k in keys if k not in others), lists)
         obj = {k: [[s, v] for s, v in zip(sr.steps, sr.values)] for k, sr in lists.items()}
-        emit(fmt, columns=[], rows=[], json_obj=obj)
+        emit(fmt, columns=[], rows=[], json_obj={**obj, **others})
         return
     series = _read_history(book.backend, rec.id, wanted, step_min, step_max, tail)
-    _check_keys(book, rec, keys, series)
+    _check_keys(book, rec, tuple(k for k in keys if k not in others), series)
     steps, columns = _history_rows(series, tail, every)
     if fmt == "json":
         obj = {k: _points(steps, vals, hit) for k, (vals, hit) in columns.items()}
-        emit(fmt, columns=[], rows=[], json_obj=obj)
+        if len(steps):
+            chosen = {int(s) for s in steps}
+            others = {k: [p for p in pts if p[0] in chosen] for k, pts in others.items()}
+        emit(fmt, columns=[], rows=[], json_obj={**obj, **others})
         return
     cols = ["step", *series]
     if fmt == "csv":
@@ -365,6 +370,27 @@ def history_cmd(
             "fewer rows: --tail N, --every N, --step-min/--step-max."
         ],
     )
+
+
+def _other_values(
+    backend: Any,
+    run_id: str,
+    keys: tuple[str, ...],
+    step_min: int | None,
+    step_max: int | None,
+) -> dict[str, list[list[Any]]]:
+    """``{key: [[step, value], ...]}`` of the run's non-numeric values (of ``keys``, if any)."""
+    read = getattr(backend, "read_values", None)
+    if read is None:
+        return {}
+    out: dict[str, list[list[Any]]] = {}
+    for key, step, _wall, value in read(run_id):
+        if keys and key not in keys:
+            continue
+        if (step_min is not None and step < step_min) or (step_max is not None and step > step_max):
+            continue
+        out.setdefault(key, []).append([step, value])
+    return out
 
 
 def _check_keys(book: Any, rec: Any, keys: tuple[str, ...], series: dict[str, Any]) -> None:

@@ -124,6 +124,23 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0003_values",
+        [
+            # values logged that are not numbers (strings, None, lists, dicts...), as JSON;
+            # a step already stored for a key is replaced, as for points
+            """
+            CREATE TABLE run_values (
+                rid   INTEGER NOT NULL,
+                kid   INTEGER NOT NULL,
+                step  INTEGER NOT NULL,
+                wall  REAL,
+                value TEXT NOT NULL,
+                PRIMARY KEY (rid, kid, step)
+            ) WITHOUT ROWID
+            """,
+        ],
+    ),
 ]
 
 

@@ -672,12 +672,69 @@ class SQLiteStore:
                 if row is None:
                     continue
                 rid = row[0]
-                for table in ("chunks", "chunk_sketches", "metric_summary", "sources", "artifacts"):
+                for table in (
+                    "chunks",
+                    "chunk_sketches",
+                    "metric_summary",
+                    "sources",
+                    "artifacts",
+                    "run_values",
+                ):
                     self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
                 self._conn.execute("DELETE FROM runs WHERE rid=?", (rid,))
                 self._rids.pop(run_id, None)
                 n += 1
         return n
+
+    # -- values that are not numbers ---------------------------------------------------------
+    def append_values(self, run_id: str, rows: Iterable[tuple[str, int, float, str]]) -> None:
+        """Store non-numeric values ``(key, step, wall, json text)``; a step already stored
+        for a key is replaced (last write wins)."""
+        with self.atomic():
+            rid = self._rid(run_id)
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO run_values (rid, kid, step, wall, value) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(rid, self._kid(key), step, wall, text) for key, step, wall, text in rows],
+            )
+
+    @_reads
+    def read_values(
+        self, run_id: str, key: str | None = None
+    ) -> list[tuple[str, int, float | None, Any]]:
+        """The non-numeric values of a run (of one key), ``(key, step, wall, value)`` in step
+        order, values decoded from JSON."""
+        sql = (
+            "SELECT k.name, v.step, v.wall, v.value FROM run_values v "
+            "JOIN keys k ON k.kid = v.kid JOIN runs r ON r.rid = v.rid WHERE r.id = ?"
+        )
+        args: list[Any] = [run_id]
+        if key is not None:
+            sql += " AND k.name = ?"
+            args.append(key)
+        try:
+            rows = self._conn.execute(sql + " ORDER BY k.name, v.step", args).fetchall()
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):  # a store from before 0003_values, opened read-only
+                return []
+            raise
+        return [(k, step, wall, json.loads(text)) for k, step, wall, text in rows]
+
+    @_reads
+    def value_keys(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """``{run id: {key: number of non-numeric values}}``."""
+        out: dict[str, dict[str, int]] = {}
+        ids = list(run_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for rid, name, n in self._conn.execute(
+                "SELECT r.id, k.name, count(*) FROM run_values v JOIN keys k ON k.kid = v.kid "
+                f"JOIN runs r ON r.rid = v.rid WHERE r.id IN ({marks}) GROUP BY r.id, k.name",
+                chunk,
+            ):
+                out.setdefault(rid, {})[name] = n
+        return out
 
     # -- points --------------------------------------------------------------------------
     def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:

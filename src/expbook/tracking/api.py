@@ -2,8 +2,8 @@
 
 Call-compatible with wandb for the common calls, so ``import expbook as wandb`` works for an
 ordinary training script. Keywords that only make sense for wandb's service (``entity``,
-``mode``, ``job_type``, ``settings``...) are accepted; the meaningful ones are recorded in
-the run's metadata.
+``job_type``, ``settings``...) are accepted; the meaningful ones are recorded in the run's
+metadata. ``mode="disabled"`` returns a run that writes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import StoreError, UsageError
 from ..store import connect, resolve_location
@@ -25,7 +25,10 @@ from .sysinfo import process_info
 from .writer import Writer
 
 ENV_PROJECT = "EXPBOOK_PROJECT"
+ENV_MODE = "EXPBOOK_MODE"
 DEFAULT_PROJECT = "default"
+# wandb's modes: every one but "disabled" logs to the local store (expbook is local-first)
+MODES = (None, "online", "offline", "disabled", "shared", "dryrun", "run")
 
 _writers: dict[str, Writer] = {}
 _exit_status: tuple[str, int] | None = None  # set by the excepthook for the atexit handler
@@ -67,8 +70,18 @@ def init(
     """
     store_arg = kwargs.pop("store", None)
     reinit = kwargs.pop("reinit", None)
-    if kwargs.pop("mode", None) == "disabled":
-        pass  # still log locally: expbook has no service to disable
+    strict = bool(kwargs.pop("strict", False))
+    settings = kwargs.get("settings")
+    mode = (
+        kwargs.pop("mode", None)
+        or getattr(settings, "mode", None)
+        or os.environ.get(ENV_MODE)
+        or os.environ.get("WANDB_MODE")
+    )
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(m for m in MODES if m)}, not {mode!r}")
+    if mode == "disabled" or getattr(settings, "disabled", False) is True:
+        return _disabled(config, name, reinit)
     config_arg = config
     include = kwargs.pop("config_include_keys", None)
     exclude = kwargs.pop("config_exclude_keys", None)
@@ -87,12 +100,17 @@ def init(
 
     with state.lock:
         previous = state.current()
-        if previous is not None and reinit not in ("create_new", True):
-            previous.finish()
+        if previous is not None and not previous.finished:
+            if reinit == "return_previous":
+                return previous
+            if reinit != "create_new":  # True, "finish_previous", the default
+                previous.finish()
         writer = _writer_for(location)
         store = writer.store
         meta = process_info()
         extra = {k: _plain(v) for k, v in kwargs.items() if v is not None and k != "settings"}
+        if mode:
+            extra["mode"] = mode
         if extra:
             meta["init_kwargs"] = extra
         existing = None
@@ -138,11 +156,24 @@ def init(
                 group=group,
                 notes=notes,
             )
+        run._strict = strict
         run._git_pending = True
         run._meta = {**(existing.meta if existing is not None else {}), **meta}
         writer.add(run)
         state.add(run)
         _install_handlers()
+    return run
+
+
+def _disabled(config: Any, name: str | None, reinit: Any) -> Any:
+    from .disabled import DisabledRun
+
+    with state.lock:
+        previous = state.current()
+        if previous is not None and not previous.finished and reinit != "create_new":
+            previous.finish()
+        run = DisabledRun(config, name)
+        state.add(run)  # type: ignore[arg-type]
     return run
 
 
@@ -209,7 +240,7 @@ def _require() -> Run:
     return run
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """Log metrics to the current run (see :meth:`Run.log`)."""
     run = state.current()
     if run is None:
@@ -224,6 +255,44 @@ def finish(exit_code: int = 0, quiet: bool | None = None) -> None:
         run.finish(exit_code)
 
 
+def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> Any:
+    """:meth:`Run.define_metric` of the current run."""
+    return _require_for("define_metric").define_metric(name, step_metric, **kwargs)
+
+
+def watch(
+    models: Any,
+    criterion: Any = None,
+    log: str | None = "gradients",
+    log_freq: int = 1000,
+    idx: int | None = None,
+    log_graph: bool = False,
+) -> None:
+    """:meth:`Run.watch` of the current run."""
+    _require_for("watch").watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """:meth:`Run.unwatch` of the current run (a no-op without one)."""
+    run = state.current()
+    if run is not None:
+        run.unwatch(models)
+
+
+def mark_preempting() -> None:
+    """:meth:`Run.mark_preempting` of the current run (a no-op without one)."""
+    run = state.current()
+    if run is not None:
+        run.mark_preempting()
+
+
+def _require_for(what: str) -> Run:
+    run = state.current()
+    if run is None:
+        raise UsageError(f"no active run: call expbook.init() before expbook.{what}()")
+    return run
+
+
 # -- process exit and signals -------------------------------------------------------------
 def _finish_all(status: str, code: int) -> None:
     for run in list(state.live):
@@ -234,6 +303,22 @@ def _finish_all(status: str, code: int) -> None:
 def _at_exit() -> None:
     status, code = _exit_status or ("finished", 0)
     _finish_all(status, code)
+
+
+def _exit(code: Any = 0) -> NoReturn:
+    """``sys.exit`` once a run has started: remember the exit status for the exit handler
+    (a ``SystemExit`` never reaches ``sys.excepthook``)."""
+    global _exit_status
+    if code is None or code == 0:
+        _exit_status = None
+    else:
+        n = code if isinstance(code, int) and not isinstance(code, bool) else 1
+        _exit_status = ("failed", n)
+    _prev_exit(code)
+    raise SystemExit(code)  # not reached: sys.exit raises
+
+
+_prev_exit: Any = sys.exit
 
 
 def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
@@ -265,6 +350,9 @@ def _install_handlers() -> None:
     atexit.register(_at_exit)
     _prev_excepthook = sys.excepthook
     sys.excepthook = _excepthook
+    global _prev_exit
+    _prev_exit = sys.exit
+    sys.exit = _exit
     if threading.current_thread() is not threading.main_thread():
         return
     for sig in (signal.SIGTERM,):

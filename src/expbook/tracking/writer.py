@@ -43,6 +43,7 @@ MAX_POINTS = 500_000
 START_POINTS = 500_000  # ...and the bound before the writer has measured its throughput
 MAX_BYTES = 16 << 20  # ...and in bytes of buffered rows
 RETRY_POINTS = 2_000_000  # points of a run kept while the store fails
+RETRY_VALUES = 100_000  # non-numeric values of a run kept while the store fails
 _SAMPLE_POINTS = 20_000  # smaller writes say little about throughput
 # Pure-Python buffer (no C extension): a row is a tuple and a dict, a point a dict entry and
 # a float object. Estimates, to turn MAX_BYTES into a number of rows.
@@ -50,12 +51,25 @@ PY_ROW_BYTES = 250
 PY_POINT_BYTES = 100
 
 
-def columns(rows: list[tuple[int, float, dict[str, float]]]) -> dict[str, PointBatch]:
-    """Rows of (step, wall, {key: value}) -> {key: (steps, walls, values)} in log order."""
+def columns(
+    rows: list[tuple[int, float, dict[str, float]]],
+    step_metrics: tuple[Any, Any, Any] | None = None,
+) -> dict[str, PointBatch]:
+    """Rows of (step, wall, {key: value}) -> {key: (steps, walls, values)} in log order.
+
+    With ``step_metrics = (step_of, resolve, last)`` (the C ``Logger.set_step_metrics``
+    arguments), a key whose step metric is known goes to that metric's last value at or
+    before its row."""
     steps_by: dict[str, list[int]] = {}
     walls_by: dict[str, list[float]] = {}
     vals_by: dict[str, list[float]] = {}
+    if step_metrics is not None:
+        step_of, resolve, last = step_metrics
     for step, wall, data in rows:
+        if step_metrics is not None:
+            for k, v in data.items():
+                if k in last:
+                    last[k] = v
         for k, v in data.items():
             vs = vals_by.get(k)
             if vs is None:
@@ -63,7 +77,16 @@ def columns(rows: list[tuple[int, float, dict[str, float]]]) -> dict[str, PointB
                 steps_by[k] = []
                 walls_by[k] = []
             vs.append(v)
-            steps_by[k].append(step)
+            at = step
+            if step_metrics is not None:
+                metric = step_of.get(k, "")
+                if metric == "":
+                    metric = step_of[k] = resolve(k)
+                if metric is not None:
+                    x = last.get(metric)
+                    if x is not None and x == x and x == int(x) and abs(x) < 9.0e18:
+                        at = int(x)
+            steps_by[k].append(at)
             walls_by[k].append(wall)
     return {k: PointBatch(steps_by[k], walls_by[k], vals_by[k]) for k in vals_by}
 
@@ -179,6 +202,8 @@ class Writer:
                     run._pending.append(batch)
                     run._pending_points += n
             ok = self._write_pending(run, final, was_full, started)
+            if run._values or run._media:
+                ok = self._write_extras(run) and ok
             if run._git_pending:
                 run._git_pending = False
                 info = git_info(os.getcwd())
@@ -236,6 +261,32 @@ class Writer:
         run._pending_points = 0
         run._retry_at = 0.0
         return True
+
+    def _write_extras(self, run: Run) -> bool:
+        """Write the non-numeric values and media ``run`` kept aside."""
+        values, media = run._take_extras()
+        ok = True
+        if values:
+            try:
+                self.store.append_values(run.id, values)
+            except sqlite3.OperationalError as e:  # kept for the next try, as points are
+                if len(run._values) + len(values) <= RETRY_VALUES:
+                    run._values[:0] = values
+                run._last_error = e
+                self._warn(e)
+                ok = False
+            except Exception as e:
+                run._last_error = e
+                self._warn(e)
+                ok = False
+        if media:
+            try:
+                from ..media import write_media
+            except ImportError as e:  # pragma: no cover - expbook.media ships with expbook
+                self._warn(e)
+                return False
+            write_media(self.store, run.id, media)  # never raises: it warns once per key
+        return ok
 
     def _measured(self, n: int, seconds: float) -> None:
         """Fit the buffer bound to the throughput of the write that just took ``seconds``."""

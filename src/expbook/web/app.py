@@ -446,6 +446,7 @@ def create_app(
             config=flatten(run.config),
             summary=run.summary,
             keys=sorted(run.metrics),
+            values=_other_values(ui.backend, run.record.id),
         )
 
     def compare_page(request: Request) -> Response:
@@ -532,6 +533,24 @@ def create_app(
     app.state.ui = ui
     ui.snapshots.start()  # filters and sorts by metric are fast from the first click
     return app
+
+
+def _other_values(backend: Any, run_id: str, shown: int = 20) -> list[dict[str, Any]]:
+    """The run's non-numeric values per key: how many, and the last ``shown`` of them."""
+    by: dict[str, list[tuple[int, Any]]] = {}
+    for key, step, _wall, value in backend.read_values(run_id):
+        by.setdefault(key, []).append((step, value))
+    out = []
+    for key, pts in by.items():
+        last = pts[-shown:]
+        out.append(
+            {
+                "key": key,
+                "count": len(pts),
+                "points": [(step, v if isinstance(v, str) else json.dumps(v)) for step, v in last],
+            }
+        )
+    return out
 
 
 def _config_columns(config: dict[str, Any]) -> list[str]:
