@@ -185,7 +185,11 @@ def child_hot_floor(a: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_hot_expbook(a: dict[str, Any]) -> dict[str, Any]:
+    """The hot loop; ``variant`` "rules": with wandb-style define_metric rules active (every
+    key stepped by a ``global_step`` key of the row, as transformers' callback does, and a
+    summary rule); "values": a string beside the scalars every 100 steps."""
     n, store = a["steps"], a["store"]
+    variant = a.get("variant", "plain")
     loss, lr, gn, acc = series(SEED, 0, n)
     k0, k1, k2, k3 = KEYS
     import expbook
@@ -193,20 +197,47 @@ def child_hot_expbook(a: dict[str, Any]) -> dict[str, Any]:
     run = expbook.init(project=PROJECT, name=w1_name(), config=params(SEED, 0), store=store)
     gc.collect()
     log = run.log
-    t0 = time.perf_counter()
-    for i in range(n):
-        log({k0: loss[i], k1: lr[i], k2: gn[i], k3: acc[i]}, step=i)
-    t1 = time.perf_counter()
+    if variant == "rules":
+        run.define_metric("global_step")
+        run.define_metric("*", step_metric="global_step")
+        run.define_metric(k0, summary="min")
+        t0 = time.perf_counter()
+        for i in range(n):
+            log({k0: loss[i], k1: lr[i], k2: gn[i], "global_step": 2 * i})
+        t1 = time.perf_counter()
+    elif variant == "values":
+        t0 = time.perf_counter()
+        for i in range(n):
+            if i % 100:
+                log({k0: loss[i], k1: lr[i], k2: gn[i], k3: acc[i]}, step=i)
+            else:
+                log({k0: loss[i], k1: lr[i], k2: gn[i], k3: acc[i], "note": "ok"}, step=i)
+        t1 = time.perf_counter()
+    else:
+        t0 = time.perf_counter()
+        for i in range(n):
+            log({k0: loss[i], k1: lr[i], k2: gn[i], k3: acc[i]}, step=i)
+        t1 = time.perf_counter()
     run.finish()
     t2 = time.perf_counter()
-    # check (untimed): every point is in the store's summaries
-    counts = {k: s.count for k, s in run._store.metric_summaries([run.id]).get(run.id, {}).items()}
+    # check (untimed): every point is in the store's summaries, at the step it belongs to
+    sums = run._store.metric_summaries([run.id]).get(run.id, {})
+    counts = {k: s.count for k, s in sums.items()}
+    if variant == "rules":
+        want = {k0: n, k1: n, k2: n, "global_step": n}
+        ok = counts == want and sums[k0].last_step == 2 * (n - 1)
+    elif variant == "values":
+        ok = counts == dict.fromkeys(KEYS, n) and len(run._store.read_values(run.id)) == -(
+            -n // 100
+        )
+    else:
+        ok = counts == dict.fromkeys(KEYS, n)
     return {
         "impl": "C _speedups.Logger" if run._logger is not None else "pure Python",
         "us_log": (t1 - t0) / n * 1e6,
         "loop_s": t1 - t0,
         "finish_s": t2 - t1,
-        "ok": counts == dict.fromkeys(KEYS, n),
+        "ok": ok,
         "counts": counts,
     }
 
@@ -678,6 +709,39 @@ def run_hot(size: dict[str, int], tmp: Path, raw: dict[str, Any], rows: list[dic
             "target": "(info)",
         }
     )
+    for variant, what in (
+        ("rules", "define_metric('*', step_metric='global_step') + a summary rule"),
+        ("values", "a string value beside the scalars every 100 steps"),
+    ):
+        vf: list[dict[str, Any]] = []
+        vo: list[dict[str, Any]] = []
+        for rep in range(size["reps_hot"]):
+            log_progress(f"hot loop ({variant}) rep {rep + 1}/{size['reps_hot']}")
+            st = tmp / f"hot-{variant}-r{rep}"
+            pair = [
+                lambda vf=vf: vf.append(spawn("hot_floor", {"steps": n})),
+                lambda s=st, v=variant, vo=vo: vo.append(
+                    spawn("hot_expbook", {"steps": n, "store": str(s), "variant": v})
+                ),
+            ]
+            for f in pair if rep % 2 == 0 else pair[::-1]:
+                f()
+            shutil.rmtree(st, ignore_errors=True)
+        raw[f"hot_{variant}"] = {"floor": vf, "expbook": vo}
+        vu = [o["us_log"] for o in vo]
+        va = [f["us_append"] for f in vf]
+        rows.append(
+            {
+                "name": f"  hot loop with {what}, us/iter",
+                "ours": spread(vu),
+                "floor": spread(va),
+                "floor_what": "list.append(dict)",
+                "ratio": med(vu) / med(va),
+                "target": f"<= {TARGETS['hot_ratio']}x",
+                "met": med(vu) / med(va) <= TARGETS["hot_ratio"],
+                "ok": all(o["ok"] for o in vo),
+            }
+        )
     steady_f: list[dict[str, Any]] = []
     steady_o: list[dict[str, Any]] = []
     work = 300  # ~10-20 us of Python per step on this machine
@@ -902,8 +966,7 @@ def run_series(
     rf = [f["read_ms"] for f in floors]
     rows.append(
         {
-            "name": f"series read, {n:,} points as (step, value) pairs, new process after "
-            "open, ms",
+            "name": f"series read, {n:,} points as (step, value) pairs, new process after open, ms",
             "ours": spread(ro),
             "floor": spread(rf),
             "floor_what": "SELECT step, value ... ORDER BY step (no index)",

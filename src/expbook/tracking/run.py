@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import weakref
@@ -78,17 +79,32 @@ def normalize(
         raise MetricError(f"log() takes a dict of metrics, not {type(data).__name__}")
     out: dict[str, float] = {}
     for k, v in data.items():
-        if not isinstance(k, str):
+        if k.__class__ is not str and not isinstance(k, str):
             raise MetricError(f"cannot log key {k!r}: metric names must be strings")
         if not k:
             raise MetricError("cannot log an empty metric name")
-        key = prefix + k
-        if isinstance(v, Mapping) and not getattr(type(v), "_expbook_media", False):
+        key = prefix + k if prefix else k
+        t = v.__class__
+        if t is float:  # the common case first: no ABC checks
+            if key not in _RESERVED:
+                out[key] = v
+            continue
+        if t is str or v is None:
+            if key in _RESERVED:
+                continue
+            if sink is None:
+                _as_float(key, v)  # raises, naming the key
+            else:
+                sink.append((key, v))
+            continue
+        if t is dict or (
+            t is not int and isinstance(v, Mapping) and not getattr(t, "_expbook_media", False)
+        ):
             out.update(normalize(v, key + "/", sink))
             continue
         if key in _RESERVED:
             continue  # wandb-internal names some scripts pass through; the store has its own
-        if sink is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+        if sink is None or t is int or t is bool:
             out[key] = _as_float(key, v)
             continue
         try:
@@ -118,12 +134,10 @@ def value_json(v: Any) -> str | None:
     Strings, None, lists and dicts are kept as they are (numbers inside stay numbers); numpy
     arrays and tensors become nested lists; a value whose JSON is larger than
     :data:`MAX_VALUE_BYTES` is kept as a description (type, shape, size)."""
-    import json
-
     plain = _jsonable(v)
     if plain is _UNSTORABLE:
         return None
-    text = json.dumps(plain, allow_nan=True, separators=(",", ":"))
+    text = _encode(plain)
     if len(text) > MAX_VALUE_BYTES:
         shape = getattr(v, "shape", None)
         desc = {
@@ -138,6 +152,7 @@ def value_json(v: Any) -> str | None:
 
 
 _UNSTORABLE = object()
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=True).encode
 
 
 def _jsonable(v: Any, depth: int = 0) -> Any:
@@ -542,6 +557,9 @@ class Run:
             wall = _time()
             for key, v in extras:
                 at = self._extra_step(key, step, data)
+                if v.__class__ is str and len(v) < 8192:
+                    self._values.append((key, at, wall, _encode(v)))
+                    continue
                 if is_media(v):
                     self._media.append((key, at, wall, v))
                     continue
