@@ -17,7 +17,7 @@ import pytest
 
 import expbook
 from expbook.store import PointBatch, SQLiteStore
-from expbook.store.sqlite import CHUNK_POINTS
+from expbook.store.sqlite_core import CHUNK_POINTS
 
 
 def rows_of(out: str) -> list[list[str]]:

@@ -176,7 +176,7 @@ def test_a_store_from_before_sketches_is_upgraded_and_read(tmp_path: Path) -> No
 
 def test_the_logging_process_path_stores_the_same_sketch(tmp_path: Path, monkeypatch) -> None:
     """Without numpy (a training script) the writer computes the same sketch."""
-    import expbook.store.sqlite as sqlite_mod
+    import expbook.store.sqlite_write as sqlite_mod
 
     steps, walls, values, *_ = spiky(5_000, seed=3)
     values[100:300] = [math.nan] * 200

@@ -379,7 +379,7 @@ def test_values_at_chunks_out_of_order_and_gaps(store_path: str) -> None:
 
 def test_values_at_many_runs_one_pass(store_path: str, monkeypatch) -> None:
     # more runs than are looked up by id: the one-pass path, keeping only the asked runs
-    from expbook.store import sqlite as sq
+    from expbook.store import sqlite_read as sq
 
     monkeypatch.setattr(sq, "_FEW_RUNS", 3)
     store = SQLiteStore(store_path)
@@ -490,7 +490,7 @@ def test_metric_summaries_filters(store_path: str) -> None:
 
 
 def test_values_at_in_two_threads_same_values_and_errors(store_path: str, monkeypatch) -> None:
-    from expbook.store import sqlite as sq
+    from expbook.store import sqlite_read as sq
 
     store = SQLiteStore(store_path)
     ids = []

@@ -16,7 +16,7 @@ import pytest
 from expbook.importers import driver, textlog
 from expbook.importers.model import ImportedRun, PointArrays
 from expbook.store import SQLiteStore, codec
-from expbook.store import sqlite as sqlite_store
+from expbook.store import sqlite_write as sqlite_store
 
 NAN = float("nan")
 INF = float("inf")

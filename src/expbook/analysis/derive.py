@@ -622,7 +622,7 @@ class DerivedRun:
             self._refresh_metrics()
 
     def _refresh_metrics(self) -> None:
-        from ..store.sqlite import _summarize
+        from ..store.sqlite_write import _summarize
 
         extra = {k: _summarize(s.steps, s.walls, s.values) for k, s in self.derived_series.items()}
         self.metrics = _Metrics(self.base.metrics, extra)

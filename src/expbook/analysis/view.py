@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..store.base import MetricSummary, Series
-from ..store.sqlite import _summarize
+from ..store.sqlite_write import _summarize
 
 __all__ = ["MemoryRun", "MetricSummary", "RunView", "Series", "points"]
 
