@@ -44,10 +44,11 @@ STEP_METRIC = {"t/loss": "gs"}  # keys whose x axis in wandb is a step metric
 
 
 def _run(lib: str, where: Path) -> None:
+    at = repr(str(where))
     head = (
-        "import wandb as w\nrun = w.init(project='cmp', mode='offline', dir=%r)\n" % str(where)
+        f"import wandb as w\nrun = w.init(project='cmp', mode='offline', dir={at})\n"
         if lib == "wandb"
-        else "import expbook as w\nrun = w.init(project='cmp', store=%r)\n" % str(where)
+        else f"import expbook as w\nrun = w.init(project='cmp', store={at})\n"
     )
     env = {**os.environ, "WANDB_SILENT": "true"}
     subprocess.run([sys.executable, "-c", head + CALLS], check=True, env=env)
