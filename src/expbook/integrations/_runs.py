@@ -56,15 +56,17 @@ class RunHandle:
             cfg = dict(config)
             cfg.update(kwargs.pop("config", None) or {})  # what the user passed wins
             kwargs["config"] = cfg
-        self.run = expbook.init(
-            project=self.project, name=self.name, store=self.location, **kwargs
-        )
+        self.run = expbook.init(project=self.project, name=self.name, store=self.location, **kwargs)
         self.owned = True
         return self.run
 
     @property
     def live(self) -> bool:
         return self.run is not None and not getattr(self.run, "finished", False)
+
+    def get(self) -> Any:
+        """The run: started here if none was yet; a finished one is not opened again."""
+        return self.start() if self.run is None else self.run
 
     def ensure(self) -> Any:
         """A run to write to: the one started, opened again if it ended with the trainer

@@ -54,7 +54,7 @@ def metric_name(key: str) -> str:
     return "train/" + key
 
 
-class ExpbookCallback(TrainerCallback):  # type: ignore[misc]
+class ExpbookCallback(TrainerCallback):
     """A ``transformers.TrainerCallback`` that logs the training to an expbook run.
 
     ``project``, ``name``, ``store`` and any other keyword are passed to
@@ -82,9 +82,7 @@ class ExpbookCallback(TrainerCallback):  # type: ignore[misc]
         self._handle.start(_config(args, kwargs.get("model")))
         self._training = True
 
-    def on_log(
-        self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
-    ) -> None:
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not logs:
             return
         summary = {k: v for k, v in logs.items() if k in SUMMARY_KEYS}
