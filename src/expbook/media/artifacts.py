@@ -144,8 +144,7 @@ def download(store: Any, info: Mapping[str, Any], root: str | os.PathLike[str] |
         src = f.get("source") if f.get("blob") is None else Path(store.files_dir) / f["blob"]
         if src is None or not os.path.exists(src):
             raise UsageError(
-                f"artifact {info['name']}:{info['version']}: file {f['path']!r} is missing "
-                f"({src})"
+                f"artifact {info['name']}:{info['version']}: file {f['path']!r} is missing ({src})"
             )
         copy_out(src, target)
     dest.mkdir(parents=True, exist_ok=True)

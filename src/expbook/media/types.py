@@ -292,9 +292,15 @@ class Audio(Media):
             w.setframerate(int(self.sample_rate or 0))
             w.writeframes(pcm.tobytes())
         duration = a.shape[0] / float(self.sample_rate or 1)
-        return buf.getvalue(), ".wav", self._meta(
-            format="wav", sample_rate=int(self.sample_rate or 0), channels=channels,
-            duration=duration,
+        return (
+            buf.getvalue(),
+            ".wav",
+            self._meta(
+                format="wav",
+                sample_rate=int(self.sample_rate or 0),
+                channels=channels,
+                duration=duration,
+            ),
         )
 
 
@@ -342,8 +348,10 @@ class Video(Media):
             loop=0,
         )
         w, h = frames[0].size
-        return buf.getvalue(), ".gif", self._meta(
-            format="gif", fps=self.fps, frames=len(frames), width=w, height=h
+        return (
+            buf.getvalue(),
+            ".gif",
+            self._meta(format="gif", fps=self.fps, frames=len(frames), width=w, height=h),
         )
 
 

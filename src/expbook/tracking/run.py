@@ -1041,9 +1041,7 @@ class Run:
 
         return artifacts.use_artifact(self._store, self.project, self.id, artifact_or_name)
 
-    def save(
-        self, glob_str: Any, base_path: Any = None, policy: str = "live"
-    ) -> list[str]:
+    def save(self, glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
         """Copy the files matching ``glob_str`` into this run's files (the artifact
         ``run-<id>-files``); returns their names."""
         from ..media import artifacts
