@@ -241,8 +241,10 @@ class Table(_AnalysisTable, Media):
 def _cell(v: Any) -> Any:
     if v is None or isinstance(v, (bool, int, str)):
         return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else str(v)
+    if isinstance(v, float):  # a missing value (NaN) is null; infinities are text
+        return v if math.isfinite(v) else None if math.isnan(v) else str(v)
+    if type(v).__name__ in ("NAType", "NaTType"):  # pandas' missing values
+        return None
     item = getattr(v, "item", None)  # numpy / torch scalars
     if item is not None and getattr(v, "ndim", 0) == 0:
         return _cell(item())
