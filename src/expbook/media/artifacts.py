@@ -75,7 +75,7 @@ class Artifact:
                 full = os.path.join(folder, f)
                 rel = os.path.relpath(full, root).replace(os.sep, "/")
                 added.append(self.add_file(full, f"{name}/{rel}" if name else rel))
-        return added
+        return sorted(added)
 
     def add(self, obj: Any, name: str) -> str:
         """Add a media object (a :class:`~expbook.Table`, an :class:`~expbook.Image`...) as
