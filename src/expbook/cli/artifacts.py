@@ -28,11 +28,12 @@ def artifacts_cmd() -> None:
 def _size(n: Any) -> str:
     if not isinstance(n, int):
         return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return ""  # pragma: no cover
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 def _lookup(backend: Any, ref: str, project: str | None) -> dict[str, Any]:

@@ -176,7 +176,7 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     metrics = book.backend.metric_summaries([rec.id]).get(rec.id, {})
     obj = run_record_json(rec, metrics)
     obj["metrics"] = {k: m._asdict() for k, m in sorted(metrics.items())}
-    media = getattr(book.backend, "media_keys", lambda _rid: [])(rec.id)
+    media: list[dict[str, Any]] = getattr(book.backend, "media_keys", lambda _rid: [])(rec.id)
     obj["media"] = media
     if fmt == "json":
         emit(fmt, columns=[], rows=[], json_obj=obj)
