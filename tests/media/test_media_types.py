@@ -4,6 +4,7 @@ media table with its metadata."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -286,3 +287,24 @@ def test_public_names() -> None:
     ):
         assert name in expbook.__all__ and getattr(expbook, name) is not None
     assert callable(expbook.plot.line) and callable(expbook.plot.scatter)
+
+
+def test_reused_copy_buffers_never_change_an_encoded_image() -> None:
+    a = np.zeros((256, 256, 3), np.uint8)
+    b = np.full((256, 256, 3), 7, np.uint8)
+    first = expbook.Image(a)
+    encoded = first._payload()
+    second = expbook.Image(b)  # takes the buffer first's copy gave back
+    assert first._payload() is encoded  # encoded once, kept
+    with PILImage.open(io.BytesIO(encoded[0])) as im:
+        assert (np.asarray(im) == 0).all()
+    with PILImage.open(io.BytesIO(second._payload()[0])) as im:
+        assert (np.asarray(im) == 7).all()
+
+
+def test_one_image_logged_at_two_steps(store_path) -> None:
+    img = expbook.Image(np.full((300, 300), 9, np.uint8))
+    st, rid = logged(store_path, {"img": img}, {"img": img})
+    rows = st.read_media(rid)
+    assert [r["step"] for r in rows] == [0, 1] and rows[0]["path"] == rows[1]["path"]
+    assert (png(st, rows[1]) == 9).all()

@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,48 @@ def _array_copy(data: Any) -> Any:
     import numpy as np
 
     if type(data).__module__.startswith("torch"):
-        return np.array(data.detach().cpu().numpy(), copy=True)
-    return np.array(data, copy=True)
+        t = data.detach()
+        if t.device.type != "cpu":
+            return t.cpu().numpy()  # already a copy
+        data = t.numpy()
+    if type(data) is np.ndarray and data.nbytes >= _POOL_FROM:
+        buf = _take_buffer(data.shape, data.dtype)
+        if buf is not None:
+            np.copyto(buf, data)
+            return buf
+    return np.array(data, copy=True, order="C")
+
+
+# Buffers of large arrays, handed back once their copy is encoded. A training loop logs
+# arrays of one shape again and again: a fresh copy each time would fault in new pages
+# (about 100 us for a 256x256x3 image), a reused buffer is written at memory speed.
+_POOL_FROM = 64 << 10  # arrays of at least this many bytes
+_POOL_MAX_BYTES = 64 << 20  # buffers kept at most, all shapes together
+_pool: dict[tuple[Any, ...], list[Any]] = {}
+_pool_bytes = 0
+_pool_lock = threading.Lock()
+
+
+def _take_buffer(shape: tuple[int, ...], dtype: Any) -> Any:
+    global _pool_bytes
+    with _pool_lock:
+        free = _pool.get((shape, dtype.str))
+        if not free:
+            return None
+        buf = free.pop()
+        _pool_bytes -= buf.nbytes
+        return buf
+
+
+def _give_back(buf: Any) -> None:
+    """Keep an array copied by :func:`_array_copy` for the next copy of its shape."""
+    global _pool_bytes
+    if buf is None or buf.nbytes < _POOL_FROM or not buf.flags.c_contiguous or buf.base is not None:
+        return
+    with _pool_lock:
+        if _pool_bytes + buf.nbytes <= _POOL_MAX_BYTES:
+            _pool.setdefault((buf.shape, buf.dtype.str), []).append(buf)
+            _pool_bytes += buf.nbytes
 
 
 def _is_torch(x: Any) -> bool:
@@ -83,6 +124,7 @@ class Image(Media):
     def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None):
         self.caption = caption
         self.mode = mode
+        self._encoded: Payload | None = None
         self._bytes: bytes | None = None
         self._pil: Any = None
         self._array: Any = None
@@ -110,6 +152,15 @@ class Image(Media):
         return PILImage.fromarray(_image_array(self._array, self._chw), mode=self.mode)
 
     def _payload(self) -> Payload:
+        # encoded once: the array copy then goes back to the pool for the next Image
+        if self._encoded is None:
+            self._encoded = self._encode()
+            if self._array is not None:
+                array, self._array = self._array, None
+                _give_back(array)
+        return self._encoded
+
+    def _encode(self) -> Payload:
         if self._bytes is not None:
             from PIL import Image as PILImage
 
