@@ -16,7 +16,11 @@ TARGET = click.option(
     help="The site-packages folder (default: the running Python's).",
 )
 FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
     help="Output format.",
 )
 NAME = click.argument("name", type=click.Choice(["wandb"]), default="wandb")

@@ -15,7 +15,6 @@ does not find them), and ``uninstall`` moves them back.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sysconfig
 from dataclasses import dataclass, field
@@ -141,8 +140,13 @@ def install(name: str, target: Path | None = None, *, force: bool = False) -> Sh
     rel = [p.relative_to(target).as_posix() for p in files]
     rel += [f"{dist.name}/{MARKER}", f"{dist.name}/RECORD"]
     (dist / "RECORD").write_text("".join(f"{r},,\n" for r in rel), encoding="utf-8")
-    mark = {"shim": name, "version": version, "files": rel, "dirs": [name, dist.name],
-            "aside": aside}
+    mark = {
+        "shim": name,
+        "version": version,
+        "files": rel,
+        "dirs": [name, dist.name],
+        "aside": aside,
+    }
     (dist / MARKER).write_text(json.dumps(mark, indent=1) + "\n", encoding="utf-8")
     return status(name, target)
 
