@@ -68,6 +68,16 @@ _SUBMODULES = (
 )
 
 
+def init(*args: Any, **kwargs: Any) -> Any:
+    """``expbook.init`` with wandb's meaning of ``dir``: the folder for wandb's own files, so
+    it does not choose the store (``$EXPBOOK_STORE``, else the nearest ``.expbook/``, as
+    for every expbook command; ``store=`` still names one)."""
+    import expbook
+
+    kwargs.pop("dir", None)
+    return expbook.init(*args, **kwargs)
+
+
 def __getattr__(name: str) -> Any:
     if name in _FORWARD:
         import expbook
