@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -112,5 +113,12 @@ def test_pytorch_cnn_mnist_example(shim_venv: Path, tmp_path: Path) -> None:
     assert sorted(points(book, run_id, "loss")) == [0, 1, 3, 4]
     assert sorted(points(book, run_id, "Test Accuracy")) == [2, 5]
     assert sorted(points(book, run_id, "Test Loss")) == [2, 5]
-    # watch(model, log="all") logged the gradient norms on those steps
-    assert any(k.startswith("gradients/") for k in rec.summary)
+    # watch(model, log="all") logged gradient and parameter norms at its first step
+    assert 0 in points(book, run_id, "gradients/norm/_total")
+    assert 0 in points(book, run_id, "parameters/norm/_total")
+    # the two example images of each test pass, in the store's media table at their step
+    with sqlite3.connect(store / "expbook.db") as db:
+        media = db.execute(
+            "SELECT step, count(*), min(type) FROM media WHERE key = 'Examples' GROUP BY step"
+        ).fetchall()
+    assert media == [(2, 2, "image"), (5, 2, "image")]
