@@ -122,3 +122,30 @@ def test_pytorch_cnn_mnist_example(shim_venv: Path, tmp_path: Path) -> None:
             "SELECT step, count(*), min(type) FROM media WHERE key = 'Examples' GROUP BY step"
         ).fetchall()
     assert media == [(2, 2, "image"), (5, 2, "image")]
+
+
+def test_a_script_that_exits_with_an_error_ends_failed(shim_venv: Path, tmp_path: Path) -> None:
+    script = tmp_path / "crash.py"
+    script.write_text(
+        "import sys, wandb\n"
+        "run = wandb.init(project='crash', dir='elsewhere')\n"
+        "wandb.log({'loss': 1.5})\n"
+        "wandb.log({'loss': 0.5})\n"
+        "print('RUN_ID', run.id, flush=True)\n"
+        "sys.exit(3)\n"
+    )
+    store = tmp_path / "store"
+    done = subprocess.run(
+        [str(shim_venv), str(script)],
+        env=client_env(store),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    run_id = done.stdout.split()[1]
+    book = expbook.open_store(store)  # dir= did not move the store
+    assert book.run(run_id).status == "failed"
+    assert book.series_points(run_id, "loss") == [(0, 1.5), (1, 0.5)]
+    assert not (tmp_path / "elsewhere").exists()

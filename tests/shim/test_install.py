@@ -155,3 +155,16 @@ def test_import_expbook_does_not_import_the_layer() -> None:
         text=True,
     )
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_name_expbook_lacks_imports_and_fails_when_used() -> None:
+    import pytest
+
+    import expbook.compat.wandb as layer
+    from expbook.errors import UsageError
+
+    placeholder = layer.Object3D  # what `from wandb import Object3D` gets
+    with pytest.raises(UsageError, match=r"wandb\.Object3D is not available"):
+        placeholder("x.obj")
+    with pytest.raises(AttributeError, match="no attribute 'nothing_like_this'"):
+        layer.nothing_like_this  # noqa: B018
