@@ -24,6 +24,7 @@ from .demo import demo_cmd
 from .importing import import_cmd
 from .reports import check_cmd, report_cmd
 from .runs import history_cmd, rm_cmd, runs_cmd, show_cmd
+from .shim import shim_cmd
 from .ui import ui_cmd
 
 
@@ -57,6 +58,7 @@ cli.add_command(ui_cmd)
 cli.add_command(report_cmd)
 cli.add_command(check_cmd)
 cli.add_command(artifacts_cmd)
+cli.add_command(shim_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:
