@@ -37,6 +37,16 @@ def test_public_api_is_pinned() -> None:
         assert hasattr(expbook, name) or name in ("run", "config", "summary"), name
     assert set(expbook.__all__) == {
         "AmbiguousRun",
+        "Artifact",
+        "Audio",
+        "Histogram",
+        "Html",
+        "Image",
+        "Video",
+        "log_artifact",
+        "plot",
+        "save",
+        "use_artifact",
         "Api",
         "Config",
         "ExpbookError",
