@@ -61,8 +61,10 @@ def options(kwargs: MutableMapping[str, Any]) -> Options:
     interval = kwargs.pop("system_metrics_interval", None)
     if interval is None:
         interval = DEFAULT_INTERVAL_S
-    elif isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
-        interval > 0 and interval < float("inf")
+    elif (
+        isinstance(interval, bool)
+        or not isinstance(interval, (int, float))
+        or not (interval > 0 and interval < float("inf"))
     ):
         raise UsageError(
             f"system_metrics_interval must be a positive number of seconds, not {interval!r}"
@@ -166,8 +168,11 @@ class Recorder:
             # a resumed run goes on after the samples of its earlier sessions
             sums = store.metric_summaries([run.id]).get(run.id, {})
             self._first_step = 1 + max(
-                (s.last_step for k, s in sums.items() if k.startswith("system/") and
-                 s.last_step is not None),
+                (
+                    s.last_step
+                    for k, s in sums.items()
+                    if k.startswith("system/") and s.last_step is not None
+                ),
                 default=-1,
             )
         step = self._first_step + sampler.index
