@@ -436,3 +436,16 @@ def test_a_tee_never_raises_from_a_broken_sink(tmp_path: Path) -> None:
         capture._sinks.remove(broken)
         capture.stop(sink)
         sink.flush(final=True)
+
+
+def test_gpu_check_runs_or_says_why_not() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "check_gpu.py"), "--steps", "200"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("check_gpu: ")
+    assert "skipped: " in proc.stdout or "FAIL" not in proc.stdout
