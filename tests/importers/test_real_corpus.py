@@ -25,6 +25,8 @@ PROVENANCE = json.loads((REAL / "provenance.json").read_text())
 # Artifacts that import in full today (the rest are the importer to-do in README.md).
 PASSING = [
     "atari-dqn-progress",
+    "pinn-lightning-metrics",
+    "hf-t5-summarization",
 ]
 
 
@@ -89,7 +91,11 @@ def test_artifact_imports_in_full(art_id: str, tmp_path: Path) -> None:
                 assert _close(min(v for _, v in pts if not math.isnan(v)), exp["min"]), key
             if "last_step" in expected:
                 assert pts[-1][0] == expected["last_step"], key
-        config = store.run(ref).config
+        record = store.run(ref)
+        for key, value in expected.get("summary", {}).items():
+            assert key in record.summary, f"summary key {key!r} missing"
+            assert _close(record.summary[key], value), key
+        config = record.config
         for key, value in expected.get("config", {}).items():
             assert key in config, f"config key {key!r} missing; got {sorted(config)}"
             assert config[key] == value, key
