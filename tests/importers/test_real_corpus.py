@@ -27,6 +27,7 @@ PASSING = [
     "atari-dqn-progress",
     "pinn-lightning-metrics",
     "hf-t5-summarization",
+    "kobart-lightning-hparams",
 ]
 
 
