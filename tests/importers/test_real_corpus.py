@@ -28,6 +28,8 @@ PASSING = [
     "pinn-lightning-metrics",
     "hf-t5-summarization",
     "kobart-lightning-hparams",
+    "ultralytics-yolov8-train",
+    "sklearn-svm-cv-results",
 ]
 
 
