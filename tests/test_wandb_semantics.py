@@ -56,6 +56,22 @@ def test_exact_rule_wins_over_a_glob_and_rows_before_the_rule_keep_their_steps(
     assert h["val/special"] == [[700, 2.0]]
 
 
+@pytest.mark.parametrize("pure", [False, True])
+def test_step_metric_last_value_survives_between_writes(
+    store_path: str, monkeypatch: pytest.MonkeyPatch, pure: bool
+) -> None:
+    run = expbook.init(store=store_path)
+    if pure:  # the pure-Python buffer, as without the C extension
+        monkeypatch.setattr(run, "_logger", None)
+        monkeypatch.setattr(run, "log", expbook.Run.log.__get__(run))
+    run.define_metric("val/*", step_metric="epoch")
+    run.log({"epoch": 7})
+    run._writer.drain(run)  # the writer takes the row holding the step metric
+    run.log({"val/loss": 0.25})  # a later take: the last value is remembered
+    run.finish()
+    assert _series(store_path, run.id)["val/loss"] == [[7, 0.25]]
+
+
 @pytest.mark.parametrize(
     "summary, goal, expected",
     [

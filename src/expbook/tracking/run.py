@@ -748,7 +748,14 @@ class Run:
         return rule
 
     def _resolve(self, key: str) -> str | None:
-        """The step metric of ``key`` (an exact rule first, else the newest matching glob)."""
+        """The step metric of ``key`` (an exact rule first, else the newest matching glob).
+        Called by the writer thread (``take``), so it must not raise."""
+        try:
+            return self._find_step_metric(key)
+        except Exception:
+            return None
+
+    def _find_step_metric(self, key: str) -> str | None:
         if key in self._sm_last:
             return None  # a step metric is stepped by the run
         rules = [r for r in self._rules if r.step_metric]
