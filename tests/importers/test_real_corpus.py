@@ -30,6 +30,7 @@ PASSING = [
     "kobart-lightning-hparams",
     "ultralytics-yolov8-train",
     "sklearn-svm-cv-results",
+    "es-hopper-run-csv",
 ]
 
 
