@@ -24,13 +24,12 @@ def main(folder: str) -> None:
                 continue
             series.setdefault(key, []).append((entry["step"], float(value)))
     metrics = {
-        k: {"points": len(v), "last": v[-1][1], "min": min(x for _, x in v)}
+        k: {"points": len(v), "last": v[-1][1], "min": min(x for _, x in v), "last_step": v[-1][0]}
         for k, v in series.items()
     }
-    last_step = max(s for v in series.values() for s, _ in v)
     # the Trainer's run settings trainer_state.json keeps at its top level
     config = {k: state[k] for k in ("train_batch_size", "num_train_epochs") if k in state}
-    out = {"runs": 1, "step": "step", "last_step": last_step, "metrics": metrics, "config": config}
+    out = {"runs": 1, "step": "step", "metrics": metrics, "config": config}
     results = root / "all_results.json"
     if results.is_file():
         out["summary"] = json.loads(results.read_text())
