@@ -32,6 +32,8 @@ PASSING = [
     "sklearn-svm-cv-results",
     "es-hopper-run-csv",
     "hf-lora-imdb-trainer-state",
+    "rl-hopper-mass-monitor",
+    "dvclive-dqn-summary",
 ]
 
 
