@@ -36,6 +36,7 @@ def test_public_api_is_pinned() -> None:
     for name in expbook.__all__:
         assert hasattr(expbook, name) or name in ("run", "config", "summary"), name
     assert set(expbook.__all__) == {
+        "AlertLevel",
         "AmbiguousRun",
         "Artifact",
         "Audio",
@@ -65,6 +66,7 @@ def test_public_api_is_pinned() -> None:
         "UnknownKey",
         "UsageError",
         "__version__",
+        "alert",
         "config",
         "define_metric",
         "finish",

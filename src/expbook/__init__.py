@@ -28,7 +28,7 @@ from .errors import (
 )
 from .store.base import MetricSummary, RunRecord
 from .tracking import Config, Run, Summary, finish, init, log
-from .tracking.api import define_metric, mark_preempting, unwatch, watch
+from .tracking.api import alert, define_metric, mark_preempting, unwatch, watch
 from .tracking.compat import (
     Api,
     Settings,
@@ -40,6 +40,7 @@ from .tracking.compat import (
     termlog,
     termwarn,
 )
+from .tracking.recording import AlertLevel
 
 if TYPE_CHECKING:
     from .analysis.table import TableSet
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlertLevel",
     "AmbiguousRun",
     "Api",
     "Artifact",
@@ -74,6 +76,7 @@ __all__ = [
     "UsageError",
     "Video",
     "__version__",
+    "alert",
     "config",
     "define_metric",
     "finish",

@@ -75,7 +75,9 @@ def runs_cmd(
     rows = []
     for i, r in enumerate(records):
         summ = r["summary"]
-        shown = ", ".join(f"{k}={fmt_number(v)}" for k, v in list(summ.items())[:4]) + (
+        # the system metrics a run records by itself come after what it logged
+        items = sorted(summ.items(), key=lambda kv: kv[0].startswith("system/"))
+        shown = ", ".join(f"{k}={fmt_number(v)}" for k, v in items[:4]) + (
             " …" if len(summ) > 4 else ""
         )
         row = [
@@ -178,6 +180,10 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     obj["metrics"] = {k: m._asdict() for k, m in sorted(metrics.items())}
     media: list[dict[str, Any]] = getattr(book.backend, "media_keys", lambda _rid: [])(rec.id)
     obj["media"] = media
+    if fmt != "csv":
+        from .._recorded import recorded
+
+        obj.update(recorded(book.backend, rec))  # error, system, env, alerts, console
     if fmt == "json":
         emit(fmt, columns=[], rows=[], json_obj=obj)
         return
@@ -194,6 +200,7 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
             m.nan_count,
         ]
         for k, m in sorted(metrics.items())
+        if fmt == "csv" or not k.startswith("system/")  # a table of their own below
     ]
     cols = ["metric", "points", "last step", "last", "min", "min step", "max", "max step", "NaN"]
     if fmt == "csv":
@@ -249,6 +256,59 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
             json_obj=None,
             title="media",
         )
+    _print_recorded(con, obj)
+
+
+def _print_recorded(con: Any, obj: dict[str, Any]) -> None:
+    """``show``'s sections for what the run recorded by itself."""
+    from rich.text import Text
+
+    system = obj.get("system")
+    if system and system["metrics"]:
+        every = f" (every {fmt_number(system['interval_s'])} s)" if system["interval_s"] else ""
+        emit(
+            "table",
+            columns=["system metric", "samples", "last", "mean", "max"],
+            rows=[
+                [k, m["samples"], m["last"], m["mean"], m["max"]]
+                for k, m in system["metrics"].items()
+            ],
+            json_obj=None,
+            title="system" + every,
+        )
+    env = obj.get("env")
+    if env:
+        git = env.get("git") or {}
+        line = f"environment: python {env.get('python', '?')}"
+        if env.get("implementation"):
+            line += f" ({env['implementation']})"
+        if env.get("platform"):
+            line += f" on {env['platform']}"
+        line += f", {env.get('package_count') or 0} packages"
+        if git.get("diff"):
+            line += f", git diff of {len(git['diff'].encode()):,} bytes"
+        con.print(line + " (all of it: --format json)")
+    alerts = obj.get("alerts") or []
+    if alerts:
+        emit(
+            "table",
+            columns=["time", "level", "title", "text"],
+            rows=[[a["time"], a["level"], a["title"], a["text"]] for a in alerts],
+            json_obj=None,
+            title="alerts",
+        )
+    error = obj.get("error")
+    if error:
+        con.print(Text.assemble(("error: ", "bold red"), f"{error['type']}: {error['message']}"))
+        if error.get("traceback"):
+            con.print(error["traceback"].rstrip("\n"))
+    console = obj.get("console")
+    if console:
+        n = len(console["tail"])
+        cut = " (truncated)" if console["truncated"] else ""
+        con.print(Text(f"console: last {n} lines of {console['path']}{cut}", style="bold"))
+        for line in console["tail"]:
+            con.print(line)
 
 
 def _meta_lines(rec: Any) -> list[str]:
@@ -257,7 +317,9 @@ def _meta_lines(rec: Any) -> list[str]:
     import json
     import shlex
 
-    meta = dict(rec.meta)
+    from .._recorded import meta_shown_elsewhere
+
+    meta = {k: v for k, v in rec.meta.items() if k not in meta_shown_elsewhere()}
     lines = []
     if rec.group:
         lines.append(f"group: {rec.group}")

@@ -32,7 +32,10 @@ _SKIP = ("seed", "dir", "path", "name", "id", "cmd", "command", "output")
 
 
 def _pick_metric(runs: Sequence[Any]) -> tuple[str, str]:
-    counts: Counter[str] = Counter(k for r in runs for k in r.metrics)
+    # system/... metrics are what a run records by itself, never the metric to rank by
+    counts: Counter[str] = Counter(
+        k for r in runs for k in r.metrics if not k.startswith("system/")
+    )
     if not counts:
         counts = Counter(
             k

@@ -210,6 +210,26 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX artifact_uses_rid ON artifact_uses(rid)",
         ],
     ),
+    (
+        "0005_events",
+        [
+            # what happened to a run besides its points: alerts, and what a run records by
+            # itself that is too large for its meta (the package list, the git diff)
+            """
+            CREATE TABLE events (
+                eid    INTEGER PRIMARY KEY,
+                rid    INTEGER NOT NULL,
+                wall   REAL NOT NULL,
+                kind   TEXT NOT NULL,
+                level  TEXT,
+                title  TEXT,
+                text   TEXT,
+                data   TEXT
+            )
+            """,
+            "CREATE INDEX events_run ON events(rid, kind, eid)",
+        ],
+    ),
 ]
 
 

@@ -37,6 +37,7 @@ from .base import (
 )
 from .migrations import migrate
 from .sqlite_core import BUSY_TIMEOUT_S, _dumps, _loads, _reads
+from .sqlite_events import EventsPath
 from .sqlite_media import MediaPath
 from .sqlite_read import ReadPath
 from .sqlite_write import WritePath
@@ -247,7 +248,7 @@ class _StoredRecord(RunRecord):
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(RunRecord))
 
 
-class SQLiteStore(ReadPath, WritePath, MediaPath):
+class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath):
     """A store in one SQLite file. Thread-safe; open one per process and share it."""
 
     def __init__(
@@ -491,12 +492,16 @@ class SQLiteStore(ReadPath, WritePath, MediaPath):
 
     def delete_runs(self, run_ids: Iterable[str]) -> int:
         n = 0
+        gone: list[str] = []  # their folders go once the rows are gone
         with self.atomic():
             for run_id in run_ids:
                 row = self._conn.execute("SELECT rid FROM runs WHERE id=?", (run_id,)).fetchone()
                 if row is None:
                     continue
                 rid = row[0]
+                if "events" in self._tables:
+                    self._conn.execute("DELETE FROM events WHERE rid=?", (rid,))
+                gone.append(run_id)
                 for table in (
                     "chunks",
                     "chunk_sketches",
@@ -513,6 +518,7 @@ class SQLiteStore(ReadPath, WritePath, MediaPath):
                 self._conn.execute("DELETE FROM runs WHERE rid=?", (rid,))
                 self._rids.pop(run_id, None)
                 n += 1
+        self._remove_run_dirs(gone)
         return n
 
     # -- imports -------------------------------------------------------------------------

@@ -20,6 +20,9 @@ from typing import Any, NoReturn
 from ..errors import StoreError, UsageError
 from ..store import connect, resolve_location
 from . import state
+from .recording import options as recording_options
+from .recording import record_error
+from .recording import start as start_recording
 from .run import Run, config_dict
 from .sysinfo import process_info
 from .writer import Writer
@@ -71,6 +74,7 @@ def init(
     store_arg = kwargs.pop("store", None)
     reinit = kwargs.pop("reinit", None)
     strict = bool(kwargs.pop("strict", False))
+    recording = recording_options(kwargs)  # console, system metrics, environment, traceback
     settings = kwargs.get("settings")
     mode = (
         kwargs.pop("mode", None)
@@ -159,6 +163,7 @@ def init(
         run._strict = strict
         run._git_pending = True
         run._meta = {**(existing.meta if existing is not None else {}), **meta}
+        start_recording(run, recording)
         writer.add(run)
         state.add(run)
         _install_handlers()
@@ -286,6 +291,12 @@ def mark_preempting() -> None:
         run.mark_preempting()
 
 
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    """:meth:`Run.alert` of the current run: stored as a run event, shown by ``expbook show``
+    and on the run's page."""
+    _require_for("alert").alert(title, text, level, wait_duration)
+
+
 def _require_for(what: str) -> Run:
     run = state.current()
     if run is None:
@@ -324,6 +335,8 @@ _prev_exit: Any = sys.exit
 def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
     global _exit_status
     _exit_status = ("killed", 130) if issubclass(exc_type, KeyboardInterrupt) else ("failed", 1)
+    for run in list(state.live):
+        record_error(run, exc_type, exc, tb)
     _prev_excepthook(exc_type, exc, tb)
 
 

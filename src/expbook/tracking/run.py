@@ -427,6 +427,8 @@ class MetricRule:
 class Run:
     """A run being logged from this process. Create it with :func:`expbook.init`."""
 
+    _recorder: Any = None  # what the run records by itself (tracking.recording), if anything
+
     def __init__(
         self,
         *,
@@ -922,6 +924,29 @@ class Run:
             self._meta["preempting"] = True
             self._meta_dirty = True
 
+    # -- the run's folder, alerts, its failure (tracking.recording) -----------------------
+    @property
+    def dir(self) -> str:
+        """The run's own folder in the store (``<store>/files/runs/<id>``), created on first
+        use; its console is ``output.log`` there."""
+        path = os.path.join(getattr(self._store, "files_dir", ".expbook-files"), "runs", self.id)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def alert(
+        self, title: str, text: str, level: Any = None, wait_duration: Any = None
+    ) -> None:
+        """Record an alert (``level`` INFO, WARN or ERROR) as an event of the run, shown by
+        ``expbook show`` and on the run's page, with a one-line notice on stderr."""
+        from .recording import alert
+
+        alert(self, title, text, level, wait_duration)
+
+    def _record_error(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        from .recording import record_error
+
+        record_error(self, exc_type, exc, tb)
+
     # -- state -------------------------------------------------------------------------
     def _touch(self) -> None:
         self._meta_dirty = True
@@ -957,6 +982,8 @@ class Run:
         with writer.lock:
             unwritten = writer.finish(self)
             writer.remove(self)
+            if self._recorder is not None:
+                self._recorder.close(self)
             try:
                 self._rule_summaries()
             except Exception as e:  # a summary is not worth failing the end of a run
@@ -1006,6 +1033,8 @@ class Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._record_error(exc_type, exc, tb)
         if exc_type is None:
             self._finish("finished", 0)
         elif issubclass(exc_type, KeyboardInterrupt):

@@ -49,3 +49,54 @@ def git_info(cwd: str) -> dict[str, Any]:
         "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
         "dirty": bool(status),
     }
+
+
+MAX_DIFF_BYTES = 1 << 20  # of a git diff kept in the store; a larger one is kept as a file
+
+
+@lru_cache(maxsize=1)
+def packages() -> dict[str, str]:
+    """The installed distributions, ``{name: version}`` sorted by name (what ``pip freeze``
+    lists), read once per process."""
+    from importlib import metadata
+
+    out: dict[str, str] = {}
+    for dist in metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+        except Exception:  # a damaged dist-info
+            continue
+        if name and name not in out:
+            out[name] = dist.version or ""
+    return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
+
+
+def environment() -> dict[str, Any]:
+    """The Python that runs: version, implementation, platform."""
+    import platform
+
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+    }
+
+
+@lru_cache(maxsize=8)
+def git_diff(cwd: str) -> str:
+    """``git diff HEAD`` of the checkout holding ``cwd`` (tracked files, staged or not);
+    "" outside a checkout or when clean. Runs git: call it from the writer thread."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "diff", "HEAD", "--no-color", "--no-ext-diff"],
+            cwd=cwd,
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    if out.returncode != 0:
+        return ""
+    return out.stdout.decode("utf-8", "replace")

@@ -126,7 +126,7 @@ class Writer:
     def _loop(self) -> None:
         last = time.monotonic()
         while not self._stopped:
-            self._wake.wait(self._timeout())
+            self._wake.wait(min(self._timeout(), self._sample_wait()))
             self._wake.clear()
             try:
                 with self.lock:
@@ -157,6 +157,17 @@ class Writer:
         if self._in_rate <= 0:
             return self.interval
         return min(self.interval, max(0.01, 0.5 * self.max_points / self._in_rate))
+
+    def _sample_wait(self) -> float:
+        """Seconds until the next system-metrics sample of a live run is due."""
+        due = [
+            r._recorder.sampler.next_at
+            for r in list(self._runs)
+            if r._recorder is not None and r._recorder.sampler is not None
+        ]
+        if not due:
+            return self.interval
+        return max(0.01, min(due) - time.monotonic())
 
     # -- backpressure ------------------------------------------------------------------
     def make_room(self, run: Run) -> None:
@@ -204,6 +215,8 @@ class Writer:
             ok = self._write_pending(run, final, was_full, started)
             if run._values or run._media:
                 ok = self._write_extras(run) and ok
+            if run._recorder is not None:  # console, system metrics, environment
+                run._recorder.tick(run, threading.current_thread() is self._thread)
             if run._git_pending:
                 run._git_pending = False
                 info = git_info(os.getcwd())

@@ -228,7 +228,7 @@ def default_columns(runs: list[StoredRun]) -> list[str]:
     for r in runs:
         for k, v in flatten(r.config).items():
             values.setdefault(k, set()).add(repr(v))
-        metrics.update(r.summary)
+        metrics.update(k for k in r.summary if not k.startswith("system/"))
     varying = [k for k in sorted(values) if len(values[k]) > 1] or sorted(values)
     return ["config." + k for k in varying[:4]] + ["summary." + k for k in sorted(metrics)[:4]]
 

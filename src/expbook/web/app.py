@@ -438,6 +438,8 @@ def create_app(
         )
 
     def run_page(request: Request) -> Response:
+        from .._recorded import meta_shown_elsewhere, recorded
+
         run = ui.run(request.path_params["run_id"])
         return render(
             request,
@@ -446,10 +448,13 @@ def create_app(
             rec=run.record,
             config=flatten(run.config),
             summary=run.summary,
-            keys=sorted(run.metrics),
+            # the system metrics the run recorded by itself come after the logged ones
+            keys=sorted(run.metrics, key=lambda k: (k.startswith("system/"), k)),
             values=_other_values(ui.backend, run.record.id),
             media=run_media(ui.backend, ui.backend.files_dir, run.record.id),
             artifacts=run_artifacts(ui.backend, run.record.id),
+            recorded=recorded(ui.backend, run.record),
+            hidden_meta=meta_shown_elsewhere(),
         )
 
     def compare_page(request: Request) -> Response:
