@@ -2,12 +2,13 @@
 
 ``sys.stdout`` and ``sys.stderr`` are wrapped by a :class:`_Tee` at the Python level: every
 write still goes to the stream that was there (the terminal, a pytest capture...) and is also
-queued for each capturing run. The queue is only appended to on the printing thread; the
-writer thread (:mod:`.writer`) turns it into lines and appends them to the file. A line that
+queued (one append to a deque: a print costs little more). The writer thread (:mod:`.writer`)
+hands the queue to every capturing run, which turns it into lines appended to its file. A line that
 is rewritten with ``\\r`` (progress bars) is kept in its last state only. The file is bounded
 (:data:`MAX_BYTES`); past that a note says the output was cut.
 
-Nothing here may raise into the program that prints: a failing sink is switched off.
+Nothing here may raise into the program that prints: a file that cannot be written stops
+being written.
 """
 
 from __future__ import annotations
@@ -19,55 +20,79 @@ from collections import deque
 from typing import Any, TextIO
 
 MAX_BYTES = 10 << 20  # bytes of output.log, then a note and nothing more
-MAX_QUEUED = 16 << 20  # characters waiting for the writer thread; more are dropped (counted)
 MAX_PARTIAL = 64 << 10  # characters of an unfinished line kept before it is written anyway
 FILE_NAME = "output.log"
 TRUNCATED_NOTE = "[expbook: output truncated: output.log reached {limit} MB]\n"
 
+MAX_QUEUED = 1_000_000  # writes waiting for the writer thread; more are dropped (counted)
+
 _lock = threading.Lock()
 _sinks: list[ConsoleLog] = []  # every run capturing now (shared by both tees)
 _tees: dict[str, _Tee] = {}  # the tees installed now: "stdout"/"stderr" -> tee
+# what the tees took, for every sink: (stream name, text); only appended to by the printing
+# threads (deque.append is atomic), emptied by pump()
+_queue: deque[tuple[str, str]] = deque()
+_append = _queue.append
+_dropped = [0]
+
+
+def pump() -> None:
+    """Hand what was printed since the last call to every capturing run (writer thread)."""
+    with _lock:
+        _pump_locked()
+
+
+def _pump_locked() -> None:
+    queue = _queue
+    if not queue:
+        return
+    # consecutive writes to one stream are joined first: a print is several writes
+    segments: list[tuple[str, str]] = []
+    parts: list[str] = []
+    current = ""
+    while True:
+        try:
+            stream, text = queue.popleft()
+        except IndexError:
+            break
+        if stream != current and parts:
+            segments.append((current, "".join(parts)))
+            parts = []
+        current = stream
+        parts.append(text)
+    if parts:
+        segments.append((current, "".join(parts)))
+    dropped, _dropped[0] = _dropped[0], 0
+    for sink in _sinks:
+        sink._take(segments, dropped)
 
 
 class ConsoleLog:
-    """The console of one run: a queue filled by the tees, written to ``path`` by
-    :meth:`flush`."""
+    """The console of one run: what the tees took, as lines, appended to ``path``."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._queue: deque[tuple[str, str]] = deque()
-        self._queued = 0  # approximate: updated without a lock on purpose
-        self.dropped = 0  # characters dropped because the writer fell behind
+        self.dropped = 0  # writes dropped because the writer thread fell behind
         self.written = 0  # bytes written to the file
         self.truncated = False
         self.closed = False
         self._partial: dict[str, str] = {}  # per stream: the unfinished line
+        self._lines: list[str] = []  # complete lines not written yet
         self._file: Any = None
-        self._flush_lock = threading.Lock()
 
-    # -- the printing thread ---------------------------------------------------------------
-    def append(self, stream: str, text: str) -> None:
+    def _take(self, segments: list[tuple[str, str]], dropped: int) -> None:
+        """Called by :func:`pump` (under its lock)."""
         if self.truncated or self.closed:
             return
-        if self._queued > MAX_QUEUED:
-            self.dropped += len(text)
-            return
-        self._queued += len(text)
-        self._queue.append((stream, text))
+        self.dropped += dropped
+        for stream, text in segments:
+            self._feed(stream, text, self._lines)
 
-    # -- the writer thread -----------------------------------------------------------------
     def flush(self, final: bool = False) -> None:
-        """Write the queued output (complete lines; every line when ``final``)."""
-        with self._flush_lock:
-            lines: list[str] = []
-            queue = self._queue
-            while True:
-                try:
-                    stream, text = queue.popleft()
-                except IndexError:
-                    break
-                self._queued -= len(text)
-                self._feed(stream, text, lines)
+        """Write the complete lines printed so far (every line when ``final``)."""
+        with _lock:
+            _pump_locked()
+            lines, self._lines = self._lines, []
             if final:
                 for rest in list(self._partial.values()):
                     line = _collapse(rest)
@@ -76,15 +101,15 @@ class ConsoleLog:
                 self._partial.clear()
                 if self.dropped:
                     lines.append(
-                        f"[expbook: {self.dropped:,} characters of output were dropped: "
+                        f"[expbook: {self.dropped:,} writes to the console were not kept: "
                         "printed faster than they could be written]\n"
                     )
                     self.dropped = 0
-            if lines:
-                self._write("".join(lines))
-            if final:
-                self.closed = True
-                self._close_file()
+        if lines:
+            self._write("".join(lines))
+        if final:
+            self.closed = True
+            self._close_file()
 
     def _feed(self, stream: str, text: str, lines: list[str]) -> None:
         partial = self._partial.get(stream, "") + text
@@ -150,15 +175,15 @@ class _Tee:
         self._expbook_stream = stream
         self._expbook_name = name
         self._expbook_active = True
+        self._expbook_write = stream.write
 
     def write(self, text: Any) -> int:
-        n = self._expbook_stream.write(text)
-        if self._expbook_active and text.__class__ is str and text:
-            try:
-                for sink in _sinks:
-                    sink.append(self._expbook_name, text)
-            except Exception:  # never break a print
-                pass
+        n = self._expbook_write(text)
+        if self._expbook_active and text.__class__ is str:
+            if len(_queue) < MAX_QUEUED:
+                _append((self._expbook_name, text))
+            else:
+                _dropped[0] += 1
         return n
 
     def writelines(self, lines: Any) -> None:
@@ -176,6 +201,7 @@ def start(path: str) -> ConsoleLog:
     """Capture this process's console into ``path`` until :func:`stop`."""
     sink = ConsoleLog(path)
     with _lock:
+        _pump_locked()  # what was printed before this run started is not its output
         _sinks.append(sink)
         for name in ("stdout", "stderr"):
             if name not in _tees:
@@ -192,10 +218,12 @@ def stop(sink: ConsoleLog) -> None:
     When no run captures any more, the streams are put back, unless something replaced them
     meanwhile: then the tee stays in that chain and only passes text through."""
     with _lock:
+        _pump_locked()  # the sink keeps what was printed up to now
         if sink in _sinks:
             _sinks.remove(sink)
         if _sinks:
             return
+        _queue.clear()
         for name, tee in list(_tees.items()):
             tee._expbook_active = False
             if getattr(sys, name, None) is tee:
@@ -206,6 +234,7 @@ def stop(sink: ConsoleLog) -> None:
 def _after_fork() -> None:
     # a forked child (a data loader worker...) writes nothing of its parent's runs
     _sinks.clear()
+    _queue.clear()
     for tee in _tees.values():
         tee._expbook_active = False
     _tees.clear()
