@@ -43,7 +43,9 @@ from .tracking.compat import (
 from .tracking.recording import AlertLevel
 
 if TYPE_CHECKING:
-    from .analysis.table import Table, TableSet
+    from .analysis.table import TableSet
+    from .media import Artifact, Audio, Histogram, Html, Image, Table, Video, plot
+    from .tracking.api import log_artifact, save, use_artifact
 
 __version__ = "0.1.0"
 
@@ -51,8 +53,13 @@ __all__ = [
     "AlertLevel",
     "AmbiguousRun",
     "Api",
+    "Artifact",
+    "Audio",
     "Config",
     "ExpbookError",
+    "Histogram",
+    "Html",
+    "Image",
     "MetricError",
     "MetricSummary",
     "Run",
@@ -67,6 +74,7 @@ __all__ = [
     "TableSet",
     "UnknownKey",
     "UsageError",
+    "Video",
     "__version__",
     "alert",
     "config",
@@ -74,11 +82,14 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
     "login",
     "mark_preempting",
     "open_store",
+    "plot",
     "require",
     "run",
+    "save",
     "setup",
     "summary",
     "teardown",
@@ -86,6 +97,7 @@ __all__ = [
     "termlog",
     "termwarn",
     "unwatch",
+    "use_artifact",
     "watch",
 ]
 
@@ -110,12 +122,24 @@ class _NoRun:
         return f"<expbook.{self._what}: no active run>"
 
 
+_MEDIA = ("Table", "Image", "Histogram", "Audio", "Video", "Html", "plot", "Artifact")
+
+
 def __getattr__(name: str) -> Any:
-    # the analysis result types are imported on first use (import expbook stays light)
-    if name in ("Table", "TableSet"):
+    # the analysis result types and the media types are imported on first use (import
+    # expbook stays light); expbook.Table is the loggable table, an analysis Table too
+    if name == "TableSet":
         from .analysis import table
 
         return getattr(table, name)
+    if name in _MEDIA:
+        from . import media
+
+        return getattr(media, name)
+    if name in ("save", "log_artifact", "use_artifact"):
+        from .tracking import api
+
+        return getattr(api, name)
     # run, config and summary follow the current run
     if name in ("run", "config", "summary"):
         from .tracking import state

@@ -19,10 +19,12 @@ from .._output import visible
 from ..errors import ExpbookError
 from ._common import CONTEXT
 from .analysis import compare_cmd, eval_cmd, leaderboard_cmd, pivot_cmd, winners_cmd
+from .artifacts import artifacts_cmd
 from .demo import demo_cmd
 from .importing import import_cmd
 from .reports import check_cmd, report_cmd
 from .runs import history_cmd, rm_cmd, runs_cmd, show_cmd
+from .shim import shim_cmd
 from .ui import ui_cmd
 
 
@@ -55,6 +57,8 @@ cli.add_command(eval_cmd)
 cli.add_command(ui_cmd)
 cli.add_command(report_cmd)
 cli.add_command(check_cmd)
+cli.add_command(artifacts_cmd)
+cli.add_command(shim_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

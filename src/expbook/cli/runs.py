@@ -178,6 +178,8 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     metrics = book.backend.metric_summaries([rec.id]).get(rec.id, {})
     obj = run_record_json(rec, metrics)
     obj["metrics"] = {k: m._asdict() for k, m in sorted(metrics.items())}
+    media: list[dict[str, Any]] = getattr(book.backend, "media_keys", lambda _rid: [])(rec.id)
+    obj["media"] = media
     if fmt != "csv":
         from .._recorded import recorded
 
@@ -246,6 +248,14 @@ def show_cmd(store: str | None, fmt: str, run: str) -> None:
     emit(
         "table", columns=cols, rows=rows, json_obj=None, title="metrics", empty="no metrics logged"
     )
+    if media:
+        emit(
+            "table",
+            columns=["media", "type", "steps", "last step"],
+            rows=[[m["key"], m["type"], m["count"], m["last_step"]] for m in media],
+            json_obj=None,
+            title="media",
+        )
     _print_recorded(con, obj)
 
 
@@ -452,6 +462,16 @@ def _other_values(
         if (step_min is not None and step < step_min) or (step_max is not None and step > step_max):
             continue
         out.setdefault(key, []).append([step, value])
+    # media (expbook.Image, Table...): [step, {"type", "path" under the store's files_dir,
+    # "index" in a logged list, and the metadata}]
+    for m in getattr(backend, "read_media", lambda _rid: [])(run_id):
+        step = m["step"]
+        if keys and m["key"] not in keys:
+            continue
+        if (step_min is not None and step < step_min) or (step_max is not None and step > step_max):
+            continue
+        item = {"type": m["type"], "path": m["path"], "index": m["index"], **m["meta"]}
+        out.setdefault(m["key"], []).append([step, item])
     return out
 
 

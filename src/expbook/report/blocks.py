@@ -23,6 +23,7 @@ derived        derive; params
 plot           metric; log_y, log_x, smooth, mode, top (PNG, see :mod:`expbook.report.plots`)
 bar            metric; mode, top, log_x (plot and bar draw the best 50 runs at most)
 scatter        files; true, pred (predicted against true values, with y = x)
+media          key; step (last, first or a number: see :mod:`expbook.media.report`)
 =============  ==========================================================================
 
 A scalar may stand for the main field: ``leaderboard: val_loss``, ``value: final(a, loss)``.
@@ -56,6 +57,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "plot": (("metric",), ("log_y", "log_x", "smooth", "mode", "top")),
     "bar": (("metric",), ("mode", "top", "log_x")),
     "scatter": (("files",), ("true", "pred")),
+    "media": (("key",), ("step",)),
 }
 SHORTHAND = {
     "leaderboard": "metric",
@@ -67,6 +69,7 @@ SHORTHAND = {
     "plot": "metric",
     "bar": "metric",
     "scatter": "files",
+    "media": "key",
 }
 
 
@@ -431,6 +434,10 @@ def _render(block: Block, ctx: Context, bid: str) -> str:
             raise BlockError(f"eval: {e}") from None
         return table.to_markdown()
     runs = _select(block, ctx)
+    if kind == "media":
+        from ..media.report import render_media
+
+        return render_media(block, runs, ctx, bid)
     derive = _derive(block)
     if kind in ("plot", "bar"):
         from .plots import render_bar, render_plot

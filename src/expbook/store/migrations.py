@@ -142,6 +142,75 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        "0004_media_artifacts",
+        [
+            # logged media (expbook.Image, Table...): one row per object, the file under
+            # files_dir is content-addressed (path relative to files_dir)
+            """
+            CREATE TABLE media (
+                rid  INTEGER NOT NULL,
+                key  TEXT NOT NULL,
+                step INTEGER NOT NULL,
+                idx  INTEGER NOT NULL DEFAULT 0,
+                wall REAL,
+                type TEXT NOT NULL,
+                path TEXT NOT NULL,
+                meta TEXT NOT NULL DEFAULT '{}',
+                PRIMARY KEY (rid, key, step, idx)
+            ) WITHOUT ROWID
+            """,
+            # versioned artifacts (v0, v1... per project and name); rid is the run that
+            # logged the version (NULL once that run is deleted)
+            """
+            CREATE TABLE artifact_versions (
+                aid         INTEGER PRIMARY KEY,
+                project     TEXT NOT NULL,
+                name        TEXT NOT NULL,
+                version     INTEGER NOT NULL,
+                type        TEXT NOT NULL,
+                digest      TEXT NOT NULL,
+                rid         INTEGER,
+                created_at  REAL NOT NULL,
+                description TEXT,
+                metadata    TEXT NOT NULL DEFAULT '{}',
+                UNIQUE (project, name, version)
+            )
+            """,
+            "CREATE INDEX artifact_versions_rid ON artifact_versions(rid)",
+            # the files of a version: blob is the content-addressed copy under files_dir
+            """
+            CREATE TABLE artifact_files (
+                aid    INTEGER NOT NULL,
+                path   TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                size   INTEGER NOT NULL,
+                blob   TEXT NOT NULL,
+                PRIMARY KEY (aid, path)
+            ) WITHOUT ROWID
+            """,
+            # aliases ("best", "prod"...) point at one version of a name; "latest" is implied
+            """
+            CREATE TABLE artifact_aliases (
+                project TEXT NOT NULL,
+                name    TEXT NOT NULL,
+                alias   TEXT NOT NULL,
+                aid     INTEGER NOT NULL,
+                PRIMARY KEY (project, name, alias)
+            ) WITHOUT ROWID
+            """,
+            # which runs used which versions
+            """
+            CREATE TABLE artifact_uses (
+                aid     INTEGER NOT NULL,
+                rid     INTEGER NOT NULL,
+                used_at REAL NOT NULL,
+                PRIMARY KEY (aid, rid)
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX artifact_uses_rid ON artifact_uses(rid)",
+        ],
+    ),
+    (
         "0005_events",
         [
             # what happened to a run besides its points: alerts, and what a run records by

@@ -38,6 +38,7 @@ from .base import (
 from .migrations import migrate
 from .sqlite_core import BUSY_TIMEOUT_S, _dumps, _loads, _reads
 from .sqlite_events import EventsPath
+from .sqlite_media import MediaPath
 from .sqlite_read import ReadPath
 from .sqlite_write import WritePath
 
@@ -247,7 +248,7 @@ class _StoredRecord(RunRecord):
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(RunRecord))
 
 
-class SQLiteStore(ReadPath, WritePath, EventsPath):
+class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath):
     """A store in one SQLite file. Thread-safe; open one per process and share it."""
 
     def __init__(
@@ -508,8 +509,12 @@ class SQLiteStore(ReadPath, WritePath, EventsPath):
                     "sources",
                     "artifacts",
                     "run_values",
+                    "media",
+                    "artifact_uses",
                 ):
                     self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
+                # artifact versions outlive the run that logged them (other runs use them)
+                self._conn.execute("UPDATE artifact_versions SET rid=NULL WHERE rid=?", (rid,))
                 self._conn.execute("DELETE FROM runs WHERE rid=?", (rid,))
                 self._rids.pop(run_id, None)
                 n += 1

@@ -375,3 +375,24 @@ def _install_handlers() -> None:
             signal.signal(sig, _on_signal)
         except (ValueError, OSError):  # not allowed here (embedded interpreter...)
             pass
+
+
+# -- files and artifacts (expbook.media) ----------------------------------------------------
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+    """Copy files into the current run's files (see :meth:`Run.save`)."""
+    return _require().save(glob_str, base_path, policy)
+
+
+def log_artifact(
+    artifact_or_path: Any,
+    name: str | None = None,
+    type: str | None = None,
+    aliases: list[str] | None = None,
+) -> Any:
+    """Log an artifact version from the current run (see :meth:`Run.log_artifact`)."""
+    return _require().log_artifact(artifact_or_path, name, type, aliases)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None) -> Any:
+    """Record that the current run uses an artifact (see :meth:`Run.use_artifact`)."""
+    return _require().use_artifact(artifact_or_name, type)

@@ -1045,3 +1045,34 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.name!r} id={self.id} project={self.project!r}>"
+
+    # -- files and artifacts (expbook.media) ----------------------------------------------
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> Any:
+        """Keep an :class:`expbook.Artifact` (or a file or folder) as a new version of its
+        name, logged by this run; the same content as the newest version adds none. Returns
+        the :class:`~expbook.media.ArtifactVersion`."""
+        from ..media import artifacts
+
+        return artifacts.log_artifact(
+            self._store, self.project, self.id, artifact_or_path, name, type, aliases
+        )
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None) -> Any:
+        """Record that this run uses an artifact version (``"name"``, ``"name:v1"``,
+        ``"name:alias"`` or an Artifact); returns it (``.download()``, ``.file()``)."""
+        from ..media import artifacts
+
+        return artifacts.use_artifact(self._store, self.project, self.id, artifact_or_name)
+
+    def save(self, glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+        """Copy the files matching ``glob_str`` into this run's files (the artifact
+        ``run-<id>-files``); returns their names."""
+        from ..media import artifacts
+
+        return artifacts.save(self._store, self.project, self.id, glob_str, base_path, policy)

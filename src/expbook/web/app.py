@@ -34,6 +34,7 @@ from .._views import StoredRun
 from ..errors import AmbiguousRun, ExpbookError, RunNotFound
 from ..store import Series, SQLiteStore, resolve_location
 from ..store.sketch import SKETCH_WIDTH
+from ._media import media_file, run_artifacts, run_media
 from ._openapi import openapi_document
 from ._runs import (
     BASE_COLUMNS,
@@ -450,6 +451,8 @@ def create_app(
             # the system metrics the run recorded by itself come after the logged ones
             keys=sorted(run.metrics, key=lambda k: (k.startswith("system/"), k)),
             values=_other_values(ui.backend, run.record.id),
+            media=run_media(ui.backend, ui.backend.files_dir, run.record.id),
+            artifacts=run_artifacts(ui.backend, run.record.id),
             recorded=recorded(ui.backend, run.record),
             hidden_meta=meta_shown_elsewhere(),
         )
@@ -515,6 +518,7 @@ def create_app(
         Route("/api/reports", api_reports),
         Route("/api/reports/{report_id}", api_report),
         Route("/openapi.json", openapi),
+        Route("/files/{path:path}", lambda request: media_file(ui.backend.files_dir, request)),
         Route("/static/plotly.min.js", plotly_js),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -1,0 +1,8 @@
+"""The integration tests import their helpers (``_hf_train``...) from this folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
