@@ -103,7 +103,12 @@ def test_failed_training_marks_the_run_failed(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": str(ROOT / "src"),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),  # caches and settings files stay in the test folder
+            "HF_HUB_OFFLINE": "1",
+        },
         timeout=300,
     )
     assert proc.returncode == 1
