@@ -432,3 +432,18 @@ def test_gpu_check_runs_or_says_why_not() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("check_gpu: ")
     assert "skipped: " in proc.stdout or "FAIL" not in proc.stdout
+
+
+def test_two_live_runs_each_keep_what_was_printed_while_they_ran(store_path) -> None:
+    before = sys.stdout
+    opts = {"store": store_path, "system_metrics": False, "record_env": False}
+    a = expbook.init(project="p", name="a", **opts)
+    print("both 1")
+    b = expbook.init(project="p", name="b", reinit="create_new", **opts)
+    print("both 2")
+    a.finish()
+    print("only b")
+    b.finish()
+    assert sys.stdout is before
+    assert Path(a.dir, "output.log").read_text() == "both 1\nboth 2\n"
+    assert Path(b.dir, "output.log").read_text() == "both 2\nonly b\n"
