@@ -107,6 +107,9 @@ def normalize(
         if sink is None or t is int or t is bool:
             out[key] = _as_float(key, v)
             continue
+        if t is list or t is tuple or getattr(t, "_expbook_media", False):
+            sink.append((key, v))  # media, or a list: never a number (and no repr to build)
+            continue
         try:
             out[key] = _as_float(key, v)
         except MetricError:
