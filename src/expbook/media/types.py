@@ -9,6 +9,7 @@ where they are needed, never when ``expbook`` is imported.
 
 from __future__ import annotations
 
+import abc
 import io
 import json
 import math
@@ -25,7 +26,7 @@ from ..errors import UsageError
 Payload = tuple[bytes, str, dict[str, Any]]
 
 
-class Media:
+class Media(abc.ABC):
     """Base of the media types: the core routes any object whose class has a true
     ``_expbook_media`` out of the numeric row and hands it to the writer thread."""
 
@@ -33,8 +34,9 @@ class Media:
     _type = "media"
     caption: str | None = None
 
-    def _payload(self) -> Payload:  # pragma: no cover - every subclass has its own
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _payload(self) -> Payload:
+        """The file's bytes, its extension and its metadata (called by the writer thread)."""
 
     def _meta(self, **extra: Any) -> dict[str, Any]:
         meta = {k: v for k, v in extra.items() if v is not None}

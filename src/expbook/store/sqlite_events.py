@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from typing import Any
 
@@ -74,6 +73,8 @@ class EventsPath(StoreCore):
     def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         """The events of a run (of one ``kind``), oldest first: dicts with ``id``, ``wall``,
         ``kind``, ``level``, ``title``, ``text`` and ``data`` (decoded)."""
+        if "events" not in self._tables:  # a store from before 0005_events, opened read-only
+            return []
         sql = (
             "SELECT e.eid, e.wall, e.kind, e.level, e.title, e.text, e.data FROM events e "
             "JOIN runs r ON r.rid = e.rid WHERE r.id = ?"
@@ -82,13 +83,8 @@ class EventsPath(StoreCore):
         if kind is not None:
             sql += " AND e.kind = ?"
             args.append(kind)
-        try:
-            with self._lock:
-                rows = self._conn.execute(sql + " ORDER BY e.eid", args).fetchall()
-        except sqlite3.OperationalError as e:
-            if "no such table" in str(e):  # a store from before 0005_events, opened read-only
-                return []
-            raise
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY e.eid", args).fetchall()
         return [
             {
                 "id": eid,

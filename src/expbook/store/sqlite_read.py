@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
@@ -30,6 +29,8 @@ class ReadPath(StoreCore):
     ) -> list[tuple[str, int, float | None, Any]]:
         """The non-numeric values of a run (of one key), ``(key, step, wall, value)`` in step
         order, values decoded from JSON."""
+        if "run_values" not in self._tables:  # a store from before 0003_values, read-only
+            return []
         sql = (
             "SELECT k.name, v.step, v.wall, v.value FROM run_values v "
             "JOIN keys k ON k.kid = v.kid JOIN runs r ON r.rid = v.rid WHERE r.id = ?"
@@ -38,29 +39,9 @@ class ReadPath(StoreCore):
         if key is not None:
             sql += " AND k.name = ?"
             args.append(key)
-        try:
+        with self._lock:
             rows = self._conn.execute(sql + " ORDER BY k.name, v.step", args).fetchall()
-        except sqlite3.OperationalError as e:
-            if "no such table" in str(e):  # a store from before 0003_values, opened read-only
-                return []
-            raise
         return [(k, step, wall, json.loads(text)) for k, step, wall, text in rows]
-
-    @_reads
-    def value_keys(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-        """``{run id: {key: number of non-numeric values}}``."""
-        out: dict[str, dict[str, int]] = {}
-        ids = list(run_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for rid, name, n in self._conn.execute(
-                "SELECT r.id, k.name, count(*) FROM run_values v JOIN keys k ON k.kid = v.kid "
-                f"JOIN runs r ON r.rid = v.rid WHERE r.id IN ({marks}) GROUP BY r.id, k.name",
-                chunk,
-            ):
-                out.setdefault(rid, {})[name] = n
-        return out
 
     @_reads
     def metric_summaries(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from .run import Config, config_dict
@@ -24,29 +23,6 @@ class _Nothing:
 
     def __repr__(self) -> str:
         return "<disabled>"
-
-
-class _Summary(MutableMapping[str, Any]):
-    def __init__(self) -> None:
-        self._d: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        return self._d[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._d[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._d[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._d)
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self._d.update(*args, **kwargs)
 
 
 class DisabledRun:
@@ -74,7 +50,7 @@ class DisabledRun:
         self.tags: list[str] = []
         self.notes: str | None = None
         self.config = Config(config_dict(config), lambda: None)
-        self.summary = _Summary()
+        self.summary: dict[str, Any] = {}
 
     def log(self, *args: Any, **kwargs: Any) -> None:
         return None
