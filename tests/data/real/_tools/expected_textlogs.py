@@ -1,0 +1,168 @@
+"""expected.json for the real console/text training logs, read with regular expressions.
+
+Independent of expbook: only the standard library (re, json, math). Each artifact has one
+reader below that names, line by line, what the log says; the series names are the ones a
+user expects from expbook (the file's own label, lower-cased with '_' for spaces, and
+train/ val/ prefixes where the log prints the same label for both splits).
+
+Usage: python expected_textlogs.py [ID ...]   (any directory; no ID: all of them)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+REAL = Path(__file__).resolve().parents[1]
+NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)"
+
+Series = dict[str, list[tuple[int, float]]]
+
+
+def _add(series: Series, key: str, step: int, value: str | float) -> None:
+    series.setdefault(key, []).append((step, float(value)))
+
+
+def _keep_last_per_step(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """One point per step, the last one printed (a later attempt wins), in step order."""
+    by_step: dict[int, float] = {}
+    for step, value in points:
+        by_step[step] = value
+    return sorted(by_step.items())
+
+
+def _expected(
+    series: Series,
+    step: str,
+    config: dict | None = None,
+    summary: dict | None = None,
+    dedupe: bool = False,
+    config_absent: list[str] | None = None,
+) -> dict:
+    metrics = {}
+    last_step = None
+    for key, pts in series.items():
+        if dedupe:
+            pts = _keep_last_per_step(pts)
+        finite = [v for _, v in pts if not math.isnan(v)]
+        metrics[key] = {
+            "points": len(pts),
+            "last": pts[-1][1],
+            "min": min(finite),
+            "last_step": pts[-1][0],
+        }
+        last_step = pts[-1][0] if last_step is None else max(last_step, pts[-1][0])
+    out: dict = {"runs": 1, "step": step, "last_step": last_step, "metrics": metrics}
+    out["config"] = config or {}
+    if config_absent:
+        out["config_absent"] = config_absent
+    if summary:
+        out["summary"] = summary
+    return out
+
+
+def _lines(art: str, name: str) -> list[str]:
+    return (REAL / art / name).read_text(encoding="utf-8").splitlines()
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def llmc_gpt2_124m_main_log() -> dict:
+    """llm.c main.log: 's:N trl:x lr:y norm:z' train lines and 's:N tel:x' val lines."""
+    series: Series = {}
+    for line in _lines("llmc-gpt2-124m-main-log", "main.log"):
+        m = re.fullmatch(rf"s:(\d+) trl:({NUM}) lr:({NUM}) norm:({NUM})", line)
+        if m:
+            s = int(m[1])
+            _add(series, "trl", s, m[2])
+            _add(series, "lr", s, m[3])
+            _add(series, "norm", s, m[4])
+            continue
+        m = re.fullmatch(rf"s:(\d+) tel:({NUM})", line)
+        assert m, line
+        _add(series, "tel", int(m[1]), m[2])
+    return _expected(series, "s")
+
+
+def modded_nanogpt_code_header_log() -> dict:
+    """modded-nanogpt record: the script's source, nvidia-smi, then 'step:N/M key:value' lines."""
+    series: Series = {}
+    name = "22d24867-eb5a-4fcc-ae2c-263d0277dfd1.txt"
+    for line in _lines("modded-nanogpt-code-header-log", name):
+        m = re.match(rf"step:(\d+)/\d+ (train_loss|val_loss):({NUM}) ", line)
+        if m:
+            _add(series, m[2], int(m[1]), m[3])
+    # the script's own source heads the log: none of its assignments is the run's config
+    return _expected(series, "step", config_absent=["code", "A", "B", "X", "lr", "steps"])
+
+
+def seq2seq_token_acc_train_log() -> dict:
+    """'Epoch N | Train Loss: a | Token Acc: b | Seq Acc: c | Val Loss: d | Token Acc: e | ...'"""
+    series: Series = {}
+    config: dict = {}
+    pat = re.compile(
+        rf"Epoch (\d+) \|\s+Train Loss: ({NUM}) \| Token Acc: ({NUM}) \| Seq Acc: ({NUM}) \|"
+        rf"\s+Val Loss: ({NUM}) \| Token Acc: ({NUM}) \| Seq Acc: ({NUM})$"
+    )
+    lines = _lines("seq2seq-token-acc-train-log", "train.log")
+    for arg in re.findall(r"--(\w+)=(\S+)", lines[0]):
+        key, value = arg
+        if re.fullmatch(r"\d+", value):
+            config[key] = int(value)
+        elif re.fullmatch(NUM, value):
+            config[key] = float(value)
+    for line in lines:
+        m = pat.match(line)
+        if not m:
+            continue
+        e = int(m[1])
+        for i, key in enumerate(
+            ["train/loss", "train/token_acc", "train/seq_acc", "val/loss", "val/token_acc"]
+        ):
+            _add(series, key, e, m[i + 2])
+        _add(series, "val/seq_acc", e, m[7])
+    return _expected(series, "epoch", config=config)
+
+
+def nanogpt_shakespeare_char_nan() -> dict:
+    """nanoGPT train.py console: 'iter N: loss x, time yms, mfu z%' and
+    'step N: train loss a, val loss b' (eval); the loss turns to nan at iter 425."""
+    series: Series = {}
+    for line in _lines("nanogpt-shakespeare-char-nan", "train.log"):
+        m = re.fullmatch(rf"iter (\d+): loss ({NUM}), time ({NUM})ms, mfu ({NUM})%", line)
+        if m:
+            s = int(m[1])
+            _add(series, "loss", s, m[2])
+            _add(series, "time", s, m[3])
+            _add(series, "mfu", s, m[4])
+            continue
+        m = re.fullmatch(rf"step (\d+): train loss ({NUM}), val loss ({NUM})", line)
+        if m:
+            _add(series, "train/loss", int(m[1]), m[2])
+            _add(series, "val/loss", int(m[1]), m[3])
+    # the echoed source line of a FutureWarning is not a setting
+    return _expected(series, "iter", config_absent=["scaler"])
+
+
+READERS: dict[str, Callable[[], dict]] = {
+    "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
+    "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
+    "seq2seq-token-acc-train-log": seq2seq_token_acc_train_log,
+    "nanogpt-shakespeare-char-nan": nanogpt_shakespeare_char_nan,
+}
+
+
+def main(ids: list[str]) -> None:
+    for art in ids or list(READERS):
+        out = READERS[art]()
+        (REAL / art / "expected.json").write_text(json.dumps(out, indent=1) + "\n")
+        print(art, {k: (v["points"], v["last_step"]) for k, v in out["metrics"].items()})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
