@@ -149,11 +149,114 @@ def nanogpt_shakespeare_char_nan() -> dict:
     return _expected(series, "iter", config_absent=["scaler"])
 
 
+def megatron_deepspeed_pdsh_log() -> dict:
+    """Megatron-DeepSpeed launched with pdsh: every line starts with 'host: '; an arguments
+    dump ('  lr ........ 1e-05') and 'iteration N/ M | key: value | ...' lines."""
+    series: Series = {}
+    config: dict = {}
+    name = "ib_dual4_common_qwen3b_tp1pp2dp4_20260419_baseline_20260419_163606_v100x16-1.log"
+    wanted = {"lm loss", "learning rate", "grad norm", "samples per second", "TFLOPs"}
+    in_args = False
+    for line in _lines("megatron-deepspeed-pdsh-log", name):
+        body = re.sub(r"^[\w.-]+: ", "", line)
+        if "---- arguments ----" in body:
+            in_args = True
+            continue
+        if "end of arguments" in body:
+            in_args = False
+            continue
+        if in_args:
+            m = re.fullmatch(r"\s+(\w+) \.+ (.*)", body)
+            if m and m[1] in {
+                "lr",
+                "num_layers",
+                "hidden_size",
+                "global_batch_size",
+                "seq_length",
+                "train_iters",
+                "optimizer",
+            }:
+                v = m[2]
+                config[m[1]] = int(v) if v.isdigit() else float(v) if re.fullmatch(NUM, v) else v
+            continue
+        m = re.match(r"\s*iteration\s+(\d+)/\s*\d+ \|(.*)", body)
+        if m:
+            for part in m[2].split("|"):
+                kv = re.fullmatch(rf"\s*([A-Za-z][\w ()/]*?):\s+({NUM})\s*", part)
+                if kv and kv[1] in wanted:
+                    _add(series, kv[1].lower().replace(" ", "_"), int(m[1]), kv[2])
+    return _expected(series, "iteration", config=config)
+
+
+def mmdet3_faster_rcnn_voc_log() -> dict:
+    """mmdetection 3.x (mmengine) text log: the config dump, 'Epoch(train) [e][i/938]  lr: x
+    ...  loss: y ...' every 50 iterations and 'Epoch(val) [e][2510/2510] pascal_voc/mAP: z'
+    once per epoch. The step is the global iteration (e-1)*938 + i; a val result belongs to
+    the last iteration of its epoch (e*938)."""
+    series: Series = {}
+    keys = {"lr", "loss", "loss_rpn_cls", "loss_rpn_bbox", "loss_cls", "acc", "loss_bbox"}
+    for line in _lines("mmdet3-faster-rcnn-voc-log", "20240526_112943.log"):
+        m = re.search(r"Epoch\(train\)\s+\[(\d+)\]\[\s*(\d+)/(\d+)\]\s+(.*)$", line)
+        if m:
+            step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+            for k, v in re.findall(rf"(\S+): ({NUM})(?:\s|$)", m[4]):
+                if k in keys:
+                    _add(series, k, step, v)
+            continue
+        m = re.search(r"Epoch\(val\)\s+\[(\d+)\]\[(\d+)/(\d+)\]\s+(pascal_voc.*)$", line)
+        if m:
+            for k, v in re.findall(rf"(\S+): ({NUM})(?:\s|$)", m[4]):
+                if k.startswith("pascal_voc/"):  # text-log keys are lower-cased
+                    _add(series, k.lower(), int(m[1]) * 938, v)
+    return _expected(series, "iter")
+
+
+def nanogpt_seis_train_eval_log() -> dict:
+    """'[train] iter N: loss x  y ms/iter' every 10 iters, '[eval] iter N: train a val b lr c'
+    every 500, torch-inductor warnings from two ranks, and '[train] done. best_val=...'."""
+    series: Series = {}
+    summary: dict = {}
+    for line in _lines("nanogpt-seis-train-eval-log", "train_ctx4k.log"):
+        m = re.fullmatch(rf"\[train\] iter (\d+): loss ({NUM}) +\d+ ms/iter", line)
+        if m:
+            _add(series, "loss", int(m[1]), m[2])
+            continue
+        m = re.fullmatch(rf"\[eval\] iter (\d+): train ({NUM}) val ({NUM}) lr ({NUM})", line)
+        if m:
+            _add(series, "train", int(m[1]), m[2])
+            _add(series, "val", int(m[1]), m[3])
+            _add(series, "lr", int(m[1]), m[4])
+            continue
+        m = re.match(rf"\[train\] done\. best_val=({NUM})", line)
+        if m:
+            # 'done. best_val=x' is a summary under 'done/', as 'done: iter=1500' gives done/iter
+            summary["done/best_val"] = float(m[1])
+    return _expected(series, "iter", summary=summary)
+
+
+def dgcnn_train_epoch_log() -> dict:
+    """'Train N, loss: x, train acc: y, train avg acc: z', one line per epoch 0..79."""
+    series: Series = {}
+    pat = re.compile(rf"Train (\d+), loss: ({NUM}), train acc: ({NUM}), train avg acc: ({NUM})")
+    for line in _lines("dgcnn-train-epoch-log", "train.log"):
+        m = pat.fullmatch(line)
+        assert m, line
+        e = int(m[1])
+        _add(series, "loss", e, m[2])
+        _add(series, "train_acc", e, m[3])
+        _add(series, "train_avg_acc", e, m[4])
+    return _expected(series, "epoch")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
     "seq2seq-token-acc-train-log": seq2seq_token_acc_train_log,
     "nanogpt-shakespeare-char-nan": nanogpt_shakespeare_char_nan,
+    "megatron-deepspeed-pdsh-log": megatron_deepspeed_pdsh_log,
+    "mmdet3-faster-rcnn-voc-log": mmdet3_faster_rcnn_voc_log,
+    "nanogpt-seis-train-eval-log": nanogpt_seis_train_eval_log,
+    "dgcnn-train-epoch-log": dgcnn_train_epoch_log,
 }
 
 
