@@ -35,6 +35,7 @@ PASSING = [
     "rl-hopper-mass-monitor",
     "dvclive-dqn-summary",
     "dgcnn-train-epoch-log",
+    "keras-fit-cats-dogs-log",
 ]
 
 

@@ -248,6 +248,59 @@ def dgcnn_train_epoch_log() -> dict:
     return _expected(series, "epoch")
 
 
+def _keras_epochs(lines: list[str]) -> Series:
+    """Keras fit() console: 'Epoch N/M' then, when the epoch ends, the bar's last line
+    'k/k [====] - 7s 24ms/step - loss: a - acc: b - val_loss: c - val_acc: d'. Progress
+    lines before it (k' < k, with 'ETA') are running batch averages, not epoch results."""
+    series: Series = {}
+    epoch = None
+    for line in lines:
+        m = re.fullmatch(r"Epoch (\d+)/\d+", line.strip())
+        if m:
+            epoch = int(m[1])
+            continue
+        m = re.match(r"\s*(\d+)/(\d+) \[=+\] - \d+s (?:\d+\w?s/step )?- (.*)$", line)
+        if m and m[1] == m[2] and epoch is not None:
+            for k, v in re.findall(rf"(\w+): ({NUM})", m[3]):
+                _add(series, k, epoch, v)
+    return series
+
+
+def keras_fit_cats_dogs_log() -> dict:
+    """Keras fit() console with only each epoch's final bar line kept, 40 epochs."""
+    series = _keras_epochs(_lines("keras-fit-cats-dogs-log", "training_log.txt"))
+    return _expected(series, "epoch")
+
+
+def keras_fit_progress_bars_log() -> dict:
+    """Keras fit(verbose=1) console with every progress-bar redraw on its own line, then
+    'Score for model: Test loss:  x' / 'Test accuracy:  y' and model.summary()."""
+    lines = _lines("keras-fit-progress-bars-log", "training_log.txt")
+    series = _keras_epochs(lines)
+    summary = {}
+    for line in lines:
+        m = re.fullmatch(rf"Score for model: Test (loss|accuracy):\s+({NUM})", line)
+        if m:
+            summary[f"test_{m[1]}"] = float(m[2])
+    return _expected(series, "epoch", summary=summary)
+
+
+def captioning_epoch_step_log() -> dict:
+    """'Epoch [e/3], Step [s/12942], Loss: x, Perplexity: y' on every step; the step is the
+    global one, (e-1)*12942 + s, so the slice crosses from epoch 2 into epoch 3 in order."""
+    series: Series = {}
+    pat = re.compile(
+        rf"Epoch \[(\d+)/\d+\], Step \[(\d+)/(\d+)\], Loss: ({NUM}), Perplexity: ({NUM})"
+    )
+    for line in _lines("captioning-epoch-step-log", "training_log.txt"):
+        m = pat.fullmatch(line)
+        assert m, line
+        step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+        _add(series, "loss", step, m[4])
+        _add(series, "perplexity", step, m[5])
+    return _expected(series, "step")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -257,6 +310,9 @@ READERS: dict[str, Callable[[], dict]] = {
     "mmdet3-faster-rcnn-voc-log": mmdet3_faster_rcnn_voc_log,
     "nanogpt-seis-train-eval-log": nanogpt_seis_train_eval_log,
     "dgcnn-train-epoch-log": dgcnn_train_epoch_log,
+    "keras-fit-cats-dogs-log": keras_fit_cats_dogs_log,
+    "keras-fit-progress-bars-log": keras_fit_progress_bars_log,
+    "captioning-epoch-step-log": captioning_epoch_step_log,
 }
 
 
