@@ -36,6 +36,7 @@ PASSING = [
     "dvclive-dqn-summary",
     "dgcnn-train-epoch-log",
     "keras-fit-cats-dogs-log",
+    "en-de-transformer-nohup-log",
 ]
 
 

@@ -301,6 +301,80 @@ def captioning_epoch_step_log() -> dict:
     return _expected(series, "step")
 
 
+def gpt2_lora_python_logging_log() -> dict:
+    """Python logging ('INFO:__main__:...'): a '  key: value' configuration block, print()
+    chatter of the model surgery, 'Epoch e | Step s/6501 | Loss: x | PPL: y | LR: z | Grad: g
+    | Time: ts' every 10 steps (the step restarts each epoch: the global step is
+    e*6501 + s), evaluation blocks and 'Final Results: Loss=x, PPL=y'."""
+    series: Series = {}
+    config: dict = {}
+    summary: dict = {}
+    lines = _lines("gpt2-lora-python-logging-log", "train.log")
+    pat = re.compile(
+        rf"INFO:__main__:Epoch (\d+) \| Step\s+(\d+)/(\d+) \| Loss: ({NUM}) \| PPL: ({NUM}) \|"
+        rf" LR: ({NUM}) \| Grad: ({NUM}) \| Time: ({NUM})s"
+    )
+    in_config = False
+    for line in lines:
+        if line == "INFO:__main__:Configuration:":
+            in_config = True
+            continue
+        if in_config:
+            m = re.fullmatch(r"INFO:__main__:  (\w+): (.*)", line)
+            if not m:
+                in_config = False
+            else:
+                v = m[2]
+                if v in ("True", "False"):
+                    config[m[1]] = v == "True"
+                elif v == "None":
+                    config[m[1]] = None
+                elif re.fullmatch(r"-?\d+", v):
+                    config[m[1]] = int(v)
+                elif re.fullmatch(NUM, v):
+                    config[m[1]] = float(v)
+                else:
+                    config[m[1]] = v
+                continue
+        m = pat.fullmatch(line)
+        if m:
+            step = int(m[1]) * int(m[3]) + int(m[2])
+            for key, i in (("loss", 4), ("ppl", 5), ("lr", 6), ("grad", 7), ("time", 8)):
+                _add(series, key, step, m[i])
+            continue
+        m = re.fullmatch(rf"INFO:__main__:.*Final Results: Loss=({NUM}), PPL=({NUM})", line)
+        if m:
+            summary["final/loss"] = float(m[1])
+            summary["final/ppl"] = float(m[2])
+    wanted = [
+        "adapter_size",
+        "epochs",
+        "learning_rate",
+        "lora_rank",
+        "lora_alpha",
+        "modification_type",
+        "no_cuda",
+        "max_steps",
+        "warmup_steps",
+        "freeze_layers",
+    ]
+    return _expected(series, "step", config={k: config[k] for k in wanted}, summary=summary)
+
+
+def en_de_transformer_nohup_log() -> dict:
+    """nohup output: a UserWarning, Chinese progress notes, 'Epoch N/100 - Train Loss: x,
+    Val Loss: y' and, after an improvement, '  保存最佳模型 (val_loss=y)' (checkpoint saved),
+    which repeats the epoch's val loss and is no new point."""
+    series: Series = {}
+    pat = re.compile(rf"Epoch (\d+)/\d+ - Train Loss: ({NUM}), Val Loss: ({NUM})")
+    for line in _lines("en-de-transformer-nohup-log", "train.log"):
+        m = pat.fullmatch(line)
+        if m:
+            _add(series, "train_loss", int(m[1]), m[2])
+            _add(series, "val_loss", int(m[1]), m[3])
+    return _expected(series, "epoch")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -313,6 +387,8 @@ READERS: dict[str, Callable[[], dict]] = {
     "keras-fit-cats-dogs-log": keras_fit_cats_dogs_log,
     "keras-fit-progress-bars-log": keras_fit_progress_bars_log,
     "captioning-epoch-step-log": captioning_epoch_step_log,
+    "gpt2-lora-python-logging-log": gpt2_lora_python_logging_log,
+    "en-de-transformer-nohup-log": en_de_transformer_nohup_log,
 }
 
 
