@@ -375,6 +375,31 @@ def en_de_transformer_nohup_log() -> dict:
     return _expected(series, "epoch")
 
 
+def csta_appended_restarts_log() -> dict:
+    """logging.basicConfig(filename=...) appends: five 'Finetuning starting on: ...' headers
+    with the same settings, four of them followed by epochs (0..53, 0..6, 0..77, 0..106).
+    Train lines 'Epoch e - Average Loss: x, Average Accuracy: y, Samples: n' and eval lines
+    'Evaluation Epoch e - Average Loss: ...' print the same labels. The last attempt wins
+    for the steps it covers (here all of them: one point per epoch 0..106)."""
+    series: Series = {}
+    config: dict = {}
+    pat = re.compile(
+        rf"INFO:root:(Evaluation )?Epoch (\d+) - Average Loss: ({NUM}), "
+        rf"Average Accuracy: ({NUM}), Samples: \d+"
+    )
+    for line in _lines("csta-appended-restarts-log", "train.log"):
+        m = pat.fullmatch(line)
+        if m:
+            prefix = "evaluation/" if m[1] else ""
+            _add(series, prefix + "average_loss", int(m[2]), m[3])
+            _add(series, prefix + "average_accuracy", int(m[2]), m[4])
+            continue
+        m = re.fullmatch(r"INFO:root:(\w+) : (\d+)", line)  # the settings block of each start
+        if m:
+            config[m[1]] = int(m[2])
+    return _expected(series, "epoch", config=config, dedupe=True)
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -389,6 +414,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "captioning-epoch-step-log": captioning_epoch_step_log,
     "gpt2-lora-python-logging-log": gpt2_lora_python_logging_log,
     "en-de-transformer-nohup-log": en_de_transformer_nohup_log,
+    "csta-appended-restarts-log": csta_appended_restarts_log,
 }
 
 
