@@ -10,6 +10,7 @@ Usage: python expected_textlogs.py [ID ...]   (any directory; no ID: all of them
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -400,6 +401,21 @@ def csta_appended_restarts_log() -> dict:
     return _expected(series, "epoch", config=config, dedupe=True)
 
 
+def nmt_train_valid_csv_logs() -> dict:
+    """log/train.log and log/valid.log: CSV text ('epoch,loss,ppl,accuracy', then
+    '0, 9.15862, 9495.92153,0.023') under .log names, one file per split of one run: the
+    series are named after the file (train/loss, valid/loss, ...)."""
+    series: Series = {}
+    for split in ("train", "valid"):
+        path = REAL / "nmt-train-valid-csv-logs" / "log" / f"{split}.log"
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh, skipinitialspace=True))
+        for row in rows:
+            for key in ("loss", "ppl", "accuracy"):
+                _add(series, f"{split}/{key}", int(row["epoch"]), row[key])
+    return _expected(series, "epoch")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -415,6 +431,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "gpt2-lora-python-logging-log": gpt2_lora_python_logging_log,
     "en-de-transformer-nohup-log": en_de_transformer_nohup_log,
     "csta-appended-restarts-log": csta_appended_restarts_log,
+    "nmt-train-valid-csv-logs": nmt_train_valid_csv_logs,
 }
 
 
