@@ -416,6 +416,56 @@ def nmt_train_valid_csv_logs() -> dict:
     return _expected(series, "epoch")
 
 
+def tf_estimator_bert_log() -> dict:
+    """TensorFlow 1.x Estimator (BERT run_classifier): feature dumps, the variable list,
+    'INFO:tensorflow:loss = x, step = N (t sec)' every 100 steps, 'global_step/sec: r' between
+    them, and at the end 'Saving dict for global step 5468: eval_accuracy = a, eval_auc = b,
+    eval_loss = c, global_step = 5468, loss = d' (its 'loss' is the eval loss: no train
+    point) and the same values again under '***** Eval results *****'."""
+    series: Series = {}
+    for line in _lines("tf-estimator-bert-log", "train.log"):
+        m = re.fullmatch(rf"INFO:tensorflow:loss = ({NUM}), step = (\d+)(?: \(.*\))?", line)
+        if m:
+            _add(series, "loss", int(m[2]), m[1])
+            continue
+        m = re.match(r"INFO:tensorflow:Saving dict for global step (\d+): (.*)$", line)
+        if m:
+            for k, v in re.findall(rf"(eval_\w+) = ({NUM})", m[2]):
+                _add(series, k, int(m[1]), v)
+    return _expected(series, "step")
+
+
+def fast_scnn_epoch_iter_log() -> dict:
+    """Python logging: 'Epoch: [ e/200] Iter [ i/1487] || Time: t sec || lr: x || Loss: y'.
+    The iteration count runs on across epochs modulo 1487 (epoch 1 starts at Iter 3), so the
+    global step is e*1487 + i."""
+    series: Series = {}
+    pat = re.compile(
+        rf"Epoch: \[\s*(\d+)/\d+\] Iter \[\s*(\d+)/(\d+)\] \|\| Time: ({NUM}) sec \|\| "
+        rf"lr: ({NUM}) \|\| Loss: ({NUM})"
+    )
+    for line in _lines("fast-scnn-epoch-iter-log", "train.log"):
+        m = pat.search(line)
+        assert m, line
+        step = int(m[1]) * int(m[3]) + int(m[2])
+        _add(series, "lr", step, m[5])
+        _add(series, "loss", step, m[6])
+    return _expected(series, "step")
+
+
+def cls_train_tagged_report_log() -> dict:
+    """'[augmented] epoch e: train_loss=a train_acc=b val_acc=c val_f1=d' for 15 epochs, then
+    a scikit-learn classification_report table (not metrics over steps)."""
+    series: Series = {}
+    pat = re.compile(r"\[augmented\] epoch (\d+): (.*)")
+    for line in _lines("cls-train-tagged-report-log", "cls_train_augmented.log"):
+        m = pat.fullmatch(line)
+        if m:
+            for k, v in re.findall(rf"(\w+)=({NUM})", m[2]):
+                _add(series, k, int(m[1]), v)
+    return _expected(series, "epoch")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -432,6 +482,9 @@ READERS: dict[str, Callable[[], dict]] = {
     "en-de-transformer-nohup-log": en_de_transformer_nohup_log,
     "csta-appended-restarts-log": csta_appended_restarts_log,
     "nmt-train-valid-csv-logs": nmt_train_valid_csv_logs,
+    "tf-estimator-bert-log": tf_estimator_bert_log,
+    "fast-scnn-epoch-iter-log": fast_scnn_epoch_iter_log,
+    "cls-train-tagged-report-log": cls_train_tagged_report_log,
 }
 
 
