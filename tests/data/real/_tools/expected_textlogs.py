@@ -43,6 +43,7 @@ def _expected(
     summary: dict | None = None,
     dedupe: bool = False,
     config_absent: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict:
     metrics = {}
     last_step = None
@@ -63,6 +64,8 @@ def _expected(
         out["config_absent"] = config_absent
     if summary:
         out["summary"] = summary
+    if warnings:
+        out["warnings"] = warnings
     return out
 
 
@@ -398,7 +401,7 @@ def csta_appended_restarts_log() -> dict:
         m = re.fullmatch(r"INFO:root:(\w+) : (\d+)", line)  # the settings block of each start
         if m:
             config[m[1]] = int(m[2])
-    return _expected(series, "epoch", config=config, dedupe=True)
+    return _expected(series, "epoch", config=config, dedupe=True, warnings=["attempt"])
 
 
 def nmt_train_valid_csv_logs() -> dict:
@@ -466,6 +469,45 @@ def cls_train_tagged_report_log() -> dict:
     return _expected(series, "epoch")
 
 
+def yolox_crlf_gbk_restarts_log() -> dict:
+    """YOLOX (loguru) train_log.txt written on Windows: CRLF line ends and GBK box drawing in
+    the 'exp value:' table (not UTF-8). Two attempts appended: the first runs epochs 1..10
+    and dies in evaluation (a loguru traceback), the second starts again at epoch 1 and is
+    kept up to epoch 20 (trimmed). Iteration lines 'epoch: e/300, iter: i/47, ...,
+    total_loss: x, iou_loss: ..., lr: y, size: 640, ETA: ...' every 10 iterations; the
+    global step is (e-1)*47 + i and the last attempt wins. Config: the last attempt's
+    'args: Namespace(...)'."""
+    series: Series = {}
+    config: dict = {}
+    text = (REAL / "yolox-crlf-gbk-restarts-log" / "train_log.txt").read_bytes()
+    lines = text.decode("utf-8", errors="replace").splitlines()
+    keys = ("total_loss", "iou_loss", "conf_loss", "cls_loss", "lr")
+    for line in lines:
+        m = re.search(r"- epoch: (\d+)/\d+, iter: (\d+)/(\d+), (.*)$", line)
+        if m:
+            step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+            for k, v in re.findall(rf"(\w+): ({NUM})(?:,|$)", m[4]):
+                if k in keys:
+                    _add(series, k, step, v)
+            continue
+        m = re.search(r"args: Namespace\((.*)\)$", line)
+        if m:
+            args = dict(re.findall(r"(\w+)=('[^']*'|[^,]+)", m[1]))
+            config = {
+                "batch_size": int(args["batch_size"]),
+                "devices": int(args["devices"]),
+                "fp16": args["fp16"] == "True",
+                "ckpt": args["ckpt"].strip("'"),
+                "experiment_name": args["experiment_name"].strip("'"),
+                "start_epoch": None if args["start_epoch"] == "None" else args["start_epoch"],
+            }
+    # the model printout's layer arguments are no settings of the run
+    absent = ["kernel_size", "stride", "padding", "eps", "momentum"]
+    return _expected(
+        series, "step", config=config, dedupe=True, config_absent=absent, warnings=["attempt"]
+    )
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -485,6 +527,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "tf-estimator-bert-log": tf_estimator_bert_log,
     "fast-scnn-epoch-iter-log": fast_scnn_epoch_iter_log,
     "cls-train-tagged-report-log": cls_train_tagged_report_log,
+    "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
 }
 
 
