@@ -508,6 +508,24 @@ def yolox_crlf_gbk_restarts_log() -> dict:
     )
 
 
+def segmentation_restarts_percent_log() -> dict:
+    """'Epoch e/100 [38.7s] | LR: x | Train Loss: a | Val Loss: b | mP=9.95% mR=...% mIoU=...%
+    mDice=...% ← best IoU ← best loss' (the '[t s]' only from the second launch on): three
+    launches appended (epochs 1..2, 1..2, 1..100), the last wins; then a per-class
+    '=== Final Val Metrics ===' block. Percent values stay as printed (9.95)."""
+    series: Series = {}
+    for line in _lines("segmentation-restarts-percent-log", "train_log.txt"):
+        m = re.match(r"Epoch (\d+)/\d+(?: \[[\d.]+s\])? \| (.*)$", line)
+        if not m:
+            continue
+        e = int(m[1])
+        for k, v in re.findall(rf"(LR|Train Loss|Val Loss): ({NUM})", m[2]):
+            _add(series, k.lower().replace(" ", "_"), e, v)
+        for k, v in re.findall(rf"(mP|mR|mIoU|mDice)=({NUM})%", m[2]):
+            _add(series, k.lower(), e, v)
+    return _expected(series, "epoch", dedupe=True, warnings=["attempt"])
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -528,6 +546,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "fast-scnn-epoch-iter-log": fast_scnn_epoch_iter_log,
     "cls-train-tagged-report-log": cls_train_tagged_report_log,
     "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
+    "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
 }
 
 
