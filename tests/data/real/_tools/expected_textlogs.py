@@ -5,7 +5,8 @@ reader below that names, line by line, what the log says; the series names are t
 user expects from expbook (the file's own label, lower-cased with '_' for spaces, and
 train/ val/ prefixes where the log prints the same label for both splits).
 
-Usage: python expected_textlogs.py [ID ...]   (any directory; no ID: all of them)
+Usage: python expected_textlogs.py [--check] [ID ...]   (any directory; no ID: all of them)
+--check writes nothing and exits 1 if an expected.json differs from what the reading gives.
 """
 
 from __future__ import annotations
@@ -550,12 +551,30 @@ READERS: dict[str, Callable[[], dict]] = {
 }
 
 
-def main(ids: list[str]) -> None:
-    for art in ids or list(READERS):
-        out = READERS[art]()
-        (REAL / art / "expected.json").write_text(json.dumps(out, indent=1) + "\n")
+def render(art: str) -> str:
+    """The expected.json text of one artifact, as this reader sees its files."""
+    return json.dumps(READERS[art](), indent=1) + "\n"
+
+
+def main(args: list[str]) -> int:
+    check = "--check" in args
+    ids = [a for a in args if a != "--check"] or list(READERS)
+    stale = []
+    for art in ids:
+        text = render(art)
+        path = REAL / art / "expected.json"
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(art)
+            continue
+        path.write_text(text)
+        out = json.loads(text)
         print(art, {k: (v["points"], v["last_step"]) for k, v in out["metrics"].items()})
+    if stale:
+        print("expected.json differs from the reading:", ", ".join(stale))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
