@@ -34,6 +34,8 @@ PASSING = [
     "hf-lora-imdb-trainer-state",
     "rl-hopper-mass-monitor",
     "dvclive-dqn-summary",
+    "sb3-ppo-cartpole-tfevents",
+    "mlflow-cnn-classifier",
 ]
 
 
