@@ -36,6 +36,9 @@ PASSING = [
     "dvclive-dqn-summary",
     "sb3-ppo-cartpole-tfevents",
     "mlflow-cnn-classifier",
+    "lightning-csvlogger-aos",
+    "keras-csvlogger-mnist",
+    "optuna-forest-cover-trials",
 ]
 
 
