@@ -36,6 +36,11 @@ PASSING = [
     "dvclive-dqn-summary",
     "dgcnn-train-epoch-log",
     "keras-fit-cats-dogs-log",
+    "sb3-ppo-cartpole-tfevents",
+    "mlflow-cnn-classifier",
+    "lightning-csvlogger-aos",
+    "keras-csvlogger-mnist",
+    "optuna-forest-cover-trials",
 ]
 
 
