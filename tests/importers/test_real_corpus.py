@@ -39,6 +39,8 @@ PASSING = [
     "lightning-csvlogger-aos",
     "keras-csvlogger-mnist",
     "optuna-forest-cover-trials",
+    "lightning-hparams-namespace",
+    "mmcv-tensorboard-lsknet",
 ]
 
 
