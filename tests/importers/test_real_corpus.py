@@ -43,6 +43,7 @@ PASSING = [
     "optuna-forest-cover-trials",
     "lightning-hparams-namespace",
     "mmcv-tensorboard-lsknet",
+    "hf-checkpoints-lora-bert",
 ]
 
 
