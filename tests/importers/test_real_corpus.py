@@ -44,6 +44,7 @@ PASSING = [
     "lightning-hparams-namespace",
     "mmcv-tensorboard-lsknet",
     "hf-checkpoints-lora-bert",
+    "fastai-csvlogger-sportsball",
 ]
 
 
