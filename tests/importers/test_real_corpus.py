@@ -43,6 +43,10 @@ PASSING = [
     "optuna-forest-cover-trials",
     "en-de-transformer-nohup-log",
     "cls-train-tagged-report-log",
+    "lightning-hparams-namespace",
+    "mmcv-tensorboard-lsknet",
+    "hf-checkpoints-lora-bert",
+    "fastai-csvlogger-sportsball",
 ]
 
 
