@@ -3,8 +3,9 @@
 Each example copies one artifact folder of the real corpus (files written by Keras, Lightning,
 Hugging Face, Ultralytics, DVCLive, Stable-Baselines, detectron2...), mutates one of its files
 (truncation, byte flips, duplicated / deleted / swapped lines, inserted garbage, NaN, huge
-numbers or odd Unicode, another text encoding, CRLF line ends) and imports the folder with
-``expbook import --format json``, then explains the mutated file with ``--explain``.
+numbers or odd Unicode, a 200 kB line, another text encoding, CRLF line ends) and imports the
+folder with ``expbook import --format json``, then explains the mutated file with
+``--explain``.
 
 The property, for every example: no traceback and no internal error; the exit code is 0 or
 1; a run of 1 puts a reason on stderr; every failed or empty outcome and every skipped file
@@ -87,6 +88,7 @@ mutation = st.one_of(
     st.tuples(st.just("encoding"), st.sampled_from(ENCODINGS)),
     st.tuples(st.just("crlf")),
     st.tuples(st.just("text"), st.integers(0), st.text(min_size=1, max_size=40)),
+    st.tuples(st.just("long_line"), st.integers(0), st.sampled_from(["1,", "x", "a=1 ", " "])),
 )
 
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -118,6 +120,9 @@ def mutate(data: bytes, m: tuple[Any, ...]) -> bytes:
             j = m[2] % len(lines)
             lines[i], lines[j] = lines[j], lines[i]
         return b"".join(lines)
+    if kind == "long_line":  # a 200 kB line
+        pos = m[1] % (n + 1)
+        return data[:pos] + m[2].encode() * (200_000 // len(m[2])) + data[pos:]
     if kind in ("garbage", "odd_token", "text"):
         pos = m[1] % (n + 1)
         extra = m[2] if isinstance(m[2], bytes) else m[2].encode("utf-8", "surrogatepass")

@@ -264,3 +264,12 @@ def test_explain_folder_lists_skipped_files(tmp_path: Path) -> None:
 )
 def test_pattern_for_line(line: str, want: str | None) -> None:
     assert explain.pattern_for_line(line) == want
+
+
+def test_pattern_for_a_huge_line_stays_small() -> None:
+    line = "step 1 " + " ".join(f"k{i}={i}.5" for i in range(200_000))
+    spec = explain.pattern_for_line(line)
+    assert spec is not None and spec.startswith("step {step} k0={k0}")
+    assert spec.count("{") <= explain.SUGGEST_MAX_FIELDS
+    sug = explain.suggest_pattern(line + "\n" + line.replace("step 1 ", "step 2 ") + "\n")
+    assert sug is not None and sug["keys"]["k0"] == 2

@@ -26,6 +26,8 @@ from .model import ImportedRun, ParseError
 
 MAX_IGNORED_SHOWN = 10
 MAX_SNIFFED_SKIPS = 500  # files beyond this many skipped ones get a reason without a sniff
+SUGGEST_MAX_CHARS = 1000  # a suggested pattern reads the numbers of a line's first chars
+SUGGEST_MAX_FIELDS = 40
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,12 +178,14 @@ _NAME_OK = re.compile(r"^[A-Za-z_][\w./\-]*$")
 
 
 def _shape(line: str) -> str:
-    return re.sub(r"\d+", "0", line.strip())
+    return re.sub(r"\d+", "0", line[:SUGGEST_MAX_CHARS].strip())
 
 
 def _pick_line(lines: Sequence[str]) -> str | None:
     """The first line with numbers whose shape repeats, else the first with numbers."""
-    with_numbers = [ln for ln in lines[:5000] if _NUMBER.search(_STAMP.sub("", ln))]
+    with_numbers = [
+        ln for ln in lines[:5000] if _NUMBER.search(_STAMP.sub("", ln[:SUGGEST_MAX_CHARS]))
+    ]
     if not with_numbers:
         return None
     counts: dict[str, int] = {}
@@ -218,7 +222,10 @@ def pattern_for_line(line: str, names: Sequence[str] = ()) -> str | None:
     word before it (``loss: 0.5`` -> ``loss: {loss}``), or by ``names`` (column names, in
     order) when there are as many; a total after ``/`` is skipped, a leading timestamp is left
     out (a pattern is searched anywhere in the line)."""
-    body = _STAMP.sub("", line).rstrip()
+    body = _STAMP.sub("", line[:SUGGEST_MAX_CHARS]).rstrip()
+    nums = list(_NUMBER.finditer(body))
+    if len(nums) > SUGGEST_MAX_FIELDS:  # a pattern is searched anywhere: a prefix will do
+        body = body[: nums[SUGGEST_MAX_FIELDS].start()]
     if names and len(names) == len(_NUMBER.findall(body)):
         literals = _NUMBER.split(body)
         return "".join(
