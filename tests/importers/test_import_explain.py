@@ -259,6 +259,11 @@ def test_explain_folder_lists_skipped_files(tmp_path: Path) -> None:
         ("[step 500] train_loss=-1.5e-3 lr=3e-4", "[step {step}] train_loss={train_loss} lr={lr}"),
         ("{'a': 1}", "{{'a': {a}"),
         ("5 | 6", "{v1} | {v2}"),
+        (
+            "step 0: train loss 4.2367, val loss 4.2475",
+            "step {step}: train loss {train_loss}, val loss {val_loss}",
+        ),
+        ("time 12ms loss 0.5", "time {time}ms loss {loss}"),
         ("no numbers at all", None),
     ],
 )
@@ -273,3 +278,13 @@ def test_pattern_for_a_huge_line_stays_small() -> None:
     assert spec.count("{") <= explain.SUGGEST_MAX_FIELDS
     sug = explain.suggest_pattern(line + "\n" + line.replace("step 1 ", "step 2 ") + "\n")
     assert sug is not None and sug["keys"]["k0"] == 2
+
+
+def test_suggestion_prefers_a_repeated_line_with_a_counter() -> None:
+    text = "[rank0]:W0705 11:05:58.025000 465377 utils.py:1137] not enough SMs\n" * 2 + "".join(
+        f"[train] iter {i * 10}: loss {1 / (i + 1):.4f} 2895 ms/iter\n" for i in range(4)
+    )
+    sug = explain.suggest_pattern(text)
+    assert sug is not None
+    assert sug["pattern"].startswith("[train] iter {iter}: loss {loss}")
+    assert sug["keys"]["loss"] == 4 and sug["matched_lines"] == 4

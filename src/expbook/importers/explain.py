@@ -173,6 +173,10 @@ _STAMP = re.compile(
     r"[\])]?\s*"
 )
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\d.])")
+_COUNTER = re.compile(r"\b(?:step|global_step|iter|iteration|epoch)\b\s*[:=#]?\s*\d", re.I)
+_COUNTER_WORDS = frozenset(("step", "global_step", "iter", "iteration", "epoch"))
+# one or two words at the end of the text before a number: "val loss " -> val_loss
+_WORDS = re.compile(r"((?:[A-Za-z_][\w.\-]*[ \t])?[A-Za-z_][\w.\-]*)[\s:=#]*$")
 _LAST_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)[^A-Za-z0-9_]*$")
 _NAME_OK = re.compile(r"^[A-Za-z_][\w./\-]*$")
 
@@ -182,7 +186,9 @@ def _shape(line: str) -> str:
 
 
 def _pick_line(lines: Sequence[str]) -> str | None:
-    """The first line with numbers whose shape repeats, else the first with numbers."""
+    """The line to derive a pattern from: the first line with numbers whose shape repeats and
+    that holds a step counter (``iter 10``), else the first whose shape repeats, else the
+    first with numbers."""
     with_numbers = [
         ln for ln in lines[:5000] if _NUMBER.search(_STAMP.sub("", ln[:SUGGEST_MAX_CHARS]))
     ]
@@ -192,7 +198,11 @@ def _pick_line(lines: Sequence[str]) -> str | None:
     for ln in with_numbers:
         s = _shape(ln)
         counts[s] = counts.get(s, 0) + 1
-    return next((ln for ln in with_numbers if counts[_shape(ln)] > 1), with_numbers[0])
+    repeated = [ln for ln in with_numbers if counts[_shape(ln)] > 1]
+    return next(
+        (ln for ln in repeated if _COUNTER.search(ln[:SUGGEST_MAX_CHARS])),
+        repeated[0] if repeated else with_numbers[0],
+    )
 
 
 def _literal(text: str) -> str:
@@ -217,6 +227,19 @@ def _header_names(lines: Sequence[str], line: str) -> list[str]:
     return []
 
 
+def _field_name(before: str, after_number: bool) -> str:
+    """A series name from the text before a number (see :func:`pattern_for_line`)."""
+    m = _WORDS.search(before)
+    if m is not None:
+        words = m.group(1).split()
+        # a counter word stands alone; a word glued to the previous number is its unit
+        if words[-1].lower() in _COUNTER_WORDS or (after_number and m.start() == 0):
+            words = words[-1:]
+        return common.norm_key("_".join(words)).strip("_.-/")
+    w = _LAST_WORD.search(before)
+    return common.norm_key(w.group(1)).strip("_.-/") if w else ""
+
+
 def pattern_for_line(line: str, names: Sequence[str] = ()) -> str | None:
     """A ``--pattern`` that reads the numbers of ``line``: each number is named after the
     word before it (``loss: 0.5`` -> ``loss: {loss}``), or by ``names`` (column names, in
@@ -239,12 +262,12 @@ def pattern_for_line(line: str, names: Sequence[str] = ()) -> str | None:
     for m in _NUMBER.finditer(body):
         before = body[pos : m.start()]
         parts.append(_literal(before))
+        after_number = pos > 0
         pos = m.end()
         if before.endswith("/"):  # a total: 3/10
             parts.append("{_}")
             continue
-        w = _LAST_WORD.search(before)
-        name = common.norm_key(w.group(1)).strip("_.-/") if w else ""
+        name = _field_name(before, after_number)
         if not name or not _NAME_OK.match(name):
             name = f"v{n_fields + 1}"
         used[name] = used.get(name, 0) + 1
@@ -361,7 +384,8 @@ def explain_unit(unit: walk.Unit, opts: registry.ParseOptions) -> dict[str, Any]
         out.update(details)
     if "step_axis" not in out:
         out["step_axis"] = None
-    found_nothing = not runs or all(is_empty(r) for r in runs)
+    # no point at all (a config or summary alone does not make a log read): suggest a pattern
+    found_nothing = not runs or all(r.n_points == 0 for r in runs)
     out["pattern_suggestion"] = None
     if found_nothing and not os.path.isdir(unit.path) and unit.error is None:
         if text is None:
@@ -370,7 +394,11 @@ def explain_unit(unit: walk.Unit, opts: registry.ParseOptions) -> dict[str, Any]
                 text = None if common.looks_binary(data[:8192]) else common.decode_text(data)[0]
             except ParseError:
                 text = None
-        sug = suggest_pattern(text) if text else None
+        try:
+            sug = suggest_pattern(text) if text else None
+        except Exception as e:  # a suggestion is a help: its failure must not hide the report
+            sug = None
+            out["suggestion_error"] = common.one_line(f"{type(e).__name__}: {e}")
         if sug is not None:
             ext = os.path.splitext(unit.path)[1].lower()
             sug["needs_from"] = ext not in walk.PATTERN_EXTS
