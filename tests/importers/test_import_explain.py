@@ -288,3 +288,14 @@ def test_suggestion_prefers_a_repeated_line_with_a_counter() -> None:
     assert sug is not None
     assert sug["pattern"].startswith("[train] iter {iter}: loss {loss}")
     assert sug["keys"]["loss"] == 4 and sug["matched_lines"] == 4
+
+
+def test_no_pattern_suggested_for_a_json_document(tmp_path: Path) -> None:
+    f = tmp_path / "stats.json"
+    f.write_text(
+        '{\n  "a": {\n    "points": 20,\n    "last": 0.5\n  },\n  "b": {\n    "points": 3\n  }\n}\n'
+    )
+    _, rep = _explain(f)
+    (unit,) = rep["units"]
+    assert all(r["points"] == 0 for r in unit["runs"])  # a log would get a suggestion here
+    assert unit["pattern_suggestion"] is None

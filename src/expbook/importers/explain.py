@@ -363,6 +363,16 @@ def _log_details(path: str, opts: Any) -> tuple[dict[str, Any], str | None]:
     return details, text
 
 
+def _log_like(unit: walk.Unit) -> bool:
+    """A file that a ``--pattern`` may fit: read as a text log, or named like a log
+    (``train.log``, ``20230101_120000.log.json``, no extension); not a JSON summary."""
+    if os.path.isdir(unit.path):
+        return False
+    name = os.path.basename(unit.path).lower()
+    ext = os.path.splitext(name)[1]
+    return unit.module == "textlog" or ext in walk.PATTERN_EXTS or not ext or ".log" in name
+
+
 def explain_unit(unit: walk.Unit, opts: registry.ParseOptions) -> dict[str, Any]:
     """The report for one unit of a plan (see the module doc)."""
     out: dict[str, Any] = {
@@ -387,7 +397,7 @@ def explain_unit(unit: walk.Unit, opts: registry.ParseOptions) -> dict[str, Any]
     # no point at all (a config or summary alone does not make a log read): suggest a pattern
     found_nothing = not runs or all(r.n_points == 0 for r in runs)
     out["pattern_suggestion"] = None
-    if found_nothing and not os.path.isdir(unit.path) and unit.error is None:
+    if found_nothing and _log_like(unit) and unit.error is None:
         if text is None:
             try:
                 data = common.read_bytes(unit.path)
