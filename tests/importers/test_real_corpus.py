@@ -36,8 +36,17 @@ PASSING = [
     "dvclive-dqn-summary",
     "dgcnn-train-epoch-log",
     "keras-fit-cats-dogs-log",
+    "sb3-ppo-cartpole-tfevents",
+    "mlflow-cnn-classifier",
+    "lightning-csvlogger-aos",
+    "keras-csvlogger-mnist",
+    "optuna-forest-cover-trials",
     "en-de-transformer-nohup-log",
     "cls-train-tagged-report-log",
+    "lightning-hparams-namespace",
+    "mmcv-tensorboard-lsknet",
+    "hf-checkpoints-lora-bert",
+    "fastai-csvlogger-sportsball",
 ]
 
 
