@@ -527,6 +527,70 @@ def segmentation_restarts_percent_log() -> dict:
     return _expected(series, "epoch", dedupe=True, warnings=["attempt"])
 
 
+def cgcnn_pprint_args_log() -> dict:
+    """A note file: the shell command (wrapped), then the run's console: Python logging
+    'INFO: Parsed arguments:' followed by a pprint()ed dict over 29 lines (config; one value is
+    'device(type='cpu')'), 'Epoch [001/300] - Train Loss: a, Valid Loss: b, LR: [0.001]' with
+    '[SAVE] Best model at epoch N.' notes, 'MSE: x, R2 Score: y' and a hand-added 'PyCharm:'
+    block of final scores."""
+    series: Series = {}
+    config: dict = {}
+    summary: dict = {}
+    lines = _lines("cgcnn-pprint-args-log", "readme_output_aws.txt")
+    pat = re.compile(
+        rf"INFO: Epoch \[(\d+)/\d+\] - Train Loss: ({NUM}), Valid Loss: ({NUM}), LR: \[({NUM})\]$"
+    )
+    in_dict = False
+    for line in lines:
+        if line.endswith("INFO: Parsed arguments:"):
+            in_dict = True
+            continue
+        if in_dict:
+            m = re.fullmatch(r"[{ ]'(\w+)': (.*?)[,}]", line)
+            assert m, line
+            v = m[2]
+            if v in ("True", "False"):
+                config[m[1]] = v == "True"
+            elif v == "None":
+                config[m[1]] = None
+            elif re.fullmatch(r"-?\d+", v):
+                config[m[1]] = int(v)
+            elif re.fullmatch(NUM, v):
+                config[m[1]] = float(v)
+            elif v.startswith("'"):
+                config[m[1]] = v.strip("'")
+            in_dict = not line.endswith("}")
+            continue
+        m = pat.search(line)
+        if m:
+            e = int(m[1])
+            _add(series, "train_loss", e, m[2])
+            _add(series, "valid_loss", e, m[3])
+            _add(series, "lr", e, m[4])
+            continue
+        m = re.search(rf"INFO: MSE: ({NUM}), R2 Score: ({NUM})$", line)
+        if m:
+            summary["mse"] = float(m[1])
+            summary["r2_score"] = float(m[2])
+            continue
+        m = re.fullmatch(rf"(MAE|RMSE|MedAE):\s+({NUM})", line)
+        if m:
+            summary[m[1].lower()] = float(m[2])
+    wanted = [
+        "batch_size",
+        "learning_rate",
+        "epoch",
+        "task",
+        "n_conv",
+        "random_seed",
+        "disable_cuda",
+        "job_id",
+        "stop_patience",
+        "train_ratio",
+    ]
+    return _expected(series, "epoch", config={k: config[k] for k in wanted}, summary=summary)
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -548,6 +612,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "cls-train-tagged-report-log": cls_train_tagged_report_log,
     "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
     "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
+    "cgcnn-pprint-args-log": cgcnn_pprint_args_log,
 }
 
 
