@@ -591,6 +591,19 @@ def cgcnn_pprint_args_log() -> dict:
     return _expected(series, "epoch", config={k: config[k] for k in wanted}, summary=summary)
 
 
+def lora_step_brackets_eval_samples_log() -> dict:
+    """'=== Epoch e/3 ===' headers, many '[timing] sample processed in 191.74s' lines (no step),
+    '[step N] avg_loss=x acc=y', an '[eval] 11+123=? -> 11+123=?' sample with the model's
+    free text, and checkpoint notes. Only the '[step N]' lines are points."""
+    series: Series = {}
+    for line in _lines("lora-step-brackets-eval-samples-log", "train.log"):
+        m = re.fullmatch(rf"\[step (\d+)\] avg_loss=({NUM}) acc=({NUM})", line)
+        if m:
+            _add(series, "avg_loss", int(m[1]), m[2])
+            _add(series, "acc", int(m[1]), m[3])
+    return _expected(series, "step")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -613,6 +626,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
     "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
     "cgcnn-pprint-args-log": cgcnn_pprint_args_log,
+    "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
 }
 
 
