@@ -43,6 +43,7 @@ PASSING = [
     "optuna-forest-cover-trials",
     "en-de-transformer-nohup-log",
     "cls-train-tagged-report-log",
+    "lora-step-brackets-eval-samples-log",
     "lightning-hparams-namespace",
     "mmcv-tensorboard-lsknet",
     "hf-checkpoints-lora-bert",
