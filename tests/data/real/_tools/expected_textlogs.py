@@ -604,6 +604,38 @@ def lora_step_brackets_eval_samples_log() -> dict:
     return _expected(series, "step")
 
 
+def fairseq_train_inner_lines() -> dict:
+    """fairseq (0.12) 'train_inner' lines grepped from a training log: 'epoch 001:    100 /
+    1132 loss=12.428, nll_loss=..., ppl=..., ..., num_updates=100, lr=..., gnorm=...,
+    train_wall=17, wall=18'. The step is num_updates (fairseq's global update count; the
+    'i / 1132' counter restarts each epoch); series keep fairseq's logger tag as prefix."""
+    series: Series = {}
+    keys = ("loss", "nll_loss", "ppl", "lr", "gnorm")
+    for line in _lines("fairseq-train-inner-lines", "train.txt"):
+        m = re.search(r"\| train_inner \| epoch \d+:\s+\d+ / \d+ (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+)=({NUM})", m[1]))
+        step = int(kv["num_updates"])
+        for k in keys:
+            _add(series, f"train_inner/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
+def fairseq_valid_subset_lines() -> dict:
+    """fairseq 'valid' lines grepped from the same log: '| valid | epoch 001 | valid on
+    'valid' subset | loss 11.059 | nll_loss 10.711 | ppl 1676.32 | ... | num_updates 100 |
+    best_loss 10.216' (every 100 updates and at each epoch's end); step num_updates."""
+    series: Series = {}
+    for line in _lines("fairseq-valid-subset-lines", "valid.txt"):
+        m = re.search(r"\| valid \| epoch \d+ \| valid on 'valid' subset \| (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+) ({NUM})(?: \||$)", m[1]))
+        step = int(kv["num_updates"])
+        for k in ("loss", "nll_loss", "ppl"):
+            _add(series, f"valid/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -627,6 +659,8 @@ READERS: dict[str, Callable[[], dict]] = {
     "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
     "cgcnn-pprint-args-log": cgcnn_pprint_args_log,
     "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
+    "fairseq-train-inner-lines": fairseq_train_inner_lines,
+    "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
 }
 
 
