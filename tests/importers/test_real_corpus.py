@@ -45,6 +45,7 @@ PASSING = [
     "mmcv-tensorboard-lsknet",
     "hf-checkpoints-lora-bert",
     "fastai-csvlogger-sportsball",
+    "keras-tf2-tensorboard-lstm",
 ]
 
 
