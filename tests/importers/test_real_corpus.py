@@ -41,6 +41,8 @@ PASSING = [
     "lightning-csvlogger-aos",
     "keras-csvlogger-mnist",
     "optuna-forest-cover-trials",
+    "en-de-transformer-nohup-log",
+    "cls-train-tagged-report-log",
     "lightning-hparams-namespace",
     "mmcv-tensorboard-lsknet",
     "hf-checkpoints-lora-bert",
@@ -98,6 +100,10 @@ def test_artifact_imports_in_full(art_id: str, tmp_path: Path) -> None:
     store_path = tmp_path / "s.db"
     out = _import(target, store_path)
     assert out["counts"].get("imported", 0) == expected["runs"], out
+    # words the import must warn with (a log holding several attempts says so, never silently)
+    warnings = " | ".join(w for run in out["runs"] for w in run.get("warnings", []))
+    for word in expected.get("warnings", []):
+        assert word in warnings.lower(), f"no warning mentioning {word!r}: {warnings!r}"
     with expbook.open_store(store_path) as store:
         ids = store.runs().ids
         assert len(ids) == expected["runs"]
