@@ -81,7 +81,7 @@ def test_readme_table_lists_every_artifact() -> None:
 def _import(path: Path, store: Path) -> dict[str, Any]:
     res = CliRunner().invoke(cli, ["import", str(path), "--store", str(store), "--format", "json"])
     assert res.exit_code == 0, res.output
-    out: dict[str, Any] = json.loads(res.output)
+    out: dict[str, Any] = json.loads(res.stdout)  # stderr carries per-run notes (empty runs)
     return out
 
 

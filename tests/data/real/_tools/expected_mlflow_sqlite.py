@@ -1,10 +1,12 @@
 """Write expected.json for an MLflow SQLite tracking database with sqlite3 (not expbook).
 
 Usage: python expected_mlflow_sqlite.py DIR FILE RUN_NAME
-Every run not marked deleted is a run ('runs' counts them); the values checked are those of
-the run named RUN_NAME (expected.json's run_name): its metric histories from the metrics
-table (one point per row, on 'step'), its params as config (text written back as numbers,
-booleans or None where it reads as one, as for a file store).
+Every run not marked deleted is a run ('runs' counts them), except one that holds nothing
+but MLflow's own mlflow.* tags (no metric, param or user tag: a run started and abandoned
+before logging anything is not worth a record); the values checked are those of the run
+named RUN_NAME (expected.json's run_name): its metric histories from the metrics table (one
+point per row, on 'step'), its params as config (text written back as numbers, booleans or
+None where it reads as one, as for a file store).
 """
 
 from __future__ import annotations
@@ -29,11 +31,19 @@ def _value(text: str) -> object:
         return text
 
 
+def _holds_something(con: sqlite3.Connection, uuid: str) -> bool:
+    for table in ("metrics", "params"):
+        if con.execute(f"select 1 from {table} where run_uuid = ?", (uuid,)).fetchone():
+            return True
+    tags = con.execute("select key from tags where run_uuid = ?", (uuid,)).fetchall()
+    return any(not k.startswith("mlflow.") for (k,) in tags)
+
+
 def main(folder: str, name: str, run_name: str) -> None:
     uri = f"file:{Path(folder) / name}?mode=ro"
     con = sqlite3.connect(uri, uri=True)
     runs = con.execute("select run_uuid, name from runs where lifecycle_stage != 'deleted'")
-    runs = runs.fetchall()
+    runs = [(u, n) for u, n in runs.fetchall() if _holds_something(con, u)]
     (uuid,) = [u for u, n in runs if n == run_name]
     metrics = {}
     keys = con.execute("select distinct key from metrics where run_uuid = ?", (uuid,))
