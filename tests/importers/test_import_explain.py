@@ -307,3 +307,18 @@ def test_no_pattern_suggested_for_a_json_document(tmp_path: Path) -> None:
     (unit,) = rep["units"]
     assert all(r["points"] == 0 for r in unit["runs"])  # a log would get a suggestion here
     assert unit["pattern_suggestion"] is None
+
+
+def test_a_run_table_given_with_its_runs_is_no_failure(tmp_path: Path) -> None:
+    """A run table named on the command line whose rows all went into the runs of the logs
+    named beside it yielded no run of its own: that is not 'nothing to import'."""
+    for name, last in (("a", 0.4), ("b", 0.3)):
+        (tmp_path / f"{name}.log").write_text(f"step 1/2 | loss=0.5\nstep 2/2 | loss={last}\n")
+    (tmp_path / "results.csv").write_text("run,acc,f1\na,0.9,0.8\nb,0.7,0.6\n")
+    paths = [str(tmp_path / f) for f in ("a.log", "b.log", "results.csv")]
+    code, out, err = run_cli("import", *paths, "--format", "json", store=tmp_path / "s")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["counts"] == {"imported": 2} and not err
+    code, out, _ = run_cli("runs", "--format", "json", store=tmp_path / "s")
+    assert {r["name"]: r["summary"].get("acc") for r in json.loads(out)} == {"a": 0.9, "b": 0.7}
