@@ -636,6 +636,34 @@ def fairseq_valid_subset_lines() -> dict:
     return _expected(series, "num_updates")
 
 
+def pretrain_resumed_step_pipes_log() -> dict:
+    """nohup output of a run resumed from a checkpoint at step 47700: an aligned settings
+    block with thousands separators ('Max steps               : 100,000'), 'step   47700 |
+    loss 1.4684 | lr 1.79e-04 | grad 0.075 | 113.4k tok/s | mfu 114.07%' every 10 steps,
+    '  [eval] step   48000 | val_loss 4.0749' every 500 and checkpoint save/prune notes."""
+    series: Series = {}
+    config: dict = {}
+    pat = re.compile(
+        rf"step\s+(\d+) \| loss ({NUM}) \| lr ({NUM}) \| grad ({NUM}) \| [\d.]+k tok/s \|"
+        rf" mfu ({NUM})%"
+    )
+    for line in _lines("pretrain-resumed-step-pipes-log", "train.out"):
+        m = pat.fullmatch(line)
+        if m:
+            s = int(m[1])
+            for key, i in (("loss", 2), ("lr", 3), ("grad", 4), ("mfu", 5)):
+                _add(series, key, s, m[i])
+            continue
+        m = re.fullmatch(rf"\s+\[eval\] step\s+(\d+) \| val_loss ({NUM})", line)
+        if m:
+            _add(series, "val_loss", int(m[1]), m[2])
+            continue
+        m = re.fullmatch(r"(Max steps|Effective batch size)\s+: ([\d,]+)", line)
+        if m:
+            config[m[1].lower().replace(" ", "_")] = int(m[2].replace(",", ""))
+    return _expected(series, "step", config=config)
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -661,6 +689,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
     "fairseq-train-inner-lines": fairseq_train_inner_lines,
     "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
+    "pretrain-resumed-step-pipes-log": pretrain_resumed_step_pipes_log,
 }
 
 
