@@ -664,6 +664,33 @@ def pretrain_resumed_step_pipes_log() -> dict:
     return _expected(series, "step", config=config)
 
 
+def verl_grpo_ray_console() -> dict:
+    """nohup output of a verl GRPO run under Ray: a bash -x trace ('+ TOTAL_EPOCHS=1'), ANSI
+    coloured '(TaskRunner pid=...)' prefixes, the pprint()ed Hydra config, then 21 lines
+    'step:N - global_seqlen/min:2578 - ... - actor/entropy:0.46 - ... - perf/time_per_step:36.2'
+    and at the end a Ray ActorUnavailableError traceback (the run died at step 22)."""
+    series: Series = {}
+    keys = (
+        "actor/entropy",
+        "actor/pg_loss",
+        "actor/loss",
+        "actor/grad_norm",
+        "actor/lr",
+        "critic/score/mean",
+        "response_length/mean",
+        "timing_s/step",
+    )
+    for raw in _lines("verl-grpo-ray-console", "train.out"):
+        line = re.sub(r"\x1b\[[0-9;]*m", "", raw)
+        m = re.search(r"\) step:(\d+) - (.*)$", line)
+        if not m:
+            continue
+        pairs = dict(re.findall(rf"([\w/.]+):({NUM})(?: - |$)", m[2]))
+        for k in keys:
+            _add(series, k, int(m[1]), pairs[k])
+    return _expected(series, "step")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -690,6 +717,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "fairseq-train-inner-lines": fairseq_train_inner_lines,
     "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
     "pretrain-resumed-step-pipes-log": pretrain_resumed_step_pipes_log,
+    "verl-grpo-ray-console": verl_grpo_ray_console,
 }
 
 
