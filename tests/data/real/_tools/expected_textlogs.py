@@ -691,6 +691,31 @@ def verl_grpo_ray_console() -> dict:
     return _expected(series, "step")
 
 
+def mmdet2_retinanet_coco_log() -> dict:
+    """mmdetection 2.x text log: environment and config dump, then 'Epoch [e][i/1581]\tlr: x,
+    eta: ..., time: ..., data_time: ..., memory: ..., loss_cls: a, loss_bbox: b, loss: c'
+    every 50 iterations and 'Epoch(val) [e][1581]\tbbox_mAP: ..., bbox_mAP_50: ..., ...,
+    bbox_mAP_copypaste: 0.036 0.109 ...' per epoch. Steps are global iterations:
+    (e-1)*1581 + i for train lines, e*1581 for the epoch's val result; text-log keys are
+    lower-cased (bbox_map)."""
+    series: Series = {}
+    keys = {"lr", "loss_cls", "loss_bbox", "loss"}
+    for line in _lines("mmdet2-retinanet-coco-log", "20210421_200459.log"):
+        m = re.search(r"- Epoch \[(\d+)\]\[(\d+)/(\d+)\]\t(.*)$", line)
+        if m:
+            step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+            for k, v in re.findall(rf"(\w+): ({NUM})(?:,|$)", m[4]):
+                if k in keys:
+                    _add(series, k, step, v)
+            continue
+        m = re.search(r"- Epoch\(val\) \[(\d+)\]\[(\d+)\]\t(.*)$", line)
+        if m:
+            step = int(m[1]) * int(m[2])
+            for k, v in re.findall(rf"(bbox_mAP(?:_50|_75)?): ({NUM}),", m[3]):
+                _add(series, k.lower(), step, v)
+    return _expected(series, "iter")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -718,6 +743,7 @@ READERS: dict[str, Callable[[], dict]] = {
     "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
     "pretrain-resumed-step-pipes-log": pretrain_resumed_step_pipes_log,
     "verl-grpo-ray-console": verl_grpo_ray_console,
+    "mmdet2-retinanet-coco-log": mmdet2_retinanet_coco_log,
 }
 
 
