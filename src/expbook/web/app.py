@@ -397,6 +397,13 @@ def create_app(
 
     def runs_page(request: Request) -> Response:
         query = _runs_query(request)
+        shown = request.query_params.get("shown_project")
+        if shown is not None and shown != (query.project or ""):
+            # the project was switched (the form says which one it showed): its own
+            # default columns and no grouping, not the previous project's choices
+            query.columns, query.group, query.offset = None, None, 0
+            if query.sort.startswith(("config.", "summary.")):
+                query.sort, query.order = "created_at", "desc"
         error = None
         try:
             page = ui.query(query)
@@ -407,7 +414,8 @@ def create_app(
         # background at start); before that, the keys of the runs on this page
         snap = ui.snapshots.peek()
         if snap is not None:
-            params, metrics = snap.params, snap.metrics
+            # only the keys of the project shown (every project's under "all projects")
+            params, metrics = snap.keys_of(query.project)
         else:
             params = sorted({c for r in page["runs"] for c in _config_columns(r["config"])})
             metrics = sorted({"summary." + k for r in page["runs"] for k in r["summary"]})
@@ -416,7 +424,7 @@ def create_app(
             # links keep the shown columns, so paging never changes them
             changes.setdefault("col", page["columns"])
             params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
-            params = [(k, v) for k, v in params if k != "columns"]
+            params = [(k, v) for k, v in params if k not in ("columns", "shown_project")]
             for k, v in changes.items():
                 for item in v if isinstance(v, list) else [v]:
                     if item is not None:
