@@ -423,6 +423,10 @@ def create_app(
         def url(**changes: Any) -> str:
             # links keep the shown columns, so paging never changes them
             changes.setdefault("col", page["columns"])
+            # ... and the query as shown (after a project switch, not as the form sent it)
+            changes.setdefault("group", query.group)
+            changes.setdefault("sort", query.sort)
+            changes.setdefault("order", query.order)
             params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
             params = [(k, v) for k, v in params if k not in ("columns", "shown_project")]
             for k, v in changes.items():
