@@ -38,7 +38,9 @@ def workspace_store(path: Path) -> dict[str, str]:
                 rec.id,
                 {
                     "train/loss": PointBatch(steps, walls, [1 / (s + 1 + i) for s in steps]),
-                    "val/acc": PointBatch(steps, walls, [0.5 + 0.004 * s + 0.01 * i for s in steps]),
+                    "val/acc": PointBatch(
+                        steps, walls, [0.5 + 0.004 * s + 0.01 * i for s in steps]
+                    ),
                     "epoch": PointBatch(steps, walls, [s // 10 for s in steps]),
                     "lr": PointBatch(steps, walls, [0.1] * 100),
                 },
