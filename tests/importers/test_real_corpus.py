@@ -34,6 +34,19 @@ PASSING = [
     "hf-lora-imdb-trainer-state",
     "rl-hopper-mass-monitor",
     "dvclive-dqn-summary",
+    "dgcnn-train-epoch-log",
+    "keras-fit-cats-dogs-log",
+    "sb3-ppo-cartpole-tfevents",
+    "mlflow-cnn-classifier",
+    "lightning-csvlogger-aos",
+    "keras-csvlogger-mnist",
+    "optuna-forest-cover-trials",
+    "en-de-transformer-nohup-log",
+    "cls-train-tagged-report-log",
+    "lightning-hparams-namespace",
+    "mmcv-tensorboard-lsknet",
+    "hf-checkpoints-lora-bert",
+    "fastai-csvlogger-sportsball",
 ]
 
 
@@ -71,6 +84,8 @@ def _import(path: Path, store: Path) -> dict[str, Any]:
 
 
 def _close(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):  # a log whose last loss is nan expects a nan point
+        return math.isnan(a) and math.isnan(b)
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
 
 
@@ -83,6 +98,10 @@ def test_artifact_imports_in_full(art_id: str, tmp_path: Path) -> None:
     store_path = tmp_path / "s.db"
     out = _import(target, store_path)
     assert out["counts"].get("imported", 0) == expected["runs"], out
+    # words the import must warn with (a log holding several attempts says so, never silently)
+    warnings = " | ".join(w for run in out["runs"] for w in run.get("warnings", []))
+    for word in expected.get("warnings", []):
+        assert word in warnings.lower(), f"no warning mentioning {word!r}: {warnings!r}"
     with expbook.open_store(store_path) as store:
         ids = store.runs().ids
         assert len(ids) == expected["runs"]
@@ -107,3 +126,6 @@ def test_artifact_imports_in_full(art_id: str, tmp_path: Path) -> None:
         for key, value in expected.get("config", {}).items():
             assert key in config, f"config key {key!r} missing; got {sorted(config)}"
             assert config[key] == value, key
+        # keys that must NOT become config (code lines, echoed source in warnings, ...)
+        for key in expected.get("config_absent", []):
+            assert key not in config, f"config key {key!r} should not be there"
