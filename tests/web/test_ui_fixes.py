@@ -58,6 +58,9 @@ def test_a_project_switch_resets_columns_and_grouping(wclient) -> None:
         "&group=config.depth&sort=config.depth&order=asc"
     )
     assert switched.status_code == 200
+    # on to a plain URL of the new project, which the page's live refresh reuses
+    assert [r.status_code for r in switched.history] == [303]
+    assert list(switched.url.params.multi_items()) == [("project", "text")]
     page = switched.text
     assert header(page)[4:] == ["config.heads", "summary.eval/bleu", "summary.loss"]
     assert checked(page) == ["config.heads", "summary.eval/bleu", "summary.loss"]

@@ -98,6 +98,7 @@ def test_the_project_switch_resets_columns_and_grouping(open_page, wserver) -> N
     with page.expect_navigation():
         page.click("#apply")
     assert headers(page)[4:] == ["config.heads", "summary.eval/bleu", "summary.loss"]
+    assert page.url == wserver + "/?project=text&q=&filter=&sort=created_at&order=desc&limit=50"
     assert page.locator("#runs tr.grouprow").count() == 0
     assert page.input_value("#group") == ""
     cells = page.eval_on_selector_all("#runs td.val", "els => els.map(e => e.textContent)")

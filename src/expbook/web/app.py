@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -399,11 +405,14 @@ def create_app(
         query = _runs_query(request)
         shown = request.query_params.get("shown_project")
         if shown is not None and shown != (query.project or ""):
-            # the project was switched (the form says which one it showed): its own
-            # default columns and no grouping, not the previous project's choices
-            query.columns, query.group, query.offset = None, None, 0
+            # the project was switched (the form says which one it showed): on to the new
+            # project with its own default columns and no grouping, not the previous
+            # project's choices (a plain URL, which the page's live refresh reuses)
+            drop = {"col", "columns", "group", "offset", "shown_project"}
             if query.sort.startswith(("config.", "summary.")):
-                query.sort, query.order = "created_at", "desc"
+                drop |= {"sort", "order"}
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
+            return RedirectResponse("/?" + urlencode(kept), status_code=303)
         error = None
         try:
             page = ui.query(query)
@@ -423,10 +432,6 @@ def create_app(
         def url(**changes: Any) -> str:
             # links keep the shown columns, so paging never changes them
             changes.setdefault("col", page["columns"])
-            # ... and the query as shown (after a project switch, not as the form sent it)
-            changes.setdefault("group", query.group)
-            changes.setdefault("sort", query.sort)
-            changes.setdefault("order", query.order)
             params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
             params = [(k, v) for k, v in params if k not in ("columns", "shown_project")]
             for k, v in changes.items():
