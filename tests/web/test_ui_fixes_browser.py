@@ -4,10 +4,12 @@ axes, a report page using the window's width. Screenshots go to tests/artifacts/
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +28,15 @@ def ws(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return path, workspace_store(path)
 
 
-@pytest.fixture
-def wserver(ws):
+@contextlib.contextmanager
+def serve(store: Path) -> Iterator[str]:
+    """The dashboard on ``store``, served by uvicorn in a thread on 127.0.0.1."""
     import uvicorn
 
     from expbook.web import create_app
 
     port = free_port()
-    app = create_app(ws[0], allowed_hosts=["127.0.0.1", "localhost"])
+    app = create_app(store, allowed_hosts=["127.0.0.1", "localhost"])
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -41,9 +44,17 @@ def wserver(ws):
     while not srv.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture
+def wserver(ws):
+    with serve(ws[0]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -289,3 +300,35 @@ def test_report_html_marks_in_chromium(open_page, ws, tmp_path) -> None:
     assert page.locator("body").bounding_box()["width"] > 1300
     page.screenshot(path=str(tmp_path / "report-html.png"), full_page=True)
     assert page.problems == []
+
+
+def test_media_charts_have_readable_axes(open_page, tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    import expbook
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "media-store"
+    rng = np.random.default_rng(0)
+    table = expbook.Table(columns=["x", "lr"], data=[[i, 1e-4 * (1 + i)] for i in range(5)])
+    with expbook.init(project="m", name="media", store=str(store)) as run:
+        run.log({"grads": expbook.Histogram(rng.normal(3e-4, 1e-4, 1000), num_bins=20)})
+        run.log({"sched": expbook.plot.line(table, "x", "lr", title="schedule")})
+    with serve(store) as url:
+        page = open_page(1440)
+        page.goto(f"{url}/runs/{run.id}")
+        page.locator(".hist-chart").scroll_into_view_if_needed()
+        page.wait_for_selector(".hist-chart .xtick text", timeout=15_000)
+        page.wait_for_selector(".plot-chart .ytick text", timeout=15_000)
+        hist_x = page.eval_on_selector_all(
+            ".hist-chart .xtick text", "els => els.map(e => e.textContent)"
+        )
+        plot_y = page.eval_on_selector_all(
+            ".plot-chart .ytick text", "els => els.map(e => e.textContent)"
+        )
+        for labels in (hist_x, plot_y):
+            labels = [t.replace("\u2212", "-") for t in labels]
+            assert labels and all(NUMBER.match(t) for t in labels), labels  # never "300µ"
+            assert any("e-4" in t for t in labels), labels
+        shot(page, "ui-media-axes.png")
+        clean(page, url)
