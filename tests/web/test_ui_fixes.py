@@ -105,6 +105,11 @@ def test_default_columns_are_a_leaderboards(wclient) -> None:
         "summary.val/acc",
         "summary.train/loss",
     ]
+    # numeric columns are right-aligned, headers included; a text column is not
+    page = wclient.get("/?project=vision").text
+    assert '<th class="param num" title="config.depth">' in page
+    assert '<th class="param" title="config.out_dir">' in page
+    assert '<th class="metric num" title="summary.val/acc">' in page
     # more than one project shown: a project column leads
     every = wclient.get("/api/runs").json()
     assert every["columns"][0] == "project"

@@ -452,6 +452,7 @@ def create_app(
             error=error,
             url=url,
             chosen=set(page["columns"]),
+            numeric=_numeric_columns(page),
         )
 
     def run_page(request: Request) -> Response:
@@ -576,6 +577,18 @@ def _other_values(backend: Any, run_id: str, shown: int = 20) -> list[dict[str, 
                 "points": [(step, v if isinstance(v, str) else json.dumps(v)) for step, v in last],
             }
         )
+    return out
+
+
+def _numeric_columns(page: dict[str, Any]) -> set[str]:
+    """The columns of ``page`` holding numbers only (their headers align right too)."""
+    out = set()
+    for c in page["columns"]:
+        vals = [r["values"].get(c) for r in page["runs"]]
+        if any(v is not None for v in vals) and all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals
+        ):
+            out.add(c)
     return out
 
 
