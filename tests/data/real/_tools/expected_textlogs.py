@@ -5,7 +5,8 @@ reader below that names, line by line, what the log says; the series names are t
 user expects from expbook (the file's own label, lower-cased with '_' for spaces, and
 train/ val/ prefixes where the log prints the same label for both splits).
 
-Usage: python expected_textlogs.py [ID ...]   (any directory; no ID: all of them)
+Usage: python expected_textlogs.py [--check] [ID ...]   (any directory; no ID: all of them)
+--check writes nothing and exits 1 if an expected.json differs from what the reading gives.
 """
 
 from __future__ import annotations
@@ -526,6 +527,115 @@ def segmentation_restarts_percent_log() -> dict:
     return _expected(series, "epoch", dedupe=True, warnings=["attempt"])
 
 
+def cgcnn_pprint_args_log() -> dict:
+    """A note file: the shell command (wrapped), then the run's console: Python logging
+    'INFO: Parsed arguments:' followed by a pprint()ed dict over 29 lines (config; one value is
+    'device(type='cpu')'), 'Epoch [001/300] - Train Loss: a, Valid Loss: b, LR: [0.001]' with
+    '[SAVE] Best model at epoch N.' notes, 'MSE: x, R2 Score: y' and a hand-added 'PyCharm:'
+    block of final scores."""
+    series: Series = {}
+    config: dict = {}
+    summary: dict = {}
+    lines = _lines("cgcnn-pprint-args-log", "readme_output_aws.txt")
+    pat = re.compile(
+        rf"INFO: Epoch \[(\d+)/\d+\] - Train Loss: ({NUM}), Valid Loss: ({NUM}), LR: \[({NUM})\]$"
+    )
+    in_dict = False
+    for line in lines:
+        if line.endswith("INFO: Parsed arguments:"):
+            in_dict = True
+            continue
+        if in_dict:
+            m = re.fullmatch(r"[{ ]'(\w+)': (.*?)[,}]", line)
+            assert m, line
+            v = m[2]
+            if v in ("True", "False"):
+                config[m[1]] = v == "True"
+            elif v == "None":
+                config[m[1]] = None
+            elif re.fullmatch(r"-?\d+", v):
+                config[m[1]] = int(v)
+            elif re.fullmatch(NUM, v):
+                config[m[1]] = float(v)
+            elif v.startswith("'"):
+                config[m[1]] = v.strip("'")
+            in_dict = not line.endswith("}")
+            continue
+        m = pat.search(line)
+        if m:
+            e = int(m[1])
+            _add(series, "train_loss", e, m[2])
+            _add(series, "valid_loss", e, m[3])
+            _add(series, "lr", e, m[4])
+            continue
+        m = re.search(rf"INFO: MSE: ({NUM}), R2 Score: ({NUM})$", line)
+        if m:
+            summary["mse"] = float(m[1])
+            summary["r2_score"] = float(m[2])
+            continue
+        m = re.fullmatch(rf"(MAE|RMSE|MedAE):\s+({NUM})", line)
+        if m:
+            summary[m[1].lower()] = float(m[2])
+    wanted = [
+        "batch_size",
+        "learning_rate",
+        "epoch",
+        "task",
+        "n_conv",
+        "random_seed",
+        "disable_cuda",
+        "job_id",
+        "stop_patience",
+        "train_ratio",
+    ]
+    return _expected(series, "epoch", config={k: config[k] for k in wanted}, summary=summary)
+
+
+def lora_step_brackets_eval_samples_log() -> dict:
+    """'=== Epoch e/3 ===' headers, many '[timing] sample processed in 191.74s' lines (no step),
+    '[step N] avg_loss=x acc=y', an '[eval] 11+123=? -> 11+123=?' sample with the model's
+    free text, and checkpoint notes. Only the '[step N]' lines are points."""
+    series: Series = {}
+    for line in _lines("lora-step-brackets-eval-samples-log", "train.log"):
+        m = re.fullmatch(rf"\[step (\d+)\] avg_loss=({NUM}) acc=({NUM})", line)
+        if m:
+            _add(series, "avg_loss", int(m[1]), m[2])
+            _add(series, "acc", int(m[1]), m[3])
+    return _expected(series, "step")
+
+
+def fairseq_train_inner_lines() -> dict:
+    """fairseq (0.12) 'train_inner' lines grepped from a training log: 'epoch 001:    100 /
+    1132 loss=12.428, nll_loss=..., ppl=..., ..., num_updates=100, lr=..., gnorm=...,
+    train_wall=17, wall=18'. The step is num_updates (fairseq's global update count; the
+    'i / 1132' counter restarts each epoch); series keep fairseq's logger tag as prefix."""
+    series: Series = {}
+    keys = ("loss", "nll_loss", "ppl", "lr", "gnorm")
+    for line in _lines("fairseq-train-inner-lines", "train.txt"):
+        m = re.search(r"\| train_inner \| epoch \d+:\s+\d+ / \d+ (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+)=({NUM})", m[1]))
+        step = int(kv["num_updates"])
+        for k in keys:
+            _add(series, f"train_inner/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
+def fairseq_valid_subset_lines() -> dict:
+    """fairseq 'valid' lines grepped from the same log: '| valid | epoch 001 | valid on
+    'valid' subset | loss 11.059 | nll_loss 10.711 | ppl 1676.32 | ... | num_updates 100 |
+    best_loss 10.216' (every 100 updates and at each epoch's end); step num_updates."""
+    series: Series = {}
+    for line in _lines("fairseq-valid-subset-lines", "valid.txt"):
+        m = re.search(r"\| valid \| epoch \d+ \| valid on 'valid' subset \| (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+) ({NUM})(?: \||$)", m[1]))
+        step = int(kv["num_updates"])
+        for k in ("loss", "nll_loss", "ppl"):
+            _add(series, f"valid/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -547,15 +657,37 @@ READERS: dict[str, Callable[[], dict]] = {
     "cls-train-tagged-report-log": cls_train_tagged_report_log,
     "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
     "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
+    "cgcnn-pprint-args-log": cgcnn_pprint_args_log,
+    "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
+    "fairseq-train-inner-lines": fairseq_train_inner_lines,
+    "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
 }
 
 
-def main(ids: list[str]) -> None:
-    for art in ids or list(READERS):
-        out = READERS[art]()
-        (REAL / art / "expected.json").write_text(json.dumps(out, indent=1) + "\n")
+def render(art: str) -> str:
+    """The expected.json text of one artifact, as this reader sees its files."""
+    return json.dumps(READERS[art](), indent=1) + "\n"
+
+
+def main(args: list[str]) -> int:
+    check = "--check" in args
+    ids = [a for a in args if a != "--check"] or list(READERS)
+    stale = []
+    for art in ids:
+        text = render(art)
+        path = REAL / art / "expected.json"
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(art)
+            continue
+        path.write_text(text)
+        out = json.loads(text)
         print(art, {k: (v["points"], v["last_step"]) for k, v in out["metrics"].items()})
+    if stale:
+        print("expected.json differs from the reading:", ", ".join(stale))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
