@@ -47,11 +47,15 @@ from ._runs import (
     BadQuery,
     RunsQuery,
     SnapshotCache,
+    group_columns,
+    group_rows,
     is_simple,
+    matching_runs,
     names_unknown_column,
     page_from_store,
     query_runs,
 )
+from ._workspace import MAX_CURVE_RUNS, MAX_GROUP_RUNS, X_STEP, dumps, group_curves, run_curves
 from .downsample import downsample_indices
 
 __all__ = ["DEFAULT_MAX_POINTS", "create_app"]
@@ -233,6 +237,21 @@ class _UI:
                 raise
             return query_runs(newer, query)
 
+    def matching(self, query: RunsQuery) -> list[StoredRun]:
+        """Every run ``query`` selects, in the table's order (from the runs snapshot)."""
+        snap = self.snapshots.get()
+        if names_unknown_column(snap, query):
+            snap = self.snapshots.fresh()
+        try:
+            return matching_runs(snap, query)
+        except BadQuery:
+            if not (query.filter and query.filter.strip()):
+                raise
+            newer = self.snapshots.fresh()
+            if newer is snap:
+                raise
+            return matching_runs(newer, query)
+
     def close(self) -> None:
         self.snapshots.close()
         self.backend.close()
@@ -307,6 +326,11 @@ class _UI:
             total = len(s)
         picked = Series(s.steps[idx], s.walls[idx], s.values[idx])
         return _series_json(run, key, summary, step_min, step_max, picked, total)
+
+
+def _curves_json(data: dict[str, Any]) -> Response:
+    """The workspace's answers: curves of :class:`Numbers` written to 6 digits."""
+    return Response(dumps(data), media_type="application/json")
 
 
 def _series_json(
@@ -386,6 +410,54 @@ def create_app(
         out = compare(runs).to_jsonable()
         out["keys"] = sorted({k for r in runs for k in r.metrics})
         return _json(out)
+
+    def _curve_params(request: Request, default_points: int) -> tuple[list[str], str, int]:
+        keys = _list_param(request, "keys", "key") or []
+        if not keys:
+            raise HTTPException(400, "keys: name at least one metric (keys=loss,val/acc)")
+        if len(keys) > 64:
+            raise HTTPException(400, "keys: at most 64 metrics")
+        x = request.query_params.get("x") or X_STEP
+        points = _int_param(request, "max_points", default_points, 4, 5000)
+        return keys, x, points or default_points
+
+    def api_workspace_series(request: Request) -> Response:
+        ids = _list_param(request, "ids", "id") or []
+        if not ids:
+            raise HTTPException(400, "ids: name at least one run (ids=a,b)")
+        if len(ids) > MAX_CURVE_RUNS:
+            raise HTTPException(400, f"ids: at most {MAX_CURVE_RUNS} runs")
+        keys, x, points = _curve_params(request, 300)
+        curves = run_curves(ui.backend, ids, keys, x, points)
+        return _curves_json({"x": x, "keys": keys, "max_points": points, "curves": curves})
+
+    def api_workspace_groups(request: Request) -> Response:
+        query = _runs_query(request)
+        cols = group_columns(query)
+        if not cols:
+            raise HTTPException(400, "group: name the column(s) to group by (group=config.lr)")
+        keys, x, points = _curve_params(request, 200)
+        try:
+            runs = ui.matching(query)
+        except BadQuery as e:
+            raise HTTPException(400, str(e)) from None
+        truncated = len(runs) > MAX_GROUP_RUNS
+        runs = runs[:MAX_GROUP_RUNS]
+        groups = group_rows(runs, cols, [])
+        for g in groups:
+            del g["mean"], g["counts"]
+        curves = group_curves(ui.backend, groups, keys, x, points)
+        return _curves_json(
+            {
+                "group": cols,
+                "x": x,
+                "keys": keys,
+                "runs": len(runs),
+                "truncated": truncated,
+                "groups": _clean(groups),  # a group value may be NaN
+                "curves": curves,
+            }
+        )
 
     def api_reports(request: Request) -> Response:
         return _json({"reports": ui.backend.reports()})
@@ -533,6 +605,8 @@ def create_app(
         Route("/api/runs/{run_id}", api_run),
         Route("/api/runs/{run_id}/series/{key:path}", api_series),
         Route("/api/compare", api_compare),
+        Route("/api/workspace/series", api_workspace_series),
+        Route("/api/workspace/groups", api_workspace_groups),
         Route("/api/reports", api_reports),
         Route("/api/reports/{report_id}", api_report),
         Route("/openapi.json", openapi),
