@@ -480,7 +480,7 @@ def create_app(
             # the project was switched (the form says which one it showed): on to the new
             # project with its own default columns and no grouping, not the previous
             # project's choices (a plain URL, which the page's live refresh reuses)
-            drop = {"col", "columns", "group", "offset", "shown_project"}
+            drop = {"col", "columns", "group", "offset", "shown_project", "wk", "wx"}
             if query.sort.startswith(("config.", "summary.")):
                 drop |= {"sort", "order"}
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
@@ -512,10 +512,14 @@ def create_app(
                         params.append((k, str(item)))
             return "/?" + urlencode(params)
 
+        workspace = _workspace_context(request, page, metrics, query)
+        groups = {g["label"]: g for g in page.get("groups", [])}
         return render(
             request,
             "runs.html",
             status=400 if error else 200,
+            workspace=workspace,
+            groups=groups,
             page=page,
             query=query,
             projects=ui.backend.projects(),
@@ -652,6 +656,41 @@ def _other_values(backend: Any, run_id: str, shown: int = 20) -> list[dict[str, 
             }
         )
     return out
+
+
+DEFAULT_PANELS = 6  # panels of the workspace when none are chosen
+
+
+def _workspace_context(
+    request: Request, page: dict[str, Any], metrics: list[str], query: RunsQuery
+) -> dict[str, Any]:
+    """What the workspace above the runs table draws: its panels (``wk=KEY``, one per
+    parameter; ``wk=A|B`` overlays keys in one panel), sections by key prefix, the x axis
+    (``wx``) and the runs (the page's first :data:`MAX_CURVE_RUNS`)."""
+    keys = [m[len("summary.") :] for m in metrics]
+    chosen = [w for w in request.query_params.getlist("wk") if w.strip()]
+    panels = [[k for k in w.split("|") if k] for w in dict.fromkeys(chosen)]
+    panels = [p for p in panels if p]
+    if not panels:
+        # the metrics of the table's columns, else the first of the project's keys
+        shown = [c[len("summary.") :] for c in page["columns"] if c.startswith("summary.")]
+        pool = shown or [k for k in keys if not k.startswith("system/")]
+        panels = [[k] for k in pool[:DEFAULT_PANELS]]
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for p in panels:
+        head = p[0].split("/", 1)[0] if "/" in p[0] else ""
+        sections.setdefault(head, []).append({"spec": "|".join(p), "keys": p})
+    x = request.query_params.get("wx") or X_STEP
+    return {
+        "keys": keys,
+        "panels": panels,
+        "plain": {p[0] for p in panels if len(p) == 1},
+        "overlays": ["|".join(p) for p in panels if len(p) > 1],
+        "sections": sorted(sections.items(), key=lambda kv: (kv[0] == "", kv[0])),
+        "x": x,
+        "runs": [r["id"] for r in page["runs"][:MAX_CURVE_RUNS]],
+        "group": ",".join(group_columns(query)),
+    }
 
 
 def _numeric_columns(page: dict[str, Any]) -> set[str]:

@@ -1,0 +1,196 @@
+// expbook dashboard: the workspace above the runs table. A panel per metric (or several
+// overlaid) with the curve of every run of the page, or one curve per group (the mean with
+// its min-max band). All curves come in one request (/api/workspace/series or
+// /api/workspace/groups), drawn from the store's sketches. A run keeps its colour in every
+// panel (a colour per run id); hovering a curve or a table row highlights both.
+"use strict";
+
+(function () {
+  const ws = document.getElementById("workspace");
+  if (!ws || typeof Plotly === "undefined") return;
+  const runIds = ws.dataset.runs.split(",").filter(Boolean);
+  const group = ws.dataset.group;
+  const x = ws.dataset.x || "step";
+  const logy = document.getElementById("ws-logy");
+  const panels = Array.from(ws.querySelectorAll(".panel")).map((el) => ({
+    el, chart: el.querySelector(".wschart"), keys: JSON.parse(el.dataset.keys), spec: el.dataset.spec,
+  }));
+  const POINTS = 150;
+  const axes = window.expbookAxes;
+
+  // a stable colour per run id: a hue from a hash of the id (the same in every panel and on
+  // every page); groups take well-separated colours by their order
+  function rgb(hue, sat, light) {
+    const a = sat * Math.min(light, 1 - light);
+    const f = (n) => { const k = (n + hue / 30) % 12; return Math.round(255 * (light - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))); };
+    return [f(0), f(8), f(4)];
+  }
+  function colour(id, alpha) {
+    let h = 2166136261;
+    for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
+    h >>>= 0;
+    const [r, g, b] = rgb(h % 360, 0.7, 0.36 + ((h >>> 9) % 3) * 0.08);
+    return alpha === undefined ? `rgb(${r},${g},${b})` : `rgba(${r},${g},${b},${alpha})`;
+  }
+  const PALETTE = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [255, 127, 14], [148, 103, 189],
+    [140, 86, 75], [227, 119, 194], [23, 190, 207], [127, 127, 127], [188, 189, 34]];
+  function groupColour(i, alpha) {
+    const [r, g, b] = PALETTE[i % PALETTE.length];
+    return alpha === undefined ? `rgb(${r},${g},${b})` : `rgba(${r},${g},${b},${alpha})`;
+  }
+  const names = {};
+  document.querySelectorAll("#runs tr[data-id]").forEach((tr) => {
+    const link = tr.querySelector(".runlink");
+    names[tr.dataset.id] = link ? link.textContent : tr.dataset.id;
+    const sw = tr.querySelector(".swatch");
+    if (sw && !group) sw.style.background = colour(tr.dataset.id);
+  });
+
+  // -- the URL keeps the panels: change it and reload (the server draws the sections) ---------
+  function go(specs) {
+    const q = new URLSearchParams(window.location.search);
+    q.delete("wk");
+    for (const s of specs) q.append("wk", s);
+    window.location.search = q.toString();
+  }
+  const specs = () => panels.map((p) => p.spec);
+  panels.forEach((p, i) => {
+    p.el.querySelector(".overlay").addEventListener("change", (ev) => {
+      if (!ev.target.value) return;
+      const all = specs();
+      all[i] = p.spec + "|" + ev.target.value;
+      go(all);
+    });
+    p.el.querySelector(".unpanel").addEventListener("click", () => {
+      const all = specs();
+      all.splice(i, 1);
+      go(all.length ? all : []);
+    });
+  });
+  document.getElementById("wx").addEventListener("change", (ev) => ev.target.form.submit());
+
+  // -- drawing ---------------------------------------------------------------------------------
+  const xTitle = x === "step" ? "step" : x === "wall" ? "seconds since the run's first point" : x;
+  const dash = ["solid", "dot", "dash", "longdash", "dashdot"];
+  let hot = null; // the highlighted run id or group label
+
+  function layout(p, traces) {
+    const xaxis = { title: { text: xTitle, font: { size: 11 } }, automargin: true };
+    if (x === "step" || x === "wall") Object.assign(xaxis, { exponentformat: "none", separatethousands: true });
+    else axes.axis(xaxis, traces.flatMap((t) => t.x), false);
+    const yaxis = axes.axis({ type: "linear", automargin: true }, traces.flatMap((t) => t.y), logy.checked);
+    return {
+      margin: { l: 50, r: 8, t: 6, b: 36 }, height: 240, xaxis, yaxis, showlegend: !!group || p.keys.length > 1,
+      legend: { orientation: "h", font: { size: 10 }, y: -0.25 }, hovermode: "closest", uirevision: p.spec,
+    };
+  }
+
+  function runTraces(p, curves) {
+    const traces = [];
+    for (const c of curves) {
+      if (!p.keys.includes(c.key)) continue;
+      const k = p.keys.indexOf(c.key);
+      const name = names[c.run] || c.run;
+      traces.push({
+        x: c.x, y: c.y, type: "scattergl", mode: "lines", meta: c.run,
+        name: p.keys.length > 1 ? `${name} · ${c.key}` : name, showlegend: false,
+        line: { color: colour(c.run), width: 1.2, dash: dash[k % dash.length] },
+        hovertemplate: `${name}<br>${c.key}: %{y}<br>${x}: %{x}<extra></extra>`,
+      });
+    }
+    return traces;
+  }
+
+  function groupTraces(p, data) {
+    const traces = [];
+    for (const c of data.curves) {
+      if (!p.keys.includes(c.key)) continue;
+      const g = data.groups[c.group];
+      const k = p.keys.indexOf(c.key);
+      const label = p.keys.length > 1 ? `${g.label} · ${c.key}` : g.label;
+      const base = { x: c.x, type: "scatter", mode: "lines", meta: "g:" + g.label, hoverinfo: "skip", showlegend: false };
+      traces.push(Object.assign({}, base, { y: c.max, line: { width: 0, color: groupColour(c.group) }, name: label + " max" }));
+      traces.push(Object.assign({}, base, {
+        y: c.min, line: { width: 0, color: groupColour(c.group) }, fill: "tonexty", fillcolor: groupColour(c.group, 0.2), name: label + " min",
+      }));
+      traces.push({
+        x: c.x, y: c.mean, type: "scatter", mode: "lines", meta: "g:" + g.label, name: `${label} (n=${c.n})`,
+        line: { color: groupColour(c.group), width: 2, dash: dash[k % dash.length] }, showlegend: true,
+        hovertemplate: `${g.label} (n=${c.n})<br>${c.key} mean: %{y}<extra></extra>`,
+      });
+    }
+    return traces;
+  }
+
+  let data = null;
+  function draw() {
+    const drawn = panels.map((p) => {
+      const traces = group ? groupTraces(p, data) : runTraces(p, data.curves);
+      p.traces = traces;
+      if (!traces.length) {
+        p.chart.textContent = "no points of " + p.keys.join(", ") + (x === "step" || x === "wall" ? "" : " against " + x);
+        p.chart.classList.add("nodata");
+        return Promise.resolve();
+      }
+      return Plotly.react(p.chart, traces, layout(p, traces), { displaylogo: false, responsive: true }).then(() => {
+        if (p.hooked) return;
+        p.hooked = true;
+        p.chart.on("plotly_hover", (ev) => highlight(ev.points[0].data.meta));
+        p.chart.on("plotly_unhover", () => highlight(null));
+      });
+    });
+    return Promise.all(drawn);
+  }
+
+  // -- hover: the run (or group) stands out in every panel and in the table -------------------
+  function highlight(id) {
+    if (id === hot) return;
+    hot = id;
+    document.querySelectorAll("#runs tr.hot").forEach((tr) => tr.classList.remove("hot"));
+    if (id) {
+      const sel = id.startsWith("g:")
+        ? `#runs tr.grouprow[data-group="${CSS.escape(id.slice(2))}"]`
+        : `#runs tr[data-id="${CSS.escape(id)}"]`;
+      document.querySelectorAll(sel).forEach((tr) => tr.classList.add("hot"));
+    }
+    for (const p of panels) {
+      if (!p.traces || !p.traces.length) continue;
+      const opacity = p.traces.map((t) => (id === null || t.meta === id ? 1 : 0.15));
+      const width = p.traces.map((t) => (t.line.width === 0 ? 0 : t.meta === id ? (group ? 3.5 : 3) : group ? 2 : 1.2));
+      Plotly.restyle(p.chart, { opacity, "line.width": width });
+    }
+    ws.dataset.hot = id || "";
+  }
+  document.querySelectorAll("#runs tr[data-id], #runs tr.grouprow").forEach((tr) => {
+    const id = tr.dataset.id || "g:" + tr.dataset.group;
+    tr.addEventListener("mouseenter", () => highlight(group && tr.dataset.id ? null : id));
+    tr.addEventListener("mouseleave", () => highlight(null));
+  });
+  logy.addEventListener("change", () => { hot = null; draw(); });
+
+  // -- one request for every panel ---------------------------------------------------------------
+  const keys = [...new Set(panels.flatMap((p) => p.keys))];
+  let url;
+  if (group) {
+    const q = new URLSearchParams(window.location.search);
+    for (const k of ["wk", "wx", "col", "columns", "offset", "limit", "shown_project"]) q.delete(k);
+    q.set("group", group);
+    q.set("keys", keys.join(","));
+    q.set("x", x);
+    q.set("max_points", "200");
+    url = "/api/workspace/groups?" + q;
+  } else {
+    const q = new URLSearchParams({ ids: runIds.join(","), keys: keys.join(","), x, max_points: String(POINTS) });
+    url = "/api/workspace/series?" + q;
+  }
+  const status = document.getElementById("ws-status");
+  fetch(url)
+    .then((r) => r.json().then((d) => { if (!r.ok) throw new Error(d.error || r.status); return d; }))
+    .then((d) => {
+      data = d;
+      if (group) status.textContent = `${d.groups.length} group${d.groups.length === 1 ? "" : "s"} of ${d.runs} runs: mean, min–max band` + (d.truncated ? " (the first 5,000 runs)" : "");
+      return draw();
+    })
+    .then(() => { ws.dataset.drawn = String(panels.length); })
+    .catch((e) => { status.textContent = String(e.message || e); ws.dataset.drawn = "error"; });
+})();
