@@ -496,6 +496,7 @@ def query_runs(snap: RunsSnapshot, query: RunsQuery) -> dict[str, Any]:
 def matching_runs(snap: RunsSnapshot, query: RunsQuery) -> list[StoredRun]:
     """Every run of ``snap`` that ``query`` selects (project, search, filter), in the
     table's order (sorted, then grouped)."""
+    _validate(query)
     runs: list[StoredRun] = list(snap.runs)
     if query.project:
         runs = [r for r in runs if r.project == query.project]
