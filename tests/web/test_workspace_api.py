@@ -145,7 +145,7 @@ def test_unknown_runs_and_keys_have_no_curves(client, ids) -> None:
 
 
 def test_groups_are_mean_min_max_of_their_runs(wstore, wclient) -> None:
-    path, ids = wstore
+    path, _ = wstore
     r = wclient.get(
         "/api/workspace/groups",
         params={"project": "vision", "group": "config.depth", "keys": "val/acc", "max_points": 100},
@@ -211,7 +211,7 @@ def test_groups_follow_the_filter_and_refuse_bad_queries(client) -> None:
 
 
 def test_table_group_rows_aggregate_every_run_of_the_group(wstore, wclient) -> None:
-    _, ids = wstore
+    _ = wstore
     page = wclient.get(
         "/api/runs",
         params={"project": "vision", "group": "config.depth", "columns": "summary.val/acc"},
