@@ -92,7 +92,7 @@
       const k = p.keys.indexOf(c.key);
       const name = names[c.run] || c.run;
       traces.push({
-        x: c.x, y: c.y, type: "scattergl", mode: "lines", meta: c.run,
+        x: c.x, y: c.y, type: "scatter", mode: "lines", meta: c.run,
         name: p.keys.length > 1 ? `${name} · ${c.key}` : name, showlegend: false,
         line: { color: colour(c.run), width: 1.2, dash: dash[k % dash.length] },
         hovertemplate: `${name}<br>${c.key}: %{y}<br>${x}: %{x}<extra></extra>`,

@@ -1,0 +1,184 @@
+"""The workspace above the runs table in Debian's Chromium (Playwright): panels per metric in
+sections, hover highlighting between charts and table, grouped curves with their bands, the
+x axis and overlays. Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+from .test_browser import shot
+from .test_ui_fixes_browser import (  # noqa: F401  (fixtures)
+    clean,
+    open_page,
+    wbrowser,
+    ws,
+    wserver,
+)
+from .workspace_store import LONG_NAME
+
+
+def drawn(page) -> None:
+    page.wait_for_selector("#workspace[data-drawn]", timeout=20_000)
+    assert page.get_attribute("#workspace", "data-drawn") != "error", page.inner_text("#ws-status")
+
+
+def panel_data(page, spec: str) -> list[dict]:
+    return page.eval_on_selector(
+        f".panel[data-spec='{spec}'] .wschart",
+        "el => el.data.map(t => ({meta: t.meta, name: t.name, fill: t.fill || null, "
+        "x: Array.from(t.x), y: Array.from(t.y), opacity: t.opacity === undefined ? 1 : t.opacity, "
+        "width: t.line.width}))",
+    )
+
+
+def test_panels_per_metric_with_a_curve_per_run(open_page, wserver, ws) -> None:
+    ids = ws[1]
+    page = open_page(1440)
+    page.goto(wserver + "/?project=vision")
+    drawn(page)
+    # sections by prefix, a panel per default metric
+    sections = page.eval_on_selector_all(
+        "#workspace details.wsec", "els => els.map(e => e.dataset.section)"
+    )
+    assert sections == ["train", "val"]
+    vision = {v for k, v in ids.items() if k.startswith("vision") or k == LONG_NAME}
+    for spec in ("train/loss", "val/acc"):
+        traces = panel_data(page, spec)
+        assert {t["meta"] for t in traces} == vision and len(traces) == 4
+        assert all(len(t["x"]) == 100 for t in traces)
+    # a run has the same colour in every panel and in the table's swatch
+    colours = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.wschart')).map(el => "
+        "Object.fromEntries(el.data.map(t => [t.meta, t.line.color])))"
+    )
+    assert colours[0] == colours[1] and len(set(colours[0].values())) == 4
+    rid = ids["vision-2"]
+    swatch = page.eval_on_selector(
+        f"#runs tr[data-id='{rid}'] .swatch", "e => getComputedStyle(e).backgroundColor"
+    )
+    assert swatch.replace(" ", "") == colours[0][rid].replace(" ", "")
+    # a section folds away
+    page.click("details.wsec[data-section='train'] > summary")
+    assert not page.is_visible(".panel[data-spec='train/loss']")
+    shot(page, "ui-workspace.png")
+    clean(page, wserver)
+
+
+def test_hover_highlights_the_run_in_charts_and_table(open_page, wserver, ws) -> None:
+    rid = ws[1]["vision-1"]
+    page = open_page(1440)
+    page.goto(wserver + "/?project=vision")
+    drawn(page)
+    # a table row: its curves stand out in every panel
+    page.hover(f"#runs tr[data-id='{rid}'] td.time")
+    page.wait_for_function("document.getElementById('workspace').dataset.hot !== ''")
+    for spec in ("train/loss", "val/acc"):
+        traces = panel_data(page, spec)
+        mine = [t for t in traces if t["meta"] == rid]
+        others = [t for t in traces if t["meta"] != rid]
+        assert mine[0]["opacity"] == 1 and mine[0]["width"] > others[0]["width"]
+        assert all(t["opacity"] < 0.5 for t in others)
+    shot(page, "ui-workspace-hover-row.png")
+    page.mouse.move(5, 5)
+    page.wait_for_function("document.getElementById('workspace').dataset.hot === ''")
+    assert page.locator("#runs tr.hot").count() == 0
+    # the mouse on a curve in a chart: its row lights up
+    index = [t["meta"] for t in panel_data(page, "val/acc")].index(rid)
+    x, y = page.eval_on_selector(
+        ".panel[data-spec='val/acc'] .wschart",
+        f"""el => {{ const t = el.data[{index}], L = el._fullLayout,
+            r = el.getBoundingClientRect();
+          return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[50]),
+                  r.top + L.yaxis._offset + L.yaxis.l2p(t.y[50])]; }}""",
+    )
+    page.mouse.move(x, y)
+    page.wait_for_selector(f"#runs tr.hot[data-id='{rid}']")
+    assert page.locator("#runs tr.hot").count() == 1
+    clean(page, wserver)
+
+
+def test_grouping_draws_mean_and_band_per_group(open_page, wserver) -> None:
+    page = open_page(1440)
+    page.goto(wserver + "/?project=vision&group=config.depth")
+    drawn(page)
+    traces = panel_data(page, "val/acc")
+    means = [t for t in traces if t["name"].endswith("(n=2)")]
+    bands = [t for t in traces if t["fill"] == "tonexty"]
+    assert sorted(t["name"] for t in means) == [
+        "config.depth = 18 (n=2)",
+        "config.depth = 50 (n=2)",
+    ]
+    assert len(bands) == 2 and len(traces) == 6
+    for m in means:
+        band = next(b for b in bands if b["meta"] == m["meta"])
+        assert all(lo <= mu + 1e-9 for lo, mu in zip(band["y"], m["y"]))
+        top = traces[traces.index(band) - 1]["y"]  # the band fills up to the trace before
+        assert all(mu <= hi + 1e-9 for mu, hi in zip(m["y"], top))
+        assert max(h - lo for h, lo in zip(top, band["y"])) > 0.005  # two lr: a real spread
+    # the legend names the groups with their run counts; the band is painted
+    legend = page.eval_on_selector_all(
+        ".panel[data-spec='val/acc'] .legendtext", "els => els.map(e => e.textContent)"
+    )
+    assert sorted(legend) == ["config.depth = 18 (n=2)", "config.depth = 50 (n=2)"]
+    assert page.locator(".panel[data-spec='val/acc'] .js-fill").count() == 2
+    # the table's group rows: n and the mean of each numeric column
+    row = page.locator("#runs tr.grouprow").first
+    assert "n=2" in row.inner_text()
+    assert "0.901" in row.inner_text()  # val/acc of depth 18: (0.896 + 0.906) / 2
+    # hovering a group row highlights the group's curves
+    row.hover()
+    page.wait_for_function("document.getElementById('workspace').dataset.hot.startsWith('g:')")
+    shot(page, "ui-workspace-groups.png")
+    clean(page, wserver)
+
+
+def test_x_axis_choice_and_overlay(open_page, wserver) -> None:
+    page = open_page(1440)
+    page.goto(wserver + "/?project=vision")
+    drawn(page)
+    with page.expect_navigation():
+        page.select_option("#wx", "epoch")
+    drawn(page)
+    assert "wx=epoch" in page.url
+    traces = panel_data(page, "train/loss")
+    assert max(max(t["x"]) for t in traces) == 9  # epoch = step // 10 up to step 99
+    title = page.eval_on_selector(
+        ".panel[data-spec='train/loss'] .wschart", "el => el.layout.xaxis.title.text"
+    )
+    assert title == "epoch"
+    # overlay val/acc in the train/loss panel: kept in the URL, both keys drawn
+    with page.expect_navigation():
+        page.select_option(".panel[data-spec='train/loss'] select.overlay", "val/acc")
+    drawn(page)
+    assert "wk=train%2Floss%7Cval%2Facc" in page.url
+    traces = panel_data(page, "train/loss|val/acc")
+    assert len(traces) == 8
+    assert sorted({t["name"].rsplit(" · ", 1)[1] for t in traces}) == ["train/loss", "val/acc"]
+    # the other panel is kept; wall time as x
+    assert page.locator(".panel[data-spec='val/acc']").count() == 1
+    with page.expect_navigation():
+        page.select_option("#wx", "wall")
+    drawn(page)
+    xs = panel_data(page, "val/acc")[0]["x"]
+    assert xs[0] == 0 and xs[-1] == 99  # seconds since the run's first point
+    shot(page, "ui-workspace-overlay.png")
+    # remove a panel
+    with page.expect_navigation():
+        page.click(".panel[data-spec='val/acc'] .unpanel")
+    drawn(page)
+    assert page.locator(".panel").count() == 1
+    clean(page, wserver)
+
+
+def test_metrics_picker_chooses_the_panels(open_page, wserver) -> None:
+    page = open_page(1440)
+    page.goto(wserver + "/?project=vision")
+    drawn(page)
+    page.click("#wspick summary")
+    page.uncheck("#wspick input[value='val/acc']")
+    page.check("#wspick input[value='lr']")
+    with page.expect_navigation():
+        page.click("#wspick .colpick-foot button")
+    drawn(page)
+    specs = page.eval_on_selector_all(".panel", "els => els.map(e => e.dataset.spec)")
+    assert specs == ["train/loss", "lr"] or sorted(specs) == ["lr", "train/loss"]
+    assert page.locator("details.wsec[data-section='']").count() == 1  # no prefix: "other"
+    clean(page, wserver)
