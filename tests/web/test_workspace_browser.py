@@ -2,6 +2,9 @@
 sections, hover highlighting between charts and table, grouped curves with their bands, the
 x axis and overlays. Screenshots go to tests/artifacts/."""
 
+# the fixtures come from the issue-13 fixes' module (same store, server and browser)
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from .test_browser import shot
