@@ -7,7 +7,7 @@
 
 (function () {
   const ws = document.getElementById("workspace");
-  if (!ws || typeof Plotly === "undefined") return;
+  if (!ws) return;
   const runIds = ws.dataset.runs.split(",").filter(Boolean);
   const group = ws.dataset.group;
   const x = ws.dataset.x || "step";
@@ -16,20 +16,57 @@
     el, chart: el.querySelector(".wschart"), keys: JSON.parse(el.dataset.keys), spec: el.dataset.spec,
   }));
   const POINTS = 150;
+  const keys = [...new Set(panels.flatMap((p) => p.keys))];
+  // -- one request for every panel, sent before plotly.js is parsed ----------------------------
+  let url;
+  if (group) {
+    const q = new URLSearchParams(window.location.search);
+    for (const k of ["wk", "wx", "col", "columns", "offset", "limit", "shown_project"]) q.delete(k);
+    q.set("group", group);
+    q.set("keys", keys.join(","));
+    q.set("x", x);
+    q.set("max_points", "200");
+    url = "/api/workspace/groups?" + q;
+  } else {
+    const q = new URLSearchParams({ ids: runIds.join(","), keys: keys.join(","), x, max_points: String(POINTS) });
+    url = "/api/workspace/series?" + q;
+  }
+  const answer = fetch(url).then((r) => r.json().then((d) => { if (!r.ok) throw new Error(d.error || r.status); return d; }));
+  const loaded = new Promise((done) => {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", done);
+    else done();
+  });
   const axes = window.expbookAxes;
 
-  // a stable colour per run id: a hue from a hash of the id (the same in every panel and on
-  // every page); groups take well-separated colours by their order
+  // a stable colour per run id: a slot among 144 (48 hues x 3 shades) from a hash of the id,
+  // the same in every panel; runs of the page whose slots collide take the next free one (in
+  // the order of their ids, so the choice does not depend on the table's order). Groups take
+  // well-separated colours by their order.
   function rgb(hue, sat, light) {
     const a = sat * Math.min(light, 1 - light);
     const f = (n) => { const k = (n + hue / 30) % 12; return Math.round(255 * (light - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))); };
     return [f(0), f(8), f(4)];
   }
-  function colour(id, alpha) {
+  function hash(id) {
     let h = 2166136261;
     for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
-    h >>>= 0;
-    const [r, g, b] = rgb(h % 360, 0.7, 0.36 + ((h >>> 9) % 3) * 0.08);
+    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
+    return h >>> 0;
+  }
+  const SLOTS = 144;
+  const slotOf = new Map();
+  const taken = new Set();
+  for (const id of [...runIds].sort()) {
+    let slot = hash(id) % SLOTS;
+    for (let k = 0; k < SLOTS && taken.has(slot); k++) slot = (slot + 7) % SLOTS;
+    taken.add(slot);
+    slotOf.set(id, slot);
+  }
+  function colour(id, alpha) {
+    const slot = slotOf.has(id) ? slotOf.get(id) : hash(id) % SLOTS;
+    // hues 7.5 degrees apart, stepping by 17 slots so neighbours differ; three shades
+    const hue = ((slot % 48) * 17 % 48) * 7.5;
+    const [r, g, b] = rgb(hue, 0.7, 0.34 + Math.floor(slot / 48) * 0.1);
     return alpha === undefined ? `rgb(${r},${g},${b})` : `rgba(${r},${g},${b},${alpha})`;
   }
   const PALETTE = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [255, 127, 14], [148, 103, 189],
@@ -168,29 +205,18 @@
   });
   logy.addEventListener("change", () => { hot = null; draw(); });
 
-  // -- one request for every panel ---------------------------------------------------------------
-  const keys = [...new Set(panels.flatMap((p) => p.keys))];
-  let url;
-  if (group) {
-    const q = new URLSearchParams(window.location.search);
-    for (const k of ["wk", "wx", "col", "columns", "offset", "limit", "shown_project"]) q.delete(k);
-    q.set("group", group);
-    q.set("keys", keys.join(","));
-    q.set("x", x);
-    q.set("max_points", "200");
-    url = "/api/workspace/groups?" + q;
-  } else {
-    const q = new URLSearchParams({ ids: runIds.join(","), keys: keys.join(","), x, max_points: String(POINTS) });
-    url = "/api/workspace/series?" + q;
-  }
   const status = document.getElementById("ws-status");
-  fetch(url)
-    .then((r) => r.json().then((d) => { if (!r.ok) throw new Error(d.error || r.status); return d; }))
-    .then((d) => {
+  Promise.all([answer, loaded])
+    .then(([d]) => {
       data = d;
       if (group) status.textContent = `${d.groups.length} group${d.groups.length === 1 ? "" : "s"} of ${d.runs} runs: mean, min–max band` + (d.truncated ? " (the first 5,000 runs)" : "");
       return draw();
     })
-    .then(() => { ws.dataset.drawn = String(panels.length); })
+    .then(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))))
+    .then(() => {
+      // painted: the time since navigation started (bench/bench_ui.py reads it)
+      ws.dataset.paintedMs = String(Math.round(performance.now()));
+      ws.dataset.drawn = String(panels.length);
+    })
     .catch((e) => { status.textContent = String(e.message || e); ws.dataset.drawn = "error"; });
 })();
