@@ -277,3 +277,20 @@ def test_the_runs_page_draws_the_chosen_panels(wclient) -> None:
     )
     assert r.status_code == 303 and "wk=" not in r.headers["location"]
     assert "wx=" not in r.headers["location"]
+
+
+def test_downsampling_many_curves_at_once_equals_one_by_one() -> None:
+    from expbook.web._workspace import downsample_many
+    from expbook.web.downsample import downsample_indices
+
+    rng = np.random.default_rng(7)
+    curves = [rng.normal(0, 1, n) for n in (5, 150, 151, 1000, 4097, 30)]
+    curves[3][17] = 99.0
+    curves[4][::7] = np.nan
+    curves[4][100] = np.inf
+    got = downsample_many(curves, 150)
+    for v, idx in zip(curves, got):
+        assert idx.tolist() == downsample_indices(v, 150).tolist()
+    assert downsample_many([], 150) == []
+    with pytest.raises(ValueError):
+        downsample_many(curves, 3)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..store import Series
-from .downsample import downsample_indices
+from ..store.sketch import extreme_indices
 
 __all__ = [
     "MAX_CURVE_RUNS",
@@ -27,6 +27,7 @@ __all__ = [
     "X_STEP",
     "X_WALL",
     "Numbers",
+    "downsample_many",
     "dumps",
     "group_curves",
     "run_curves",
@@ -140,25 +141,54 @@ def dumps(data: Any) -> str:
     return "".join(parts)
 
 
+def downsample_many(values: list[np.ndarray], max_points: int) -> list[np.ndarray]:
+    """:func:`~expbook.web.downsample.downsample_indices` of each array of ``values``, in one
+    pass over all of them (the same indices: each curve's first point, and per bucket its
+    min, max and last): one numpy call for a page of curves instead of one per curve."""
+    if max_points < 4:
+        raise ValueError("max_points must be at least 4 (first, min, max, last)")
+    out: list[np.ndarray] = [np.arange(len(v), dtype=np.int64) for v in values]
+    long = [i for i, v in enumerate(values) if len(v) > max_points]
+    if not long:
+        return out
+    n_buckets = (max_points - 1) // 3
+    offsets, edges, firsts = [], [], []
+    at = 0
+    for i in long:
+        n = len(values[i])
+        offsets.append(at)
+        firsts.append(at)
+        edges.append(at + np.linspace(0, n, n_buckets + 1).astype(np.int64)[:-1])
+        at += n
+    allv = np.concatenate([np.asarray(values[i], dtype=np.float64) for i in long])
+    picks = extreme_indices(allv, np.append(np.concatenate(edges), at))
+    picks = np.union1d(picks, np.asarray(firsts, dtype=np.int64))
+    bounds = np.searchsorted(picks, [*offsets, at])
+    for j, i in enumerate(long):
+        out[i] = picks[bounds[j] : bounds[j + 1]] - offsets[j]
+    return out
+
+
 def run_curves(
     backend: Any, run_ids: list[str], keys: list[str], x: str, max_points: int
 ) -> list[dict[str, Any]]:
     """``[{"run", "key", "x", "y"}]``: a downsampled curve (at most ``max_points`` points,
     extremes kept) of each key each run has, in the order of ``run_ids`` then ``keys``."""
     views, axis = _read(backend, run_ids, keys, x)
-    out = []
+    found = []
     for rid in run_ids:
         for key in keys:
             s = views.get((rid, key))
             if s is None:
                 continue
             xy = axis.of(rid, s)
-            if xy is None:
-                continue
-            xv, yv = xy
-            idx = downsample_indices(yv, max_points)
-            xs = _int_list(s.steps[idx]) if x == X_STEP else _list(xv[idx])
-            out.append({"run": rid, "key": key, "x": xs, "y": _list(yv[idx])})
+            if xy is not None:
+                found.append((rid, key, s.steps, xy))
+    picked = downsample_many([xy[1] for *_, xy in found], max_points)
+    out = []
+    for (rid, key, steps, (xv, yv)), idx in zip(found, picked):
+        xs = _int_list(steps[idx]) if x == X_STEP else _list(xv[idx])
+        out.append({"run": rid, "key": key, "x": xs, "y": _list(yv[idx])})
     return out
 
 
