@@ -185,3 +185,64 @@ def test_metrics_picker_chooses_the_panels(open_page, wserver) -> None:
     assert specs == ["train/loss", "lr"] or sorted(specs) == ["lr", "train/loss"]
     assert page.locator("details.wsec[data-section='']").count() == 1  # no prefix: "other"
     clean(page, wserver)
+
+
+def test_a_page_of_many_runs_is_drawn_in_few_traces(open_page, tmp_path) -> None:
+    from expbook.store import PointBatch, SQLiteStore
+
+    from .test_ui_fixes_browser import serve
+
+    ids = []
+    steps = list(range(100))
+    with SQLiteStore(tmp_path / "many") as st:
+        for i in range(30):
+            rec = st.create_run(
+                name=f"sweep-{i:02d}", project="p", status="finished", config={"seed": i}
+            )
+            st.append_points(
+                rec.id, {"loss": PointBatch(steps, [0.0] * 100, [i + s / 100 for s in steps])}
+            )
+            ids.append(rec.id)
+    with serve(tmp_path / "many") as url:
+        page = open_page(1440)
+        page.goto(url + "/?wk=loss")
+        drawn(page)
+        traces = page.eval_on_selector(
+            ".panel[data-spec='loss'] .wschart",
+            "el => el.data.map(t => ({owners: t.owners || null, meta: t.meta, "
+            "x: Array.from(t.x), y: Array.from(t.y)}))",
+        )
+        classes = [t for t in traces if t["owners"]]
+        assert 2 <= len(classes) <= 24 and traces[-1]["meta"] == "hot"
+        owners = [o for t in classes for o in t["owners"] if o]
+        assert sorted(set(owners)) == sorted(ids) and len(owners) == 30 * 100
+        # every run's points under its own name: run i's loss is i + step / 100
+        for t in classes:
+            for o, xv, yv in zip(t["owners"], t["x"], t["y"]):
+                if o:
+                    assert abs(yv - (ids.index(o) + xv / 100)) < 1e-6
+        # a table row: the run drawn again on top
+        rid = ids[7]
+        page.hover(f"#runs tr[data-id='{rid}'] td.time")
+        page.wait_for_function(
+            f"document.querySelector('.wschart').data.at(-1).meta === 'hot:{rid}'"
+        )
+        hot = page.eval_on_selector(".wschart", "el => Array.from(el.data.at(-1).y)")
+        assert len(hot) == 100 and abs(hot[0] - 7) < 1e-9
+        page.mouse.move(5, 5)
+        page.wait_for_function("document.getElementById('workspace').dataset.hot === ''")
+        # the mouse on a point of another run: its row lights up
+        other = ids[20]
+        ci = next(i for i, t in enumerate(classes) if other in t["owners"])
+        pi = classes[ci]["owners"].index(other) + 50
+        x, y = page.eval_on_selector(
+            ".wschart",
+            f"""el => {{ el.scrollIntoView(); const t = el.data[{ci}], L = el._fullLayout,
+                r = el.getBoundingClientRect();
+              return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[{pi}]),
+                      r.top + L.yaxis._offset + L.yaxis.l2p(t.y[{pi}])]; }}""",
+        )
+        page.mouse.move(x, y)
+        page.wait_for_selector(f"#runs tr.hot[data-id='{other}']")
+        shot(page, "ui-workspace-many.png")
+        clean(page, url)

@@ -62,8 +62,15 @@
     taken.add(slot);
     slotOf.set(id, slot);
   }
+  // Many runs (a page of 200): the curves of a panel are drawn as one trace per colour class
+  // (CLASSES colours, a run's class from its slot), runs apart by gaps, so the browser draws
+  // a few dozen paths instead of hundreds; a hovered run is drawn again on top.
+  const MERGE_ABOVE = 24;
+  const CLASSES = 24;
+  const merged = !group && runIds.length > MERGE_ABOVE;
   function colour(id, alpha) {
-    const slot = slotOf.has(id) ? slotOf.get(id) : hash(id) % SLOTS;
+    let slot = slotOf.has(id) ? slotOf.get(id) : hash(id) % SLOTS;
+    if (merged) slot = (slot % CLASSES) * 2;
     // hues 7.5 degrees apart, stepping by 17 slots so neighbours differ; three shades
     const hue = ((slot % 48) * 17 % 48) * 7.5;
     const [r, g, b] = rgb(hue, 0.7, 0.34 + Math.floor(slot / 48) * 0.1);
@@ -122,7 +129,40 @@
     };
   }
 
+  // one trace per (colour class, key); ``owners`` says which run each point belongs to
+  function mergedTraces(p, curves) {
+    const byClass = new Map();
+    p.hotCurves = new Map();
+    for (const c of curves) {
+      if (!p.keys.includes(c.key)) continue;
+      const k = p.keys.indexOf(c.key);
+      const col = colour(c.run);
+      const id = col + "|" + k;
+      let t = byClass.get(id);
+      if (!t) {
+        t = {
+          x: [], y: [], owners: [], type: "scatter", mode: "lines", meta: null, showlegend: false,
+          line: { color: col, width: 1, dash: dash[k % dash.length] }, connectgaps: false,
+          hovertemplate: `%{text}<br>${c.key}: %{y}<br>${x}: %{x}<extra></extra>`, text: [],
+        };
+        byClass.set(id, t);
+      }
+      if (t.x.length) { t.x.push(null); t.y.push(null); t.owners.push(null); t.text.push(""); }
+      const name = names[c.run] || c.run;
+      for (let i = 0; i < c.x.length; i++) { t.x.push(c.x[i]); t.y.push(c.y[i]); t.owners.push(c.run); t.text.push(name); }
+      const mine = p.hotCurves.get(c.run) || [];
+      mine.push(c);
+      p.hotCurves.set(c.run, mine);
+    }
+    const traces = [...byClass.values()];
+    // the hovered run, drawn on top (empty until then)
+    traces.push({ x: [], y: [], type: "scatter", mode: "lines", meta: "hot", showlegend: false, hoverinfo: "skip",
+      line: { color: "#111", width: 3 } });
+    return traces;
+  }
+
   function runTraces(p, curves) {
+    if (merged) return mergedTraces(p, curves);
     const traces = [];
     for (const c of curves) {
       if (!p.keys.includes(c.key)) continue;
@@ -172,7 +212,10 @@
       return Plotly.react(p.chart, traces, layout(p, traces), { displaylogo: false, responsive: true }).then(() => {
         if (p.hooked) return;
         p.hooked = true;
-        p.chart.on("plotly_hover", (ev) => highlight(ev.points[0].data.meta));
+        p.chart.on("plotly_hover", (ev) => {
+          const pt = ev.points[0];
+          highlight(pt.data.owners ? pt.data.owners[pt.pointNumber] : pt.data.meta);
+        });
         p.chart.on("plotly_unhover", () => highlight(null));
       });
     });
@@ -192,6 +235,20 @@
     }
     for (const p of panels) {
       if (!p.traces || !p.traces.length) continue;
+      if (merged) {
+        // the others fade; the run is drawn again, thick, in its colour, on top
+        const last = p.traces.length - 1;
+        const mine = (id && p.hotCurves.get(id)) || [];
+        const hx = [], hy = [];
+        for (const c of mine) { if (hx.length) { hx.push(null); hy.push(null); } hx.push(...c.x); hy.push(...c.y); }
+        p.traces[last].x = hx;
+        p.traces[last].y = hy;
+        p.traces[last].meta = id ? "hot:" + id : "hot";
+        p.traces[last].line = { color: id ? colour(id) : "#111", width: 3 };
+        p.traces.forEach((t, i) => { if (i !== last) t.opacity = id === null ? 1 : 0.25; });
+        Plotly.react(p.chart, p.traces, p.chart.layout);
+        continue;
+      }
       const opacity = p.traces.map((t) => (id === null || t.meta === id ? 1 : 0.15));
       const width = p.traces.map((t) => (t.line.width === 0 ? 0 : t.meta === id ? (group ? 3.5 : 3) : group ? 2 : 1.2));
       Plotly.restyle(p.chart, { opacity, "line.width": width });
