@@ -34,6 +34,12 @@ PASSING = [
     "hf-lora-imdb-trainer-state",
     "rl-hopper-mass-monitor",
     "dvclive-dqn-summary",
+    "ppo-exploration-progress",
+    "rl-hopper-monitor",
+    "detectron2-medical-waste",
+    "dvclive-yolov8",
+    "keras-csvlogger-emotion",
+    "lightning-testtube-version0",
 ]
 
 

@@ -22,7 +22,23 @@ What each file gives (files of the folder itself, plus ``.hydra/``):
 * logs (``*.log``, ``*.out``, console/stdout ``.txt`` files) -> series, summary values,
   config, status and skipped lines, via :mod:`textlog` (``--pattern`` applies);
 * summary files -> summary values, status and times, via :mod:`summary`;
-* prediction files -> ``preds/...`` summary values and an ``Artifact(kind="predictions")``.
+* prediction files -> ``preds/...`` summary values and an ``Artifact(kind="predictions")``;
+* content decides over names: a ``.log``/``.txt`` file holding a CSV table (Keras
+  ``CSVLogger``'s ``training.log``) is a metric file, a ``.json`` holding JSON lines
+  (detectron2's ``metrics.json``) too, and a table's ``#{json}`` first line (SB3
+  ``monitor.csv``) gives config;
+* dvclive: ``plots/metrics/**.tsv`` (or ``.csv``/``.json``) -> series named by their path under
+  ``plots/metrics`` without the extension (``train/box_loss``); ``params.yaml`` is the config
+  and ``metrics.json`` the summary, as above;
+* TensorBoard event files of the folder itself (ultralytics writes them beside
+  ``results.csv`` and ``args.yaml``) or of one sub-folder holding only event files
+  (test-tube's ``tf/``): a series also found in a metric file with the same values is a
+  duplicate and skipped, points at other steps are added, new tags are added; hparams fill in
+  config keys no config file has.
+
+Which folders are run folders, and which sub-folders belong to them, is decided by
+:func:`marker_names`, :func:`absorbed_subdirs` and :func:`takes_events` (used by
+:mod:`walk`).
 
 Merging: summary files win over prediction metrics, which win over log summaries. A series
 from a metric file wins over the same series from a log at the same step (full precision
@@ -34,8 +50,10 @@ reported (failed > crashed > killed > running > finished).
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import struct
 from typing import Any
 
 from . import common, configs, predictions, summary, tabular, textlog
@@ -127,10 +145,55 @@ def claim_dir(path: str) -> bool:
     return bool(marker_names(names))
 
 
+DVCLIVE_PLOTS = ("plots", "metrics")
+
+
+def _event_dir(d: str) -> bool:
+    """A folder of TensorBoard event files (in it or in split sub-folders), no run markers."""
+    try:
+        if os.path.islink(d) or not os.path.isdir(d) or marker_names(os.listdir(d)):
+            return False
+    except OSError:
+        return False
+    from . import tensorboard
+
+    return tensorboard.claim_dir(d)
+
+
+def absorbed_subdirs(path: str, subdirs: list[str]) -> list[str]:
+    """The sub-folders (names among ``subdirs``) of run folder ``path`` that its run reads:
+    dvclive's ``plots/`` when it holds ``metrics/``, and the one sub-folder of event files
+    (none when there are several: they are runs of their own)."""
+    out = []
+    if "plots" in subdirs and os.path.isdir(os.path.join(path, *DVCLIVE_PLOTS)):
+        out.append("plots")
+    events = [n for n in subdirs if n not in out and _event_dir(os.path.join(path, n))]
+    if len(events) == 1:
+        out.extend(events)
+    return out
+
+
+def _own_event_files(names: list[str]) -> list[str]:
+    return [n for n in names if "tfevents" in n]
+
+
+def takes_events(path: str) -> bool:
+    """A folder holding event files and run markers and a metric or summary file (ultralytics:
+    ``results.csv``, ``args.yaml``, ``events.out.tfevents.*``): one run read here, events
+    included, rather than a TensorBoard run that would leave the other files out."""
+    try:
+        names = [e.name for e in os.scandir(path) if e.is_file()]
+    except OSError:
+        return False
+    if not _own_event_files(names) or not marker_names(names):
+        return False
+    return any(_role(n) in ("series", "summary", "preds") for n in names)
+
+
 def _role(name: str) -> str | None:
     low = name.lower()
     stem, ext = os.path.splitext(low)
-    if low in CONFIG_NAMES:
+    if low in CONFIG_NAMES or (not ext and low in configs.BARE_NAMES):
         return "config"
     if low in SUMMARY_NAMES:
         return "summary"
@@ -234,15 +297,22 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         "text": [],
     }
     hydra = False
+    subdirs: list[str] = []
+    events: list[str] = []
     for ent in entries:
         try:
             if ent.is_dir():
                 if ent.name == ".hydra":
                     hydra = True
+                elif not ent.is_symlink():
+                    subdirs.append(ent.name)
                 continue
             if not ent.is_file():
                 continue
         except OSError:
+            continue
+        if "tfevents" in ent.name:
+            events.append(ent.path)
             continue
         role = _role(ent.name)
         if role is not None:
@@ -277,6 +347,8 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         used += 1 if hfiles else 0
     order = {n: i for i, n in enumerate(CONFIG_NAMES)}
     for p in sorted(files["config"], key=lambda p: order.get(os.path.basename(p).lower(), 99)):
+        if "." not in os.path.basename(p) and not configs.looks_yaml_mapping(common.read_head(p)):
+            continue  # a bare ``config``/``args`` file that is not YAML
         data = read(p)
         if data is None:
             continue
@@ -286,10 +358,16 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         except ParseError as err:
             warns.append(f"{os.path.basename(p)}: {err}")
 
-    # text files whose role depends on content
+    # text files whose role depends on content; a log that holds a CSV table is a metric file
+    for p in list(files["log"]):
+        if tabular.looks_csv(common.read_head(p)):
+            files["log"].remove(p)
+            files["series"].append(p)
     for p in files["text"]:
         head = common.read_head(p)
-        if textlog.sniff_file(p, head) >= 50:
+        if tabular.looks_csv(head):
+            files["series"].append(p)
+        elif textlog.sniff_file(p, head) >= 50:
             files["log"].append(p)
         elif summary.sniff_file(p, head) >= 45:
             files["summary"].append(p)
@@ -297,6 +375,7 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     # metric files
     series: dict[str, Any] = {}
     run_summary_low: dict[str, Any] = {}
+    table_config: dict[str, Any] = {}
     for p in sorted(files["series"], key=lambda p: _series_priority(os.path.basename(p))):
         data = read(p)
         if data is None:
@@ -317,12 +396,20 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         merge_series(series, res.series)
         for k, v in res.summary.items():
             run_summary_low.setdefault(k, v)
+        for k, v in res.config.items():
+            table_config.setdefault(k, v)
+        if res.created_at is not None and run.created_at is None:
+            run.created_at = res.created_at
         warns.extend(f"{name}: {w}" for w in res.warnings)
         if name.lower() in TIMING_NAMES:
             run.artifacts.append(
                 Artifact(path=os.path.abspath(p), kind="timing", sha256=run.files[-1].sha256)
             )
         used += 1
+    # dvclive: plots/metrics/<path>.tsv -> series <path>
+    absorbed = absorbed_subdirs(path, subdirs)
+    if "plots" in absorbed:
+        used += _read_dvclive_plots(os.path.join(path, *DVCLIVE_PLOTS), series, read, warns)
     # logs
     status = "finished"
     log_summary: dict[str, Any] = {}
@@ -376,12 +463,15 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         try:
             sres = summary.read(p, data)
         except ParseError as err:
-            # metrics.json & co may hold per-step records instead
+            # metrics.json & co may hold per-step records (or JSON lines) instead
             if p.lower().endswith(".json"):
                 try:
-                    t = tabular.read_json(p, data)
+                    t = tabular.read_table(p, data)
                     tres = tabular.series_of(t)
                     merge_series(series, tres.series)
+                    for k, v in tres.config.items():
+                        table_config.setdefault(k, v)
+                    warns.extend(f"{name}: {w}" for w in tres.warnings)
                     used += 1
                     continue
                 except ParseError:
@@ -401,10 +491,17 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         warns.extend(f"{name}: {w}" for w in sres.warnings)
         used += 1
 
+    # TensorBoard event files: the folder's own, or those of its one folder of event files
+    event_sources = sorted(events) + [os.path.join(path, n) for n in absorbed if n != "plots"]
+    for src in event_sources:
+        used += _read_events(src, run, series, table_config, warns)
+
     if used == 0:
         reason = "; ".join(warns) if warns else "no readable run files"
         raise ParseError(common.one_line(f"no readable run files in folder ({reason})"))
 
+    for k, v in table_config.items():
+        config.setdefault(k, v)
     run.config.update(config)
     run.series.update(series)
     merged: dict[str, Any] = {}
@@ -419,3 +516,89 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
             run.created_at, run.finished_at = first, last
     run.warnings.extend(warns)
     return common.finish_runs([run], opts)
+
+
+def _read_dvclive_plots(root: str, series: dict[str, Any], read: Any, warns: list[str]) -> int:
+    """dvclive's ``plots/metrics`` tree: each table a series named by its path (one value
+    column) or ``<path>/<column>`` (several)."""
+    used = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            stem, ext = os.path.splitext(fn)
+            if ext.lower() not in (".tsv", ".csv", ".json", ".jsonl"):
+                continue
+            p = os.path.join(dirpath, fn)
+            rel = os.path.relpath(os.path.join(dirpath, stem), root).replace(os.sep, "/")
+            data = read(p)
+            if data is None:
+                continue
+            try:
+                res = tabular.series_of(tabular.read_table(p, data))
+            except ParseError as err:
+                warns.append(f"plots/metrics/{rel}{ext}: {err}")
+                continue
+            named = {
+                (rel if len(res.series) == 1 or k == stem else f"{rel}/{k}"): pts
+                for k, pts in res.series.items()
+            }
+            merge_series(series, named)
+            warns.extend(f"plots/metrics/{rel}{ext}: {w}" for w in res.warnings)
+            used += 1
+    return used
+
+
+def _significant_digits(x: float) -> int:
+    digits = repr(x).lower().split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+    return max(1, len(digits))
+
+
+def _same_value(table: float, event: float) -> bool:
+    """``event`` (a float32 from an event file) is ``table`` as the table printed it (ultralytics
+    writes 5 significant digits), or ``table`` at float32 precision."""
+    if table == event or (table != table and event != event):
+        return True
+    if not (math.isfinite(table) and math.isfinite(event)):
+        return False
+    try:
+        if struct.unpack("<f", struct.pack("<f", table))[0] == event:
+            return True
+    except OverflowError:  # beyond float32: the event file cannot hold it
+        return False
+    sig = _significant_digits(table)
+    return sig < 16 and float(f"{event:.{sig}g}") == table
+
+
+def _same_points(table: Any, events: Any) -> bool:
+    """The event file's series holds the table's values, in order (the steps may differ:
+    0- or 1-based epochs)."""
+    if len(table) != len(events):
+        return False
+    return all(_same_value(float(a[1]), float(b[1])) for a, b in zip(table, events))
+
+
+def _read_events(
+    src: str, run: ImportedRun, series: dict[str, Any], config: dict[str, Any], warns: list[str]
+) -> int:
+    """Merge the TensorBoard run at ``src`` into this run (see the module doc)."""
+    from . import tensorboard
+
+    label = os.path.relpath(src, run.source)
+    try:
+        tb_runs = tensorboard.parse(src, None)
+    except ParseError as err:
+        warns.append(f"{label}: {err}")
+        return 0
+    for tb in tb_runs:
+        fresh: dict[str, Any] = {}
+        for key, pts in tb.series.items():
+            have = series.get(key)
+            if have is not None and _same_points(have, pts):
+                continue
+            fresh[key] = pts
+        merge_series(series, fresh)
+        for k, v in tb.config.items():
+            config.setdefault(k, v)
+        run.files.extend(f for f in tb.files if all(f.path != g.path for g in run.files))
+        warns.extend(f"{label}: {w}" for w in tb.warnings)
+    return 1 if tb_runs else 0

@@ -62,6 +62,8 @@ NAMES = frozenset(
         "result.json",
         "test_metrics.json",
         "final.json",
+        "all_results.json",
+        "train_results.json",
     ]
 )
 
@@ -203,6 +205,10 @@ def sniff_file(path: str, head: bytes) -> int:
     if ext == ".json":
         if not h.startswith(b"{"):
             return 0
+        from .tabular import looks_jsonl
+
+        if looks_jsonl(head):
+            return 0  # one object per line: per-step records (detectron2's metrics.json)
         return 60 if named else 30
     if ext in (".txt", ".out", ".log", ""):
         try:

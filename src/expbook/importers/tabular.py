@@ -61,6 +61,8 @@ ALIASES = ("csv", "tsv", "json", "jsonl")
 CSV_EXTS = frozenset({".csv", ".tsv", ".tab"})
 JSONL_EXTS = frozenset({".jsonl", ".ndjson"})
 JSON_EXTS = frozenset({".json"})
+# names that usually hold text logs, but may hold a CSV table (Keras CSVLogger: training.log)
+TEXT_TABLE_EXTS = frozenset({".log", ".txt", ".out", ""})
 
 STEP_COLS = (
     "step",
@@ -76,8 +78,20 @@ STEP_COLS = (
     "round",
     "update",
     "timestep",
+    "timesteps",
+    "total_timesteps",
+    "time/total_timesteps",
 )
-WALL_COLS = ("timestamp", "_timestamp", "wall_time", "walltime", "wall", "time", "datetime")
+WALL_COLS = (
+    "timestamp",
+    "_timestamp",
+    "wall_time",
+    "walltime",
+    "wall",
+    "time",
+    "datetime",
+    "created_at",
+)
 STAGE_COLS = ("stage", "phase", "split", "mode", "subset", "partition")
 RUN_COLS = ("run", "run_name", "name", "run_id", "experiment", "exp", "exp_name", "trial")
 LONG_KEY_COLS = ("key", "metric", "metric_name", "name", "tag")
@@ -101,6 +115,9 @@ class Table:
     warnings: list[str] = field(default_factory=list)
     extra_summary: dict[str, Any] = field(default_factory=dict)
     data: bytes = b""
+    # from a ``#{json}`` first line (stable-baselines3 Monitor): config values, start time
+    config: dict[str, Any] = field(default_factory=dict)
+    t_start: float | None = None
 
     def col(self, *names: str, numeric: bool | None = None) -> str | None:
         """The first column whose lower-cased name is in ``names``."""
@@ -146,6 +163,8 @@ class SeriesResult:
     series: dict[str, list[Point] | PointArrays] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    created_at: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,8 +293,44 @@ class _Column:
             self.huge += len(huge)
 
 
+def _json_comment(text: str) -> tuple[dict[str, Any] | None, int]:
+    """A ``#{...}`` first line (stable-baselines3 ``Monitor`` files): (its object, its length)."""
+    if not text.startswith("#{"):
+        return None, 0
+    end = text.find("\n")
+    line = text[1:] if end < 0 else text[1:end]
+    try:
+        obj = common.loads_json(line)
+    except (ValueError, RecursionError):
+        return None, 0
+    if not isinstance(obj, dict):
+        return None, 0
+    return obj, len(text) if end < 0 else end + 1
+
+
+def _apply_meta(t: Table, meta: dict[str, Any]) -> None:
+    """The ``#{json}`` line: ``t_start`` is the run's start (and the ``t`` column's origin),
+    the other scalar values are config."""
+    start = meta.get("t_start")
+    if (
+        isinstance(start, (int, float))
+        and not isinstance(start, bool)
+        and math.isfinite(float(start))
+        and float(start) > 0
+    ):
+        t.t_start = float(start)
+    for k, v in meta.items():
+        if k == "t_start":
+            continue
+        if v is None or isinstance(v, (str, bool, int, float, list, dict)):
+            t.config[str(k)] = v
+
+
 def read_csv(path: str, data: bytes) -> Table:
     text, warns = common.decode_text(data, "CSV file")
+    meta, skip = _json_comment(text)
+    if skip:
+        text = text[skip:]
     ext = os.path.splitext(path)[1].lower()
     first = text[: text.find("\n")] if "\n" in text else text
     delim = _sniff_delimiter(first, ext)
@@ -331,6 +386,8 @@ def read_csv(path: str, data: bytes) -> Table:
         )
     t = Table(path=path, columns=[], nrows=nrows, data=data)
     t.warnings.extend(warns)
+    if meta:
+        _apply_meta(t, meta)
     if ragged:
         t.warnings.append(
             f"{ragged} of {n_body} data rows have the wrong number of fields (skipped)"
@@ -448,10 +505,77 @@ def _records_table(
                     text[i] = v
             t.text[name] = text
     if huge:
-        t.warnings.append(
-            f"{huge} number(s) too large for a float64 skipped (first: {first_huge})"
-        )
+        t.warnings.append(f"{huge} number(s) too large for a float64 skipped (first: {first_huge})")
     return t
+
+
+MM_MODES = ("train", "val")
+# long texts in the first line of an mmcv ``*.log.json`` (the environment and the config file)
+MM_TEXT_LIMIT = 200
+
+
+def _mm_records(records: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
+    """mmcv's ``TextLoggerHook`` JSON log (mmdetection, mmsegmentation ``*.log.json``), or None.
+
+    Lines with ``mode: train`` keep their names; ``mode: val`` values get a ``val/`` prefix.
+    The step is ``iter`` when the training lines count iterations through the whole file
+    (an iteration-based runner; a val line, whose ``iter`` is the size of the evaluation set,
+    takes the iteration of the training line before it), or ``epoch`` when ``iter`` restarts
+    at each epoch (an epoch-based runner: several training points share an epoch). Lines
+    without ``mode`` (the run's metadata, first) give config: short scalars only, not the
+    environment dump or the config file's text."""
+    modes = [r.get("mode") if isinstance(r, dict) else None for r in records]
+    if not any(m == "train" for m in modes) or not all(m in MM_MODES or m is None for m in modes):
+        return None
+    train = [r for r, m in zip(records, modes) if m == "train"]
+    if not all(isinstance(r.get("epoch"), int) or isinstance(r.get("iter"), int) for r in train):
+        return None
+    by_epoch = False
+    prev: tuple[int, int] | None = None
+    for r in train:
+        ep, it = r.get("epoch"), r.get("iter")
+        if not isinstance(it, int):
+            by_epoch = True
+            break
+        if prev is not None and it < prev[1] and isinstance(ep, int) and ep > prev[0]:
+            by_epoch = True
+            break
+        prev = (ep if isinstance(ep, int) else 0, it)
+    config: dict[str, Any] = {}
+    out: list[Any] = []
+    last_iter: int | None = None
+    for r, m in zip(records, modes):
+        if not isinstance(r, dict):
+            out.append(r)
+            continue
+        if m is None:
+            for k, v in r.items():
+                if isinstance(v, str) and ("\n" in v or len(v) > MM_TEXT_LIMIT):
+                    continue
+                if v is None or isinstance(v, (str, bool, int, float)):
+                    config[str(k)] = v
+            continue
+        ep, it = r.get("epoch"), r.get("iter")
+        if by_epoch:
+            step = ep
+        elif m == "train":
+            step = it
+            last_iter = it if isinstance(it, int) else last_iter
+        else:
+            step = last_iter if last_iter is not None else it
+        if not isinstance(step, int):
+            continue
+        rec: dict[str, Any] = {"step": step}
+        for k, v in r.items():
+            if k in ("mode", "iter") or (by_epoch and k == "epoch"):
+                continue
+            if m == "val":
+                if k in ("epoch", "lr"):
+                    continue  # the training lines have them
+                k = f"val/{k}"
+            rec[k] = v
+        out.append(rec)
+    return out, config
 
 
 def read_jsonl(path: str, data: bytes) -> Table:
@@ -476,6 +600,11 @@ def read_jsonl(path: str, data: bytes) -> Table:
     if bad:
         what = "truncated last line" if bad == 1 and last_bad else "invalid JSON line(s)"
         warns = [*warns, f"{bad} of {len(lines)} lines skipped ({what})"]
+    mm = _mm_records(records)
+    if mm is not None:
+        t = _records_table(path, mm[0], data, warns)
+        t.config.update(mm[1])
+        return t
     return _records_table(path, records, data, warns, "line", numbers)
 
 
@@ -511,6 +640,54 @@ def read_json(path: str, data: bytes) -> Table:
     raise ParseError("JSON object without per-step records (a summary or config file?)")
 
 
+def looks_jsonl(head: bytes) -> bool:
+    """JSON lines, whatever the file's name: a first line holding one whole JSON object,
+    and another line after it that opens one (detectron2's ``metrics.json``)."""
+    h = head.lstrip()
+    if not h.startswith(b"{"):
+        return False
+    end = h.find(b"\n")
+    if end < 0:
+        return False
+    first = h[:end].strip()
+    if not first.endswith(b"}") or not h[end + 1 :].lstrip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(common.loads_json(first.decode("utf-8")), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def looks_csv(head: bytes) -> bool:
+    """A CSV (or TSV) table whatever the file's name (Keras ``CSVLogger``'s ``training.log``):
+    a header of two or more names, then rows of as many fields, most of them numbers."""
+    text = head.decode("utf-8", "replace")
+    lines = text.splitlines()
+    if len(head) >= common.HEAD_BYTES and not text.endswith("\n"):
+        lines = lines[:-1]  # cut off by the head
+    lines = [ln for ln in lines[:40] if ln.strip()][:21]
+    if len(lines) < 2:
+        return False
+    delim = "\t" if lines[0].count("\t") > lines[0].count(",") else ","
+    try:
+        rows = list(csv.reader(lines, delimiter=delim))
+    except csv.Error:
+        return False
+    header = [h.strip() for h in rows[0]]
+    if len(header) < 2 or not all(header):
+        return False
+    for h in header:
+        if common.parse_number(h) is not None or any(c in h for c in "=:[]{}"):
+            return False
+    for row in rows[1:]:
+        if len(row) != len(header):
+            return False
+        nums = sum(1 for c in row if common.parse_number(c.strip()) is not None)
+        if nums * 2 < len(row):
+            return False
+    return True
+
+
 def read_table(path: str, data: bytes | None = None) -> Table:
     if data is None:
         data = common.read_bytes(path)
@@ -518,6 +695,8 @@ def read_table(path: str, data: bytes | None = None) -> Table:
     if ext in JSONL_EXTS:
         return read_jsonl(path, data)
     if ext in JSON_EXTS:
+        if looks_jsonl(data[: common.HEAD_BYTES * 16]):
+            return read_jsonl(path, data)
         return read_json(path, data)
     stripped = data.lstrip()[:1]
     if ext not in CSV_EXTS and stripped in (b"{", b"["):
@@ -571,16 +750,27 @@ def run_table(t: Table) -> RunTable:
     return RunTable(path=t.path, name_col=c, rows=rows, data=t.data)
 
 
+def _col_key(name: str) -> str:
+    """A column name compared with :data:`STEP_COLS`: ``Total Timesteps`` -> ``total_timesteps``."""
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
 def _step_col(t: Table) -> str | None:
-    lower = {c.lower(): c for c in t.columns}
+    lower: dict[str, str] = {}
+    for c in t.columns:
+        lower.setdefault(_col_key(c), c)
     for n in STEP_COLS:
-        c = lower.get(n)
-        if c is not None and c in t.num and c in t.ints:
-            return c
+        col = lower.get(n)
+        if col is not None and col in t.num and col in t.ints:
+            return col
     return None
 
 
 def _wall(t: Table) -> tuple[str | None, np.ndarray | None]:
+    if t.t_start is not None and "t" in t.num:
+        # Monitor files: ``t`` is seconds since the ``t_start`` of the ``#{json}`` line
+        arr = t.num["t"]
+        return "t", np.where(t.present["t"] & np.isfinite(arr), arr + t.t_start, np.nan)
     lower = {c.lower(): c for c in t.columns}
     for n in WALL_COLS:
         c = lower.get(n)
@@ -606,6 +796,8 @@ def series_of(t: Table) -> SeriesResult:
     out = SeriesResult()
     out.warnings.extend(t.warnings)
     out.summary.update(t.extra_summary)
+    out.config.update(t.config)
+    out.created_at = t.t_start
     n = t.nrows
     if n == 0:
         return out
@@ -783,6 +975,9 @@ def interpret(t: Table, opts: Any = None) -> list[ImportedRun] | RunTable:
     run = common.new_run(path, FORMAT, opts)
     run.series.update(res.series)
     run.summary.update(res.summary)
+    run.config.update(res.config)
+    if res.created_at is not None:
+        run.created_at = res.created_at
     run.warnings.extend(res.warnings)
     run.files.append(src)
     return [run]
@@ -807,11 +1002,17 @@ def sniff_file(path: str, head: bytes) -> int:
     if ext in JSONL_EXTS:
         return 80 if head.lstrip().startswith(b"{") else 0
     if ext in JSON_EXTS:
+        if looks_jsonl(head):
+            return 85  # JSON lines under a .json name (detectron2, mmcv *.log.json)
         h = head.lstrip()
         if h.startswith(b"["):
             return 70
         if h.startswith(b"{") and any(b'"' + k.encode() + b'"' in h for k in RECORD_KEYS):
             return 40
+    if ext in TEXT_TABLE_EXTS and looks_csv(head):
+        first = head.split(b"\n", 1)[0].decode("utf-8", "replace").replace("\t", ",")
+        names = {_col_key(c.strip('"')) for c in first.split(",")}
+        return 85 if names & set(STEP_COLS) else 75
     return 0
 
 
