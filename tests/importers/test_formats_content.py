@@ -574,3 +574,116 @@ def test_nan_monitor_values_are_floats(tmp_path: Path) -> None:
     assert math.isnan(values(run, "r")[0])
     assert run.config == {}
     assert folder.FORMAT == "folder"
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorBoard exports, Sacred, W&B files without their log
+
+
+def test_tensorboard_csv_export_is_one_series_named_after_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "PPO_Acrobot_1.csv"
+    p.write_text("Wall time,Step,Value\n1700000000.5,5000,-500.25\n1700000060.0,10000,-420.5\n")
+    run = read_one(p)
+    assert list(run.series) == ["PPO_Acrobot_1"]
+    assert [tuple(p) for p in run.series["PPO_Acrobot_1"]] == [
+        (5000, -500.25, 1700000000.5),
+        (10000, -420.5, 1700000060.0),
+    ]
+
+
+def test_tensorboard_json_export_is_one_series_named_after_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "PPO.json"
+    p.write_text("[[1700000000.5, 2048, 0.5], [1700000010.0, 4096, 0.75]]")
+    run = read_one(p)
+    assert list(run.series) == ["PPO"]
+    assert [tuple(p) for p in run.series["PPO"]] == [
+        (2048, 0.5, 1700000000.5),
+        (4096, 0.75, 1700000010.0),
+    ]
+
+
+def test_sacred_run_folder(tmp_path: Path) -> None:
+    d = tmp_path / "runs" / "3"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text('{"lr": 0.001, "dataset": {"name": "toy"}, "seed": 7}')
+    (d / "metrics.json").write_text(
+        json.dumps(
+            {
+                "training.loss": {
+                    "steps": [1, 2, 3],
+                    "values": [0.9, 0.5, 0.25],
+                    "timestamps": [
+                        "2024-02-08T23:02:15.000000",
+                        "2024-02-08T23:02:16.000000",
+                        "2024-02-08T23:02:17.000000",
+                    ],
+                },
+                "val.acc": {"steps": [3], "values": [0.8], "timestamps": ["2024-02-08T23:02:18"]},
+            }
+        )
+    )
+    (d / "run.json").write_text(
+        json.dumps(
+            {
+                "command": "main",
+                "experiment": {"name": "toy", "dependencies": ["numpy==1.26"]},
+                "heartbeat": "2024-02-08T23:03:12",
+                "host": {"hostname": "box", "cpu": "Xeon"},
+                "meta": {"options": {"--debug": False}},
+                "result": 0.8,
+                "start_time": "2024-02-08T23:02:14.620335",
+                "stop_time": "2024-02-08T23:03:12.616825",
+                "status": "COMPLETED",
+            }
+        )
+    )
+    run = read_one(tmp_path)
+    assert run.config == {"lr": 0.001, "dataset": {"name": "toy"}, "seed": 7}
+    assert [(s, v) for s, v, _ in run.series["training.loss"]] == [(1, 0.9), (2, 0.5), (3, 0.25)]
+    assert run.series["training.loss"][0][2] is not None
+    assert values(run, "val.acc") == [0.8]
+    assert run.summary == {"result": 0.8}  # not the host, experiment and meta strings
+    assert run.status == "finished"
+    assert run.created_at is not None and run.finished_at is not None
+    assert run.finished_at - run.created_at == pytest.approx(57.996490, abs=1e-3)
+
+
+def test_wandb_run_folder_without_its_log(tmp_path: Path) -> None:
+    files = tmp_path / "wandb" / "run-20231210_175258-gu7xnmg8" / "files"
+    files.mkdir(parents=True)
+    (files / "config.yaml").write_text(
+        "wandb_version: 1\n_wandb:\n  desc: null\n  value:\n    cli_version: 0.16.1\n"
+        "seed:\n  desc: null\n  value: 42\nlr:\n  desc: null\n  value: 0.1\n"
+    )
+    (files / "wandb-summary.json").write_text(
+        '{"reward": 379.45, "Eval": {"0": {"return": 7831.5}}, "_runtime": 60.0, "_step": 9}'
+    )
+    (files / "wandb-metadata.json").write_text('{"startedAt": "2023-12-10T22:52:58.983560"}')
+    (files / "requirements.txt").write_text("absl-py==2.0.0\nnumpy==1.24.0\n")
+    (files / "output.log").write_text("step 1 loss=0.5\n")
+    assert plan_rel(tmp_path) == [("wandb", "wandb/run-20231210_175258-gu7xnmg8")]
+    run = read_one(tmp_path)
+    assert run.name == "gu7xnmg8" and run.external_id == "gu7xnmg8"
+    assert run.config == {"seed": 42, "lr": 0.1}
+    assert run.summary == {"reward": 379.45, "Eval.0.return": 7831.5}
+    assert run.created_at is not None and run.finished_at == run.created_at + 60.0
+
+
+def test_wandb_08_run_folder_with_plain_history(tmp_path: Path) -> None:
+    d = tmp_path / "run-20190101_120000-abc123"
+    d.mkdir()
+    (d / "wandb-history.jsonl").write_text(
+        '{"_step": 0, "_timestamp": 1546344000.5, "loss": 1.0, "img": {"_type": "image"}}\n'
+        '{"_step": 1, "_timestamp": 1546344060.5, "loss": 0.5, "acc": 0.7}\n'
+    )
+    (d / "wandb-summary.json").write_text('{"loss": 0.5, "acc": 0.7}')
+    (d / "config.yaml").write_text("wandb_version: 1\nbatch:\n  desc: null\n  value: 32\n")
+    run = read_one(d)
+    assert run.format == "wandb"
+    assert [tuple(p) for p in run.series["loss"]] == [
+        (0, 1.0, 1546344000.5),
+        (1, 0.5, 1546344060.5),
+    ]
+    assert values(run, "acc") == [0.7]
+    assert run.config == {"batch": 32}
+    assert run.summary == {"loss": 0.5, "acc": 0.7}

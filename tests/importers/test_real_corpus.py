@@ -50,6 +50,11 @@ PASSING = [
     "sb3-cartpole-monitor",
     "sb3-acrobot-progress",
     "dvclive-fastai-pets",
+    "sacred-lstm-model-size",
+    "wandb-cartpole-run-files",
+    "hf-whisper-tiny-nob",
+    "tb-export-csv-acrobot",
+    "tb-export-json-acrobot",
 ]
 
 

@@ -11,8 +11,8 @@
   hyperparameter-search ``trial_params``, the ``TrainingArguments`` saved as
   ``training_args.json`` (``args.to_json_string()``, as many training scripts do: every
   non-null value, typed as written, nested maps kept), and the model's ``config.json`` under
-  ``model`` (scalars, and maps such as ``id2label``). ``training_args.bin`` is a pickle and
-  is never loaded.
+  ``model`` (scalars, nulls included, and maps such as ``id2label``). ``training_args.bin``
+  is a pickle and is never loaded.
 * Status: ``finished`` when training closed (or reached ``max_steps``), else ``running``.
 
 An output folder with several ``checkpoint-N`` folders is one run; the most advanced state
@@ -203,7 +203,7 @@ def _read_run(folder: str, candidates: list[str]) -> ImportedRun:
             run.files.append(SourceFile.of(args_path))
     if os.path.isfile(model_config):
         model = _json_dict(model_config, run)
-        kept = {k: v for k, v in model.items() if _is_scalar(v) or _is_small_map(v)}
+        kept = {k: v for k, v in model.items() if v is None or _is_scalar(v) or _is_small_map(v)}
         if kept:
             run.config["model"] = kept
             run.files.append(SourceFile.of(model_config))

@@ -16,6 +16,8 @@ Rules (documented contract):
   ``started_at``/``start_time``/``created_at`` -> ``created_at``; ``finished_at``/
   ``ended_at``/``end_time`` -> ``finished_at`` (ISO 8601 or epoch seconds). Everything else,
   including ``run_id``, ``gpu_hourly_usd`` and ``train_wall_clock_minutes``, stays in summary.
+* Sacred's ``run.json`` keeps only its status, start/stop times and ``result`` (the return
+  value, ``result`` or ``result/<key>``); host, experiment and meta are left out.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ STATUS_ALIASES = {
     "interrupted": "killed",
 }
 START_KEYS = ("started_at", "start_time", "created_at", "start")
-END_KEYS = ("finished_at", "ended_at", "end_time", "completed_at", "end")
+END_KEYS = ("finished_at", "ended_at", "end_time", "completed_at", "end", "stop_time")
 NAMES = frozenset(
     [
         "summary.txt",
@@ -137,9 +139,29 @@ def parse_text(text: str) -> SummaryResult:
     return res
 
 
+SACRED_RUN_KEYS = frozenset({"experiment", "host", "meta", "heartbeat", "command"})
+
+
+def _sacred_run(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """Sacred's ``run.json`` (FileStorageObserver): only its status, times and ``result``
+    (the run's return value) describe the run; host, experiment and meta are provenance."""
+    if not set(obj) >= SACRED_RUN_KEYS:
+        return None
+    kept: dict[str, Any] = {k: obj[k] for k in ("status", "start_time", "stop_time") if k in obj}
+    result = obj.get("result")
+    if isinstance(result, dict):
+        kept.update({f"result/{k}": v for k, v in common.flatten(result).items()})
+    elif result is not None and not isinstance(result, list):
+        kept["result"] = result
+    return kept
+
+
 def from_object(obj: dict[str, Any]) -> SummaryResult:
     res = SummaryResult()
     rest: dict[str, Any] = {}
+    sacred = _sacred_run(obj)
+    if sacred is not None:
+        obj = sacred
     for k, v in obj.items():
         lk = str(k).lower()
         if lk == "status" and isinstance(v, str):

@@ -20,8 +20,10 @@ Shapes understood:
 * **JSON/JSONL**: one object per line, a list of objects, an object holding such a list under
   ``history``/``log_history``/``records``/``metrics``/``logs``/``data`` (its other scalar
   fields become summary values), or an object of equal-length number lists (Keras
-  ``history.json``). Nested objects are flattened with ``/`` (``{"train": {"loss": 1}}`` ->
-  ``train/loss``).
+  ``history.json``), or Sacred's ``metrics.json`` (``{name: {steps, values, timestamps}}``).
+  Nested objects are flattened with ``/`` (``{"train": {"loss": 1}}`` -> ``train/loss``).
+* **TensorBoard exports**: the CSV (``Wall time,Step,Value``) and JSON (``[[wall, step,
+  value], ...]``) downloads of one tag are one series named after the file.
 * **run tables** (one row per run): a non-numeric ``run``/``run_name``/``name``/``run_id``/
   ``experiment`` column with distinct values and no step column (seed002 ``results.csv``).
   Imported alone, each row is a run with only summary values (external id = the row's name).
@@ -91,6 +93,7 @@ WALL_COLS = (
     "time",
     "datetime",
     "created_at",
+    "wall time",
 )
 STAGE_COLS = ("stage", "phase", "split", "mode", "subset", "partition")
 RUN_COLS = ("run", "run_name", "name", "run_id", "experiment", "exp", "exp_name", "trial")
@@ -617,7 +620,8 @@ def read_json(path: str, data: bytes) -> Table:
     except RecursionError:
         raise ParseError("JSON nested too deeply to read") from None
     if isinstance(obj, list):
-        return _records_table(path, obj, data, warns)
+        triples = _tb_triples(path, obj)
+        return _records_table(path, triples if triples is not None else obj, data, warns)
     if not isinstance(obj, dict):
         raise ParseError("JSON holds neither records nor an object")
     for key in RECORD_KEYS:
@@ -628,6 +632,9 @@ def read_json(path: str, data: bytes) -> Table:
                 if common.is_number(val) or isinstance(val, bool):
                     t.extra_summary[k] = val
             return t
+    sacred = _sacred_records(obj)
+    if sacred is not None:
+        return _records_table(path, sacred, data, warns)
     lists = {k: v for k, v in obj.items() if isinstance(v, list) and v}
     if lists and len(lists) == len(obj):
         lengths = {len(v) for v in lists.values()}
@@ -686,6 +693,49 @@ def looks_csv(head: bytes) -> bool:
         if nums * 2 < len(row):
             return False
     return True
+
+
+def export_name(path: str) -> str:
+    """The series name of a TensorBoard export: the file's name without its extension."""
+    return os.path.splitext(os.path.basename(path))[0] or "value"
+
+
+def _tb_triples(path: str, obj: list[Any]) -> list[dict[str, Any]] | None:
+    """TensorBoard's JSON export, ``[[wall_time, step, value], ...]``, as records of one
+    series named after the file (:func:`export_name`); None for anything else."""
+    if not obj:
+        return None
+    for x in obj:
+        if not (isinstance(x, list) and len(x) == 3 and all(common.is_number(v) for v in x)):
+            return None
+    name = export_name(path)
+    return [{"wall_time": w, "step": s, name: v} for w, s, v in obj]
+
+
+def _sacred_records(obj: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Sacred's ``metrics.json``, ``{name: {"steps": [...], "values": [...], "timestamps":
+    [...]}}``, as long records (metric, step, value, timestamp); None for anything else."""
+    if not obj:
+        return None
+    out: list[dict[str, Any]] = []
+    for name, m in obj.items():
+        if not isinstance(m, dict):
+            return None
+        st, vals = m.get("steps"), m.get("values")
+        if not (isinstance(st, list) and isinstance(vals, list) and len(st) == len(vals)):
+            return None
+        ts = m.get("timestamps")
+        ts = ts if isinstance(ts, list) and len(ts) == len(st) else [None] * len(st)
+        out.extend(
+            {"metric": str(name), "step": s, "value": v, "timestamp": w}
+            for s, v, w in zip(st, vals, ts)
+        )
+    return out
+
+
+def _is_tb_csv_export(t: Table) -> bool:
+    """TensorBoard's CSV export: exactly ``Wall time,Step,Value``."""
+    return [c.strip().lower() for c in t.columns] == ["wall time", "step", "value"]
 
 
 def read_table(path: str, data: bytes | None = None) -> Table:
@@ -807,6 +857,13 @@ def series_of(t: Table) -> SeriesResult:
     wall_col, wall = _wall(t)
     if key_col is not None and value_col is not None:
         _long_series(t, key_col, value_col, step_col, wall, out)
+        return out
+    if _is_tb_csv_export(t) and step_col is not None and value_col is not None:
+        ok = t.present[value_col] & t.present[step_col] & np.isfinite(t.num[step_col])
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            steps = np.where(ok, t.num[step_col], 0).astype(np.int64)
+            out.series[export_name(t.path)] = _points(steps, t.num[value_col], wall, idx)
         return out
     if step_col is not None:
         sc = t.num[step_col]
