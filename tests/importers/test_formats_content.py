@@ -169,11 +169,13 @@ def test_mmdetection_epoch_based_log_json(tmp_path: Path) -> None:
     assert best_format(p) == "tabular"
     run = read_one(p)
     assert run.config == {"seed": 0, "exp_name": "frcnn.py"}  # not the environment dump
-    # iter restarts at each epoch: the epoch is the step
-    assert [(s, v) for s, v, _ in run.series["loss"]] == [(1, 1.5), (1, 1.2), (2, 0.9)]
-    assert [(s, v) for s, v, _ in run.series["val/bbox_mAP"]] == [(1, 0.1), (2, 0.2)]
-    assert "val/lr" not in run.series and "val/epoch" not in run.series
-    assert "bbox_mAP" not in run.series and "epoch" not in run.series
+    # iter restarts at each epoch of 100 iterations: the step is the global iteration
+    assert [(s, v) for s, v, _ in run.series["train/loss"]] == [(50, 1.5), (100, 1.2), (150, 0.9)]
+    # a val line sits at the end of its epoch
+    assert [(s, v) for s, v, _ in run.series["val/bbox_mAP"]] == [(100, 0.1), (200, 0.2)]
+    assert values(run, "epoch") == [1.0, 1.0, 2.0]
+    assert "val/epoch" not in run.series and "train/iter" not in run.series
+    assert "loss" not in run.series and "bbox_mAP" not in run.series
 
 
 def test_mmsegmentation_iteration_based_log_json(tmp_path: Path) -> None:
@@ -186,10 +188,9 @@ def test_mmsegmentation_iteration_based_log_json(tmp_path: Path) -> None:
     p = tmp_path / "run.log.json"
     p.write_text("".join(json.dumps(r) + "\n" for r in lines))
     run = read_one(p)
-    assert steps(run, "loss") == [50, 100, 150]
+    assert steps(run, "train/loss") == [50, 100, 150]
     # a val line's iter is the size of the evaluation set: it takes the iteration before it
     assert [(s, v) for s, v, _ in run.series["val/mIoU"]] == [(100, 0.3)]
-    assert values(run, "epoch") == [1.0, 1.0, 1.0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -687,3 +688,90 @@ def test_wandb_08_run_folder_with_plain_history(tmp_path: Path) -> None:
     assert values(run, "acc") == [0.7]
     assert run.config == {"batch": 32}
     assert run.summary == {"loss": 0.5, "acc": 0.7}
+
+
+# ---------------------------------------------------------------------------------------------
+# YOLOv5 results.txt, CatBoost train_dir, Keras history.json, bare JSON hparams
+
+
+YOLOV5_LINES = (
+    "      0/1     1.86G   0.09854   0.09318         0    0.1917        24       416"
+    "         0         0  0.004895 0.0009547   0.09176   0.05526         0\n"
+    "      1/1     1.93G   0.09296    0.1009         0    0.1939        37       416"
+    "   0.04823   0.01505  0.007566  0.001351    0.0922   0.05528         0\n"
+)
+
+
+def test_yolov5_run_folder_with_headerless_results_txt(tmp_path: Path) -> None:
+    exp = tmp_path / "runs" / "train" / "exp"
+    exp.mkdir(parents=True)
+    (exp / "results.txt").write_text(YOLOV5_LINES)
+    (exp / "opt.yaml").write_text("epochs: 2\nbatch_size: 16\nimg_size:\n- 416\n- 416\n")
+    (exp / "hyp.yaml").write_text("lr0: 0.01\nmomentum: 0.937\n")
+    assert plan_rel(tmp_path) == [("folder", "runs/train/exp")]
+    run = read_one(tmp_path)
+    assert run.name == "exp"
+    assert run.config == {
+        "epochs": 2,
+        "batch_size": 16,
+        "img_size": [416, 416],
+        "lr0": 0.01,
+        "momentum": 0.937,
+    }
+    assert sorted(run.series) == sorted(n for n in tabular.YOLOV5_FIELDS if n)
+    assert [(s, v) for s, v, _ in run.series["train/box_loss"]] == [(0, 0.09854), (1, 0.09296)]
+    assert values(run, "metrics/mAP_0.5:0.95") == [0.0009547, 0.001351]
+    assert not tabular.looks_yolov5_results(b"epoch 1/2 loss 0.5\n")
+
+
+def test_catboost_info_is_one_run(tmp_path: Path) -> None:
+    info = tmp_path / "catboost_info"
+    info.mkdir()
+    (info / "learn_error.tsv").write_text("iter\tLogloss\n0\t0.5862293424\n1\t0.5106931468\n")
+    (info / "test_error.tsv").write_text(
+        "iter\tAUC\tLogloss\n0\t0.8928920869\t0.5868185289\n1\t0.8966102804\t0.5115767998\n"
+    )
+    (info / "time_left.tsv").write_text("iter\tPassed\tRemaining\n0\t38\t11472\n1\t76\t11402\n")
+    (info / "catboost_training.json").write_text('{"meta": {"name": "experiment"}}')
+    write_events(info / "learn", {"Logloss": [(0, 0.5862293424), (1, 0.5106931468)]})
+    write_events(
+        info / "test",
+        {"Logloss": [(0, 0.5868185289), (1, 0.5115767998)], "AUC": [(0, 0.89), (1, 0.9)]},
+    )
+    assert plan_rel(tmp_path) == [("folder", "catboost_info")]
+    run = read_one(tmp_path)
+    assert sorted(run.series) == ["learn/Logloss", "test/AUC", "test/Logloss"]
+    # the event files repeat the tables at float32: skipped; AUC differs, so the table wins
+    assert values(run, "learn/Logloss") == [0.5862293424, 0.5106931468]
+    assert values(run, "test/AUC") == [0.8928920869, 0.8966102804]
+    assert [a.kind for a in run.artifacts] == ["timing"]
+
+
+def test_keras_history_json(tmp_path: Path) -> None:
+    p = tmp_path / "history.json"
+    p.write_text('{"loss": [1.0, 0.5, 0.25], "val_loss": [1.5, 0.75, 0.5]}')
+    assert best_format(p) == "tabular"
+    run = read_one(p)
+    assert [(s, v) for s, v, _ in run.series["val_loss"]] == [(0, 1.5), (1, 0.75), (2, 0.5)]
+
+
+def test_tensorflow_nmt_folder_bare_json_hparams(tmp_path: Path) -> None:
+    d = tmp_path / "nmt_model"
+    d.mkdir()
+    (d / "hparams").write_text(
+        '{"num_layers": 2, "learning_rate": 1.0, "dropout": 0.2, "metrics": ["bleu"],'
+        ' "random_seed": null, "decay_factor": 1e-05}'
+    )
+    (d / "log_1531170333").write_text(
+        "# Start step 0, lr 1\n  step 100 lr 1 ppl 2122.63 bleu 0.00\n"
+        "  step 200 lr 1 ppl 576.29 bleu 0.00\n"
+    )
+    assert plan_rel(tmp_path) == [("folder", "nmt_model")]
+    runs, failures = walk.import_paths([str(tmp_path)])
+    assert failures == [] and len(runs) == 1
+    assert runs[0].config["learning_rate"] == 1.0
+    assert runs[0].config["decay_factor"] == 1e-05  # JSON, not YAML 1.1's string '1e-05'
+    assert runs[0].config["random_seed"] is None
+    # the bare log is offered to the text-log reader by its content
+    assert folder._role("log_1531170333") == "text"
+    assert folder._role("hparams") == "config"

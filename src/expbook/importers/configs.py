@@ -11,7 +11,8 @@
 * ``meta_tags.csv`` (old Lightning / test-tube): ``key,value`` rows, each value typed as
   Python wrote it (``10`` -> 10, ``0.2`` -> 0.2, ``False`` -> false, ``None`` -> null,
   ``(1, 8, 8)`` -> [1, 8, 8]; anything else stays a string).
-* A file without an extension is read as YAML (JSON is YAML too).
+* A file without an extension named like a config (``config``, ``hparams``, ``args``...) is
+  read as JSON when it holds a JSON object (tensorflow/nmt's ``hparams``), else as YAML.
 * Hydra: ``.hydra/config.yaml`` is the config; ``.hydra/overrides.yaml`` (the command-line
   overrides, a list of ``key=value`` strings) is kept as config ``hydra.overrides`` (list of
   strings, as written) and each override is also added as a run tag (``optimizer.lr=0.01``);
@@ -57,6 +58,8 @@ NAMES = (
     "cfg.json",
     "training_args.json",
     "meta_tags.csv",
+    "opt.yaml",
+    "hyp.yaml",
 )
 # extensionless files read as YAML configs when they are named like one
 BARE_NAMES = frozenset({"config", "hparams", "params", "args", "cfg", "hyperparameters"})
@@ -204,6 +207,11 @@ def load_any(data: bytes, path: str) -> Any:
             raise ParseError("JSON nested too deeply to read") from None
     if low.endswith(".csv"):
         return load_key_value_csv(text)
+    if not os.path.splitext(low)[1] and text.lstrip().startswith("{"):
+        try:  # a bare ``hparams`` file holding JSON (tensorflow/nmt)
+            return common.loads_json(text)
+        except (ValueError, RecursionError):
+            pass
     try:
         return load_yaml(text)
     except yaml.YAMLError as e:
@@ -303,13 +311,18 @@ def looks_yaml_mapping(head: bytes) -> bool:
     return all(_YAML_KEY.match(ln) or ln[:1] in (" ", "\t", "-") for ln in lines)
 
 
+def looks_config(head: bytes) -> bool:
+    """A bare config file's content: a YAML mapping, or a JSON object."""
+    return head.lstrip().startswith(b"{") or looks_yaml_mapping(head)
+
+
 def sniff_file(path: str, head: bytes) -> int:
     base = os.path.basename(path).lower()
     ext = os.path.splitext(base)[1]
     if not head or common.looks_binary(head):
         return 0
     if ext == "" and base in BARE_NAMES:
-        return 55 if looks_yaml_mapping(head) else 0
+        return 55 if looks_config(head) else 0
     if ext == ".csv":
         first = head.split(b"\n", 1)[0].strip().lower().replace(b" ", b"")
         return 85 if base in NAMES and first == b"key,value" else 0

@@ -31,10 +31,17 @@ What each file gives (files of the folder itself, plus ``.hydra/``):
   ``plots/metrics`` without the extension (``train/box_loss``); ``params.yaml`` is the config
   and ``metrics.json`` the summary, as above;
 * TensorBoard event files of the folder itself (ultralytics writes them beside
-  ``results.csv`` and ``args.yaml``) or of one sub-folder holding only event files
-  (test-tube's ``tf/``): a series also found in a metric file with the same values is a
-  duplicate and skipped, points at other steps are added, new tags are added; hparams fill in
-  config keys no config file has.
+  ``results.csv`` and ``args.yaml``), of one sub-folder holding only event files
+  (test-tube's ``tf/``), or of sub-folders named like data sets (``learn/``, ``test/``: their
+  name becomes the tags' prefix): a series also found in a metric file with the same values
+  is a duplicate and skipped, points at other steps are added, new tags are added; hparams
+  fill in config keys no config file has;
+* CatBoost's ``catboost_info/``: ``learn_error.tsv``/``test_error.tsv`` -> ``learn/<metric>``,
+  ``test/<metric>`` over ``iter``; ``time_left.tsv`` is an ``Artifact(kind="timing")``, not
+  series; ``catboost_training.json`` repeats the tables and is not read;
+* YOLOv5's headerless ``results.txt`` (``0/29  1.86G  0.09854 ...``) -> series named as YOLOv5
+  names them in its event file (``train/box_loss``, ``metrics/mAP_0.5``...), over the epoch;
+  ``opt.yaml`` and ``hyp.yaml`` are config files.
 
 Which folders are run folders, and which sub-folders belong to them, is decided by
 :func:`marker_names`, :func:`absorbed_subdirs` and :func:`takes_events` (used by
@@ -111,6 +118,14 @@ TEXT_LOG_EXTS = frozenset({".log", ".out", ".err"})
 TEXT_LOG_STEMS = frozenset({"console", "stdout", "stderr", "output", "log", "train", "training"})
 _PRED_RE = re.compile(r"(?:^|[_\-.])(?:preds?|predictions?)(?:$|[_\-.])")
 TIMING_NAMES = frozenset({"epoch_times.csv", "timings.csv", "epoch_time.csv", "timing.csv"})
+# CatBoost's train_dir (catboost_info/): <set>_error.tsv per evaluation set, time_left.tsv
+CATBOOST_SERIES = {"learn_error.tsv": "learn/", "test_error.tsv": "test/"}
+CATBOOST_TIMING = "time_left.tsv"
+CATBOOST_NAMES = frozenset({"catboost_training.json", CATBOOST_TIMING, *CATBOOST_SERIES})
+# sub-folders of event files that split one run by data set: their tags get the name as prefix
+SPLIT_NAMES = frozenset(
+    {"train", "training", "learn", "val", "valid", "validation", "eval", "evaluation", "test"}
+)
 STATUS_RANK = {"finished": 0, "running": 1, "killed": 2, "crashed": 3, "failed": 4}
 
 
@@ -131,9 +146,22 @@ def marker_names(names: list[str] | set[str]) -> list[str]:
             or low in SUMMARY_NAMES
             or low in LOG_NAMES
             or low == ".hydra"
+            or low in CATBOOST_NAMES
             or is_pred_name(low)
         ):
             out.append(n)
+    return out
+
+
+def bare_config_markers(path: str, names: list[str]) -> list[str]:
+    """Config files without an extension (``hparams``, ``config``...) among ``names`` whose
+    content is a mapping: markers too, told by their content."""
+    out = []
+    for n in names:
+        if n.lower() in configs.BARE_NAMES:
+            p = os.path.join(path, n)
+            if os.path.isfile(p) and configs.looks_config(common.read_head(p, 4096)):
+                out.append(n)
     return out
 
 
@@ -142,7 +170,7 @@ def claim_dir(path: str) -> bool:
         names = os.listdir(path)
     except OSError:
         return False
-    return bool(marker_names(names))
+    return bool(marker_names(names) or bare_config_markers(path, names))
 
 
 DVCLIVE_PLOTS = ("plots", "metrics")
@@ -162,13 +190,14 @@ def _event_dir(d: str) -> bool:
 
 def absorbed_subdirs(path: str, subdirs: list[str]) -> list[str]:
     """The sub-folders (names among ``subdirs``) of run folder ``path`` that its run reads:
-    dvclive's ``plots/`` when it holds ``metrics/``, and the one sub-folder of event files
-    (none when there are several: they are runs of their own)."""
+    dvclive's ``plots/`` when it holds ``metrics/``, and the one sub-folder of event files, or
+    several when all are named like data sets (CatBoost's ``learn/`` and ``test/``); other
+    sets of several event folders are runs of their own."""
     out = []
     if "plots" in subdirs and os.path.isdir(os.path.join(path, *DVCLIVE_PLOTS)):
         out.append("plots")
     events = [n for n in subdirs if n not in out and _event_dir(os.path.join(path, n))]
-    if len(events) == 1:
+    if len(events) == 1 or (events and all(n.lower() in SPLIT_NAMES for n in events)):
         out.extend(events)
     return out
 
@@ -207,7 +236,12 @@ def _role(name: str) -> str | None:
         if stem in TEXT_LOG_STEMS:
             return "log"
         return "text"  # decided by content
+    if not ext and (stem in TEXT_LOG_STEMS or _BARE_LOG.match(stem)):
+        return "text"  # log_1531170333 (tensorflow/nmt): decided by content
     return None
+
+
+_BARE_LOG = re.compile(r"^(?:train_?)?log[_\-.]?\d*$")
 
 
 def _series_priority(name: str) -> tuple[int, str]:
@@ -299,6 +333,7 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     hydra = False
     subdirs: list[str] = []
     events: list[str] = []
+    others: list[str] = []
     for ent in entries:
         try:
             if ent.is_dir():
@@ -315,6 +350,8 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
             events.append(ent.path)
             continue
         role = _role(ent.name)
+        if role is None:
+            others.append(ent.path)
         if role is not None:
             files[role].append(ent.path)
 
@@ -347,8 +384,8 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         used += 1 if hfiles else 0
     order = {n: i for i, n in enumerate(CONFIG_NAMES)}
     for p in sorted(files["config"], key=lambda p: order.get(os.path.basename(p).lower(), 99)):
-        if "." not in os.path.basename(p) and not configs.looks_yaml_mapping(common.read_head(p)):
-            continue  # a bare ``config``/``args`` file that is not YAML
+        if "." not in os.path.basename(p) and not configs.looks_config(common.read_head(p)):
+            continue  # a bare ``config``/``args`` file that is not a mapping
         data = read(p)
         if data is None:
             continue
@@ -365,9 +402,9 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
             files["series"].append(p)
     for p in files["text"]:
         head = common.read_head(p)
-        if tabular.looks_csv(head):
+        if tabular.looks_csv(head) or tabular.looks_yolov5_results(head):
             files["series"].append(p)
-        elif textlog.sniff_file(p, head) >= 50:
+        elif textlog.sniff_file(p, head) >= (40 if "." not in os.path.basename(p) else 50):
             files["log"].append(p)
         elif summary.sniff_file(p, head) >= 45:
             files["summary"].append(p)
@@ -376,6 +413,9 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     series: dict[str, Any] = {}
     run_summary_low: dict[str, Any] = {}
     table_config: dict[str, Any] = {}
+    catboost = any(os.path.basename(p).lower() == "catboost_training.json" for p in others) or (
+        os.path.basename(path) == "catboost_info"
+    )
     for p in sorted(files["series"], key=lambda p: _series_priority(os.path.basename(p))):
         data = read(p)
         if data is None:
@@ -393,6 +433,16 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         except ParseError as err:
             warns.append(f"{name}: {err}")
             continue
+        low = name.lower()
+        if low == CATBOOST_TIMING and catboost:
+            # seconds passed and left per iteration: timing, not metrics
+            run.artifacts.append(
+                Artifact(path=os.path.abspath(p), kind="timing", sha256=run.files[-1].sha256)
+            )
+            used += 1
+            continue
+        if low in CATBOOST_SERIES and catboost:
+            res.series = {CATBOOST_SERIES[low] + k: v for k, v in res.series.items()}
         merge_series(series, res.series)
         for k, v in res.summary.items():
             run_summary_low.setdefault(k, v)
@@ -492,9 +542,12 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         used += 1
 
     # TensorBoard event files: the folder's own, or those of its one folder of event files
-    event_sources = sorted(events) + [os.path.join(path, n) for n in absorbed if n != "plots"]
-    for src in event_sources:
+    for src in sorted(events):
         used += _read_events(src, run, series, table_config, warns)
+    for n in absorbed:
+        if n != "plots":
+            prefix = f"{n}/" if n.lower() in SPLIT_NAMES else ""
+            used += _read_events(os.path.join(path, n), run, series, table_config, warns, prefix)
 
     if used == 0:
         reason = "; ".join(warns) if warns else "no readable run files"
@@ -578,9 +631,15 @@ def _same_points(table: Any, events: Any) -> bool:
 
 
 def _read_events(
-    src: str, run: ImportedRun, series: dict[str, Any], config: dict[str, Any], warns: list[str]
+    src: str,
+    run: ImportedRun,
+    series: dict[str, Any],
+    config: dict[str, Any],
+    warns: list[str],
+    prefix: str = "",
 ) -> int:
-    """Merge the TensorBoard run at ``src`` into this run (see the module doc)."""
+    """Merge the TensorBoard run at ``src`` into this run (see the module doc), its tags
+    prefixed with ``prefix``."""
     from . import tensorboard
 
     label = os.path.relpath(src, run.source)
@@ -591,7 +650,8 @@ def _read_events(
         return 0
     for tb in tb_runs:
         fresh: dict[str, Any] = {}
-        for key, pts in tb.series.items():
+        for tag, pts in tb.series.items():
+            key = prefix + tag
             have = series.get(key)
             if have is not None and _same_points(have, pts):
                 continue

@@ -49,6 +49,7 @@ import csv
 import io
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -518,32 +519,33 @@ MM_TEXT_LIMIT = 200
 
 
 def _mm_records(records: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
-    """mmcv's ``TextLoggerHook`` JSON log (mmdetection, mmsegmentation ``*.log.json``), or None.
+    """mmcv's ``TextLoggerHook`` JSON log (mmdetection, mmrotate, mmsegmentation
+    ``*.log.json``), or None.
 
-    Lines with ``mode: train`` keep their names; ``mode: val`` values get a ``val/`` prefix.
-    The step is ``iter`` when the training lines count iterations through the whole file
-    (an iteration-based runner; a val line, whose ``iter`` is the size of the evaluation set,
-    takes the iteration of the training line before it), or ``epoch`` when ``iter`` restarts
-    at each epoch (an epoch-based runner: several training points share an epoch). Lines
-    without ``mode`` (the run's metadata, first) give config: short scalars only, not the
-    environment dump or the config file's text."""
+    Values are prefixed by their line's ``mode`` (``train/loss``, ``val/mAP``). The step is the
+    global training iteration: ``iter`` itself when the training lines count through the
+    whole file (an iteration-based runner; a val line, whose ``iter`` counts evaluation
+    batches, takes the iteration of the training line before it), else, when ``iter``
+    restarts at each epoch, ``(epoch - 1) * E + iter`` with ``E`` the largest ``iter`` of a
+    training line (the iterations of an epoch when the logging interval divides them), and
+    ``epoch * E`` for a val line, the end of its epoch. ``epoch`` stays a series of its own.
+    Lines without ``mode`` (the run's metadata, first) give config: short scalars only, not
+    the environment dump or the config file's text."""
     modes = [r.get("mode") if isinstance(r, dict) else None for r in records]
     if not any(m == "train" for m in modes) or not all(m in MM_MODES or m is None for m in modes):
         return None
     train = [r for r, m in zip(records, modes) if m == "train"]
-    if not all(isinstance(r.get("epoch"), int) or isinstance(r.get("iter"), int) for r in train):
+    if not all(isinstance(r.get("iter"), int) for r in train):
         return None
     by_epoch = False
     prev: tuple[int, int] | None = None
     for r in train:
-        ep, it = r.get("epoch"), r.get("iter")
-        if not isinstance(it, int):
-            by_epoch = True
-            break
+        ep, it = r.get("epoch"), r["iter"]
         if prev is not None and it < prev[1] and isinstance(ep, int) and ep > prev[0]:
             by_epoch = True
             break
         prev = (ep if isinstance(ep, int) else 0, it)
+    per_epoch = max(r["iter"] for r in train)
     config: dict[str, Any] = {}
     out: list[Any] = []
     last_iter: int | None = None
@@ -559,24 +561,23 @@ def _mm_records(records: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
                     config[str(k)] = v
             continue
         ep, it = r.get("epoch"), r.get("iter")
+        step: Any
         if by_epoch:
-            step = ep
+            if not isinstance(ep, int):
+                continue
+            step = ep * per_epoch if m == "val" else (ep - 1) * per_epoch + it
         elif m == "train":
-            step = it
-            last_iter = it if isinstance(it, int) else last_iter
+            step = last_iter = it
         else:
             step = last_iter if last_iter is not None else it
         if not isinstance(step, int):
             continue
         rec: dict[str, Any] = {"step": step}
+        if m == "train" and isinstance(ep, int):
+            rec["epoch"] = ep
         for k, v in r.items():
-            if k in ("mode", "iter") or (by_epoch and k == "epoch"):
-                continue
-            if m == "val":
-                if k in ("epoch", "lr"):
-                    continue  # the training lines have them
-                k = f"val/{k}"
-            rec[k] = v
+            if k not in ("mode", "iter", "epoch"):
+                rec[f"{m}/{k}"] = v
         out.append(rec)
     return out, config
 
@@ -665,6 +666,26 @@ def looks_jsonl(head: bytes) -> bool:
         return False
 
 
+_LIST_OBJECT = re.compile(rb'^\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null)')
+
+
+def _looks_column_lists(head: bytes) -> bool:
+    """A JSON object of equal-length number lists, one per metric (Keras ``History``)."""
+    h = head.strip()
+    if not _LIST_OBJECT.match(h):
+        return False
+    if len(head) >= common.HEAD_BYTES:
+        return True  # too long to parse here: its opening is enough
+    try:
+        obj = common.loads_json(h.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(obj, dict) or not obj:
+        return False
+    lengths = {len(v) if isinstance(v, list) else -1 for v in obj.values()}
+    return len(lengths) == 1 and lengths.pop() > 0
+
+
 def looks_csv(head: bytes) -> bool:
     """A CSV (or TSV) table whatever the file's name (Keras ``CSVLogger``'s ``training.log``):
     a header of two or more names, then rows of as many fields, most of them numbers."""
@@ -738,10 +759,69 @@ def _is_tb_csv_export(t: Table) -> bool:
     return [c.strip().lower() for c in t.columns] == ["wall time", "step", "value"]
 
 
+# YOLOv5's results.txt (2020-21): no header, one line per epoch of 15 fields; the names are
+# those YOLOv5 gives the same values in its TensorBoard file (None: not a series)
+YOLOV5_FIELDS: tuple[str | None, ...] = (
+    None,  # "epoch/last epoch": the step
+    None,  # GPU memory ("1.86G")
+    "train/box_loss",
+    "train/obj_loss",
+    "train/cls_loss",
+    None,  # the sum of the three losses
+    None,  # targets in the last batch
+    None,  # image size
+    "metrics/precision",
+    "metrics/recall",
+    "metrics/mAP_0.5",
+    "metrics/mAP_0.5:0.95",
+    "val/box_loss",
+    "val/obj_loss",
+    "val/cls_loss",
+)
+_YOLOV5_LINE = re.compile(rb"^\s*\d+/\d+\s+[\d.]+[KMG]?\s+(?:[-+\d.eE]+|nan|inf)(?:\s+\S+){12}\s*$")
+
+
+def looks_yolov5_results(head: bytes) -> bool:
+    """YOLOv5's headerless ``results.txt`` (``0/29  1.86G  0.09854 ...``)."""
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+    if len(head) >= common.HEAD_BYTES and len(lines) > 1:
+        lines = lines[:-1]
+    return bool(lines) and all(_YOLOV5_LINE.match(ln) for ln in lines)
+
+
+def read_yolov5_results(path: str, data: bytes) -> Table:
+    text, warns = common.decode_text(data, "results file")
+    records: list[dict[str, Any]] = []
+    bad = 0
+    for line in text.splitlines():
+        cells = line.split()
+        if not cells:
+            continue
+        if len(cells) != len(YOLOV5_FIELDS) or "/" not in cells[0]:
+            bad += 1
+            continue
+        try:
+            rec: dict[str, Any] = {"epoch": int(cells[0].split("/", 1)[0])}
+        except ValueError:
+            bad += 1
+            continue
+        for name, cell in zip(YOLOV5_FIELDS, cells):
+            if name is not None:
+                rec[name] = common.parse_number(cell)
+        records.append(rec)
+    if not records:
+        raise ParseError("no YOLOv5 result lines ('epoch/last  mem  losses...')")
+    if bad:
+        warns = [*warns, f"{bad} line(s) that are not YOLOv5 result lines skipped"]
+    return _records_table(path, records, data, warns, "line")
+
+
 def read_table(path: str, data: bytes | None = None) -> Table:
     if data is None:
         data = common.read_bytes(path)
     ext = os.path.splitext(path)[1].lower()
+    if ext == ".txt" and looks_yolov5_results(data[: common.HEAD_BYTES]):
+        return read_yolov5_results(path, data)
     if ext in JSONL_EXTS:
         return read_jsonl(path, data)
     if ext in JSON_EXTS:
@@ -1061,11 +1141,15 @@ def sniff_file(path: str, head: bytes) -> int:
     if ext in JSON_EXTS:
         if looks_jsonl(head):
             return 85  # JSON lines under a .json name (detectron2, mmcv *.log.json)
+        if _looks_column_lists(head):
+            return 75  # Keras History.history dumped as JSON
         h = head.lstrip()
         if h.startswith(b"["):
             return 70
         if h.startswith(b"{") and any(b'"' + k.encode() + b'"' in h for k in RECORD_KEYS):
             return 40
+    if ext == ".txt" and looks_yolov5_results(head):
+        return 80
     if ext in TEXT_TABLE_EXTS and looks_csv(head):
         first = head.split(b"\n", 1)[0].decode("utf-8", "replace").replace("\t", ",")
         names = {_col_key(c.strip('"')) for c in first.split(",")}

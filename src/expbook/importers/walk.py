@@ -64,7 +64,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import common, folder, registry, tabular
+from . import common, configs, folder, registry, tabular
 from .model import ImportedRun, ParseError
 from .registry import FormatInfo, ParseOptions
 
@@ -233,6 +233,8 @@ class _Planner:
         subdirs.sort()
         want_folders = self.forced is None or self.forced.name == folder.FORMAT
         markers = folder.marker_names(names) if want_folders else []
+        if want_folders and not markers:
+            markers = folder.bare_config_markers(d, names)
         absorbed: list[str] = []
         if markers and self.folder_info is not None:
             absorbed = folder.absorbed_subdirs(d, [os.path.basename(sd) for sd in subdirs])
@@ -244,7 +246,9 @@ class _Planner:
             nested = any(u.error is None and os.path.isdir(u.path) for u in sub_units)
             # a folder whose only markers are config files, above other runs, is a project
             # or sweep root sharing a config, not a run
-            config_only = all(m.lower() in folder.CONFIG_NAMES for m in markers)
+            config_only = all(
+                m.lower() in folder.CONFIG_NAMES or m.lower() in configs.BARE_NAMES for m in markers
+            )
             if not nested and not (config_only and sub_units):
                 return [_unit(self.folder_info, d, _group(os.path.dirname(d), root, d)), *sub_units]
         for sd in subdirs:  # not a run after all: its sub-folders are visited like any other
