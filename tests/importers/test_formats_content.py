@@ -775,3 +775,15 @@ def test_tensorflow_nmt_folder_bare_json_hparams(tmp_path: Path) -> None:
     # the bare log is offered to the text-log reader by its content
     assert folder._role("log_1531170333") == "text"
     assert folder._role("hparams") == "config"
+
+
+def test_train_and_valid_csv_logs_in_one_folder_are_prefixed(tmp_path: Path) -> None:
+    d = tmp_path / "log"
+    d.mkdir()
+    (d / "train.log").write_text("epoch,loss,ppl\n0, 9.15, 9495.9\n1, 8.5, 4900.0\n")
+    (d / "valid.log").write_text("epoch,loss,ppl\n0, 9.2, 9440.1\n1, 8.7, 6000.0\n")
+    assert plan_rel(tmp_path) == [("folder", "log")]
+    run = read_one(tmp_path)
+    assert sorted(run.series) == ["train/loss", "train/ppl", "valid/loss", "valid/ppl"]
+    assert values(run, "valid/loss") == [9.2, 8.7]
+    assert steps(run, "train/ppl") == [0, 1]

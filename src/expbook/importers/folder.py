@@ -24,9 +24,10 @@ What each file gives (files of the folder itself, plus ``.hydra/``):
 * summary files -> summary values, status and times, via :mod:`summary`;
 * prediction files -> ``preds/...`` summary values and an ``Artifact(kind="predictions")``;
 * content decides over names: a ``.log``/``.txt`` file holding a CSV table (Keras
-  ``CSVLogger``'s ``training.log``) is a metric file, a ``.json`` holding JSON lines
-  (detectron2's ``metrics.json``) too, and a table's ``#{json}`` first line (SB3
-  ``monitor.csv``) gives config;
+  ``CSVLogger``'s ``training.log``) is a metric file (two or more tables named like data sets,
+  ``train.log`` and ``valid.log``, prefix their series with that name: ``valid/loss``), a
+  ``.json`` holding JSON lines (detectron2's ``metrics.json``) too, and a table's ``#{json}``
+  first line (SB3 ``monitor.csv``) gives config;
 * dvclive: ``plots/metrics/**.tsv`` (or ``.csv``/``.json``) -> series named by their path under
   ``plots/metrics`` without the extension (``train/box_loss``); ``params.yaml`` is the config
   and ``metrics.json`` the summary, as above;
@@ -124,7 +125,18 @@ CATBOOST_TIMING = "time_left.tsv"
 CATBOOST_NAMES = frozenset({"catboost_training.json", CATBOOST_TIMING, *CATBOOST_SERIES})
 # sub-folders of event files that split one run by data set: their tags get the name as prefix
 SPLIT_NAMES = frozenset(
-    {"train", "training", "learn", "val", "valid", "validation", "eval", "evaluation", "test"}
+    {
+        "train",
+        "training",
+        "learn",
+        "val",
+        "valid",
+        "validation",
+        "eval",
+        "evaluation",
+        "test",
+        "dev",
+    }
 )
 STATUS_RANK = {"finished": 0, "running": 1, "killed": 2, "crashed": 3, "failed": 4}
 
@@ -416,6 +428,13 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     catboost = any(os.path.basename(p).lower() == "catboost_training.json" for p in others) or (
         os.path.basename(path) == "catboost_info"
     )
+    # train.log and valid.log tables side by side: each table's series get its name as prefix
+    split_tables = [
+        p
+        for p in files["series"]
+        if os.path.splitext(os.path.basename(p))[0].lower() in SPLIT_NAMES
+    ]
+    by_split = len(split_tables) >= 2
     for p in sorted(files["series"], key=lambda p: _series_priority(os.path.basename(p))):
         data = read(p)
         if data is None:
@@ -443,6 +462,9 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
             continue
         if low in CATBOOST_SERIES and catboost:
             res.series = {CATBOOST_SERIES[low] + k: v for k, v in res.series.items()}
+        elif by_split and p in split_tables:
+            stem = os.path.splitext(name)[0]
+            res.series = {f"{stem}/{k}": v for k, v in res.series.items()}
         merge_series(series, res.series)
         for k, v in res.summary.items():
             run_summary_low.setdefault(k, v)

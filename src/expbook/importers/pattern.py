@@ -114,7 +114,7 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             i = m.end()
             # a field after whitespace needs no \s* of its own: two quantifiers over the same
             # spaces would make a failing search quadratic in a run of spaces
-            ws = "" if rx and rx[-1] in (r"\s+", r".*?") else r"\s*"
+            ws = "" if not rx or rx[-1] in (r"\s+", r".*?") else r"\s*"
             if typ == "skip" or not name or name == "_":
                 if rx:  # a leading skip adds nothing to a search
                     rx.append(r".*?")
