@@ -23,9 +23,11 @@ from expbook.store import connect
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
 
-# an mmdetection ``*.log.json``: JSON lines under a .json name
-MMDET = '{"env_info": "sys.platform: linux", "seed": 0}\n' + "".join(
-    f'{{"mode": "train", "epoch": 1, "iter": {i * 50}, "lr": 0.02, "loss": {1 / i:.4f}}}\n'
+# mmdetection-like records under a .json name, each object followed by a comma (an array
+# dump without its brackets): neither JSON nor JSON lines, so no reader takes it (a real
+# ``*.log.json`` of JSON lines is read by the tabular reader)
+MMDET = '{"env_info": "sys.platform: linux", "seed": 0},\n' + "".join(
+    f'{{"mode": "train", "epoch": 1, "iter": {i * 50}, "lr": 0.02, "loss": {1 / i:.4f}}},\n'
     for i in range(1, 6)
 )
 LOG = "".join(f"epoch {e}/3 | loss={1 / e:.3f} | acc={e / 4:.2f}\n" for e in range(1, 4))
@@ -168,11 +170,14 @@ def test_explain_writes_nothing_to_a_store(tmp_path: Path) -> None:
 
 
 def test_explain_suggests_a_pattern_that_imports(tmp_path: Path) -> None:
-    """A Keras CSVLogger file under a .log name: the text-log reader finds nothing; the
+    """A Keras CSVLogger file under a .log name, read as a text log (``--from textlog``; by
+    itself it is read as the CSV table it is): the text-log reader finds nothing; the
     suggested pattern, taken as is, imports every epoch."""
     log = tmp_path / "training.log"
     shutil.copy(REAL / "keras-csvlogger-emotion" / "training.log", log)
     code, rep = _explain(log)
+    assert code == 0 and rep["units"][0]["reader"] == "tabular"
+    code, rep = _explain(log, "--from", "textlog")
     assert code == 1
     (unit,) = rep["units"]
     assert unit["failures"] and unit["failures"][0]["reason"].startswith("no metrics found")
