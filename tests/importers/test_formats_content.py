@@ -281,11 +281,12 @@ def make_ultralytics(run_dir: Path, events: bool = True) -> None:
         write_events(
             run_dir,
             {
-                # what results.csv printed at 5 significant digits: duplicates
-                "train/box_loss": [(1, 1.144453), (2, 1.268791)],
-                "metrics/mAP50(B)": [(1, 0.120141), (2, 0.120622)],
+                # what results.csv printed at 5 significant digits, on 0-based epochs:
+                # duplicates, though at other steps
+                "train/box_loss": [(0, 1.144453), (1, 1.268791)],
+                "metrics/mAP50(B)": [(0, 0.120141), (1, 0.120622)],
                 # only in the event file
-                "train/extra": [(1, 0.5), (2, 0.25)],
+                "train/extra": [(0, 0.5), (1, 0.25)],
             },
         )
 
@@ -311,6 +312,7 @@ def test_ultralytics_run_folder_with_event_file_is_one_run(tmp_path: Path) -> No
     ]
     # the table's points, not the event file's: the event file's copies are skipped
     assert [(s, v) for s, v, _ in run.series["train/box_loss"]] == [(1, 1.1445), (2, 1.2688)]
+    assert values(run, "metrics/mAP50(B)") == [0.12014, 0.12062]
     assert values(run, "train/extra") == [0.5, 0.25]
     assert any("tfevents" in f.path for f in run.files)
 
@@ -733,7 +735,8 @@ def test_catboost_info_is_one_run(tmp_path: Path) -> None:
     )
     (info / "time_left.tsv").write_text("iter\tPassed\tRemaining\n0\t38\t11472\n1\t76\t11402\n")
     (info / "catboost_training.json").write_text('{"meta": {"name": "experiment"}}')
-    write_events(info / "learn", {"Logloss": [(0, 0.5862293424), (1, 0.5106931468)]})
+    # the event file holds the table's values as float32 (here on 1-based steps)
+    write_events(info / "learn", {"Logloss": [(1, 0.5862293424), (2, 0.5106931468)]})
     write_events(
         info / "test",
         {"Logloss": [(0, 0.5868185289), (1, 0.5115767998)], "AUC": [(0, 0.89), (1, 0.9)]},
@@ -742,7 +745,10 @@ def test_catboost_info_is_one_run(tmp_path: Path) -> None:
     run = read_one(tmp_path)
     assert sorted(run.series) == ["learn/Logloss", "test/AUC", "test/Logloss"]
     # the event files repeat the tables at float32: skipped; AUC differs, so the table wins
-    assert values(run, "learn/Logloss") == [0.5862293424, 0.5106931468]
+    assert [(s, v) for s, v, _ in run.series["learn/Logloss"]] == [
+        (0, 0.5862293424),
+        (1, 0.5106931468),
+    ]
     assert values(run, "test/AUC") == [0.8928920869, 0.8966102804]
     assert [a.kind for a in run.artifacts] == ["timing"]
 

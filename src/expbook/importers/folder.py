@@ -623,6 +623,9 @@ def _read_dvclive_plots(root: str, series: dict[str, Any], read: Any, warns: lis
     return used
 
 
+_F32 = struct.Struct("<f")
+
+
 def _significant_digits(x: float) -> int:
     digits = repr(x).lower().split("e")[0].lstrip("-").replace(".", "").lstrip("0")
     return max(1, len(digits))
@@ -636,7 +639,7 @@ def _same_value(table: float, event: float) -> bool:
     if not (math.isfinite(table) and math.isfinite(event)):
         return False
     try:
-        if struct.unpack("<f", struct.pack("<f", table))[0] == event:
+        if _F32.pack(table) == _F32.pack(event):
             return True
     except OverflowError:  # beyond float32: the event file cannot hold it
         return False
