@@ -73,20 +73,31 @@ def _checkpoints(folder: str) -> list[str]:
 
 
 def _is_run_folder(folder: str) -> bool:
-    return (
-        os.path.isfile(os.path.join(folder, _STATE))
-        or bool(_checkpoints(folder))
-        or _is_output_folder(folder)
-    )
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    if _STATE in names and os.path.isfile(os.path.join(folder, _STATE)):
+        return True
+    if any(_CHECKPOINT.match(n) for n in names) and _checkpoints(folder):
+        return True
+    return _is_output_folder(folder, names)
 
 
-def _is_output_folder(folder: str) -> bool:
+def _is_output_folder(folder: str, names: list[str] | None = None) -> bool:
     """A Trainer output folder saved without ``trainer_state.json``: ``*_results.json``
     (``trainer.save_metrics``) beside ``training_args.bin``/``.json``."""
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return False
+    if not any(n in names for n in _RESULTS) or not any(
+        n in names for n in (_ARGS, "training_args.bin")
+    ):
+        return False
     has = os.path.isfile
-    return any(has(os.path.join(folder, n)) for n in _RESULTS) and any(
-        has(os.path.join(folder, n)) for n in (_ARGS, "training_args.bin")
-    )
+    return any(has(os.path.join(folder, n)) for n in _RESULTS)
 
 
 def claim_dir(path: str) -> bool:

@@ -74,19 +74,34 @@ def _run_files(folder: str) -> list[str]:
 _SYNCED = ("wandb-summary.json", "wandb-metadata.json", "wandb-history.jsonl")
 
 
-def _synced_files_dir(folder: str) -> str | None:
+def _synced_files_dir(folder: str, names: list[str] | None = None) -> str | None:
     """Where a W&B run folder without a ``.wandb`` log keeps its synced files: ``files/``
     (or the folder itself, as wandb 0.8 wrote it, or when ``folder`` is ``files/``)."""
-    for d in (os.path.join(folder, "files"), folder):
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+    cands = []
+    if "files" in names:
+        cands.append(os.path.join(folder, "files"))
+    if any(n in names for n in _SYNCED):
+        cands.append(folder)
+    for d in cands:
         if any(os.path.isfile(os.path.join(d, n)) for n in _SYNCED):
             return d
     return None
 
 
-def _is_files_run(folder: str) -> bool:
-    if not os.path.isdir(folder) or _run_files(folder):
+def _is_files_run(folder: str, names: list[str] | None = None) -> bool:
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return False
+    if any(_RUN_FILE.match(n) for n in names) and _run_files(folder):
         return False
-    d = _synced_files_dir(folder)
+    d = _synced_files_dir(folder, names)
     if d is None:
         return False
     named = _RUN_DIR.match(os.path.basename(os.path.abspath(folder))) or (
@@ -99,7 +114,13 @@ def _is_files_run(folder: str) -> bool:
 
 def claim_dir(path: str) -> bool:
     """A run folder holding ``run-<id>.wandb``, or only the files W&B syncs."""
-    return os.path.isdir(path) and (bool(_run_files(path)) or _is_files_run(path))
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    if any(_RUN_FILE.match(n) for n in names) and _run_files(path):
+        return True
+    return _is_files_run(path, names)
 
 
 def sniff_file(path: str, head: bytes) -> int:
