@@ -87,6 +87,10 @@ READERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "keras-tuner-diabetes": ("expected_keras_tuner", ("untitled_project", "trial_2")),
     "mmengine-visdata-mmpretrain": ("expected_mmengine", ("vis_data",)),
+    "hf-swin-eurosat-results": (
+        "expected_json_results",
+        ("training_args.json", "evaluation_results.json"),
+    ),
 }
 
 
