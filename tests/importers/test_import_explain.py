@@ -23,11 +23,9 @@ from expbook.store import connect
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
 
-# mmdetection-like records under a .json name, each object followed by a comma (an array
-# dump without its brackets): neither JSON nor JSON lines, so no reader takes it (a real
-# ``*.log.json`` of JSON lines is read by the tabular reader)
-MMDET = '{"env_info": "sys.platform: linux", "seed": 0},\n' + "".join(
-    f'{{"mode": "train", "epoch": 1, "iter": {i * 50}, "lr": 0.02, "loss": {1 / i:.4f}}},\n'
+# an mmdetection ``*.log.json``: JSON lines under a .json name
+MMDET = '{"env_info": "sys.platform: linux", "seed": 0}\n' + "".join(
+    f'{{"mode": "train", "epoch": 1, "iter": {i * 50}, "lr": 0.02, "loss": {1 / i:.4f}}}\n'
     for i in range(1, 6)
 )
 LOG = "".join(f"epoch {e}/3 | loss={1 / e:.3f} | acc={e / 4:.2f}\n" for e in range(1, 4))
@@ -43,17 +41,21 @@ def run_cli(*args: str, store: Path | None = None) -> tuple[int, str, str]:
 def test_folder_with_nothing_importable_fails_and_says_why(tmp_path: Path) -> None:
     d = tmp_path / "work_dirs"
     d.mkdir()
-    (d / "20230101_120000.log.json").write_text(MMDET)
+    (d / "notes.txt").write_text("Ran the baseline again on Tuesday.\nLooks fine.\n")
+    (d / "model.pt").write_bytes(b"\x80\x02" + b"\x00" * 64)
     code, out, err = run_cli("import", str(d), "--format", "json", store=tmp_path / "s")
     assert code == 1
     data = json.loads(out)
     assert set(data) >= {"runs", "counts", "skipped"}
     (row,) = data["runs"]
     assert row["status"] == "failed" and row["source"] == str(d)
-    assert row["note"].startswith("nothing to import") and "log.json" in row["note"]
-    (skip,) = data["skipped"]
-    assert skip["path"] == str(d / "20230101_120000.log.json") and skip["reason"]
-    assert f"failed: {d}: nothing to import" in err
+    assert row["note"].startswith("nothing to import: no run found: 2 file(s) here")
+    reasons = {s["path"]: s["reason"] for s in data["skipped"]}
+    assert reasons == {
+        str(d / "model.pt"): "binary file type (.pt)",
+        str(d / "notes.txt"): "no reader recognises its content",
+    }
+    assert f"expbook import: failed: {d}: nothing to import" in err
 
 
 def test_empty_folder_fails(tmp_path: Path) -> None:
@@ -170,13 +172,11 @@ def test_explain_writes_nothing_to_a_store(tmp_path: Path) -> None:
 
 
 def test_explain_suggests_a_pattern_that_imports(tmp_path: Path) -> None:
-    """A Keras CSVLogger file under a .log name, read as a text log (``--from textlog``; by
-    itself it is read as the CSV table it is): the text-log reader finds nothing; the
-    suggested pattern, taken as is, imports every epoch."""
+    """A Keras CSVLogger file under a .log name read as a text log (``--from textlog``: a
+    reader of CSV content may take it otherwise): the inference finds nothing; the suggested
+    pattern, taken as is, imports every epoch."""
     log = tmp_path / "training.log"
     shutil.copy(REAL / "keras-csvlogger-emotion" / "training.log", log)
-    code, rep = _explain(log)
-    assert code == 0 and rep["units"][0]["reader"] == "tabular"
     code, rep = _explain(log, "--from", "textlog")
     assert code == 1
     (unit,) = rep["units"]
@@ -197,13 +197,15 @@ def test_explain_suggests_a_pattern_that_imports(tmp_path: Path) -> None:
 
 
 def test_explain_json_lines_under_json_name(tmp_path: Path) -> None:
+    """JSON lines read as one JSON document (``--from summary``) fail; the suggestion, for a
+    file named like a log, needs ``--from textlog``."""
     f = tmp_path / "20230101_120000.log.json"
     f.write_text(MMDET)
-    code, out, _ = run_cli("import", "--explain", str(f))
+    code, out, _ = run_cli("import", "--explain", str(f), "--from", "summary")
     assert code == 1
-    assert "reader: summary" in out and "failed: invalid JSON" in out
+    assert "reader: summary - --from summary" in out and "failed: invalid JSON" in out
     assert "--from textlog --pattern" in out
-    code, rep = _explain(f)
+    code, rep = _explain(f, "--from", "summary")
     sug = rep["units"][0]["pattern_suggestion"]
     assert sug["needs_from"] is True
     assert "{iter}" in sug["pattern"] and sug["keys"]["loss"] == 5
@@ -229,7 +231,7 @@ def test_explain_uses_the_readers_ignored_lines(
         res = real(text, opts)
         res.step_axis = "epoch"
         res.ignored = [(4, "a line without anything")]
-        res.attempts = ["inference: 3 step lines"]
+        res.attempts = 2
         return res
 
     monkeypatch.setattr(textlog, "parse_text", with_fields)
@@ -239,9 +241,10 @@ def test_explain_uses_the_readers_ignored_lines(
     unit = rep["units"][0]
     assert unit["step_axis"] == "epoch"
     assert unit["ignored"] == [{"line": 4, "text": "a line without anything"}]
-    assert unit["attempts"] == ["inference: 3 step lines"]
+    assert unit["attempts"] == 2
     code, out, _ = run_cli("import", "--explain", str(log))
     assert code == 0 and "step axis: epoch" in out and "line 4: a line without anything" in out
+    assert "attempts: 2" in out
 
 
 def test_explain_folder_lists_skipped_files(tmp_path: Path) -> None:
@@ -304,3 +307,18 @@ def test_no_pattern_suggested_for_a_json_document(tmp_path: Path) -> None:
     (unit,) = rep["units"]
     assert all(r["points"] == 0 for r in unit["runs"])  # a log would get a suggestion here
     assert unit["pattern_suggestion"] is None
+
+
+def test_a_run_table_given_with_its_runs_is_no_failure(tmp_path: Path) -> None:
+    """A run table named on the command line whose rows all went into the runs of the logs
+    named beside it yielded no run of its own: that is not 'nothing to import'."""
+    for name, last in (("a", 0.4), ("b", 0.3)):
+        (tmp_path / f"{name}.log").write_text(f"step 1/2 | loss=0.5\nstep 2/2 | loss={last}\n")
+    (tmp_path / "results.csv").write_text("run,acc,f1\na,0.9,0.8\nb,0.7,0.6\n")
+    paths = [str(tmp_path / f) for f in ("a.log", "b.log", "results.csv")]
+    code, out, err = run_cli("import", *paths, "--format", "json", store=tmp_path / "s")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["counts"] == {"imported": 2} and not err
+    code, out, _ = run_cli("runs", "--format", "json", store=tmp_path / "s")
+    assert {r["name"]: r["summary"].get("acc") for r in json.loads(out)} == {"a": 0.9, "b": 0.7}

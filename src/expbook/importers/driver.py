@@ -401,10 +401,15 @@ def _nothing_found(
     paths: Sequence[str], units: Sequence[Any], passed_over: Sequence[Skipped], forced: str | None
 ) -> list[Outcome]:
     """A ``failed`` outcome for each path given that no unit came from."""
+    read = {u.path for u in units}
+    for u in units:
+        read.update(u.attach)  # a run table whose rows went into other runs
     out = []
     for p in dict.fromkeys(paths):
+        if p in read:
+            continue
         inside = p.rstrip(os.sep) + os.sep
-        if any(u.path == p or u.path.startswith(inside) for u in units):
+        if os.path.isdir(p) and any(r.startswith(inside) for r in read):
             continue
         mine = [s for s in passed_over if s.path == p or s.path.startswith(inside)]
         if not os.path.isdir(p):

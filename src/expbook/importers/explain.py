@@ -350,16 +350,16 @@ def _log_details(path: str, opts: Any) -> tuple[dict[str, Any], str | None]:
         return {}, text
     ignored = list(getattr(res, "ignored", None) or [])
     details: dict[str, Any] = {
-        "step_axis": getattr(res, "step_axis", None),
+        "step_axis": getattr(res, "step_axis", None) or None,
         "lines": res.n_lines,
         "ignored_count": max(res.skipped, len(ignored)),
         "ignored": [
             {"line": int(no), "text": str(txt)[:300]} for no, txt in ignored[:MAX_IGNORED_SHOWN]
         ],
     }
-    attempts = getattr(res, "attempts", None)
-    if attempts:
-        details["attempts"] = [a if isinstance(a, (str, dict)) else str(a) for a in attempts]
+    attempts = getattr(res, "attempts", None)  # how many restarts the log holds (1: none)
+    if isinstance(attempts, int) and not isinstance(attempts, bool):
+        details["attempts"] = attempts
     return details, text
 
 
@@ -472,8 +472,11 @@ def render(report: dict[str, Any]) -> list[str]:
             lines.append(f"    summary keys: {', '.join(r['summary_keys']) or '(none)'}")
             for w in r["warnings"]:
                 lines.append(f"    warning: {w}")
-        for a in u.get("attempts", []):
-            lines.append(f"  tried: {a}")
+        if u.get("attempts", 1) > 1:
+            lines.append(
+                f"  attempts: {u['attempts']} (the step went back; the last attempt is kept "
+                "for the steps they share)"
+            )
         if u.get("ignored_count"):
             shown = u.get("ignored", [])
             lines.append(

@@ -198,7 +198,9 @@ def parse_text(text: str, spec: str) -> Any:
         if alt.step_group is not None:
             try:
                 step = int(float(gd[alt.step_group]))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999
+                step = None
+            if step is None or not -(2**63) <= step < 2**63:  # steps are int64
                 res.skipped += 1
                 continue
         else:

@@ -5,7 +5,8 @@ reader below that names, line by line, what the log says; the series names are t
 user expects from expbook (the file's own label, lower-cased with '_' for spaces, and
 train/ val/ prefixes where the log prints the same label for both splits).
 
-Usage: python expected_textlogs.py [ID ...]   (any directory; no ID: all of them)
+Usage: python expected_textlogs.py [--check] [ID ...]   (any directory; no ID: all of them)
+--check writes nothing and exits 1 if an expected.json differs from what the reading gives.
 """
 
 from __future__ import annotations
@@ -526,6 +527,195 @@ def segmentation_restarts_percent_log() -> dict:
     return _expected(series, "epoch", dedupe=True, warnings=["attempt"])
 
 
+def cgcnn_pprint_args_log() -> dict:
+    """A note file: the shell command (wrapped), then the run's console: Python logging
+    'INFO: Parsed arguments:' followed by a pprint()ed dict over 29 lines (config; one value is
+    'device(type='cpu')'), 'Epoch [001/300] - Train Loss: a, Valid Loss: b, LR: [0.001]' with
+    '[SAVE] Best model at epoch N.' notes, 'MSE: x, R2 Score: y' and a hand-added 'PyCharm:'
+    block of final scores."""
+    series: Series = {}
+    config: dict = {}
+    summary: dict = {}
+    lines = _lines("cgcnn-pprint-args-log", "readme_output_aws.txt")
+    pat = re.compile(
+        rf"INFO: Epoch \[(\d+)/\d+\] - Train Loss: ({NUM}), Valid Loss: ({NUM}), LR: \[({NUM})\]$"
+    )
+    in_dict = False
+    for line in lines:
+        if line.endswith("INFO: Parsed arguments:"):
+            in_dict = True
+            continue
+        if in_dict:
+            m = re.fullmatch(r"[{ ]'(\w+)': (.*?)[,}]", line)
+            assert m, line
+            v = m[2]
+            if v in ("True", "False"):
+                config[m[1]] = v == "True"
+            elif v == "None":
+                config[m[1]] = None
+            elif re.fullmatch(r"-?\d+", v):
+                config[m[1]] = int(v)
+            elif re.fullmatch(NUM, v):
+                config[m[1]] = float(v)
+            elif v.startswith("'"):
+                config[m[1]] = v.strip("'")
+            in_dict = not line.endswith("}")
+            continue
+        m = pat.search(line)
+        if m:
+            e = int(m[1])
+            _add(series, "train_loss", e, m[2])
+            _add(series, "valid_loss", e, m[3])
+            _add(series, "lr", e, m[4])
+            continue
+        m = re.search(rf"INFO: MSE: ({NUM}), R2 Score: ({NUM})$", line)
+        if m:
+            summary["mse"] = float(m[1])
+            summary["r2_score"] = float(m[2])
+            continue
+        m = re.fullmatch(rf"(MAE|RMSE|MedAE):\s+({NUM})", line)
+        if m:
+            summary[m[1].lower()] = float(m[2])
+    wanted = [
+        "batch_size",
+        "learning_rate",
+        "epoch",
+        "task",
+        "n_conv",
+        "random_seed",
+        "disable_cuda",
+        "job_id",
+        "stop_patience",
+        "train_ratio",
+    ]
+    return _expected(series, "epoch", config={k: config[k] for k in wanted}, summary=summary)
+
+
+def lora_step_brackets_eval_samples_log() -> dict:
+    """'=== Epoch e/3 ===' headers, many '[timing] sample processed in 191.74s' lines (no step),
+    '[step N] avg_loss=x acc=y', an '[eval] 11+123=? -> 11+123=?' sample with the model's
+    free text, and checkpoint notes. Only the '[step N]' lines are points."""
+    series: Series = {}
+    for line in _lines("lora-step-brackets-eval-samples-log", "train.log"):
+        m = re.fullmatch(rf"\[step (\d+)\] avg_loss=({NUM}) acc=({NUM})", line)
+        if m:
+            _add(series, "avg_loss", int(m[1]), m[2])
+            _add(series, "acc", int(m[1]), m[3])
+    return _expected(series, "step")
+
+
+def fairseq_train_inner_lines() -> dict:
+    """fairseq (0.12) 'train_inner' lines grepped from a training log: 'epoch 001:    100 /
+    1132 loss=12.428, nll_loss=..., ppl=..., ..., num_updates=100, lr=..., gnorm=...,
+    train_wall=17, wall=18'. The step is num_updates (fairseq's global update count; the
+    'i / 1132' counter restarts each epoch); series keep fairseq's logger tag as prefix."""
+    series: Series = {}
+    keys = ("loss", "nll_loss", "ppl", "lr", "gnorm")
+    for line in _lines("fairseq-train-inner-lines", "train.txt"):
+        m = re.search(r"\| train_inner \| epoch \d+:\s+\d+ / \d+ (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+)=({NUM})", m[1]))
+        step = int(kv["num_updates"])
+        for k in keys:
+            _add(series, f"train_inner/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
+def fairseq_valid_subset_lines() -> dict:
+    """fairseq 'valid' lines grepped from the same log: '| valid | epoch 001 | valid on
+    'valid' subset | loss 11.059 | nll_loss 10.711 | ppl 1676.32 | ... | num_updates 100 |
+    best_loss 10.216' (every 100 updates and at each epoch's end); step num_updates."""
+    series: Series = {}
+    for line in _lines("fairseq-valid-subset-lines", "valid.txt"):
+        m = re.search(r"\| valid \| epoch \d+ \| valid on 'valid' subset \| (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+) ({NUM})(?: \||$)", m[1]))
+        step = int(kv["num_updates"])
+        for k in ("loss", "nll_loss", "ppl"):
+            _add(series, f"valid/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
+def pretrain_resumed_step_pipes_log() -> dict:
+    """nohup output of a run resumed from a checkpoint at step 47700: an aligned settings
+    block with thousands separators ('Max steps               : 100,000'), 'step   47700 |
+    loss 1.4684 | lr 1.79e-04 | grad 0.075 | 113.4k tok/s | mfu 114.07%' every 10 steps,
+    '  [eval] step   48000 | val_loss 4.0749' every 500 and checkpoint save/prune notes."""
+    series: Series = {}
+    config: dict = {}
+    pat = re.compile(
+        rf"step\s+(\d+) \| loss ({NUM}) \| lr ({NUM}) \| grad ({NUM}) \| [\d.]+k tok/s \|"
+        rf" mfu ({NUM})%"
+    )
+    for line in _lines("pretrain-resumed-step-pipes-log", "train.out"):
+        m = pat.fullmatch(line)
+        if m:
+            s = int(m[1])
+            for key, i in (("loss", 2), ("lr", 3), ("grad", 4), ("mfu", 5)):
+                _add(series, key, s, m[i])
+            continue
+        m = re.fullmatch(rf"\s+\[eval\] step\s+(\d+) \| val_loss ({NUM})", line)
+        if m:
+            _add(series, "val_loss", int(m[1]), m[2])
+            continue
+        m = re.fullmatch(r"(Max steps|Effective batch size)\s+: ([\d,]+)", line)
+        if m:
+            config[m[1].lower().replace(" ", "_")] = int(m[2].replace(",", ""))
+    return _expected(series, "step", config=config)
+
+
+def verl_grpo_ray_console() -> dict:
+    """nohup output of a verl GRPO run under Ray: a bash -x trace ('+ TOTAL_EPOCHS=1'), ANSI
+    coloured '(TaskRunner pid=...)' prefixes, the pprint()ed Hydra config, then 21 lines
+    'step:N - global_seqlen/min:2578 - ... - actor/entropy:0.46 - ... - perf/time_per_step:36.2'
+    and at the end a Ray ActorUnavailableError traceback (the run died at step 22)."""
+    series: Series = {}
+    keys = (
+        "actor/entropy",
+        "actor/pg_loss",
+        "actor/loss",
+        "actor/grad_norm",
+        "actor/lr",
+        "critic/score/mean",
+        "response_length/mean",
+        "timing_s/step",
+    )
+    for raw in _lines("verl-grpo-ray-console", "train.out"):
+        line = re.sub(r"\x1b\[[0-9;]*m", "", raw)
+        m = re.search(r"\) step:(\d+) - (.*)$", line)
+        if not m:
+            continue
+        pairs = dict(re.findall(rf"([\w/.]+):({NUM})(?: - |$)", m[2]))
+        for k in keys:
+            _add(series, k, int(m[1]), pairs[k])
+    return _expected(series, "step")
+
+
+def mmdet2_retinanet_coco_log() -> dict:
+    """mmdetection 2.x text log: environment and config dump, then 'Epoch [e][i/1581]\tlr: x,
+    eta: ..., time: ..., data_time: ..., memory: ..., loss_cls: a, loss_bbox: b, loss: c'
+    every 50 iterations and 'Epoch(val) [e][1581]\tbbox_mAP: ..., bbox_mAP_50: ..., ...,
+    bbox_mAP_copypaste: 0.036 0.109 ...' per epoch. Steps are global iterations:
+    (e-1)*1581 + i for train lines, e*1581 for the epoch's val result; text-log keys are
+    lower-cased (bbox_map)."""
+    series: Series = {}
+    keys = {"lr", "loss_cls", "loss_bbox", "loss"}
+    for line in _lines("mmdet2-retinanet-coco-log", "20210421_200459.log"):
+        m = re.search(r"- Epoch \[(\d+)\]\[(\d+)/(\d+)\]\t(.*)$", line)
+        if m:
+            step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+            for k, v in re.findall(rf"(\w+): ({NUM})(?:,|$)", m[4]):
+                if k in keys:
+                    _add(series, k, step, v)
+            continue
+        m = re.search(r"- Epoch\(val\) \[(\d+)\]\[(\d+)\]\t(.*)$", line)
+        if m:
+            step = int(m[1]) * int(m[2])
+            for k, v in re.findall(rf"(bbox_mAP(?:_50|_75)?): ({NUM}),", m[3]):
+                _add(series, k.lower(), step, v)
+    return _expected(series, "iter")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -547,15 +737,40 @@ READERS: dict[str, Callable[[], dict]] = {
     "cls-train-tagged-report-log": cls_train_tagged_report_log,
     "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
     "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
+    "cgcnn-pprint-args-log": cgcnn_pprint_args_log,
+    "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
+    "fairseq-train-inner-lines": fairseq_train_inner_lines,
+    "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
+    "pretrain-resumed-step-pipes-log": pretrain_resumed_step_pipes_log,
+    "verl-grpo-ray-console": verl_grpo_ray_console,
+    "mmdet2-retinanet-coco-log": mmdet2_retinanet_coco_log,
 }
 
 
-def main(ids: list[str]) -> None:
-    for art in ids or list(READERS):
-        out = READERS[art]()
-        (REAL / art / "expected.json").write_text(json.dumps(out, indent=1) + "\n")
+def render(art: str) -> str:
+    """The expected.json text of one artifact, as this reader sees its files."""
+    return json.dumps(READERS[art](), indent=1) + "\n"
+
+
+def main(args: list[str]) -> int:
+    check = "--check" in args
+    ids = [a for a in args if a != "--check"] or list(READERS)
+    stale = []
+    for art in ids:
+        text = render(art)
+        path = REAL / art / "expected.json"
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(art)
+            continue
+        path.write_text(text)
+        out = json.loads(text)
         print(art, {k: (v["points"], v["last_step"]) for k, v in out["metrics"].items()})
+    if stale:
+        print("expected.json differs from the reading:", ", ".join(stale))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
