@@ -793,3 +793,83 @@ def test_train_and_valid_csv_logs_in_one_folder_are_prefixed(tmp_path: Path) -> 
     assert sorted(run.series) == ["train/loss", "train/ppl", "valid/loss", "valid/ppl"]
     assert values(run, "valid/loss") == [9.2, 8.7]
     assert steps(run, "train/ppl") == [0, 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# MMEngine vis_data, Keras Tuner trials, a folder of a run's JSON files
+
+
+def test_mmengine_vis_data_is_one_run_on_the_global_iteration(tmp_path: Path) -> None:
+    vis = tmp_path / "resnet50" / "20230607_213107" / "vis_data"
+    vis.mkdir(parents=True)
+    lines = [
+        {"lr": 0.02, "loss": 1.7, "time": 0.14, "epoch": 1, "iter": 50, "step": 50},
+        {"lr": 0.02, "loss": 1.2, "time": 0.13, "epoch": 1, "iter": 69, "step": 69},
+        {"accuracy/top1": 43.1, "time": 0.12, "step": 1},
+        {"lr": 0.01, "loss": 0.9, "time": 0.12, "epoch": 2, "iter": 138, "step": 138},
+        {"accuracy/top1": 70.9, "time": 0.1, "step": 2},
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in lines)
+    (vis / "scalars.json").write_text(text)
+    (vis / "20230607_213107.json").write_text(text)  # MMEngine's copy: not read twice
+    (vis / "config.py").write_text("model = dict(type='ImageClassifier')\n")
+    assert plan_rel(tmp_path) == [("folder", "resnet50/20230607_213107/vis_data")]
+    run = read_one(tmp_path)
+    assert run.name == "20230607_213107"
+    assert steps(run, "loss") == [50, 69, 138]
+    # a validation line's step is the epoch: it goes to that epoch's last iteration
+    assert [(s, v) for s, v, _ in run.series["accuracy/top1"]] == [(69, 43.1), (138, 70.9)]
+    assert values(run, "val/time") == [0.12, 0.1]
+    assert values(run, "time") == [0.14, 0.13, 0.12]
+    assert sum(1 for f in run.files if f.path.endswith(".json")) == 1
+
+
+def test_keras_tuner_project_gives_one_run_per_trial(tmp_path: Path) -> None:
+    project = tmp_path / "untitled_project"
+    for i, (opt, acc) in enumerate([("adam", 0.7), ("sgd", 0.6)]):
+        trial = project / f"trial_{i}"
+        trial.mkdir(parents=True)
+        obs = {"direction": "max", "observations": [{"value": [acc, acc + 0.1], "step": 4}]}
+        (trial / "trial.json").write_text(
+            json.dumps(
+                {
+                    "trial_id": str(i),
+                    "hyperparameters": {"space": [], "values": {"optimizer": opt, "units": 32}},
+                    "metrics": {"metrics": {"val_accuracy": obs}},
+                    "score": acc,
+                    "best_step": 4,
+                    "status": "COMPLETED",
+                }
+            )
+        )
+        (trial / "build_config.json").write_text('{"input_shape": [null, 8]}')
+    (project / "oracle.json").write_text('{"ongoing_trials": {}}')
+    runs, failures = walk.import_paths([str(tmp_path)])
+    assert failures == []
+    by = {r.name: r for r in runs}
+    assert sorted(by) == ["trial_0", "trial_1"]
+    t1 = by["trial_1"]
+    assert t1.config == {"optimizer": "sgd", "units": 32}
+    # the mean of an observation's executions
+    assert [(s, round(v, 9)) for s, v, _ in t1.series["val_accuracy"]] == [(4, 0.65)]
+    assert t1.summary == {"score": 0.6, "best_step": 4}
+    assert t1.status == "finished" and t1.group == "untitled_project"
+
+
+def test_folder_of_settings_and_evaluation_results_json(tmp_path: Path) -> None:
+    d = tmp_path / "swin"
+    d.mkdir()
+    (d / "training_args.json").write_text('{"learning_rate": 5e-05, "num_epochs": 10}')
+    (d / "config.json").write_text('{"model_type": "swin", "num_labels": 10}')
+    (d / "evaluation_results.json").write_text(
+        '{"metrics": {"accuracy": 0.98, "per_class": [0.9, 1.0], '
+        '"report": {"Forest": {"f1-score": 0.99}}}}'
+    )
+    run = read_one(d)
+    assert run.config == {
+        "model_type": "swin",
+        "num_labels": 10,
+        "learning_rate": 5e-05,
+        "num_epochs": 10,
+    }
+    assert run.summary == {"metrics/accuracy": 0.98, "metrics/report/Forest/f1-score": 0.99}

@@ -72,6 +72,9 @@ PASSING = [
     "spinningup-ppo-progress",
     "keras-history-json-traffic",
     "lightning-tb-tft-forecasting",
+    "keras-tuner-diabetes",
+    "mmengine-visdata-mmpretrain",
+    "hf-swin-eurosat-results",
 ]
 
 

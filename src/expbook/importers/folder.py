@@ -91,6 +91,7 @@ SERIES_NAMES = frozenset(
         "scalars.csv",
         "stats.jsonl",
         "metrics_history.csv",
+        "scalars.json",  # MMEngine's vis_data/ (its <timestamp>.json copy is not read)
     ]
 )
 SUMMARY_NAMES = summary.NAMES
@@ -123,6 +124,8 @@ TIMING_NAMES = frozenset({"epoch_times.csv", "timings.csv", "epoch_time.csv", "t
 CATBOOST_SERIES = {"learn_error.tsv": "learn/", "test_error.tsv": "test/"}
 CATBOOST_TIMING = "time_left.tsv"
 CATBOOST_NAMES = frozenset({"catboost_training.json", CATBOOST_TIMING, *CATBOOST_SERIES})
+# Keras Tuner: <project>/trial_<n>/trial.json, one run per trial
+KERAS_TUNER_TRIAL = "trial.json"
 # sub-folders of event files that split one run by data set: their tags get the name as prefix
 SPLIT_NAMES = frozenset(
     {
@@ -159,6 +162,7 @@ def marker_names(names: list[str] | set[str]) -> list[str]:
             or low in LOG_NAMES
             or low == ".hydra"
             or low in CATBOOST_NAMES
+            or low == KERAS_TUNER_TRIAL
             or is_pred_name(low)
         ):
             out.append(n)
@@ -234,6 +238,8 @@ def takes_events(path: str) -> bool:
 def _role(name: str) -> str | None:
     low = name.lower()
     stem, ext = os.path.splitext(low)
+    if low == KERAS_TUNER_TRIAL:
+        return "trial"
     if low in CONFIG_NAMES or (not ext and low in configs.BARE_NAMES):
         return "config"
     if low in SUMMARY_NAMES:
@@ -320,6 +326,8 @@ def _worst(a: str, b: str) -> str:
 
 def run_name(path: str) -> str:
     base = os.path.basename(os.path.abspath(path))
+    if base == "vis_data":  # MMEngine: work_dirs/<config>/<timestamp>/vis_data
+        return os.path.basename(os.path.dirname(os.path.abspath(path))) or base
     if os.path.isdir(os.path.join(path, ".hydra")) and re.fullmatch(r"[\d_\-:.]+", base):
         parent = os.path.basename(os.path.dirname(os.path.abspath(path)))
         return f"{parent}/{base}" if parent else base
@@ -341,6 +349,7 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         "series": [],
         "log": [],
         "text": [],
+        "trial": [],
     }
     hydra = False
     subdirs: list[str] = []
@@ -525,6 +534,21 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
         run.artifacts.append(predictions.artifact(p, data))
         used += 1
 
+    # Keras Tuner trial.json
+    trial_summary: dict[str, Any] = {}
+    for p in files["trial"]:
+        data = read(p)
+        if data is None:
+            continue
+        try:
+            tstatus = _read_keras_tuner_trial(p, data, config, series, trial_summary)
+        except ParseError as err:
+            warns.append(f"{os.path.basename(p)}: {err}")
+            continue
+        if tstatus:
+            status = _worst(status, tstatus)
+        used += 1
+
     # summary files
     final_summary: dict[str, Any] = {}
     for p in files["summary"]:
@@ -580,7 +604,7 @@ def parse(path: str, opts: Any = None) -> list[ImportedRun]:
     run.config.update(config)
     run.series.update(series)
     merged: dict[str, Any] = {}
-    for part in (final_summary, pred_summary, run_summary_low, log_summary):
+    for part in (trial_summary, final_summary, pred_summary, run_summary_low, log_summary):
         for k, v in part.items():
             merged.setdefault(k, v)
     run.summary.update(merged)
@@ -687,3 +711,50 @@ def _read_events(
         run.files.extend(f for f in tb.files if all(f.path != g.path for g in run.files))
         warns.extend(f"{label}: {w}" for w in tb.warnings)
     return 1 if tb_runs else 0
+
+
+_TRIAL_STATUS = {"COMPLETED": "finished", "RUNNING": "running", "FAILED": "failed"}
+
+
+def _read_keras_tuner_trial(
+    path: str,
+    data: bytes,
+    config: dict[str, Any],
+    series: dict[str, Any],
+    out_summary: dict[str, Any],
+) -> str | None:
+    """A Keras Tuner ``trial.json``: ``hyperparameters.values`` -> config, each metric's
+    observations (the mean of an observation's values, one per execution) -> series on their
+    ``step``, ``score`` and ``best_step`` -> summary. Returns the run's status or None."""
+    text, _ = common.decode_text(data, "trial file")
+    try:
+        obj = common.loads_json(text)
+    except (ValueError, RecursionError) as e:
+        raise ParseError(f"invalid JSON: {common.one_line(e)}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("hyperparameters"), dict):
+        raise ParseError("not a Keras Tuner trial (no hyperparameters)")
+    values = obj["hyperparameters"].get("values")
+    if isinstance(values, dict):
+        for k, v in values.items():
+            config.setdefault(str(k), configs._clean(v))
+    metrics = obj.get("metrics")
+    metrics = metrics.get("metrics") if isinstance(metrics, dict) else None
+    found: dict[str, list[tuple[int, float, None]]] = {}
+    for name, m in (metrics or {}).items():
+        obs = m.get("observations") if isinstance(m, dict) else None
+        for o in obs if isinstance(obs, list) else []:
+            if not isinstance(o, dict) or not isinstance(o.get("step"), int):
+                continue
+            v = o.get("value")
+            vals = v if isinstance(v, list) else [v]
+            nums = [
+                float(x) for x in vals if isinstance(x, (int, float)) and not isinstance(x, bool)
+            ]
+            if nums:
+                found.setdefault(str(name), []).append((o["step"], sum(nums) / len(nums), None))
+    merge_series(series, {k: sorted(v, key=lambda p: p[0]) for k, v in found.items()})
+    for key in ("score", "best_step"):
+        if common.is_number(obj.get(key)):
+            out_summary[key] = obj[key]
+    st = obj.get("status")
+    return _TRIAL_STATUS.get(st) if isinstance(st, str) else None

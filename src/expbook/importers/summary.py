@@ -66,6 +66,8 @@ NAMES = frozenset(
         "final.json",
         "all_results.json",
         "train_results.json",
+        "evaluation_results.json",
+        "eval_metrics.json",
     ]
 )
 

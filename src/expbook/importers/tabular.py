@@ -22,6 +22,9 @@ Shapes understood:
   fields become summary values), or an object of equal-length number lists (Keras
   ``history.json``), or Sacred's ``metrics.json`` (``{name: {steps, values, timestamps}}``).
   Nested objects are flattened with ``/`` (``{"train": {"loss": 1}}`` -> ``train/loss``).
+* **MMCV/MMEngine logs**: mmcv's ``*.log.json`` (``mode: train|val`` lines) and MMEngine's
+  ``vis_data/scalars.json`` are put on the global iteration (see :func:`_mm_records` and
+  :func:`_mmengine_records`).
 * **TensorBoard exports**: the CSV (``Wall time,Step,Value``) and JSON (``[[wall, step,
   value], ...]``) downloads of one tag are one series named after the file.
 * **run tables** (one row per run): a non-numeric ``run``/``run_name``/``name``/``run_id``/
@@ -582,6 +585,44 @@ def _mm_records(records: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
     return out, config
 
 
+def _mmengine_records(records: list[Any]) -> list[Any] | None:
+    """MMEngine's ``vis_data/scalars.json`` (and its ``<timestamp>.json`` copy), or None.
+
+    Training lines carry ``epoch``, ``iter`` and ``step`` (the global iteration); validation
+    lines only ``step``, which is then the epoch: they move to the last iteration logged in
+    that epoch (else the last one before them). A validation key that training lines also
+    have (``data_time``, ``time``) gets a ``val/`` prefix; the others keep their names
+    (``accuracy/top1``)."""
+    if not records or not all(isinstance(r, dict) and "step" in r for r in records):
+        return None
+    train = [r for r in records if "iter" in r and "epoch" in r]
+    if not train or len(train) == len(records):
+        return None
+    if not all(isinstance(r["step"], int) and isinstance(r["epoch"], int) for r in train):
+        return None
+    last_of_epoch: dict[int, int] = {}
+    for r in train:
+        last_of_epoch[r["epoch"]] = max(last_of_epoch.get(r["epoch"], r["step"]), r["step"])
+    train_keys = {k for r in train for k in r}
+    out: list[Any] = []
+    last: int | None = None
+    for r in records:
+        if "iter" in r and "epoch" in r:
+            last = r["step"]
+            out.append({k: v for k, v in r.items() if k != "iter"})
+            continue
+        ep = r["step"]
+        step = last_of_epoch.get(ep, last) if isinstance(ep, int) else last
+        if step is None:
+            continue
+        rec: dict[str, Any] = {"step": step}
+        for k, v in r.items():
+            if k != "step":
+                rec[f"val/{k}" if k in train_keys else k] = v
+        out.append(rec)
+    return out
+
+
 def read_jsonl(path: str, data: bytes) -> Table:
     text, warns = common.decode_text(data, "JSONL file")
     records: list[Any] = []
@@ -609,6 +650,9 @@ def read_jsonl(path: str, data: bytes) -> Table:
         t = _records_table(path, mm[0], data, warns)
         t.config.update(mm[1])
         return t
+    engine = _mmengine_records(records)
+    if engine is not None:
+        return _records_table(path, engine, data, warns)
     return _records_table(path, records, data, warns, "line", numbers)
 
 
