@@ -873,3 +873,18 @@ def test_folder_of_settings_and_evaluation_results_json(tmp_path: Path) -> None:
         "num_epochs": 10,
     }
     assert run.summary == {"metrics/accuracy": 0.98, "metrics/report/Forest/f1-score": 0.99}
+
+
+def test_timestamped_log_lines_are_not_a_summary(tmp_path: Path) -> None:
+    p = tmp_path / "valid.txt"
+    p.write_text(
+        "2024-04-30 15:21:00 | INFO | valid | epoch 001 | loss 11.059 | num_updates 100\n"
+        "2024-04-30 15:21:25 | INFO | valid | epoch 001 | loss 10.216 | num_updates 200\n"
+    )
+    head = common.read_head(str(p))
+    from expbook.importers import summary
+
+    assert summary.sniff_file(str(p), head) == 0
+    assert summary.sniff_file("summary.txt", b"acc: 0.9\nwhen: 2024-01-01 10:00\n") == 70
+    # given directly, the file goes to the text-log reader (by its extension), not the summary
+    assert walk.plan([str(p)])[0].format == "textlog"

@@ -74,6 +74,9 @@ NAMES = frozenset(
 # key and value are stripped in code (no lazy group before a \s*: linear in the line)
 _KV_LINE = re.compile(r"^\s*([^=:#\s][^=:]*)[=:](.*)$")
 _COMMENT = re.compile(r"\s#")
+# a log line, not a key: value line: it opens with a date or a time (``2024-04-30 15:21:00 |
+# INFO | ...``: the ``:`` of the clock is no separator), or holds ``|``-separated fields
+_LOG_LINE = re.compile(r"^\s*(?:\d{4}-\d\d-\d\d|\[?\d{1,2}:\d\d)|.*\|.*\|")
 _KV_MULTI = re.compile(r"(?<![\w.\-/])([A-Za-z_][\w.\-/]*)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
@@ -242,7 +245,7 @@ def sniff_file(path: str, head: bytes) -> int:
         lines = [ln for ln in text.splitlines() if ln.strip()][:50]
         if not lines:
             return 0
-        kv = sum(1 for ln in lines if _KV_LINE.match(ln))
+        kv = sum(1 for ln in lines if _KV_LINE.match(ln) and not _LOG_LINE.match(ln))
         if kv == len(lines):
             return 70 if named else 45
         return 20 if named and kv * 2 > len(lines) else 0
