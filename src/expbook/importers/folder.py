@@ -42,7 +42,12 @@ What each file gives (files of the folder itself, plus ``.hydra/``):
   series; ``catboost_training.json`` repeats the tables and is not read;
 * YOLOv5's headerless ``results.txt`` (``0/29  1.86G  0.09854 ...``) -> series named as YOLOv5
   names them in its event file (``train/box_loss``, ``metrics/mAP_0.5``...), over the epoch;
-  ``opt.yaml`` and ``hyp.yaml`` are config files.
+  ``opt.yaml`` and ``hyp.yaml`` are config files;
+* MMEngine's ``vis_data/``: ``scalars.json`` (see :mod:`tabular`; the ``<timestamp>.json``
+  copy beside it is not read), the run named after the timestamp folder above;
+* Keras Tuner: each ``trial_<n>/trial.json`` is a run: ``hyperparameters.values`` -> config,
+  each metric's observations -> points (the mean over executions), ``score`` and
+  ``best_step`` -> summary, ``status`` -> status.
 
 Which folders are run folders, and which sub-folders belong to them, is decided by
 :func:`marker_names`, :func:`absorbed_subdirs` and :func:`takes_events` (used by
