@@ -294,3 +294,27 @@ def test_downsampling_many_curves_at_once_equals_one_by_one() -> None:
     assert downsample_many([], 150) == []
     with pytest.raises(ValueError):
         downsample_many(curves, 3)
+
+
+def test_group_by_config_with_seeds_averaged(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s") as st:
+        for i in range(6):
+            rec = st.create_run(
+                name=f"r{i}",
+                project="p",
+                status="finished",
+                config={"lr": [0.1, 0.01][i % 2], "seed": i, "out_dir": f"/x/{i}", "opt": "adam"},
+            )
+            st.append_points(rec.id, {"loss": PointBatch([0, 1], [0.0, 1.0], [float(i), 0.0])})
+    with TestClient(create_app(tmp_path / "s")) as c:
+        c.app.state.ui.snapshots.get()
+        html = c.get("/?project=p").text
+        # seeds and folders are never grouping keys here: the option groups by lr alone
+        assert 'value="config.lr" title="group by config.lr" id="group-seedless"' in html
+        d = c.get(
+            "/api/workspace/groups", params={"project": "p", "group": "config.lr", "keys": "loss"}
+        ).json()
+        means = {d["groups"][cv["group"]]["label"]: cv["mean"][0] for cv in d["curves"]}
+        assert means == {"config.lr = 0.1": 2.0, "config.lr = 0.01": 3.0}  # (0+2+4)/3, (1+3+5)/3
+        page = c.get("/?project=p&group=config.lr").text
+        assert page.count('class="grouprow"') == 2 and page.count("n=3") == 2

@@ -513,6 +513,7 @@ def create_app(
             return "/?" + urlencode(params)
 
         workspace = _workspace_context(request, page, metrics, query)
+        seedless = _seedless_group(snap.varying if snap is not None else [], params)
         groups = {g["label"]: g for g in page.get("groups", [])}
         return render(
             request,
@@ -520,6 +521,7 @@ def create_app(
             status=400 if error else 200,
             workspace=workspace,
             groups=groups,
+            seedless=seedless,
             page=page,
             query=query,
             projects=ui.backend.projects(),
@@ -659,6 +661,23 @@ def _other_values(backend: Any, run_id: str, shown: int = 20) -> list[dict[str, 
 
 
 DEFAULT_PANELS = 6  # panels of the workspace when none are chosen
+
+
+def _seedless_group(varying: list[str], params: list[str]) -> str | None:
+    """The grouping that collapses seeds, as ``expbook winners`` does: every param of
+    ``params`` whose value varies, but those :data:`~expbook.analysis.sweep.DEFAULT_IGNORE`
+    leaves out (``*seed``, ``*_dir``, ``*_path``, run names); None when that leaves out
+    nothing (grouping by every varying param is then one run per group) or keeps nothing."""
+    from fnmatch import fnmatchcase
+
+    from ..analysis.sweep import DEFAULT_IGNORE
+
+    shown = set(params)
+    cols = [c for c in varying if c in shown]
+    kept = [c for c in cols if not any(fnmatchcase(c[len("config.") :], p) for p in DEFAULT_IGNORE)]
+    if not kept or len(kept) == len(cols):
+        return None
+    return ",".join(kept)
 
 
 def _workspace_context(
