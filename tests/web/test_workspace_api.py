@@ -318,3 +318,21 @@ def test_group_by_config_with_seeds_averaged(tmp_path: Path) -> None:
         assert means == {"config.lr = 0.1": 2.0, "config.lr = 0.01": 3.0}  # (0+2+4)/3, (1+3+5)/3
         page = c.get("/?project=p&group=config.lr").text
         assert page.count('class="grouprow"') == 2 and page.count("n=3") == 2
+
+
+def test_groups_beyond_the_cap_are_left_out_and_said(client, monkeypatch) -> None:
+    import expbook.web.app as web_app
+
+    monkeypatch.setattr(web_app, "MAX_GROUPS", 2)
+    d = client.get(
+        "/api/workspace/groups",
+        params={"group": "config.seed", "keys": "loss", "filter": "loss > 0"},
+    ).json()
+    assert d["more_groups"] is True and len(d["groups"]) == 2 and d["runs"] == 6
+    assert {c["group"] for c in d["curves"]} == {0, 1}
+    monkeypatch.setattr(web_app, "MAX_GROUPS", 100)
+    d = client.get(
+        "/api/workspace/groups",
+        params={"group": "config.seed", "keys": "loss", "filter": "loss > 0"},
+    ).json()
+    assert d["more_groups"] is False and len(d["groups"]) == 6

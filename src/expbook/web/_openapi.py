@@ -403,6 +403,11 @@ def openapi_document() -> dict[str, Any]:
                                     "description": "more than 5,000 runs matched: the first "
                                     "5,000 in the table's order were used",
                                 },
+                                "more_groups": {
+                                    "type": "boolean",
+                                    "description": "more than 100 groups: the first 100 in the "
+                                    "table's order are drawn",
+                                },
                                 "groups": {
                                     "type": "array",
                                     "items": {

@@ -23,6 +23,7 @@ from ..store.sketch import extreme_indices
 
 __all__ = [
     "MAX_CURVE_RUNS",
+    "MAX_GROUPS",
     "MAX_GROUP_RUNS",
     "X_STEP",
     "X_WALL",
@@ -35,6 +36,7 @@ __all__ = [
 
 MAX_CURVE_RUNS = 200  # curves per key a request may ask for
 MAX_GROUP_RUNS = 5000  # runs a grouped request averages over
+MAX_GROUPS = 100  # groups a grouped request draws (the first in the table's order)
 X_STEP = "step"
 X_WALL = "wall"
 

@@ -55,7 +55,15 @@ from ._runs import (
     page_from_store,
     query_runs,
 )
-from ._workspace import MAX_CURVE_RUNS, MAX_GROUP_RUNS, X_STEP, dumps, group_curves, run_curves
+from ._workspace import (
+    MAX_CURVE_RUNS,
+    MAX_GROUP_RUNS,
+    MAX_GROUPS,
+    X_STEP,
+    dumps,
+    group_curves,
+    run_curves,
+)
 from .downsample import downsample_indices
 
 __all__ = ["DEFAULT_MAX_POINTS", "create_app"]
@@ -446,6 +454,8 @@ def create_app(
         groups = group_rows(runs, cols, [])
         for g in groups:
             del g["mean"], g["counts"]
+        more = len(groups) > MAX_GROUPS  # e.g. grouped by a metric: a group per run
+        groups = groups[:MAX_GROUPS]
         curves = group_curves(ui.backend, groups, keys, x, points)
         return _curves_json(
             {
@@ -454,6 +464,7 @@ def create_app(
                 "keys": keys,
                 "runs": len(runs),
                 "truncated": truncated,
+                "more_groups": more,
                 "groups": _clean(groups),  # a group value may be NaN
                 "curves": curves,
             }

@@ -266,7 +266,7 @@
   Promise.all([answer, loaded])
     .then(([d]) => {
       data = d;
-      if (group) status.textContent = `${d.groups.length} group${d.groups.length === 1 ? "" : "s"} of ${d.runs} runs: mean, min–max band` + (d.truncated ? " (the first 5,000 runs)" : "");
+      if (group) status.textContent = `${d.groups.length} group${d.groups.length === 1 ? "" : "s"} of ${d.runs} runs: mean, min–max band` + (d.truncated ? " (the first 5,000 runs)" : "") + (d.more_groups ? " (the first 100 groups drawn)" : "");
       return draw();
     })
     .then(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))))
