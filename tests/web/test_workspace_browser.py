@@ -246,3 +246,34 @@ def test_a_page_of_many_runs_is_drawn_in_few_traces(open_page, tmp_path) -> None
         page.wait_for_selector(f"#runs tr.hot[data-id='{other}']")
         shot(page, "ui-workspace-many.png")
         clean(page, url)
+
+
+def test_names_are_shown_as_text_in_the_charts(open_page, tmp_path) -> None:
+    from expbook.store import PointBatch, SQLiteStore
+
+    from .test_ui_fixes_browser import serve
+
+    hostile = "<b>bold</b> %{y} <img src=x>"
+    with SQLiteStore(tmp_path / "h") as st:
+        rec = st.create_run(name=hostile, project="p", status="finished", config={"k": hostile})
+        st.append_points(rec.id, {"loss": PointBatch([0, 1, 2], [0.0] * 3, [1.0, 2.0, 3.0])})
+    with serve(tmp_path / "h") as url:
+        page = open_page(1440)
+        page.goto(url + "/?wk=loss")
+        drawn(page)
+        x, y = page.eval_on_selector(
+            ".wschart",
+            """el => { const t = el.data[0], L = el._fullLayout, r = el.getBoundingClientRect();
+              return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[1]),
+                      r.top + L.yaxis._offset + L.yaxis.l2p(t.y[1])]; }""",
+        )
+        page.mouse.move(x, y)
+        page.wait_for_selector(".hoverlayer .hovertext")
+        text = page.eval_on_selector(".hoverlayer .hovertext", "e => e.textContent")
+        assert "<b>bold</b>" in text and "<img src=x>" in text and "%" in text
+        assert page.locator(".wschart b, .wschart img").count() == 0
+        page.goto(url + "/?wk=loss&group=config.k")
+        drawn(page)
+        legend = page.eval_on_selector_all(".legendtext", "els => els.map(e => e.textContent)")
+        assert legend == [f"config.k = {hostile} (n=1)".replace("%{", "%\u200b{")]
+        clean(page, url)

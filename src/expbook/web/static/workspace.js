@@ -16,6 +16,10 @@
     el, chart: el.querySelector(".wschart"), keys: JSON.parse(el.dataset.keys), spec: el.dataset.spec,
   }));
   const POINTS = 150;
+  // text a run or a config carries, shown by plotly (which reads some HTML and %{...}
+  // templates in names and hover texts): as plain text
+  const esc = (t) => String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    .replace(/%\{/g, "%\u200b{");
   const keys = [...new Set(panels.flatMap((p) => p.keys))];
   // -- one request for every panel, sent before plotly.js is parsed ----------------------------
   let url;
@@ -143,12 +147,12 @@
         t = {
           x: [], y: [], owners: [], type: "scatter", mode: "lines", meta: null, showlegend: false,
           line: { color: col, width: 1, dash: dash[k % dash.length] }, connectgaps: false,
-          hovertemplate: `%{text}<br>${c.key}: %{y}<br>${x}: %{x}<extra></extra>`, text: [],
+          hovertemplate: `%{text}<br>${esc(c.key)}: %{y}<br>${esc(x)}: %{x}<extra></extra>`, text: [],
         };
         byClass.set(id, t);
       }
       if (t.x.length) { t.x.push(null); t.y.push(null); t.owners.push(null); t.text.push(""); }
-      const name = names[c.run] || c.run;
+      const name = esc(names[c.run] || c.run);
       for (let i = 0; i < c.x.length; i++) { t.x.push(c.x[i]); t.y.push(c.y[i]); t.owners.push(c.run); t.text.push(name); }
       const mine = p.hotCurves.get(c.run) || [];
       mine.push(c);
@@ -170,9 +174,9 @@
       const name = names[c.run] || c.run;
       traces.push({
         x: c.x, y: c.y, type: "scatter", mode: "lines", meta: c.run,
-        name: p.keys.length > 1 ? `${name} · ${c.key}` : name, showlegend: false,
+        name: esc(p.keys.length > 1 ? `${name} · ${c.key}` : name), showlegend: false,
         line: { color: colour(c.run), width: 1.2, dash: dash[k % dash.length] },
-        hovertemplate: `${name}<br>${c.key}: %{y}<br>${x}: %{x}<extra></extra>`,
+        hovertemplate: `${esc(name)}<br>${esc(c.key)}: %{y}<br>${esc(x)}: %{x}<extra></extra>`,
       });
     }
     return traces;
@@ -184,7 +188,7 @@
       if (!p.keys.includes(c.key)) continue;
       const g = data.groups[c.group];
       const k = p.keys.indexOf(c.key);
-      const label = p.keys.length > 1 ? `${g.label} · ${c.key}` : g.label;
+      const label = esc(p.keys.length > 1 ? `${g.label} · ${c.key}` : g.label);
       const base = { x: c.x, type: "scatter", mode: "lines", meta: "g:" + g.label, hoverinfo: "skip", showlegend: false };
       traces.push(Object.assign({}, base, { y: c.max, line: { width: 0, color: groupColour(c.group) }, name: label + " max" }));
       traces.push(Object.assign({}, base, {
@@ -193,7 +197,7 @@
       traces.push({
         x: c.x, y: c.mean, type: "scatter", mode: "lines", meta: "g:" + g.label, name: `${label} (n=${c.n})`,
         line: { color: groupColour(c.group), width: 2, dash: dash[k % dash.length] }, showlegend: true,
-        hovertemplate: `${g.label} (n=${c.n})<br>${c.key} mean: %{y}<extra></extra>`,
+        hovertemplate: `${esc(g.label)} (n=${c.n})<br>${esc(c.key)} mean: %{y}<extra></extra>`,
       });
     }
     return traces;
