@@ -336,3 +336,25 @@ def test_groups_beyond_the_cap_are_left_out_and_said(client, monkeypatch) -> Non
         params={"group": "config.seed", "keys": "loss", "filter": "loss > 0"},
     ).json()
     assert d["more_groups"] is False and len(d["groups"]) == 6
+
+
+def test_curves_drawn_again_follow_new_points(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    with SQLiteStore(path) as st:
+        rec = st.create_run(name="live", project="p", status="running")
+        st.append_points(rec.id, {"loss": PointBatch([0, 1], [0.0, 1.0], [5.0, 4.0])})
+    with TestClient(create_app(path)) as c:
+        params = {"ids": rec.id, "keys": "loss"}
+        first = c.get("/api/workspace/series", params=params).json()["curves"][0]
+        assert first["y"] == [5.0, 4.0]
+        again = c.get("/api/workspace/series", params=params).json()["curves"][0]
+        assert again == first  # from the app's cache of views: the same curve
+        with SQLiteStore(path) as st:
+            st.append_points(rec.id, {"loss": PointBatch([2, 3], [2.0, 3.0], [3.0, 2.0])})
+        later = c.get("/api/workspace/series", params=params).json()["curves"][0]
+        assert later["x"] == [0, 1, 2, 3] and later["y"] == [5.0, 4.0, 3.0, 2.0]
+        grouped = c.get(
+            "/api/workspace/groups",
+            params={"group": "status", "keys": "loss", "max_points": 4},
+        ).json()
+        assert grouped["curves"][0]["mean"] == [5.0, 4.0, 3.0, 2.0]

@@ -14,6 +14,8 @@ page of 200 runs never reads all their points.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ __all__ = [
     "X_STEP",
     "X_WALL",
     "Numbers",
+    "OverviewCache",
     "downsample_many",
     "dumps",
     "group_curves",
@@ -77,9 +80,66 @@ class _Axis:
         return np.interp(s.steps[inside], xs, xv), s.values[inside]
 
 
-def _read(backend: Any, run_ids: list[str], keys: list[str], x: str):
+class OverviewCache:
+    """The light views of recently drawn (run, key)s, least recently used dropped.
+
+    An entry holds while the key's summary in the store (count, first and last step and
+    wall, extremes) is unchanged, so drawing the same page again (a reload, another x axis,
+    an overlay) reads only what changed since: the points of live runs."""
+
+    def __init__(self, max_points: int = 3_000_000) -> None:
+        self.max_points = max_points
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], Series]] = OrderedDict()
+        self._points = 0
+
+    def get(self, rid: str, key: str, signature: tuple[Any, ...]) -> Series | None:
+        with self._lock:
+            hit = self._items.get((rid, key))
+            if hit is None or hit[0] != signature:
+                return None
+            self._items.move_to_end((rid, key))
+            return hit[1]
+
+    def put(self, rid: str, key: str, signature: tuple[Any, ...], s: Series) -> None:
+        with self._lock:
+            old = self._items.pop((rid, key), None)
+            if old is not None:
+                self._points -= len(old[1])
+            self._items[rid, key] = (signature, s)
+            self._points += len(s)
+            while self._points > self.max_points and self._items:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._points -= len(dropped)
+
+
+def _read(
+    backend: Any, run_ids: list[str], keys: list[str], x: str, cache: OverviewCache | None = None
+) -> tuple[dict[tuple[str, str], Series], _Axis]:
     wanted = list(dict.fromkeys([*keys, *([x] if x not in (X_STEP, X_WALL) else [])]))
-    views = backend.read_overviews(run_ids, wanted)
+    if cache is None:
+        views = backend.read_overviews(run_ids, wanted)
+        return views, _Axis(x, views, run_ids)
+    # what each (run, key) holds now: a cached view still matching it is used as it is
+    sums = backend.metric_summaries(run_ids, wanted)
+    views = {}
+    missing: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for rid, by_key in sums.items():
+        for key, summary in by_key.items():
+            sig = tuple(summary)
+            hit = cache.get(rid, key, sig)
+            if hit is None:
+                missing[rid, key] = sig
+            else:
+                views[rid, key] = hit
+    if missing:
+        rids = list(dict.fromkeys(r for r, _ in missing))
+        got = backend.read_overviews(rids, list(dict.fromkeys(k for _, k in missing)))
+        for (rid, key), s in got.items():
+            known = missing.get((rid, key))
+            if known is not None:
+                views[rid, key] = s
+                cache.put(rid, key, known, s)
     return views, _Axis(x, views, run_ids)
 
 
@@ -172,11 +232,16 @@ def downsample_many(values: list[np.ndarray], max_points: int) -> list[np.ndarra
 
 
 def run_curves(
-    backend: Any, run_ids: list[str], keys: list[str], x: str, max_points: int
+    backend: Any,
+    run_ids: list[str],
+    keys: list[str],
+    x: str,
+    max_points: int,
+    cache: OverviewCache | None = None,
 ) -> list[dict[str, Any]]:
     """``[{"run", "key", "x", "y"}]``: a downsampled curve (at most ``max_points`` points,
     extremes kept) of each key each run has, in the order of ``run_ids`` then ``keys``."""
-    views, axis = _read(backend, run_ids, keys, x)
+    views, axis = _read(backend, run_ids, keys, x, cache)
     found = []
     for rid in run_ids:
         for key in keys:
@@ -200,13 +265,14 @@ def group_curves(
     keys: list[str],
     x: str,
     points: int,
+    cache: OverviewCache | None = None,
 ) -> list[dict[str, Any]]:
     """For each group (``{"label", "n", "runs", ...}``) and key: ``{"group", "key", "n",
     "x", "mean", "min", "max", "count"}`` on ``points`` evenly spaced x values over the
     range the group's runs cover; at each x the runs whose own range holds it count
     (``count`` of them)."""
     run_ids = [rid for g in groups for rid in g["runs"]]
-    views, axis = _read(backend, run_ids, keys, x)
+    views, axis = _read(backend, run_ids, keys, x, cache)
     out = []
     for gi, g in enumerate(groups):
         for key in keys:

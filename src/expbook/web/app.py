@@ -60,6 +60,7 @@ from ._workspace import (
     MAX_GROUP_RUNS,
     MAX_GROUPS,
     X_STEP,
+    OverviewCache,
     dumps,
     group_curves,
     run_curves,
@@ -223,6 +224,7 @@ class _UI:
         self.location = self.backend.location
         self.snapshots = SnapshotCache(self.db_location)
         self.series_cache = SeriesCache()
+        self.overviews = OverviewCache()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["fmt"] = _fmt
         self.templates.env.filters["iso"] = _iso
@@ -436,7 +438,7 @@ def create_app(
         if len(ids) > MAX_CURVE_RUNS:
             raise HTTPException(400, f"ids: at most {MAX_CURVE_RUNS} runs")
         keys, x, points = _curve_params(request, 300)
-        curves = run_curves(ui.backend, ids, keys, x, points)
+        curves = run_curves(ui.backend, ids, keys, x, points, ui.overviews)
         return _curves_json({"x": x, "keys": keys, "max_points": points, "curves": curves})
 
     def api_workspace_groups(request: Request) -> Response:
@@ -456,7 +458,7 @@ def create_app(
             del g["mean"], g["counts"]
         more = len(groups) > MAX_GROUPS  # e.g. grouped by a metric: a group per run
         groups = groups[:MAX_GROUPS]
-        curves = group_curves(ui.backend, groups, keys, x, points)
+        curves = group_curves(ui.backend, groups, keys, x, points, ui.overviews)
         return _curves_json(
             {
                 "group": cols,
