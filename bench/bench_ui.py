@@ -265,10 +265,16 @@ def bench_workspace(tmp: Path, quick: bool, reps: int) -> bool:
     group_params = {"project": "sweep", "group": "config.width", "keys": ",".join(WS_KEYS)}
 
     first: list[float] = []
+    gfirst: list[float] = []
     for _ in range(max(3, reps // 3)):
         app = create_app(store)
         app.state.ui.snapshots.get()
         with TestClient(app) as c:
+            # a new app keeps no views yet: these read the store
+            t = time.perf_counter()
+            rg = c.get("/api/workspace/groups", params=group_params)
+            gfirst.append((time.perf_counter() - t) * 1000)
+            ok &= rg.status_code == 200 and len(rg.json()["groups"]) == 10
             t = time.perf_counter()
             r = c.get("/api/workspace/series", params=series_params)
             first.append((time.perf_counter() - t) * 1000)
@@ -303,7 +309,7 @@ def bench_workspace(tmp: Path, quick: bool, reps: int) -> bool:
             "ok": ok,
         },
         {
-            "name": f"series: again ({size / 1e6:.1f} MB of JSON)",
+            "name": f"series: again ({size / 1e6:.1f} MB of JSON; views kept by the app)",
             "ours": f"{med(again):.0f} ms [{min(again):.0f}-{max(again):.0f}]",
             "floor": f"{med(floor_s):.0f} ms",
             "ratio": med(again) / med(floor_s),
@@ -311,7 +317,15 @@ def bench_workspace(tmp: Path, quick: bool, reps: int) -> bool:
             "met": med(again) < 300,
         },
         {
-            "name": f"groups: {n_sweep:,} runs into 10 groups x 4 keys",
+            "name": f"groups: {n_sweep:,} runs into 10 groups x 4 keys, first request (new app)",
+            "ours": f"{med(gfirst):.0f} ms [{min(gfirst):.0f}-{max(gfirst):.0f}]",
+            "floor": f"{med(floor_g):.0f} ms",
+            "ratio": med(gfirst) / med(floor_g),
+            "target": "< 500 ms",
+            "met": med(gfirst) < 500,
+        },
+        {
+            "name": "groups: again (views kept by the app)",
             "ours": f"{med(grp):.0f} ms [{min(grp):.0f}-{max(grp):.0f}]",
             "floor": f"{med(floor_g):.0f} ms",
             "ratio": med(grp) / med(floor_g),
