@@ -373,6 +373,14 @@ class LogResult:
     status: str = "finished"
     warnings: list[str] = field(default_factory=list)
     n_lines: int = 0
+    # for ``expbook import --explain``:
+    # the step axis found, a short description ("iter N", "epoch (Epoch N/M)"; "" if none)
+    step_axis: str = ""
+    # (1-based line number, text) of the first IGNORED_MAX non-empty lines that made no
+    # metric, summary or config value
+    ignored: list[tuple[int, str]] = field(default_factory=list)
+    # appended restarts: how many times the step axis started again (1: one attempt)
+    attempts: int = 1
 
 
 def _num(tok: str) -> float | int:
@@ -384,6 +392,7 @@ def _num(tok: str) -> float | int:
 
 
 STEP_LIMIT = 2.0**63  # steps are int64
+IGNORED_MAX = 20
 
 
 def _row(tokens: list[str], ovf: list[int]) -> list[float]:
