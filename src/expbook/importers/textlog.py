@@ -57,6 +57,7 @@ one numpy parse), so the per-line Python work is a few dictionary operations.
 
 from __future__ import annotations
 
+import ast
 import calendar
 import gc
 import os
@@ -124,6 +125,16 @@ KV_RE = re.compile(
     r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+BARE_VALUE_RE = re.compile(r"^[\w.\-+/:%@~]+$")
+# the start of a script's source printed at the top of a log (modded-nanogpt, ...)
+CODE_SCAN = 200  # the source must start in the first CODE_SCAN lines
+CODE_WIDTH = 200
+CODE_RE = re.compile(
+    r"^(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\s*\(|class\s+\w+\s*[(:]"
+    r"|if\s+__name__\s*==|with\s+\S.*:\s*$|for\s+\S.*\s+in\s+\S.*:\s*$|try:\s*$)"
+)
+# a line that continues source code: a call statement, an open bracket or a block at its end
+CODE_LIKE_RE = re.compile(r"^[A-Za-z_][\w.]*\(|[:,(\[{\\]\s*$|^\s*(?:\"{3}|'{3})")
 CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
 SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
 FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
@@ -145,6 +156,40 @@ AFTER_OK_RE = re.compile(
 AFTER_EQ_RE = re.compile(r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})(?![\w.])")
 UNIT_RE = re.compile(r"^([A-Za-z%µ]{0,3})")
 MAG = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
+
+# a key written before its value with a space, after a delimiter or the line start:
+# ``: loss 2.31``, ``, time 35.2ms``, ``| ppl 5.6 |``, ``: train loss 2.0`` (searched in the
+# last SPACE_TAIL characters of the text before the number only)
+SPACE_TAIL = 64
+SPACE_KEY_RE = re.compile(
+    r"(?:^|[,;|:\t\]]|\s-\s|  )\s*([A-Za-z][\w/.]*(?: [A-Za-z][A-Za-z_]*){0,2}) +$"
+)
+SPACE_AFTER_RE = re.compile(
+    r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})"
+    r"(?:\s*$|\s*[,;|\t]|\s+-\s|\s+[A-Za-z][\w/.]*(?: [A-Za-z][A-Za-z_]*){0,2} +$"
+    r"|\s+[A-Za-z_][\w ()\-./%@]{0,60}?\s*[:=])"
+)
+_PROSE = (
+    "a an the of to for in on at by with from and or is are was were be been took after "
+    "before per into than this that it its as"
+)
+PROSE_WORDS = frozenset(_PROSE.split())
+# train/val sections: a segment of a line (between ``|``) that starts with one of these words
+SPLIT_WORDS = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "eval": "eval",
+    "evaluation": "eval",
+    "test": "test",
+    "testing": "test",
+}
+SEGMENT_WORD_RE = re.compile(r"^[\s\W]{0,4}?([A-Za-z]+)(?:\s|:|$)")
+KEY_WORD_RE = re.compile(r"^[a-z]+")
+AXIS_WORD_RE = re.compile(r"[A-Za-z_]*[^\w\s]{0,2}\s*\W?$")
 
 STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step")
 EPOCH_CTRS = ("epoch", "ep", "train_epoch")
@@ -181,10 +226,14 @@ class Spec:
     label: str = ""  # summary prefix ("final")
     safe: bool = True  # bulk extraction allowed
     middle: tuple[str, ...] = ()  # middle literals, longest first
+    axis: str = ""  # the step counter as written ("epoch (Epoch N/M)"), for step lines
 
     @property
     def nslots(self) -> int:
         return len(self.lits) - 1
+
+
+_TAIL = Spec(CARRY)  # marks a metric line after the last step line (summary values)
 
 
 def _phrase_key(before: str) -> tuple[str, str] | None:
@@ -216,6 +265,72 @@ def _phrase_key(before: str) -> tuple[str, str] | None:
     if not phrase or not PHRASE_OK_RE.match(phrase):
         return None
     return phrase, label
+
+
+def _space_key(before: str, after: str) -> str | None:
+    """The key of a ``key value`` pair (``loss 2.31``, ``train loss 2.0``), or None."""
+    if not before.endswith(" "):
+        return None
+    m = SPACE_KEY_RE.search(before[-SPACE_TAIL:])
+    if len(after) > SPACE_TAIL:
+        after = after[:SPACE_TAIL] + "\0"  # "\0" ends no match: an end of line stays one
+    if m is None or not SPACE_AFTER_RE.match(after):
+        return None
+    words = m.group(1).lower().split()
+    if any(w in PROSE_WORDS for w in words):
+        return None
+    return norm_key(" ".join(words))
+
+
+def _field(slot: int, key: str, after: str) -> Field:
+    um = UNIT_RE.match(after)
+    unit = um.group(1) if um else ""
+    return Field(slot, key, MAG.get(unit, 1.0) if len(unit) == 1 else 1.0)
+
+
+def _name_fields(fields: list[Field], sections: list[str]) -> None:
+    """Section prefixes (``val_token_acc`` for ``Token Acc`` after ``| Val Loss: ...``) and
+    distinct names for a key printed twice in one line (``loss``, ``loss_2``)."""
+    seen: dict[str, int] = {}
+    for f, sec in zip(fields, sections):
+        if sec:
+            km = KEY_WORD_RE.match(f.key)
+            if not (km and km.group(0) in SPLIT_WORDS):
+                f.key = f"{sec}_{f.key}"
+        k = seen.get(f.key, 0) + 1
+        seen[f.key] = k
+        if k > 1:
+            f.key = f"{f.key}_{k}"
+
+
+def _axis_text(
+    spec: Spec, lits: tuple[str, ...], totals: dict[int, int], counters: list[tuple[int, str]]
+) -> str:
+    """How the step counter is written, for ``import --explain``: ``iter N``,
+    ``epoch (Epoch N/M)``, ``step (s:N)``."""
+
+    def written(slot: int) -> str:
+        m = AXIS_WORD_RE.search(lits[slot][-40:])
+        w = (m.group(0) if m else "").lstrip() + "N"
+        if slot in totals:
+            t = totals[slot]
+            w += lits[t].strip() + "M" + (lits[t + 1][:1] if lits[t + 1][:1] in ")]" else "")
+        elif lits[slot + 1][:1] in ")]|" and w[:1] in "([|":
+            w += lits[slot + 1][:1]
+        return w
+
+    names = {slot: name for slot, name in counters}
+    name = names.get(spec.step, "step")
+    canon = "step" if name in STEP_CTRS else name
+    if canon == "epoch" or name in EPOCH_CTRS:
+        canon = "epoch"
+    text = written(spec.step)
+    if spec.epoch >= 0:
+        canon = "epoch x M + step"
+        text = written(spec.epoch) + " " + text
+    if text.lower() == f"{canon} n":
+        return text
+    return f"{canon} ({text})"
 
 
 def _strip_boiler(text: str) -> str:
@@ -264,12 +379,27 @@ def analyze(line: str) -> Spec:
     counters: list[tuple[int, str]] = []  # (slot, normalized counter name)
     totals: dict[int, int] = {}
     fields: list[Field] = []
+    spaced: set[int] = set()  # indices of fields keyed by a ``key value`` pair
+    sections: list[str] = []  # per field: its train/val section ("" if none)
+    line_section = ""  # set by a segment of its own (``| valid on 'valid' subset |``)
+    seg_section = ""  # set by a segment's first word (``| Val Loss: 0.3 Token Acc: 0.9``)
     first_label: str | None = None
     prev_role: tuple[str, int] | None = None  # ("ctr"|"field", index)
     for i in range(n):
         before, after = lits[i], lits[i + 1]
+        if "|" in before:
+            segs = before.split("|")
+            for seg in segs[:-1] if i == 0 else segs[1:-1]:
+                sm = SEGMENT_WORD_RE.match(seg)
+                if sm and sm.group(1).lower() in SPLIT_WORDS:
+                    line_section = SPLIT_WORDS[sm.group(1).lower()]
+            sm = SEGMENT_WORD_RE.match(segs[-1])
+            seg_section = SPLIT_WORDS.get(sm.group(1).lower(), "") if sm else ""
+        elif i == 0 and "|" in rest:  # the first of the line's ``|`` segments
+            sm = SEGMENT_WORD_RE.match(_strip_boiler(before))
+            seg_section = SPLIT_WORDS.get(sm.group(1).lower(), "") if sm else ""
         role: tuple[str, int] | None = None
-        if i > 0 and before == "/" and prev_role is not None:
+        if i > 0 and prev_role is not None and before.strip() == "/" and before[:1] == "/":
             if prev_role[0] == "ctr":
                 totals[counters[prev_role[1]][0]] = i
             else:
@@ -283,6 +413,7 @@ def analyze(line: str) -> Spec:
             spec.ats.append((i, len(fields) - 1, word))
             prev_role = None
             continue
+        integral = "." not in nums[i] and "e" not in nums[i].lower()
         bm = BARE_CTR_RE.search(before)
         pk = _phrase_key(before)
         if pk is not None:
@@ -291,14 +422,14 @@ def analyze(line: str) -> Spec:
             if not ok_after.match(after):
                 prev_role = None
                 continue
-            integral = "." not in nums[i] and "e" not in nums[i].lower()
+            if key == "s" and i == 0 and integral and _strip_boiler(before) == "s:":
+                key = "step"  # llm.c: ``s:120 trl:3.21``
             if integral and key in COUNTER_KEYS:
                 counters.append((i, key))
                 role = ("ctr", len(counters) - 1)
             else:
-                um = UNIT_RE.match(after)
-                unit = um.group(1) if um else ""
-                fields.append(Field(i, key, MAG.get(unit, 1.0) if len(unit) == 1 else 1.0))
+                fields.append(_field(i, key, after))
+                sections.append(line_section or seg_section)
                 role = ("field", len(fields) - 1)
             if first_label is None:
                 first_label = "".join(p for j, p in enumerate(parts[: 2 * i]) if j % 2 == 0)
@@ -307,7 +438,31 @@ def analyze(line: str) -> Spec:
             name = bm.group(1).lower().replace(" ", "_")
             counters.append((i, name))
             role = ("ctr", len(counters) - 1)
+        elif (
+            integral
+            and i + 2 <= n
+            and before.rstrip().endswith("[")
+            and lits[i + 1].strip() == "/"
+            and lits[i + 2][:1] == "]"
+        ):
+            # ``[50/500]``: a progress counter (``Epoch [1][50/500]``, ``[10/100] loss: ...``)
+            counters.append((i, "step"))
+            role = ("ctr", len(counters) - 1)
+        else:
+            sk = _space_key(before, after)
+            if sk is not None:
+                fields.append(_field(i, sk, after))
+                sections.append(line_section or seg_section)
+                spaced.add(len(fields) - 1)
+                role = ("field", len(fields) - 1)
         prev_role = role
+
+    if spaced and not counters:
+        # ``key value`` pairs only on lines with a step counter (prose has many of them)
+        keep = [j for j in range(len(fields)) if j not in spaced]
+        fields = [fields[j] for j in keep]
+        sections = [sections[j] for j in keep]
+    _name_fields(fields, sections)
 
     if is_summary:
         spec.kind = SUMMARY
@@ -340,6 +495,7 @@ def analyze(line: str) -> Spec:
                 spec.fields.append(Field(batch_slot, "batch"))
         else:
             spec.step = batch_slot
+        spec.axis = _axis_text(spec, lits, totals, counters)
     elif fields:
         spec.kind = CARRY
     else:
@@ -393,6 +549,7 @@ def _num(tok: str) -> float | int:
 
 STEP_LIMIT = 2.0**63  # steps are int64
 IGNORED_MAX = 20
+MAX_RESTARTS = 20  # more restarts of the step counter: it is not a run-level counter
 
 
 def _row(tokens: list[str], ovf: list[int]) -> list[float]:
@@ -474,6 +631,9 @@ class _Acc:
         self.explicit: dict[str, list[tuple[np.ndarray, np.ndarray, Any]]] = {}
         self.step_idx: list[np.ndarray] = []
         self.step_val: list[np.ndarray] = []
+        self.step_ax: list[np.ndarray] = []  # codes of the step lines' axis descriptions
+        self.axis_codes: dict[str, int] = {}
+        self.axis_names: list[str] = []
         self.huge = 0  # numbers too large for a float64, left out
         self.huge_line = -1  # index of the first line holding one
 
@@ -485,9 +645,22 @@ class _Acc:
     def add(self, key: str, idx: np.ndarray, vals: np.ndarray, wall: np.ndarray | None) -> None:
         self.pieces.setdefault(key, []).append((idx, vals, wall))
 
-    def add_steps(self, idx: np.ndarray, steps: np.ndarray) -> None:
+    def add_steps(self, idx: np.ndarray, steps: np.ndarray, axis: str) -> None:
         self.step_idx.append(idx)
         self.step_val.append(steps)
+        code = self.axis_codes.setdefault(axis, len(self.axis_codes))
+        if code == len(self.axis_names):
+            self.axis_names.append(axis)
+        self.step_ax.append(np.full(len(idx), code, dtype=np.int64))
+
+    def steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(line index, step, axis code) of every step line, in line order."""
+        if not self.step_idx:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        sidx = np.concatenate(self.step_idx)
+        o = np.argsort(sidx, kind="stable")
+        return sidx[o], np.concatenate(self.step_val)[o], np.concatenate(self.step_ax)[o]
 
 
 def _missing_wall(n: int) -> np.ndarray:
@@ -545,9 +718,9 @@ def _add_steps(
     steps = _steps_of(spec, arr, first_epoch)
     ok = np.isfinite(steps)
     if ok.all():
-        acc.add_steps(idx, steps.astype(np.int64))
+        acc.add_steps(idx, steps.astype(np.int64), spec.axis)
         return True
-    acc.add_steps(idx[ok], steps[ok].astype(np.int64))
+    acc.add_steps(idx[ok], steps[ok].astype(np.int64), spec.axis)
     return bool(ok.any())
 
 
@@ -628,17 +801,40 @@ def _summary_line(line: str, spec: Spec, out: dict[str, Any]) -> bool:
     return got
 
 
+def _config_value(value: str) -> tuple[bool, Any]:
+    """(True, value) for a literal written as config (a number, a bool/None, a quoted string,
+    a bracketed literal, one bare word); (False, None) for an expression (``f.read()``,
+    ``X @ X.T``, ``GradScaler(enabled=(dtype``): that is code, not config."""
+    v = value.strip()
+    if not v or len(v) > 2000:
+        return False, None
+    if v[0] in "'\"[({":
+        try:
+            ast.literal_eval(v)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return False, None
+        return True, common.coerce_value(v)
+    if BARE_VALUE_RE.match(v):
+        return True, common.coerce_value(v)
+    return False, None
+
+
 def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     """Parameter/header lines -> config. True if something was taken."""
     text = line.strip()
+    if header:
+        tm = TS_RE.match(line)
+        text = _strip_boiler(line[tm.end() :] if tm else line).strip()
     m = ASSIGN_RE.match(text) if header else ASSIGN_UPPER_RE.match(text)
     if m:
         value = m.group(2)
         c = COMMENT_RE.search(value)
         value = (value[: c.start()] if c else value).strip()
-        if "=" not in value:
-            config.setdefault(m.group(1), common.coerce_value(value))
-            return True
+        if "=" not in value or value[:1] in "'\"[({":
+            ok, v = _config_value(value)
+            if ok:
+                config.setdefault(m.group(1), v)
+            return ok  # an assignment of an expression is a line of code
     if not header:
         return False
     got = False
@@ -650,13 +846,56 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     pairs = KV_RE.findall(text)
     if pairs:
         for k, v in pairs:
-            config.setdefault(k, common.coerce_value(v))
-        return True
+            ok, val = _config_value(v)
+            if ok:
+                config.setdefault(k, val)
+                got = True
+        return got
     km = KEYCOLON_RE.match(text)
     if km:
-        config.setdefault(km.group(1), common.coerce_value(km.group(2)))
-        return True
+        ok, val = _config_value(km.group(2))
+        if ok:
+            config.setdefault(km.group(1), val)
+        return ok
     return got
+
+
+def _code_lines(lines: list[str], first_step: int) -> tuple[int, int]:
+    """(start, end) of the script source a log starts with (``import os`` ... up to a
+    ``=====`` line or the last line that reads as code), or (0, 0)."""
+    start = -1
+    for i in range(min(first_step, CODE_SCAN)):
+        if CODE_RE.match(lines[i][:CODE_WIDTH]):
+            start = i
+            break
+    if start < 0:
+        return 0, 0
+    end = start + 1
+    for j in range(start + 1, first_step):
+        t = lines[j]
+        if len(t) > CODE_WIDTH:  # the patterns look at the ends of a line only
+            t = t[:CODE_WIDTH] + "\0" + t[-CODE_WIDTH:]
+        if DECOR_RE.match(t):
+            return start, j
+        if not (
+            not t.strip()
+            or t[:1] in " \t#)]}@"
+            or CODE_RE.match(t)
+            or CODE_LIKE_RE.search(t)
+            or (ASSIGN_RE.match(t) is not None and not _assign_is_literal(t))
+        ):
+            break
+        end = j + 1
+    return start, end
+
+
+def _assign_is_literal(t: str) -> bool:
+    m = ASSIGN_RE.match(t.strip())
+    if m is None:
+        return False
+    value = m.group(2)
+    c = COMMENT_RE.search(value)
+    return _config_value((value[: c.start()] if c else value).strip())[0]
 
 
 def parse_text(text: str, opts: Any = None) -> LogResult:
@@ -722,20 +961,43 @@ def _infer(text: str) -> LogResult:
             if exc and status == "failed":
                 res.summary.setdefault("error", common.short_string(exc))
 
+    # the script's source printed at the top of a log: code, never config or metrics
+    cs, ce = _code_lines(lines, n)
+    if ce > cs:
+        excl[cs:ce] = True
+
     first_step = n
+    last_step = -1
     for spec, idx in groups:
         if spec.kind == STEP:
             ok = idx[~excl[idx]]
             if len(ok):
                 first_step = min(first_step, int(ok[0]))
+                last_step = max(last_step, int(ok[-1]))
     header_mask = np.zeros(n, dtype=bool)
     header_mask[:first_step] = True
+
+    # A metric line without a counter belongs to the step line above it when only blank,
+    # checkpoint and other such lines lie between them (``Epoch 3/10`` then ``- 2s - loss:
+    # ...``); after anything else (chatter, warnings, a summary) it is not a step's metric.
+    kinds = np.full(n, SKIP, dtype=np.int8)
+    for spec, idx in groups:
+        kinds[idx] = spec.kind
+    kinds[excl] = SKIP
+    passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT)
+    anchor = np.maximum.accumulate(np.where(passing, -1, np.arange(n)))
+    prev = np.concatenate(([-1], anchor[:-1]))
+    chained = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
+    del kinds, passing, anchor, prev
 
     acc = _Acc()
     first_epoch: list[float] = []
     slow: list[tuple[int, Spec]] = []  # ordered handling later
     implicit = first_step == n
-    skipped = int(excl.sum()) - int(sum(1 for i in np.flatnonzero(excl) if not lines[i].strip()))
+    ign: list[np.ndarray] = []  # indices of non-blank lines that gave nothing
+    ex = np.flatnonzero(excl)
+    if len(ex):
+        ign.append(np.asarray([i for i in ex.tolist() if lines[i].strip()], dtype=np.int64))
 
     for spec, idx in groups:
         if spec.kind == TRACE:
@@ -747,8 +1009,9 @@ def _infer(text: str) -> LogResult:
         if kind == BLANK:
             continue
         if kind in (SKIP, WARN):
-            in_header = idx[header_mask[idx]] if kind == SKIP else idx[:0]
-            skipped += len(idx) - len(in_header)
+            hm = header_mask[idx]
+            in_header = idx[hm] if kind == SKIP else idx[:0]
+            ign.append(idx[~hm] if kind == SKIP else idx)
             slow.extend((int(i), spec) for i in in_header.tolist())
             continue
         if kind in (STEP, CARRY):
@@ -758,6 +1021,16 @@ def _infer(text: str) -> LogResult:
                 _bulk_group(lines, spec, hdr_idx, acc, first_epoch, slow, implicit=True)
                 hdr_idx = hdr_idx[:0]
             slow.extend((int(i), spec) for i in hdr_idx.tolist())
+            if kind == CARRY and len(body_idx):
+                ch = chained[body_idx]
+                if not ch.all():
+                    # not below a step line: a final value after the last step line
+                    # (``Test accuracy: 0.91``), else nothing (library chatter)
+                    loose = body_idx[~ch]
+                    tail = loose > last_step
+                    slow.extend((int(i), _TAIL) for i in loose[tail].tolist())
+                    ign.append(loose[~tail])
+                    body_idx = body_idx[ch]
             if len(body_idx):
                 _bulk_group(lines, spec, body_idx, acc, first_epoch, slow, implicit=False)
             continue
@@ -769,14 +1042,7 @@ def _infer(text: str) -> LogResult:
         slow.extend((int(i), spec) for i in idx.tolist())
 
     # steps of every step line, in line order
-    if acc.step_idx:
-        sidx = np.concatenate(acc.step_idx)
-        sval = np.concatenate(acc.step_val)
-        o = np.argsort(sidx, kind="stable")
-        sidx, sval = sidx[o], sval[o]
-    else:
-        sidx = np.zeros(0, dtype=np.int64)
-        sval = np.zeros(0, dtype=np.int64)
+    sidx, sval, _ = acc.steps()
 
     def step_at(i: int) -> int | None:
         p = int(np.searchsorted(sidx, i, side="right")) - 1
@@ -784,13 +1050,20 @@ def _infer(text: str) -> LogResult:
 
     # ordered slow lines: header config, summaries, checkpoints, parameters
     slow.sort(key=lambda t: t[0])
+    ign_one: list[int] = []
     for i, spec in slow:
         line = lines[i]
         hdr = i < first_step
         kind = spec.kind
+        if spec is _TAIL:
+            own = analyze(line)
+            if own.kind in (CARRY, SUMMARY) and _summary_line(line, own, res.summary):
+                continue
+            ign_one.append(i)
+            continue
         if kind == SUMMARY:
             if not _summary_line(line, spec, res.summary):
-                skipped += 1
+                ign_one.append(i)
             continue
         if kind == CKPT:
             ck = _ckpt(line)
@@ -810,17 +1083,61 @@ def _infer(text: str) -> LogResult:
             and _single_line(line, i, spec, acc, first_epoch, res, sidx)
         ):
             continue
-        skipped += 1
+        ign_one.append(i)
 
-    # resolve steps and build points
-    res.series = _build_series(acc, sidx, sval)
-    res.skipped = skipped
+    # resolve steps (appended restarts: the last attempt wins) and build points
+    sidx, sval, sax = acc.steps()
+    live = None
+    if len(sidx):
+        counts = np.bincount(sax)
+        primary = int(np.argmax(counts))
+        res.step_axis = acc.axis_names[primary]
+        live, res.attempts = _attempts(sval, sax == primary)
+        if res.attempts > 1:
+            res.warnings.append(
+                f"{res.attempts} attempts in one log (the step went back "
+                f"{res.attempts - 1} time(s)), kept the last for the overlapping steps"
+            )
+    res.series = _build_series(acc, sidx, sval, live)
+    if ign_one:
+        ign.append(np.asarray(ign_one, dtype=np.int64))
+    if ign:
+        all_ign = np.concatenate(ign)
+        res.skipped = len(all_ign)
+        first = np.sort(all_ign)[:IGNORED_MAX] if len(all_ign) > IGNORED_MAX else np.sort(all_ign)
+        res.ignored = [(i + 1, _ignored_text(lines[i])) for i in first.tolist()]
     if acc.huge:
         res.warnings.append(
             f"{acc.huge} number(s) too large for a float64 left out "
             f"(first on line {acc.huge_line + 1})"
         )
     return res
+
+
+def _ignored_text(line: str) -> str:
+    t = line.strip()
+    return t if len(t) <= 200 else t[:199] + "…"
+
+
+def _attempts(sval: np.ndarray, primary: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """Appended restarts: where the main step counter goes back, a new attempt starts. Returns
+    (which step lines to keep, or None for all; the number of attempts). A step line of an
+    attempt is dropped when a later attempt starts at or below its step."""
+    pos = np.flatnonzero(primary)
+    pv = sval[pos]
+    back = np.flatnonzero(pv[1:] < pv[:-1]) + 1  # into pos: the first line of each new attempt
+    if not len(back) or len(back) > MAX_RESTARTS:
+        # none, or a counter that restarts all the time (a batch counter within epochs)
+        return None, 1
+    starts = pos[back]  # step-line positions where attempts 1.. start
+    att = np.searchsorted(starts, np.arange(len(sval)), side="right")
+    # cutoff of attempt a: the lowest start step of the attempts after it
+    start_vals = pv[back]
+    cut = np.minimum.accumulate(start_vals[::-1])[::-1]
+    cut = np.concatenate((cut, [np.iinfo(np.int64).max]))
+    live = sval < cut[att]
+    live[att == len(back)] = True
+    return live, len(back) + 1
 
 
 def _bulk_group(
@@ -921,13 +1238,11 @@ def _single_line(
     return bool(own.fields) or own.kind == STEP
 
 
-def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, PointArrays]:
-    # steps may have grown through single-line fallbacks: rebuild the map
-    if acc.step_idx:
-        sidx = np.concatenate(acc.step_idx)
-        sval = np.concatenate(acc.step_val)
-        o = np.argsort(sidx, kind="stable")
-        sidx, sval = sidx[o], sval[o]
+def _build_series(
+    acc: _Acc, sidx: np.ndarray, sval: np.ndarray, live: np.ndarray | None
+) -> dict[str, PointArrays]:
+    """Points of every key: the step of a value is that of the last step line above it;
+    values under a step line that ``live`` marks False (an overwritten attempt) are dropped."""
     out: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
     step_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for key, pieces in acc.pieces.items():
@@ -936,7 +1251,7 @@ def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, Po
             cached = step_cache.get(id(idx))
             if cached is None or cached[0] is not idx:
                 pos = np.searchsorted(sidx, idx, side="right") - 1
-                keep = pos >= 0
+                keep = _keep(pos, live)
                 cached = (idx, keep, sval[pos[keep]])
                 step_cache[id(idx)] = cached
             _, keep, steps = cached
@@ -960,7 +1275,7 @@ def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, Po
         if walls is not None:
             walls = walls[o]
         pos = np.searchsorted(sidx, idx, side="right") - 1
-        keep = pos >= 0
+        keep = _keep(pos, live)
         if not np.all(keep):
             vals, pos = vals[keep], pos[keep]
             if walls is not None:
@@ -975,6 +1290,13 @@ def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, Po
             else:
                 out.setdefault(key, []).append((est, evals, None))
     return {key: _point_arrays(pieces) for key, pieces in out.items()}
+
+
+def _keep(pos: np.ndarray, live: np.ndarray | None) -> np.ndarray:
+    keep = pos >= 0
+    if live is not None:
+        keep[keep] = live[pos[keep]]
+    return keep
 
 
 def _point_arrays(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> PointArrays:
