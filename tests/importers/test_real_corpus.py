@@ -34,6 +34,7 @@ PASSING = [
     "hf-lora-imdb-trainer-state",
     "rl-hopper-mass-monitor",
     "dvclive-dqn-summary",
+    "cifar10-logging-epochs",
 ]
 
 

@@ -129,19 +129,24 @@ BARE_VALUE_RE = re.compile(r"^[\w.\-+/:%@~]+$")
 # the start of a script's source printed at the top of a log (modded-nanogpt, ...)
 CODE_SCAN = 200  # the source must start in the first CODE_SCAN lines
 CODE_WIDTH = 200
+CODE_MAX = 20000  # lines from the start of the source to the ``=====`` line after it
 CODE_RE = re.compile(
     r"^(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\s*\(|class\s+\w+\s*[(:]"
     r"|if\s+__name__\s*==|with\s+\S.*:\s*$|for\s+\S.*\s+in\s+\S.*:\s*$|try:\s*$)"
 )
 # a line that continues source code: a call statement, an open bracket or a block at its end
-CODE_LIKE_RE = re.compile(r"^[A-Za-z_][\w.]*\(|[:,(\[{\\]\s*$|^\s*(?:\"{3}|'{3})")
+CODE_LIKE_RE = re.compile(
+    r"^(?:assert|raise|del|global|return)\b|^[A-Za-z_][\w.]*\("
+    r"|^\w[\w.]*(?:\s*,\s*\w[\w.]*)+\s*=|[:,(\[{\\]\s*$|^\s*(?:\"{3}|'{3})"
+)
 CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
 SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
 FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
 
 AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*(?:[:=#]\s*)?$")
 BARE_CTR_RE = re.compile(
-    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*(?:[\[(#:=]\s*)?$"
+    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)(?:\(train\))?"
+    r"\s*(?:[\[(#:=]\s*)?$"
 )
 # the key is group 1: the trailing run of key characters, from its first letter
 EQ_KEY_RE = re.compile(r"(?<![\w.\-/@])[\d.\-/@]*([A-Za-z_][\w.\-/@]*)\s*$")
@@ -189,7 +194,7 @@ SPLIT_WORDS = {
 }
 SEGMENT_WORD_RE = re.compile(r"^[\s\W]{0,4}?([A-Za-z]+)(?:\s|:|$)")
 KEY_WORD_RE = re.compile(r"^[a-z]+")
-AXIS_WORD_RE = re.compile(r"[A-Za-z_]*[^\w\s]{0,2}\s*\W?$")
+AXIS_WORD_RE = re.compile(r"[A-Za-z_]*(?:\(\w+\))?[^\w\s]{0,2}\s*\W?$")
 
 STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step")
 EPOCH_CTRS = ("epoch", "ep", "train_epoch")
@@ -311,24 +316,25 @@ def _axis_text(
 
     def written(slot: int) -> str:
         m = AXIS_WORD_RE.search(lits[slot][-40:])
-        w = (m.group(0) if m else "").lstrip() + "N"
+        tail = m.group(0) if m else ""
+        w = " ".join(tail.split()).lstrip(")]")
+        w += (" " if w and tail[-1:].isspace() else "") + "N"
         if slot in totals:
             t = totals[slot]
-            w += lits[t].strip() + "M" + (lits[t + 1][:1] if lits[t + 1][:1] in ")]" else "")
-        elif lits[slot + 1][:1] in ")]|" and w[:1] in "([|":
+            w += "/M" + (lits[t + 1][:1] if lits[t + 1][:1] in ")]" else "")
+        elif lits[slot + 1][:1] in ")]|" and ("[" in w or "(" in w or "|" in w):
             w += lits[slot + 1][:1]
         return w
 
     names = {slot: name for slot, name in counters}
-    name = names.get(spec.step, "step")
-    canon = "step" if name in STEP_CTRS else name
-    if canon == "epoch" or name in EPOCH_CTRS:
+    canon = names.get(spec.step, "step")
+    if canon in EPOCH_CTRS:
         canon = "epoch"
     text = written(spec.step)
     if spec.epoch >= 0:
         canon = "epoch x M + step"
         text = written(spec.epoch) + " " + text
-    if text.lower() == f"{canon} n":
+    if text.startswith(canon + " N"):
         return text
     return f"{canon} ({text})"
 
@@ -384,6 +390,7 @@ def analyze(line: str) -> Spec:
     line_section = ""  # set by a segment of its own (``| valid on 'valid' subset |``)
     seg_section = ""  # set by a segment's first word (``| Val Loss: 0.3 Token Acc: 0.9``)
     first_label: str | None = None
+    prose = False
     prev_role: tuple[str, int] | None = None  # ("ctr"|"field", index)
     for i in range(n):
         before, after = lits[i], lits[i + 1]
@@ -417,6 +424,8 @@ def analyze(line: str) -> Spec:
         bm = BARE_CTR_RE.search(before)
         pk = _phrase_key(before)
         if pk is not None:
+            if " " in pk[0] and pk[0].split(None, 1)[0].lower() in PROSE_WORDS:
+                prose = True  # ``... to store for rank: 0``: a sentence, not a key
             key = norm_key(pk[0])
             ok_after = AFTER_EQ_RE if before.rstrip().endswith("=") else AFTER_OK_RE
             if not ok_after.match(after):
@@ -496,7 +505,7 @@ def analyze(line: str) -> Spec:
         else:
             spec.step = batch_slot
         spec.axis = _axis_text(spec, lits, totals, counters)
-    elif fields:
+    elif fields and not prose:
         spec.kind = CARRY
     else:
         spec.kind = SKIP
@@ -825,6 +834,8 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     if header:
         tm = TS_RE.match(line)
         text = _strip_boiler(line[tm.end() :] if tm else line).strip()
+        if text[:1] == "#":
+            return False  # a comment (``# device = 'cpu'``)
     m = ASSIGN_RE.match(text) if header else ASSIGN_UPPER_RE.match(text)
     if m:
         value = m.group(2)
@@ -860,32 +871,38 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     return got
 
 
-def _code_lines(lines: list[str], first_step: int) -> tuple[int, int]:
-    """(start, end) of the script source a log starts with (``import os`` ... up to a
-    ``=====`` line or the last line that reads as code), or (0, 0)."""
+def _code_lines(lines: list[str], kinds: np.ndarray) -> tuple[int, int]:
+    """(start, end) of the script source a log starts with: from a line such as ``import os``
+    in its first CODE_SCAN lines to the next ``=====`` line (unless a step line comes first),
+    else to the end of the run of lines that read as code; (0, 0) when there is none."""
+    n = len(lines)
     start = -1
-    for i in range(min(first_step, CODE_SCAN)):
+    for i in range(min(n, CODE_SCAN)):
         if CODE_RE.match(lines[i][:CODE_WIDTH]):
             start = i
             break
     if start < 0:
         return 0, 0
     end = start + 1
-    for j in range(start + 1, first_step):
+    in_code = True
+    for j in range(start + 1, min(n, start + CODE_MAX)):
         t = lines[j]
         if len(t) > CODE_WIDTH:  # the patterns look at the ends of a line only
             t = t[:CODE_WIDTH] + "\0" + t[-CODE_WIDTH:]
         if DECOR_RE.match(t):
             return start, j
-        if not (
+        if in_code and (
             not t.strip()
             or t[:1] in " \t#)]}@"
             or CODE_RE.match(t)
             or CODE_LIKE_RE.search(t)
             or (ASSIGN_RE.match(t) is not None and not _assign_is_literal(t))
         ):
+            end = j + 1
+            continue
+        in_code = False
+        if kinds[j] == STEP:
             break
-        end = j + 1
     return start, end
 
 
@@ -961,8 +978,11 @@ def _infer(text: str) -> LogResult:
             if exc and status == "failed":
                 res.summary.setdefault("error", common.short_string(exc))
 
+    kinds = np.full(n, SKIP, dtype=np.int8)
+    for spec, idx in groups:
+        kinds[idx] = spec.kind
     # the script's source printed at the top of a log: code, never config or metrics
-    cs, ce = _code_lines(lines, n)
+    cs, ce = _code_lines(lines, kinds)
     if ce > cs:
         excl[cs:ce] = True
 
@@ -980,9 +1000,6 @@ def _infer(text: str) -> LogResult:
     # A metric line without a counter belongs to the step line above it when only blank,
     # checkpoint and other such lines lie between them (``Epoch 3/10`` then ``- 2s - loss:
     # ...``); after anything else (chatter, warnings, a summary) it is not a step's metric.
-    kinds = np.full(n, SKIP, dtype=np.int8)
-    for spec, idx in groups:
-        kinds[idx] = spec.kind
     kinds[excl] = SKIP
     passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT)
     anchor = np.maximum.accumulate(np.where(passing, -1, np.arange(n)))
@@ -1092,7 +1109,9 @@ def _infer(text: str) -> LogResult:
         counts = np.bincount(sax)
         primary = int(np.argmax(counts))
         res.step_axis = acc.axis_names[primary]
-        live, res.attempts = _attempts(sval, sax == primary)
+        axis = res.step_axis
+        wraps = not axis.startswith("epoch") and "/M" in axis
+        live, res.attempts = _attempts(sval, sax == primary, wraps)
         if res.attempts > 1:
             res.warnings.append(
                 f"{res.attempts} attempts in one log (the step went back "
@@ -1119,13 +1138,26 @@ def _ignored_text(line: str) -> str:
     return t if len(t) <= 200 else t[:199] + "…"
 
 
-def _attempts(sval: np.ndarray, primary: np.ndarray) -> tuple[np.ndarray | None, int]:
+def _attempts(sval: np.ndarray, primary: np.ndarray, wraps: bool) -> tuple[np.ndarray | None, int]:
     """Appended restarts: where the main step counter goes back, a new attempt starts. Returns
     (which step lines to keep, or None for all; the number of attempts). A step line of an
-    attempt is dropped when a later attempt starts at or below its step."""
+    attempt is dropped when a later attempt starts at or below its step.
+
+    A counter that goes back is not a restart when an outer counter (a step line of another
+    kind, ``Epoch 2``) went forward in between, nor, for a ``N/M`` counter below the epoch
+    (``wraps``), when it goes back from near its largest value (the next epoch)."""
     pos = np.flatnonzero(primary)
     pv = sval[pos]
     back = np.flatnonzero(pv[1:] < pv[:-1]) + 1  # into pos: the first line of each new attempt
+    if len(back) and not primary.all():
+        other = ~primary
+        ov = sval[other]
+        adv = np.zeros(len(sval), dtype=np.int64)
+        adv[np.flatnonzero(other)[1:]] = ov[1:] > ov[:-1]
+        cs = np.cumsum(adv)
+        back = back[cs[pos[back]] == cs[pos[back - 1]]]
+    if len(back) and wraps:
+        back = back[pv[back - 1] < 0.9 * pv.max()]
     if not len(back) or len(back) > MAX_RESTARTS:
         # none, or a counter that restarts all the time (a batch counter within epochs)
         return None, 1
