@@ -1,8 +1,12 @@
 """Write expected.json for a Hugging Face Trainer output folder with the json module (not expbook).
 
-Usage: python expected_hf.py DIR
+Usage: python expected_hf.py DIR [CONFIG_KEY ...]
 Series: every numeric key of trainer_state.json's log_history entries that carry a per-step
 value (entries with train_runtime are the end-of-training summary, not points).
+Config: the given top-level keys of trainer_state.json (train_batch_size and num_train_epochs
+when none are given) and, when the folder has the model's config.json, its scalar fields
+(strings, numbers, booleans, null; not lists or objects) under "model".
+Summary: all_results.json's numbers, with trainer_state.json's exact epoch.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import sys
 from pathlib import Path
 
 
-def main(folder: str) -> None:
+def main(folder: str, *keys: str) -> None:
     root = Path(folder)
     state = json.loads((root / "trainer_state.json").read_text())
     series: dict[str, list[tuple[int, float]]] = {}
@@ -28,13 +32,21 @@ def main(folder: str) -> None:
         for k, v in series.items()
     }
     # the Trainer's run settings trainer_state.json keeps at its top level
-    config = {k: state[k] for k in ("train_batch_size", "num_train_epochs") if k in state}
+    keys = keys or ("train_batch_size", "num_train_epochs")
+    config: dict[str, object] = {k: state[k] for k in keys if k in state}
+    model = root / "config.json"
+    if model.is_file():
+        fields = json.loads(model.read_text()).items()
+        config["model"] = {k: v for k, v in fields if not isinstance(v, (list, dict))}
     out = {"runs": 1, "step": "step", "metrics": metrics, "config": config}
     results = root / "all_results.json"
     if results.is_file():
         out["summary"] = json.loads(results.read_text())
+        # Trainer.save_metrics rounds epoch to 2 decimals; trainer_state.json keeps it exact
+        if "epoch" in out["summary"] and "epoch" in state:
+            out["summary"]["epoch"] = state["epoch"]
     (root / "expected.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])
