@@ -42,6 +42,15 @@ PASSING = [
     "keras-csvlogger-mnist",
     "optuna-forest-cover-trials",
     "cifar10-logging-epochs",
+    "llmc-gpt2-124m-main-log",
+    "modded-nanogpt-code-header-log",
+    "seq2seq-token-acc-train-log",
+    "nanogpt-shakespeare-char-nan",
+    "megatron-deepspeed-pdsh-log",
+    "mmdet3-faster-rcnn-voc-log",
+    "nanogpt-seis-train-eval-log",
+    "keras-fit-progress-bars-log",
+    "captioning-epoch-step-log",
 ]
 
 

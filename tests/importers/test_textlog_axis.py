@@ -130,9 +130,9 @@ def test_nanogpt_iter_and_eval_lines() -> None:
     assert pts(r, "loss") == [(0, 4.2654), (10, 3.2458), (20, 2.7902), (250, 2.0388)]
     assert pts(r, "time") == [(0, 29897.76), (10, 52.37), (20, 52.55), (250, 5389.67)]
     assert pts(r, "mfu") == [(0, -100.0), (10, 7.12), (20, 7.11), (250, 6.35)]
-    assert pts(r, "train_loss") == [(0, 4.2874), (250, 1.9676)]
-    assert pts(r, "val_loss") == [(0, 4.2823), (250, 2.0646)]
-    assert set(r.series) == {"loss", "time", "mfu", "train_loss", "val_loss"}
+    assert pts(r, "train/loss") == [(0, 4.2874), (250, 1.9676)]
+    assert pts(r, "val/loss") == [(0, 4.2823), (250, 2.0646)]
+    assert set(r.series) == {"loss", "time", "mfu", "train/loss", "val/loss"}
     assert r.config["out_dir"] == "out-shakespeare-char"
     assert r.config["eval_interval"] == 250
     assert r.config["always_save_checkpoint"] is False
@@ -153,10 +153,10 @@ def test_same_label_for_train_and_val_gives_two_series() -> None:
         "Epoch 1 | Train Loss: 0.5000 Token Acc: 0.7000 | Val Loss: 0.6000 Token Acc: 0.6500\n"
         "Epoch 2 | Train Loss: 0.4000 Token Acc: 0.7500 | Val Loss: 0.5500 Token Acc: 0.7000\n"
     )
-    assert pts(r, "train_token_acc") == [(1, 0.7), (2, 0.75)]
-    assert pts(r, "val_token_acc") == [(1, 0.65), (2, 0.7)]
-    assert pts(r, "train_loss") == [(1, 0.5), (2, 0.4)]
-    assert pts(r, "val_loss") == [(1, 0.6), (2, 0.55)]
+    assert pts(r, "train/token_acc") == [(1, 0.7), (2, 0.75)]
+    assert pts(r, "val/token_acc") == [(1, 0.65), (2, 0.7)]
+    assert pts(r, "train/loss") == [(1, 0.5), (2, 0.4)]
+    assert pts(r, "val/loss") == [(1, 0.6), (2, 0.55)]
 
 
 def test_fairseq_train_and_valid_lines() -> None:
@@ -167,8 +167,8 @@ def test_fairseq_train_and_valid_lines() -> None:
         "| epoch 002 | valid on 'valid' subset | loss 6.500 | nll_loss 6.300 | ppl 80.00\n"
     )
     assert pts(r, "loss") == [(1, 8.915), (2, 7.1)]
-    assert pts(r, "val_loss") == [(1, 7.61), (2, 6.5)]
-    assert pts(r, "val_ppl") == [(1, 164.47), (2, 80.0)]
+    assert pts(r, "val/loss") == [(1, 7.61), (2, 6.5)]
+    assert pts(r, "val/ppl") == [(1, 164.47), (2, 80.0)]
     assert pts(r, "num_updates") == [(1, 1101.0), (2, 2202.0)]
 
 

@@ -25,7 +25,9 @@ What a line can be (the first rule that applies wins):
   step, global_step, iter, iteration, it, epoch, ep, batch. When a line has several, the
   finest wins (step/iter > epoch > batch); the epoch is then also kept as a series ``epoch``.
   If a step counter has a total (``Step [100/600]``) and the line also has an epoch, the step
-  is made global: ``(epoch - first_epoch) * total + step``.
+  is made global: ``(epoch - 1) * total + step`` (``epoch * total + step`` when epochs count
+  from 0). ``Epoch(val) [3][...]`` results (mmengine) are put at the end of epoch 3 on that
+  axis (``3 * total``).
   Every ``key=value``, ``key: value`` and ``Key Name: value`` field becomes a point of series
   ``norm_key(key)`` at that step.
 * **metric lines without a counter** after the first step line get the step of the last
@@ -62,6 +64,7 @@ import calendar
 import gc
 import os
 import re
+import shlex
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -89,6 +92,8 @@ BOILER_RE = re.compile(
     r"^(?:\s*(?:\[[^\]]{0,60}\]|\((?:INFO|DEBUG)\)|"
     r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
 )
+# Keras' progress bar before the end of an epoch: `` 13/285 [>....] - ETA: 5s - loss: 3.96``
+PROGRESS_RE = re.compile(r"\s*\d+/\d+ \[[=>.]*\] - ETA")
 DECOR_RE = re.compile(r"^\s*(?:[-=*#~_]{3,}|[-=*#~_]\s[-=*#~_]\s)")
 # Every pattern here runs in time linear in the line (a log may hold one 10 MB line): no
 # unanchored search may rescan the rest of the line from each start position, and no two
@@ -125,6 +130,9 @@ KV_RE = re.compile(
     r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+DOTS_RE = re.compile(r"^(?:[\w.\-]+:\s)?\s*([A-Za-z_]\w*) \.{3,} (\S.*?)\s*$")
+THOUSANDS_RE = re.compile(r"(?<![\w,.\[(])\d{1,3}(?:,\d{3})+(?![\w,.])")
+ARG_NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
 BARE_VALUE_RE = re.compile(r"^[\w.\-+/:%@~]+$")
 # the start of a script's source printed at the top of a log (modded-nanogpt, ...)
 CODE_SCAN = 200  # the source must start in the first CODE_SCAN lines
@@ -145,7 +153,7 @@ FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
 
 AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*(?:[:=#]\s*)?$")
 BARE_CTR_RE = re.compile(
-    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)(?:\(train\))?"
+    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)(?:\((train|val|test)\))?"
     r"\s*(?:[\[(#:=]\s*)?$"
 )
 # the key is group 1: the trailing run of key characters, from its first letter
@@ -192,17 +200,17 @@ SPLIT_WORDS = {
     "test": "test",
     "testing": "test",
 }
-SEGMENT_WORD_RE = re.compile(r"^[\s\W]{0,4}?([A-Za-z]+)(?:\s|:|$)")
+SEGMENT_WORD_RE = re.compile(r"^\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z]+)(?:\s|:|$)")
 KEY_WORD_RE = re.compile(r"^[a-z]+")
 AXIS_WORD_RE = re.compile(r"[A-Za-z_]*(?:\(\w+\))?[^\w\s]{0,2}\s*\W?$")
 
-STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step")
+STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step", "steps")
 EPOCH_CTRS = ("epoch", "ep", "train_epoch")
 BATCH_CTRS = ("batch",)
 COUNTER_KEYS = frozenset(STEP_CTRS + EPOCH_CTRS + BATCH_CTRS)
 
 # line kinds
-BLANK, SKIP, WARN, TRACE, CKPT, SUMMARY, CONFIG, STEP, CARRY = range(9)
+BLANK, SKIP, WARN, TRACE, CKPT, SUMMARY, CONFIG, STEP, CARRY, PROGRESS = range(10)
 
 
 @dataclass(eq=False)
@@ -212,6 +220,7 @@ class Field:
     mult: float = 1.0
     denom: int = -1  # slot of a denominator (``a/b``) or -1
     at_for: int = -1  # for "at epoch N": index of the field it belongs to
+    thou: tuple[int, ...] = ()  # slots of thousands groups (``115,214``: the slot of 214)
 
 
 @dataclass(eq=False)
@@ -232,6 +241,7 @@ class Spec:
     safe: bool = True  # bulk extraction allowed
     middle: tuple[str, ...] = ()  # middle literals, longest first
     axis: str = ""  # the step counter as written ("epoch (Epoch N/M)"), for step lines
+    epoch_end: bool = False  # ``Epoch(val) [3]``: the step is the end of that epoch
 
     @property
     def nslots(self) -> int:
@@ -284,7 +294,8 @@ def _space_key(before: str, after: str) -> str | None:
     words = m.group(1).lower().split()
     if any(w in PROSE_WORDS for w in words):
         return None
-    return norm_key(" ".join(words))
+    key = norm_key(" ".join(words))
+    return (_split_key(key) or key) if len(words) > 1 else key
 
 
 def _field(slot: int, key: str, after: str) -> Field:
@@ -294,18 +305,29 @@ def _field(slot: int, key: str, after: str) -> Field:
 
 
 def _name_fields(fields: list[Field], sections: list[str]) -> None:
-    """Section prefixes (``val_token_acc`` for ``Token Acc`` after ``| Val Loss: ...``) and
-    distinct names for a key printed twice in one line (``loss``, ``loss_2``)."""
+    """Keys in a train/val section of a line get the section as a prefix (``Token Acc`` after
+    ``| Val Loss: ...`` -> ``val/token_acc``, ``Val Loss`` -> ``val/loss``); a key printed
+    twice in one line gets a number (``loss``, ``loss_2``): no value overwrites another."""
     seen: dict[str, int] = {}
     for f, sec in zip(fields, sections):
-        if sec:
-            km = KEY_WORD_RE.match(f.key)
-            if not (km and km.group(0) in SPLIT_WORDS):
-                f.key = f"{sec}_{f.key}"
+        if sec and "/" not in f.key:  # ``pascal_voc/mAP`` keeps its own prefix
+            f.key = _split_key(f.key) or f"{sec}/{f.key}"
         k = seen.get(f.key, 0) + 1
         seen[f.key] = k
         if k > 1:
             f.key = f"{f.key}_{k}"
+
+
+def _split_key(key: str) -> str:
+    """``train_loss`` -> ``train/loss``, ``valid loss`` -> ``val/loss``; "" when the key does
+    not start with a train/val/eval/test word followed by more."""
+    km = KEY_WORD_RE.match(key)
+    if not km or km.group(0) not in SPLIT_WORDS:
+        return ""
+    rest = key[km.end() :]
+    if len(rest) < 2 or rest[0] not in "_/ ":
+        return ""
+    return f"{SPLIT_WORDS[km.group(0)]}/{norm_key(rest[1:])}"
 
 
 def _axis_text(
@@ -364,6 +386,8 @@ def analyze(line: str) -> Spec:
     body = _strip_boiler(rest)
     if DECOR_RE.match(body):
         return Spec(SKIP)
+    if PROGRESS_RE.match(body):
+        return Spec(PROGRESS)  # a progress bar redrawn before its final line
     if WARN_RE.search(rest):
         return Spec(WARN)
     if ("sav" in body or "Sav" in body or "SAV" in body) and _ckpt(body) is not None:
@@ -387,25 +411,33 @@ def analyze(line: str) -> Spec:
     fields: list[Field] = []
     spaced: set[int] = set()  # indices of fields keyed by a ``key value`` pair
     sections: list[str] = []  # per field: its train/val section ("" if none)
-    line_section = ""  # set by a segment of its own (``| valid on 'valid' subset |``)
-    seg_section = ""  # set by a segment's first word (``| Val Loss: 0.3 Token Acc: 0.9``)
+    section = ""  # set by a ``|`` segment that starts with train/val/...: ``| Val Loss: ...``
     first_label: str | None = None
     prose = False
     prev_role: tuple[str, int] | None = None  # ("ctr"|"field", index)
     for i in range(n):
         before, after = lits[i], lits[i + 1]
-        if "|" in before:
+        if "|" in before or (i == 0 and "|" in rest):
             segs = before.split("|")
-            for seg in segs[:-1] if i == 0 else segs[1:-1]:
+            if i == 0:
+                segs[0] = _strip_boiler(segs[0])
+            for seg in segs if i == 0 else segs[1:]:  # the segments that start here
                 sm = SEGMENT_WORD_RE.match(seg)
                 if sm and sm.group(1).lower() in SPLIT_WORDS:
-                    line_section = SPLIT_WORDS[sm.group(1).lower()]
-            sm = SEGMENT_WORD_RE.match(segs[-1])
-            seg_section = SPLIT_WORDS.get(sm.group(1).lower(), "") if sm else ""
-        elif i == 0 and "|" in rest:  # the first of the line's ``|`` segments
-            sm = SEGMENT_WORD_RE.match(_strip_boiler(before))
-            seg_section = SPLIT_WORDS.get(sm.group(1).lower(), "") if sm else ""
+                    section = SPLIT_WORDS[sm.group(1).lower()]
         role: tuple[str, int] | None = None
+        if (
+            before == ","
+            and prev_role is not None
+            and prev_role[0] == "field"
+            and len(nums[i]) == 3
+            and nums[i].isdigit()
+            and len(nums[i - 1]) <= 3
+            and nums[i - 1].isdigit()
+        ):
+            f = fields[prev_role[1]]  # ``Total params: 115,214``: a thousands separator
+            f.thou = (*f.thou, i)
+            continue
         if i > 0 and prev_role is not None and before.strip() == "/" and before[:1] == "/":
             if prev_role[0] == "ctr":
                 totals[counters[prev_role[1]][0]] = i
@@ -438,7 +470,7 @@ def analyze(line: str) -> Spec:
                 role = ("ctr", len(counters) - 1)
             else:
                 fields.append(_field(i, key, after))
-                sections.append(line_section or seg_section)
+                sections.append(section)
                 role = ("field", len(fields) - 1)
             if first_label is None:
                 first_label = "".join(p for j, p in enumerate(parts[: 2 * i]) if j % 2 == 0)
@@ -447,6 +479,10 @@ def analyze(line: str) -> Spec:
             name = bm.group(1).lower().replace(" ", "_")
             counters.append((i, name))
             role = ("ctr", len(counters) - 1)
+            tag = (bm.group(2) or "").lower()
+            if tag in ("val", "test") and name == "epoch":
+                spec.epoch_end = True  # mmengine ``Epoch(val) [3][2510/2510]``
+                section = tag
         elif (
             integral
             and i + 2 <= n
@@ -461,11 +497,14 @@ def analyze(line: str) -> Spec:
             sk = _space_key(before, after)
             if sk is not None:
                 fields.append(_field(i, sk, after))
-                sections.append(line_section or seg_section)
+                sections.append(section)
                 spaced.add(len(fields) - 1)
                 role = ("field", len(fields) - 1)
         prev_role = role
 
+    if spec.epoch_end:
+        # the progress counter of an evaluation is not the step: the epoch is
+        counters = [c for c in counters if c[1] in EPOCH_CTRS]
     if spaced and not counters:
         # ``key value`` pairs only on lines with a step counter (prose has many of them)
         keep = [j for j in range(len(fields)) if j not in spaced]
@@ -643,6 +682,11 @@ class _Acc:
         self.step_ax: list[np.ndarray] = []  # codes of the step lines' axis descriptions
         self.axis_codes: dict[str, int] = {}
         self.axis_names: list[str] = []
+        # ``Epoch(val) [3]`` lines, put at the end of their epoch on the global step axis
+        self.epoch_end: list[np.ndarray] = []
+        self.epoch_total = 0  # the largest M of the ``epoch x M + step`` axis (0: none)
+        self.epoch_base = 1.0
+        self.end_axes: set[str] = set()  # their axis descriptions
         self.huge = 0  # numbers too large for a float64, left out
         self.huge_line = -1  # index of the first line holding one
 
@@ -669,7 +713,13 @@ class _Acc:
             return z, z, z
         sidx = np.concatenate(self.step_idx)
         o = np.argsort(sidx, kind="stable")
-        return sidx[o], np.concatenate(self.step_val)[o], np.concatenate(self.step_ax)[o]
+        sidx, sval = sidx[o], np.concatenate(self.step_val)[o]
+        if self.epoch_end and self.epoch_total:
+            at = np.isin(sidx, np.concatenate(self.epoch_end))
+            ends = (sval[at] - self.epoch_base + 1) * self.epoch_total
+            sval = sval.copy()
+            sval[at] = np.where(np.abs(ends) < STEP_LIMIT, ends, sval[at])
+        return sidx, sval, np.concatenate(self.step_ax)[o]
 
 
 def _missing_wall(n: int) -> np.ndarray:
@@ -692,6 +742,9 @@ def _apply_fields(
             continue
         seen.add(f.key)
         v = arr[:, f.slot]
+        for t in f.thou:
+            with np.errstate(over="ignore"):
+                v = v * 1000.0 + arr[:, t]
         if f.mult != 1.0:
             with np.errstate(over="ignore"):
                 v = v * f.mult
@@ -714,9 +767,12 @@ def _steps_of(spec: Spec, arr: np.ndarray, first_epoch: list[float]) -> np.ndarr
     if spec.epoch >= 0 and spec.step_total >= 0:
         ep = arr[:, spec.epoch]
         if not first_epoch:
-            first_epoch.append(float(ep[0]))
+            # epochs count from 1 (from 0 when a 0 is seen): a log that starts later, at
+            # epoch 3, still gets the global steps of epoch 3
+            first_epoch.append(0.0 if len(ep) and np.nanmin(ep) <= 0 else 1.0)
         with np.errstate(over="ignore", invalid="ignore"):
             steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
+
     return np.where(np.abs(steps) < STEP_LIMIT, steps, np.nan)
 
 
@@ -725,6 +781,14 @@ def _add_steps(
 ) -> bool:
     """Record the step of each row; False when no row has a usable step."""
     steps = _steps_of(spec, arr, first_epoch)
+    if spec.epoch >= 0 and spec.step_total >= 0 and len(arr):
+        tot = arr[:, spec.step_total]
+        if np.isfinite(tot).any():
+            acc.epoch_total = max(acc.epoch_total, int(np.nanmax(tot)))
+            acc.epoch_base = first_epoch[0]
+    if spec.epoch_end:
+        acc.epoch_end.append(idx)
+        acc.end_axes.add(spec.axis)
     ok = np.isfinite(steps)
     if ok.all():
         acc.add_steps(idx, steps.astype(np.int64), spec.axis)
@@ -790,6 +854,8 @@ def _summary_line(line: str, spec: Spec, out: dict[str, Any]) -> bool:
         except ValueError:
             keys.append("")
             continue
+        for t in f.thou:
+            v = v * 1000 + int(vals[t])
         if f.mult != 1.0:
             v = v * f.mult
         if f.denom >= 0:
@@ -852,14 +918,28 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     cm = CMD_RE.search(text)
     if cm:
         config.setdefault("cmd", cm.group(1).strip())
+        _argv_config(cm.group(1), config)
         text = text[: cm.start()]
         got = True
-    pairs = KV_RE.findall(text)
+    elif ".py " in text and " --" in text and _argv_config(text, config):
+        return True  # a command line (printed by the script or the shell)
+    dm = DOTS_RE.match(text)
+    if dm:  # Megatron's argument dump: ``  lr ........ 1e-05``
+        ok, val = _config_value(dm.group(2))
+        if ok:
+            config.setdefault(dm.group(1), val)
+        return ok
+    if "," in text:
+        text = THOUSANDS_RE.sub(lambda t: t.group(0).replace(",", ""), text)
+    pairs = list(KV_RE.finditer(text))
     if pairs:
-        for k, v in pairs:
-            ok, val = _config_value(v)
+        for pm in pairs:
+            e = pm.end()
+            if text[e : e + 1] == "," and text[e + 1 : e + 2].strip():
+                continue  # ``CUDA_VISIBLE_DEVICES=8,9,10,11``: not the whole value
+            ok, val = _config_value(pm.group(2))
             if ok:
-                config.setdefault(k, val)
+                config.setdefault(pm.group(1), val)
                 got = True
         return got
     km = KEYCOLON_RE.match(text)
@@ -868,6 +948,41 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
         if ok:
             config.setdefault(km.group(1), val)
         return ok
+    return got
+
+
+def _argv_config(cmdline: str, config: dict[str, Any]) -> bool:
+    """``python train.py --lr=5e-4 --batch_size 128 --fp16`` -> config lr, batch_size, fp16
+    (``-`` in a name read as ``_``, as argparse does). True if an option was found."""
+    try:
+        toks = shlex.split(cmdline)
+    except ValueError:
+        toks = cmdline.split()
+    start = next((k for k, t in enumerate(toks) if t.endswith(".py")), -1)
+    if start < 0:
+        return False
+    got = False
+    k = start + 1
+    while k < len(toks):
+        t = toks[k]
+        k += 1
+        if not t.startswith("--") or len(t) < 3:
+            continue
+        name, eq, value = t[2:].partition("=")
+        if not eq:
+            nxt = toks[k] if k < len(toks) else None
+            if nxt is not None and (
+                not nxt.startswith("-") or common.parse_number(nxt) is not None
+            ):
+                value = nxt
+                k += 1
+            else:
+                value = "true"
+        name = name.replace("-", "_")
+        if not ARG_NAME_RE.match(name):
+            continue
+        config.setdefault(name, common.coerce_value(value))
+        got = True
     return got
 
 
@@ -988,12 +1103,14 @@ def _infer(text: str) -> LogResult:
 
     first_step = n
     last_step = -1
+    n_steps = 0
     for spec, idx in groups:
         if spec.kind == STEP:
             ok = idx[~excl[idx]]
             if len(ok):
                 first_step = min(first_step, int(ok[0]))
                 last_step = max(last_step, int(ok[-1]))
+                n_steps += len(ok)
     header_mask = np.zeros(n, dtype=bool)
     header_mask[:first_step] = True
 
@@ -1001,11 +1118,16 @@ def _infer(text: str) -> LogResult:
     # checkpoint and other such lines lie between them (``Epoch 3/10`` then ``- 2s - loss:
     # ...``); after anything else (chatter, warnings, a summary) it is not a step's metric.
     kinds[excl] = SKIP
-    passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT)
+    passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT) | (kinds == PROGRESS)
     anchor = np.maximum.accumulate(np.where(passing, -1, np.arange(n)))
     prev = np.concatenate(([-1], anchor[:-1]))
     chained = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
-    del kinds, passing, anchor, prev
+    # the line right above (blank lines and progress bars aside) is a step line
+    quiet = (kinds == BLANK) | (kinds == PROGRESS)
+    anchor = np.maximum.accumulate(np.where(quiet, -1, np.arange(n)))
+    prev = np.concatenate(([-1], anchor[:-1]))
+    direct = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
+    del kinds, passing, anchor, prev, quiet
 
     acc = _Acc()
     first_epoch: list[float] = []
@@ -1025,6 +1147,9 @@ def _infer(text: str) -> LogResult:
         kind = spec.kind
         if kind == BLANK:
             continue
+        if kind == PROGRESS:
+            ign.append(idx)
+            continue
         if kind in (SKIP, WARN):
             hm = header_mask[idx]
             in_header = idx[hm] if kind == SKIP else idx[:0]
@@ -1040,6 +1165,10 @@ def _infer(text: str) -> LogResult:
             slow.extend((int(i), spec) for i in hdr_idx.tolist())
             if kind == CARRY and len(body_idx):
                 ch = chained[body_idx]
+                if n_steps > 1 and body_idx[0] > last_step and not direct[body_idx[0]]:
+                    # a shape seen only after the last step line: final values
+                    # (``Score for model: Test loss: 0.45`` after the last epoch)
+                    ch = np.zeros(len(body_idx), dtype=bool)
                 if not ch.all():
                     # not below a step line: a final value after the last step line
                     # (``Test accuracy: 0.91``), else nothing (library chatter)
@@ -1107,6 +1236,9 @@ def _infer(text: str) -> LogResult:
     live = None
     if len(sidx):
         counts = np.bincount(sax)
+        if len(acc.end_axes) < len(acc.axis_names):
+            for name in acc.end_axes:  # evaluation lines are not the main axis
+                counts[acc.axis_codes[name]] = -1
         primary = int(np.argmax(counts))
         res.step_axis = acc.axis_names[primary]
         axis = res.step_axis
