@@ -349,3 +349,98 @@ def test_attempts_warning_reaches_the_import_output(tmp_path: Path) -> None:
     assert "3 attempts in one log" in res.output
     out = json.loads(res.output)
     assert "3 attempts in one log" in json.dumps(out)
+
+
+# -------------------------------------------------------------------------------------------
+# more real-log forms
+
+
+def test_keras_progress_bars_give_one_point_per_epoch_and_final_scores() -> None:
+    bar = "[==============================]"
+    text = "".join(
+        f"Epoch {e}/2\n\n"
+        f"  1/285 [..............................] - ETA: 1:04 - loss: 4.0902 - acc: 0.0000e+00\n"
+        f" 13/285 [>.............................] - ETA: 5s - loss: 3.9622 - acc: 0.0577\n"
+        f"285/285 {bar} - 6s 22ms/step - loss: {e / 10:.4f} - acc: 0.5 - val_loss: 1.3943\n"
+        for e in (1, 2)
+    )
+    text += "Score for model: Test loss:  0.4567\nScore for model: Test accuracy:  0.9031\n"
+    text += "Total params: 115,214\nNon-trainable params: 0\n"
+    r = parse(text)
+    assert pts(r, "loss") == [(1, 0.1), (2, 0.2)]
+    assert pts(r, "val_loss") == [(1, 1.3943), (2, 1.3943)]
+    assert "eta" not in r.series
+    assert r.summary["test_loss"] == 0.4567
+    assert r.summary["test_accuracy"] == 0.9031
+    assert r.summary["total_params"] == 115214
+    assert r.summary["non_trainable_params"] == 0
+
+
+def test_command_line_options_and_argument_dumps_are_config() -> None:
+    r = parse(
+        "/usr/bin/python /tmp/train.py --n_epoch=100 --lr=5e-4 --batch-size 128 --fp16\n"
+        "host-1: ------------------------ arguments ------------------------\n"
+        "host-1:   num_layers ...................................... 36\n"
+        "host-1:   optimizer ....................................... adam\n"
+        "host-1:   async_io ............... \x1b[93m[NO]\x1b[0m\n"
+        "Setting CUDA_VISIBLE_DEVICES=8,9,10,11\n"
+        "train tokens = 239,182,819\n"
+        "step 1 loss=0.5\n"
+    )
+    assert r.config["n_epoch"] == 100
+    assert r.config["lr"] == 5e-4
+    assert r.config["batch_size"] == 128
+    assert r.config["fp16"] is True
+    assert r.config["num_layers"] == 36
+    assert r.config["optimizer"] == "adam"
+    assert r.config["tokens"] == 239182819
+    assert "async_io" not in r.config
+    assert "CUDA_VISIBLE_DEVICES" not in r.config  # cut at its first comma: not the value
+
+
+def test_mmengine_val_results_go_to_the_end_of_their_epoch() -> None:
+    r = parse(
+        "Epoch(train)  [1][ 50/100]  lr: 1.0e-03  time: 0.7  loss: 1.0\n"
+        "Epoch(train)  [1][100/100]  lr: 1.0e-03  time: 0.7  loss: 0.9\n"
+        "Epoch(val)  [1][ 50/250]    eta: 0:03:29  time: 0.08  memory: 8159\n"
+        "Epoch(val) [1][250/250]    pascal_voc/mAP: 0.3451  data_time: 0.01\n"
+        "Epoch(train)  [2][ 50/100]  lr: 1.0e-03  time: 0.6  loss: 0.8\n"
+        "Epoch(val) [2][250/250]    pascal_voc/mAP: 0.5000  data_time: 0.01\n"
+    )
+    assert pts(r, "loss") == [(50, 1.0), (100, 0.9), (150, 0.8)]
+    assert pts(r, "pascal_voc/map") == [(100, 0.3451), (200, 0.5)]
+    assert pts(r, "time") == [(50, 0.7), (100, 0.7), (150, 0.6)]  # training only
+    assert pts(r, "val/time") == [(100, 0.08)]
+    assert r.step_axis.startswith("epoch x M + step")
+
+
+def test_a_log_that_starts_at_a_later_epoch_keeps_global_steps() -> None:
+    r = parse(
+        "Epoch [3/3], Step [100/1000], Loss: 0.5000\nEpoch [3/3], Step [200/1000], Loss: 0.4000\n"
+    )
+    assert pts(r, "loss") == [(2100, 0.5), (2200, 0.4)]
+
+
+def test_pattern_result_has_axis_and_ignored_lines() -> None:
+    r = textlog.parse_text(
+        "step 1 loss 0.5\nnoise\nstep 2 loss 0.4\n",
+        ParseOptions(pattern="step {step:int} loss {loss}"),
+    )
+    assert r.step_axis == "{step} (--pattern)"
+    assert r.ignored == [(2, "noise")]
+    r = textlog.parse_text("loss=0.5\n", ParseOptions(pattern="loss={loss}"))
+    assert r.step_axis == "line index (--pattern)"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "step 1 " + "| Train Loss: 1 " * 20_000,
+        "step 1 tokens: 1" + ",000" * 20_000,
+        "step 1 " + "loss=1 " * 20_000,
+        "python a.py " + "--x 1 " * 20_000,
+    ],
+)
+def test_long_repetitive_lines_stay_bounded(line: str) -> None:
+    r = parse(line + "\nstep 2 loss=3\n")
+    assert len(r.series) <= textlog.MAX_REPEATS + 1

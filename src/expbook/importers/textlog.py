@@ -309,13 +309,18 @@ def _name_fields(fields: list[Field], sections: list[str]) -> None:
     ``| Val Loss: ...`` -> ``val/token_acc``, ``Val Loss`` -> ``val/loss``); a key printed
     twice in one line gets a number (``loss``, ``loss_2``): no value overwrites another."""
     seen: dict[str, int] = {}
+    keep: list[Field] = []
     for f, sec in zip(fields, sections):
         if sec and "/" not in f.key:  # ``pascal_voc/mAP`` keeps its own prefix
             f.key = _split_key(f.key) or f"{sec}/{f.key}"
         k = seen.get(f.key, 0) + 1
         seen[f.key] = k
+        if k > MAX_REPEATS:
+            continue  # a line that repeats one key thousands of times is not a report
         if k > 1:
             f.key = f"{f.key}_{k}"
+        keep.append(f)
+    fields[:] = keep
 
 
 def _split_key(key: str) -> str:
@@ -434,6 +439,7 @@ def analyze(line: str) -> Spec:
             and nums[i].isdigit()
             and len(nums[i - 1]) <= 3
             and nums[i - 1].isdigit()
+            and len(fields[prev_role[1]].thou) < MAX_THOUSANDS
         ):
             f = fields[prev_role[1]]  # ``Total params: 115,214``: a thousands separator
             f.thou = (*f.thou, i)
@@ -597,6 +603,9 @@ def _num(tok: str) -> float | int:
 
 STEP_LIMIT = 2.0**63  # steps are int64
 IGNORED_MAX = 20
+MAX_REPEATS = 100  # numbered copies of one key in one line (``loss``, ``loss_2``, ...)
+MAX_THOUSANDS = 4  # thousands groups read after a number (``1,234,567,890,123``)
+ARGV_MAX = 10_000  # longest command line read as options
 MAX_RESTARTS = 20  # more restarts of the step counter: it is not a run-level counter
 
 
@@ -954,6 +963,8 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
 def _argv_config(cmdline: str, config: dict[str, Any]) -> bool:
     """``python train.py --lr=5e-4 --batch_size 128 --fp16`` -> config lr, batch_size, fp16
     (``-`` in a name read as ``_``, as argparse does). True if an option was found."""
+    if len(cmdline) > ARGV_MAX:
+        return False
     try:
         toks = shlex.split(cmdline)
     except ValueError:
