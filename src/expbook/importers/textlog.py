@@ -3,10 +3,14 @@
 What a line can be (the first rule that applies wins):
 
 * **blank** lines are ignored (not counted).
+* **script source** printed at the top of a log (from a line such as ``import os`` in the
+  first 200 lines to the next ``=====`` line, or to the end of the lines that read as code)
+  is skipped: neither config nor metrics.
 * **tracebacks** (``Traceback (most recent call last):`` up to and including the exception
   line) are skipped and mark the run ``failed`` (``killed`` for ``KeyboardInterrupt``).
 * **warnings** (a word ``warning``/``warn``/``deprecated``) and decorative lines
-  (``--- Training Complete ---``, ``=====``) are skipped.
+  (``--- Training Complete ---``, ``=====``) are skipped, and so are Keras progress-bar
+  redraws (`` 13/285 [>....] - ETA: 5s - loss: ...``; the epoch's final bar line counts).
 * **checkpoint lines** ``saved best -> path`` / ``Saving checkpoint to path``: not metrics; they
   set summary ``checkpoint/<label>`` = path and ``checkpoint/<label>_step`` = the step at which
   it was saved (``<label>`` is the word after *saved* such as ``best``/``last``, else ``latest``).
@@ -21,21 +25,52 @@ What a line can be (the first rule that applies wins):
   ``final/test_acc_non_diag``; ``done: iter=15000 total_elapsed=18199.8s`` -> ``done/iter``,
   ``done/total_elapsed``.
 * **step lines** hold a counter: ``step 500/15000``, ``[step 500]``, ``Epoch: 050``,
-  ``Epoch 3/10``, ``iter 10:``, ``epoch=3``, ``Epoch [3/10], Step [100/600]``. Counter words:
-  step, global_step, iter, iteration, it, epoch, ep, batch. When a line has several, the
+  ``Epoch 3/10``, ``iter 10:``, ``iteration 10/ 1000``, ``epoch=3``, ``| epoch 001 |``,
+  ``step:10/3000``, llm.c's ``s:120`` (at the start of a line), ``[50/500]`` (a bracketed
+  progress counter: ``Epoch [1][50/500]``), ``Epoch [3/10], Step [100/600]``. Counter words:
+  step, steps, global_step, iter, iteration, it, epoch, ep, batch. The counter is never a
+  metric. When a line has several, the
   finest wins (step/iter > epoch > batch); the epoch is then also kept as a series ``epoch``.
   If a step counter has a total (``Step [100/600]``) and the line also has an epoch, the step
   is made global: ``(epoch - 1) * total + step`` (``epoch * total + step`` when epochs count
   from 0). ``Epoch(val) [3][...]`` results (mmengine) are put at the end of epoch 3 on that
   axis (``3 * total``).
   Every ``key=value``, ``key: value`` and ``Key Name: value`` field becomes a point of series
-  ``norm_key(key)`` at that step.
-* **metric lines without a counter** after the first step line get the step of the last
-  counter line (multi-line step reports).
+  ``norm_key(key)`` at that step; on step lines also ``key value`` pairs after a delimiter
+  (nanoGPT ``iter 100: loss 2.31, time 35.2ms``, fairseq ``| loss 4.2 | ppl 18.4``).
+  **Sections**: in a line cut by ``|``, a segment that starts with train/val/valid/eval/test
+  opens a section that lasts to the next one; its keys are named ``<section>/<key>``
+  (``Train Loss: a | Token Acc: b | Val Loss: c | Token Acc: d`` -> ``train/loss``,
+  ``train/token_acc``, ``val/loss``, ``val/token_acc``; ``| valid on 'valid' subset | loss
+  4.1`` -> ``val/loss``); a ``key value`` phrase that starts with such a word is named the same
+  way (``train loss 2.0`` -> ``train/loss``). A key printed twice in one line is numbered
+  (``loss``, ``loss_2``): no value overwrites another.
+* **metric lines without a counter** get the step of the step line above them when only
+  blank lines, other such lines, checkpoint lines and progress bars lie between (``Epoch
+  3/10`` then ``- 2s - loss: ... - val_loss: ...``). Elsewhere they are not metrics (library
+  chatter such as ``Added key: store_based_barrier_key:1 to store for rank: 0``; a key phrase
+  that starts with a word like *to*/*for*/*of* marks such a sentence), except after the last
+  step line, where they are final values: summary (``Test accuracy: 0.91``); a shape seen only
+  after the last step line, not right under it, is such a final value too.
 * **header lines** (before the first step line) become config: ``key=value`` pairs (also
-  ``Namespace(lr=0.1, ...)``), ``key: value`` with a one-word key and a one-token value, and
-  ``cmd: ...`` (kept whole as config ``cmd``). Other header lines are skipped.
+  ``Namespace(lr=0.1, ...)``), ``key: value`` with a one-word key and a one-token value (a
+  settings block ``  batch_size: 128`` after log prefixes), Megatron's argument dump
+  (``  lr ........ 1e-05``), the options of a command line (``python train.py --lr=5e-4
+  --batch_size 128 --fp16``), and ``cmd: ...`` (kept whole as config ``cmd``, its options read
+  too). A value must be a literal (number, bool, None, quoted string, bracketed literal, one
+  bare word): ``code = f.read()`` or ``GradScaler(enabled=(dtype`` is code, not config;
+  comments (``# device = 'cpu'``) are not config. Other header lines are skipped.
+* **appended restarts**: when the main step counter goes back (``Epoch 1..5``, then
+  ``1..3``, then ``1..10``), each run of it is an attempt; where attempts overlap, the last one
+  wins (earlier points at or after a later attempt's first step are dropped) and the run gets
+  a warning ``3 attempts in one log ...``. An inner counter that goes back when an outer one
+  (another kind of step line) advances, or an ``N/M`` counter that wraps from near its top,
+  is not a restart.
 * everything else is skipped; ``skipped_lines`` counts every non-blank line that gave nothing.
+
+For ``expbook import --explain`` the result also tells the main step axis as written
+(``step_axis``: ``iter N``, ``epoch (Epoch N/M)``), the first 20 ignored lines with their
+numbers (``ignored``) and the number of ``attempts``.
 
 Keys: series and summary keys are normalised by :func:`common.norm_key` (lower snake_case,
 ``Test Acc (non-diag)`` -> ``test_acc_non_diag``, ``/`` and ``.`` kept). Config keys are kept
