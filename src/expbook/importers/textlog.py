@@ -1164,16 +1164,19 @@ def _infer(text: str) -> LogResult:
     # checkpoint and other such lines lie between them (``Epoch 3/10`` then ``- 2s - loss:
     # ...``); after anything else (chatter, warnings, a summary) it is not a step's metric.
     kinds[excl] = SKIP
-    passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT) | (kinds == PROGRESS)
-    anchor = np.maximum.accumulate(np.where(passing, -1, np.arange(n)))
-    prev = np.concatenate(([-1], anchor[:-1]))
-    chained = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
-    # the line right above (blank lines and progress bars aside) is a step line
-    quiet = (kinds == BLANK) | (kinds == PROGRESS)
-    anchor = np.maximum.accumulate(np.where(quiet, -1, np.arange(n)))
-    prev = np.concatenate(([-1], anchor[:-1]))
-    direct = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
-    del kinds, passing, anchor, prev, quiet
+    chained = direct = np.zeros(0, dtype=bool)
+    if any(spec.kind == CARRY for spec, _ in groups):
+        passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT) | (kinds == PROGRESS)
+        anchor = np.maximum.accumulate(np.where(passing, -1, np.arange(n)))
+        prev = np.concatenate(([-1], anchor[:-1]))
+        chained = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
+        # the line right above (blank lines and progress bars aside) is a step line
+        quiet = (kinds == BLANK) | (kinds == PROGRESS)
+        anchor = np.maximum.accumulate(np.where(quiet, -1, np.arange(n)))
+        prev = np.concatenate(([-1], anchor[:-1]))
+        direct = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
+        del passing, anchor, prev, quiet
+    del kinds
 
     acc = _Acc()
     first_epoch: list[float] = []
