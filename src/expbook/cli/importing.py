@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .._output import emit
+from .._output import emit, to_json, visible
 from ._common import (
     CONTEXT,
     open_backend,
@@ -37,6 +37,13 @@ from ._common import (
     "'step {step} loss {loss}' (see README).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show how each file would be read (reader and why, step axis, keys with point "
+    "counts, config keys, warnings, ignored log lines, a --pattern suggestion when nothing "
+    "is found); write nothing.",
+)
 @store_options
 def import_cmd(
     store: str | None,
@@ -46,20 +53,23 @@ def import_cmd(
     from_format: str | None,
     pattern: str | None,
     dry_run: bool,
+    explain: bool,
 ) -> None:
     """Import runs from files: logs, CSV/JSON metrics, summaries, configs, prediction files,
     TensorBoard, MLflow, W&B offline runs, Lightning and Hugging Face outputs.
 
     Directories are walked recursively; a run folder becomes one run named after it.
     Importing the same files again changes nothing; a changed file replaces what came
-    from it. Exits 1 if any file failed.
+    from it. Files a folder walk passed over are listed as skipped, with the reason. Exits 1
+    if any file failed, or if nothing at all was imported (every run empty, no run found).
 
     \b
     Example:
       expbook import results/ logs/ --project gnn
       expbook import train.log --pattern 'step {step} loss {loss}'
+      expbook import train.log --explain
     """
-    from ..importers.driver import import_paths, summarize
+    from ..importers.driver import Skipped, import_paths, summarize
 
     if from_format is not None:
         from ..importers.registry import UnknownFormat, resolve
@@ -68,9 +78,13 @@ def import_cmd(
             resolve(from_format)
         except UnknownFormat as e:
             raise click.BadParameter(str(e), param_hint="--from") from None
+    if explain:
+        _explain(fmt, paths, project, from_format, pattern)
+        return
     backend = open_backend(store, create=not dry_run) if not dry_run else _maybe_backend(store)
     default_project = os.environ.get("EXPBOOK_PROJECT") or "default"
     progress_cb, finish_progress = _progress(fmt)
+    skipped: list[Skipped] = []
     try:
         outcomes = import_paths(
             backend,
@@ -81,11 +95,12 @@ def import_cmd(
             pattern=pattern,
             dry_run=dry_run,
             progress=progress_cb,
+            skipped=skipped,
         )
     finally:
         finish_progress()
     counts = summarize(outcomes)
-    rows = [
+    rows: list[list[Any]] = [
         [
             o.status,
             o.name,
@@ -97,15 +112,77 @@ def import_cmd(
         ]
         for o in outcomes
     ]
+    shown = skipped if fmt != "table" else skipped[:MAX_SKIPPED_ROWS]
+    rows.extend(["skipped", "", "", "", "", _rel(s.path), s.reason] for s in shown)
+    notes = [", ".join(f"{n} {k}" for k, n in sorted(counts.items()))] if counts else []
+    if skipped:
+        more = len(skipped) - len(shown)
+        notes.append(
+            f"{len(skipped)} file(s) skipped"
+            + (f" ({more} not shown; --format json lists every one)" if more else "")
+        )
     emit(
         fmt,
         columns=["status", "run", "id", "format", "points", "source", "note"],
         rows=rows,
-        json_obj={"runs": [o.as_json() for o in outcomes], "counts": counts},
+        json_obj={
+            "runs": [o.as_json() for o in outcomes],
+            "counts": counts,
+            "skipped": [s.as_json() for s in skipped],
+        },
         empty="nothing to import",
-        notes=[", ".join(f"{n} {k}" for k, n in sorted(counts.items()))] if counts else [],
+        notes=notes,
     )
-    if counts.get("failed"):
+    # failures in full on stderr too: a table cell may be cut, stdout may go to a file
+    for o in outcomes:
+        if o.status in ("failed", "empty"):
+            click.echo(
+                visible(f"expbook import: {o.status}: {o.source}: {o.note or 'no reason given'}"),
+                err=True,
+            )
+    stored = sum(counts.get(k, 0) for k in OK_STATUSES)
+    if counts.get("failed") or not stored:
+        if not stored and not counts.get("failed"):
+            click.echo("expbook import: nothing imported", err=True)
+        raise SystemExit(1)
+
+
+MAX_SKIPPED_ROWS = 20  # a table lists this many skipped files; JSON and CSV list every one
+# outcomes that leave a run in the store (or would, in a dry run)
+OK_STATUSES = ("imported", "updated", "unchanged", "would-import", "would-update")
+
+
+def _explain(
+    fmt: str,
+    paths: tuple[str, ...],
+    project: str | None,
+    from_format: str | None,
+    pattern: str | None,
+) -> None:
+    """``--explain``: how the files would be read; no store is opened."""
+    from ..importers.explain import explain, importable, render
+    from ..importers.registry import ParseOptions
+
+    opts = ParseOptions(pattern=pattern, from_format=from_format, project=project)
+    report = explain(list(paths), opts)
+    if fmt == "json":
+        sys.stdout.write(to_json(report) + "\n")
+    elif fmt == "csv":
+        emit(
+            fmt,
+            columns=["source", "reader", "run", "key", "points", "first_step", "last_step"],
+            rows=[
+                [u["path"], u["reader"], r["name"], k, v["points"], v["first_step"], v["last_step"]]
+                for u in report["units"]
+                for r in u["runs"]
+                for k, v in r["keys"].items()
+            ],
+            json_obj=report,
+        )
+    else:
+        for line in render(report):
+            click.echo(visible(line))
+    if not importable(report):
         raise SystemExit(1)
 
 

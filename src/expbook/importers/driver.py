@@ -26,7 +26,8 @@ from .model import ImportedRun, PointArrays, SourceFile
 class Outcome:
     """One line of the closing table."""
 
-    status: str  # imported | updated | unchanged | failed | would-import | would-update
+    # imported | updated | unchanged | failed | empty | would-import | would-update
+    status: str
     source: str
     name: str = ""
     id: str | None = None
@@ -48,6 +49,25 @@ class Outcome:
             "note": self.note,
             "warnings": self.warnings,
         }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file found while walking a folder that no reader took, and why."""
+
+    path: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": self.reason}
+
+
+def is_empty(run: ImportedRun) -> bool:
+    """A run with no point, no config and no summary: nothing worth storing."""
+    return run.n_points == 0 and not run.config and not run.summary
+
+
+EMPTY_NOTE = "no metrics, config or summary found; nothing stored"
 
 
 def unit_fingerprint(unit: Any) -> list[list[Any]]:
@@ -210,6 +230,14 @@ def write_run(
     )
     if run.skipped_lines:
         out.note = f"{run.skipped_lines} line(s) without metrics skipped"
+    if is_empty(run):
+        # reported, never stored: an empty run says nothing, and it must not replace a run
+        # that an earlier, fuller version of the same file gave
+        out.status, out.id = "empty", known[0] if known else None
+        out.note = "; ".join(
+            filter(None, [EMPTY_NOTE + (" (the stored run is kept)" if known else ""), out.note])
+        )
+        return out
     if known is not None and known[1] == digest:
         out.status, out.id = "unchanged", known[0]
         _refresh_fingerprint(
@@ -311,13 +339,23 @@ def import_paths(
     pattern: str | None = None,
     dry_run: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    skipped: list[Skipped] | None = None,
 ) -> list[Outcome]:
-    """Import everything under ``paths``; never raises for bad input files."""
+    """Import everything under ``paths``; never raises for bad input files.
+
+    Never silent: a path that yields no run at all (an empty folder, a folder of files no
+    reader takes) gets a ``failed`` outcome saying so. Files a folder walk passed over are
+    appended to ``skipped`` (when given), each with its reason."""
     from . import walk
+    from .explain import skipped_files
     from .registry import ParseOptions
 
     opts = ParseOptions(pattern=pattern, from_format=from_format, project=project)
-    units = walk.plan([os.path.abspath(p) for p in paths], from_format=from_format, opts=opts)
+    abs_paths = [os.path.abspath(p) for p in paths]
+    units = walk.plan(abs_paths, from_format=from_format, opts=opts)
+    passed_over = skipped_files(abs_paths, units, from_format=from_format, opts=opts)
+    if skipped is not None:
+        skipped.extend(passed_over)
     outcomes: list[Outcome] = []
     for i, unit in enumerate(units):
         unit_path = os.path.abspath(unit.path)
@@ -355,7 +393,37 @@ def import_paths(
                 )
     if progress is not None:
         progress(len(units), len(units), "")
+    outcomes.extend(_nothing_found(abs_paths, units, passed_over, from_format))
     return outcomes
+
+
+def _nothing_found(
+    paths: Sequence[str], units: Sequence[Any], passed_over: Sequence[Skipped], forced: str | None
+) -> list[Outcome]:
+    """A ``failed`` outcome for each path given that no unit came from."""
+    read = {u.path for u in units}
+    for u in units:
+        read.update(u.attach)  # a run table whose rows went into other runs
+    out = []
+    for p in dict.fromkeys(paths):
+        if p in read:
+            continue
+        inside = p.rstrip(os.sep) + os.sep
+        if os.path.isdir(p) and any(r.startswith(inside) for r in read):
+            continue
+        mine = [s for s in passed_over if s.path == p or s.path.startswith(inside)]
+        if not os.path.isdir(p):
+            reason = mine[0].reason if mine else "not a recognised run file"
+        elif not mine:
+            reason = "no files found in this folder"
+        else:
+            reason = f"no run found: {len(mine)} file(s) here, none taken by a reader"
+            if forced:
+                reason += f" (--from {forced})"
+            first = mine[0]
+            reason += f"; e.g. {os.path.relpath(first.path, p)}: {first.reason}"
+        out.append(Outcome(status="failed", source=p, note=f"nothing to import: {reason}"))
+    return out
 
 
 def summarize(outcomes: Iterable[Outcome]) -> dict[str, int]:

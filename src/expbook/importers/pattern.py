@@ -115,7 +115,7 @@ def _compile_alt(alt: str, whole: str) -> Alternative:
             i = m.end()
             # a field after whitespace needs no \s* of its own: two quantifiers over the same
             # spaces would make a failing search quadratic in a run of spaces
-            ws = "" if rx and rx[-1] in (r"\s+", r".*?") else r"\s*"
+            ws = "" if not rx or rx[-1] in (r"\s+", r".*?") else r"\s*"
             if typ == "skip" or not name or name == "_":
                 if rx:  # a leading skip adds nothing to a search
                     rx.append(r".*?")
@@ -200,7 +200,9 @@ def parse_text(text: str, spec: str) -> Any:
         if alt.step_group is not None:
             try:
                 step = int(float(gd[alt.step_group]))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999
+                step = None
+            if step is None or not -(2**63) <= step < 2**63:  # steps are int64
                 _ignore(res, ln, line)
                 continue
         else:

@@ -7,6 +7,8 @@ Config: the given top-level keys of trainer_state.json (train_batch_size and num
 when none are given) and, when the folder has the model's config.json, its scalar fields
 (strings, numbers, booleans, null; not lists or objects) under "model".
 Summary: all_results.json's numbers, with trainer_state.json's exact epoch.
+A folder with no trainer_state.json of its own but checkpoint-N/ folders is read from its
+highest checkpoint (each checkpoint's state holds the whole log_history up to N).
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from pathlib import Path
 
 def main(folder: str, *keys: str) -> None:
     root = Path(folder)
-    state = json.loads((root / "trainer_state.json").read_text())
+    state_dir = root
+    if not (root / "trainer_state.json").is_file():
+        checkpoints = [p for p in root.glob("checkpoint-*") if p.name[11:].isdigit()]
+        state_dir = max(checkpoints, key=lambda p: int(p.name[11:]))
+    state = json.loads((state_dir / "trainer_state.json").read_text())
     series: dict[str, list[tuple[int, float]]] = {}
     for entry in state["log_history"]:
         if "train_runtime" in entry:

@@ -5,11 +5,13 @@ reader below that names, line by line, what the log says; the series names are t
 user expects from expbook (the file's own label, lower-cased with '_' for spaces, and
 train/ val/ prefixes where the log prints the same label for both splits).
 
-Usage: python expected_textlogs.py [ID ...]   (any directory; no ID: all of them)
+Usage: python expected_textlogs.py [--check] [ID ...]   (any directory; no ID: all of them)
+--check writes nothing and exits 1 if an expected.json differs from what the reading gives.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -42,6 +44,7 @@ def _expected(
     summary: dict | None = None,
     dedupe: bool = False,
     config_absent: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict:
     metrics = {}
     last_step = None
@@ -62,6 +65,8 @@ def _expected(
         out["config_absent"] = config_absent
     if summary:
         out["summary"] = summary
+    if warnings:
+        out["warnings"] = warnings
     return out
 
 
@@ -301,6 +306,336 @@ def captioning_epoch_step_log() -> dict:
     return _expected(series, "step")
 
 
+def gpt2_lora_python_logging_log() -> dict:
+    """Python logging ('INFO:__main__:...'): a '  key: value' configuration block, print()
+    chatter of the model surgery, 'Epoch e | Step s/6501 | Loss: x | PPL: y | LR: z | Grad: g
+    | Time: ts' every 10 steps (the step restarts each epoch: the global step is
+    e*6501 + s), evaluation blocks and 'Final Results: Loss=x, PPL=y'."""
+    series: Series = {}
+    config: dict = {}
+    summary: dict = {}
+    lines = _lines("gpt2-lora-python-logging-log", "train.log")
+    pat = re.compile(
+        rf"INFO:__main__:Epoch (\d+) \| Step\s+(\d+)/(\d+) \| Loss: ({NUM}) \| PPL: ({NUM}) \|"
+        rf" LR: ({NUM}) \| Grad: ({NUM}) \| Time: ({NUM})s"
+    )
+    in_config = False
+    for line in lines:
+        if line == "INFO:__main__:Configuration:":
+            in_config = True
+            continue
+        if in_config:
+            m = re.fullmatch(r"INFO:__main__:  (\w+): (.*)", line)
+            if not m:
+                in_config = False
+            else:
+                v = m[2]
+                if v in ("True", "False"):
+                    config[m[1]] = v == "True"
+                elif v == "None":
+                    config[m[1]] = None
+                elif re.fullmatch(r"-?\d+", v):
+                    config[m[1]] = int(v)
+                elif re.fullmatch(NUM, v):
+                    config[m[1]] = float(v)
+                else:
+                    config[m[1]] = v
+                continue
+        m = pat.fullmatch(line)
+        if m:
+            step = int(m[1]) * int(m[3]) + int(m[2])
+            for key, i in (("loss", 4), ("ppl", 5), ("lr", 6), ("grad", 7), ("time", 8)):
+                _add(series, key, step, m[i])
+            continue
+        m = re.fullmatch(rf"INFO:__main__:.*Final Results: Loss=({NUM}), PPL=({NUM})", line)
+        if m:
+            summary["final/loss"] = float(m[1])
+            summary["final/ppl"] = float(m[2])
+    wanted = [
+        "adapter_size",
+        "epochs",
+        "learning_rate",
+        "lora_rank",
+        "lora_alpha",
+        "modification_type",
+        "no_cuda",
+        "max_steps",
+        "warmup_steps",
+        "freeze_layers",
+    ]
+    return _expected(series, "step", config={k: config[k] for k in wanted}, summary=summary)
+
+
+def en_de_transformer_nohup_log() -> dict:
+    """nohup output: a UserWarning, Chinese progress notes, 'Epoch N/100 - Train Loss: x,
+    Val Loss: y' and, after an improvement, '  保存最佳模型 (val_loss=y)' (checkpoint saved),
+    which repeats the epoch's val loss and is no new point."""
+    series: Series = {}
+    pat = re.compile(rf"Epoch (\d+)/\d+ - Train Loss: ({NUM}), Val Loss: ({NUM})")
+    for line in _lines("en-de-transformer-nohup-log", "train.log"):
+        m = pat.fullmatch(line)
+        if m:
+            _add(series, "train_loss", int(m[1]), m[2])
+            _add(series, "val_loss", int(m[1]), m[3])
+    return _expected(series, "epoch")
+
+
+def csta_appended_restarts_log() -> dict:
+    """logging.basicConfig(filename=...) appends: five 'Finetuning starting on: ...' headers
+    with the same settings, four of them followed by epochs (0..53, 0..6, 0..77, 0..106).
+    Train lines 'Epoch e - Average Loss: x, Average Accuracy: y, Samples: n' and eval lines
+    'Evaluation Epoch e - Average Loss: ...' print the same labels. The last attempt wins
+    for the steps it covers (here all of them: one point per epoch 0..106)."""
+    series: Series = {}
+    config: dict = {}
+    pat = re.compile(
+        rf"INFO:root:(Evaluation )?Epoch (\d+) - Average Loss: ({NUM}), "
+        rf"Average Accuracy: ({NUM}), Samples: \d+"
+    )
+    for line in _lines("csta-appended-restarts-log", "train.log"):
+        m = pat.fullmatch(line)
+        if m:
+            prefix = "evaluation/" if m[1] else ""
+            _add(series, prefix + "average_loss", int(m[2]), m[3])
+            _add(series, prefix + "average_accuracy", int(m[2]), m[4])
+            continue
+        m = re.fullmatch(r"INFO:root:(\w+) : (\d+)", line)  # the settings block of each start
+        if m:
+            config[m[1]] = int(m[2])
+    return _expected(series, "epoch", config=config, dedupe=True, warnings=["attempt"])
+
+
+def nmt_train_valid_csv_logs() -> dict:
+    """log/train.log and log/valid.log: CSV text ('epoch,loss,ppl,accuracy', then
+    '0, 9.15862, 9495.92153,0.023') under .log names, one file per split of one run: the
+    series are named after the file (train/loss, valid/loss, ...)."""
+    series: Series = {}
+    for split in ("train", "valid"):
+        path = REAL / "nmt-train-valid-csv-logs" / "log" / f"{split}.log"
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh, skipinitialspace=True))
+        for row in rows:
+            for key in ("loss", "ppl", "accuracy"):
+                _add(series, f"{split}/{key}", int(row["epoch"]), row[key])
+    return _expected(series, "epoch")
+
+
+def tf_estimator_bert_log() -> dict:
+    """TensorFlow 1.x Estimator (BERT run_classifier): feature dumps, the variable list,
+    'INFO:tensorflow:loss = x, step = N (t sec)' every 100 steps, 'global_step/sec: r' between
+    them, and at the end 'Saving dict for global step 5468: eval_accuracy = a, eval_auc = b,
+    eval_loss = c, global_step = 5468, loss = d' (its 'loss' is the eval loss: no train
+    point) and the same values again under '***** Eval results *****'."""
+    series: Series = {}
+    for line in _lines("tf-estimator-bert-log", "train.log"):
+        m = re.fullmatch(rf"INFO:tensorflow:loss = ({NUM}), step = (\d+)(?: \(.*\))?", line)
+        if m:
+            _add(series, "loss", int(m[2]), m[1])
+            continue
+        m = re.match(r"INFO:tensorflow:Saving dict for global step (\d+): (.*)$", line)
+        if m:
+            for k, v in re.findall(rf"(eval_\w+) = ({NUM})", m[2]):
+                _add(series, k, int(m[1]), v)
+    return _expected(series, "step")
+
+
+def fast_scnn_epoch_iter_log() -> dict:
+    """Python logging: 'Epoch: [ e/200] Iter [ i/1487] || Time: t sec || lr: x || Loss: y'.
+    The iteration count runs on across epochs modulo 1487 (epoch 1 starts at Iter 3), so the
+    global step is e*1487 + i."""
+    series: Series = {}
+    pat = re.compile(
+        rf"Epoch: \[\s*(\d+)/\d+\] Iter \[\s*(\d+)/(\d+)\] \|\| Time: ({NUM}) sec \|\| "
+        rf"lr: ({NUM}) \|\| Loss: ({NUM})"
+    )
+    for line in _lines("fast-scnn-epoch-iter-log", "train.log"):
+        m = pat.search(line)
+        assert m, line
+        step = int(m[1]) * int(m[3]) + int(m[2])
+        _add(series, "lr", step, m[5])
+        _add(series, "loss", step, m[6])
+    return _expected(series, "step")
+
+
+def cls_train_tagged_report_log() -> dict:
+    """'[augmented] epoch e: train_loss=a train_acc=b val_acc=c val_f1=d' for 15 epochs, then
+    a scikit-learn classification_report table (not metrics over steps)."""
+    series: Series = {}
+    pat = re.compile(r"\[augmented\] epoch (\d+): (.*)")
+    for line in _lines("cls-train-tagged-report-log", "cls_train_augmented.log"):
+        m = pat.fullmatch(line)
+        if m:
+            for k, v in re.findall(rf"(\w+)=({NUM})", m[2]):
+                _add(series, k, int(m[1]), v)
+    return _expected(series, "epoch")
+
+
+def yolox_crlf_gbk_restarts_log() -> dict:
+    """YOLOX (loguru) train_log.txt written on Windows: CRLF line ends and GBK box drawing in
+    the 'exp value:' table (not UTF-8). Two attempts appended: the first runs epochs 1..10
+    and dies in evaluation (a loguru traceback), the second starts again at epoch 1 and is
+    kept up to epoch 20 (trimmed). Iteration lines 'epoch: e/300, iter: i/47, ...,
+    total_loss: x, iou_loss: ..., lr: y, size: 640, ETA: ...' every 10 iterations; the
+    global step is (e-1)*47 + i and the last attempt wins. Config: the last attempt's
+    'args: Namespace(...)'."""
+    series: Series = {}
+    config: dict = {}
+    text = (REAL / "yolox-crlf-gbk-restarts-log" / "train_log.txt").read_bytes()
+    lines = text.decode("utf-8", errors="replace").splitlines()
+    keys = ("total_loss", "iou_loss", "conf_loss", "cls_loss", "lr")
+    for line in lines:
+        m = re.search(r"- epoch: (\d+)/\d+, iter: (\d+)/(\d+), (.*)$", line)
+        if m:
+            step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+            for k, v in re.findall(rf"(\w+): ({NUM})(?:,|$)", m[4]):
+                if k in keys:
+                    _add(series, k, step, v)
+            continue
+        m = re.search(r"args: Namespace\((.*)\)$", line)
+        if m:
+            args = dict(re.findall(r"(\w+)=('[^']*'|[^,]+)", m[1]))
+            config = {
+                "batch_size": int(args["batch_size"]),
+                "devices": int(args["devices"]),
+                "fp16": args["fp16"] == "True",
+                "ckpt": args["ckpt"].strip("'"),
+                "experiment_name": args["experiment_name"].strip("'"),
+                "start_epoch": None if args["start_epoch"] == "None" else args["start_epoch"],
+            }
+    # the model printout's layer arguments are no settings of the run
+    absent = ["kernel_size", "stride", "padding", "eps", "momentum"]
+    return _expected(
+        series, "step", config=config, dedupe=True, config_absent=absent, warnings=["attempt"]
+    )
+
+
+def segmentation_restarts_percent_log() -> dict:
+    """'Epoch e/100 [38.7s] | LR: x | Train Loss: a | Val Loss: b | mP=9.95% mR=...% mIoU=...%
+    mDice=...% ← best IoU ← best loss' (the '[t s]' only from the second launch on): three
+    launches appended (epochs 1..2, 1..2, 1..100), the last wins; then a per-class
+    '=== Final Val Metrics ===' block. Percent values stay as printed (9.95)."""
+    series: Series = {}
+    for line in _lines("segmentation-restarts-percent-log", "train_log.txt"):
+        m = re.match(r"Epoch (\d+)/\d+(?: \[[\d.]+s\])? \| (.*)$", line)
+        if not m:
+            continue
+        e = int(m[1])
+        for k, v in re.findall(rf"(LR|Train Loss|Val Loss): ({NUM})", m[2]):
+            _add(series, k.lower().replace(" ", "_"), e, v)
+        for k, v in re.findall(rf"(mP|mR|mIoU|mDice)=({NUM})%", m[2]):
+            _add(series, k.lower(), e, v)
+    return _expected(series, "epoch", dedupe=True, warnings=["attempt"])
+
+
+def cgcnn_pprint_args_log() -> dict:
+    """A note file: the shell command (wrapped), then the run's console: Python logging
+    'INFO: Parsed arguments:' followed by a pprint()ed dict over 29 lines (config; one value is
+    'device(type='cpu')'), 'Epoch [001/300] - Train Loss: a, Valid Loss: b, LR: [0.001]' with
+    '[SAVE] Best model at epoch N.' notes, 'MSE: x, R2 Score: y' and a hand-added 'PyCharm:'
+    block of final scores."""
+    series: Series = {}
+    config: dict = {}
+    summary: dict = {}
+    lines = _lines("cgcnn-pprint-args-log", "readme_output_aws.txt")
+    pat = re.compile(
+        rf"INFO: Epoch \[(\d+)/\d+\] - Train Loss: ({NUM}), Valid Loss: ({NUM}), LR: \[({NUM})\]$"
+    )
+    in_dict = False
+    for line in lines:
+        if line.endswith("INFO: Parsed arguments:"):
+            in_dict = True
+            continue
+        if in_dict:
+            m = re.fullmatch(r"[{ ]'(\w+)': (.*?)[,}]", line)
+            assert m, line
+            v = m[2]
+            if v in ("True", "False"):
+                config[m[1]] = v == "True"
+            elif v == "None":
+                config[m[1]] = None
+            elif re.fullmatch(r"-?\d+", v):
+                config[m[1]] = int(v)
+            elif re.fullmatch(NUM, v):
+                config[m[1]] = float(v)
+            elif v.startswith("'"):
+                config[m[1]] = v.strip("'")
+            in_dict = not line.endswith("}")
+            continue
+        m = pat.search(line)
+        if m:
+            e = int(m[1])
+            _add(series, "train_loss", e, m[2])
+            _add(series, "valid_loss", e, m[3])
+            _add(series, "lr", e, m[4])
+            continue
+        m = re.search(rf"INFO: MSE: ({NUM}), R2 Score: ({NUM})$", line)
+        if m:
+            summary["mse"] = float(m[1])
+            summary["r2_score"] = float(m[2])
+            continue
+        m = re.fullmatch(rf"(MAE|RMSE|MedAE):\s+({NUM})", line)
+        if m:
+            summary[m[1].lower()] = float(m[2])
+    wanted = [
+        "batch_size",
+        "learning_rate",
+        "epoch",
+        "task",
+        "n_conv",
+        "random_seed",
+        "disable_cuda",
+        "job_id",
+        "stop_patience",
+        "train_ratio",
+    ]
+    return _expected(series, "epoch", config={k: config[k] for k in wanted}, summary=summary)
+
+
+def lora_step_brackets_eval_samples_log() -> dict:
+    """'=== Epoch e/3 ===' headers, many '[timing] sample processed in 191.74s' lines (no step),
+    '[step N] avg_loss=x acc=y', an '[eval] 11+123=? -> 11+123=?' sample with the model's
+    free text, and checkpoint notes. Only the '[step N]' lines are points."""
+    series: Series = {}
+    for line in _lines("lora-step-brackets-eval-samples-log", "train.log"):
+        m = re.fullmatch(rf"\[step (\d+)\] avg_loss=({NUM}) acc=({NUM})", line)
+        if m:
+            _add(series, "avg_loss", int(m[1]), m[2])
+            _add(series, "acc", int(m[1]), m[3])
+    return _expected(series, "step")
+
+
+def fairseq_train_inner_lines() -> dict:
+    """fairseq (0.12) 'train_inner' lines grepped from a training log: 'epoch 001:    100 /
+    1132 loss=12.428, nll_loss=..., ppl=..., ..., num_updates=100, lr=..., gnorm=...,
+    train_wall=17, wall=18'. The step is num_updates (fairseq's global update count; the
+    'i / 1132' counter restarts each epoch); series keep fairseq's logger tag as prefix."""
+    series: Series = {}
+    keys = ("loss", "nll_loss", "ppl", "lr", "gnorm")
+    for line in _lines("fairseq-train-inner-lines", "train.txt"):
+        m = re.search(r"\| train_inner \| epoch \d+:\s+\d+ / \d+ (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+)=({NUM})", m[1]))
+        step = int(kv["num_updates"])
+        for k in keys:
+            _add(series, f"train_inner/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
+def fairseq_valid_subset_lines() -> dict:
+    """fairseq 'valid' lines grepped from the same log: '| valid | epoch 001 | valid on
+    'valid' subset | loss 11.059 | nll_loss 10.711 | ppl 1676.32 | ... | num_updates 100 |
+    best_loss 10.216' (every 100 updates and at each epoch's end); step num_updates."""
+    series: Series = {}
+    for line in _lines("fairseq-valid-subset-lines", "valid.txt"):
+        m = re.search(r"\| valid \| epoch \d+ \| valid on 'valid' subset \| (.*)$", line)
+        assert m, line
+        kv = dict(re.findall(rf"(\w+) ({NUM})(?: \||$)", m[1]))
+        step = int(kv["num_updates"])
+        for k in ("loss", "nll_loss", "ppl"):
+            _add(series, f"valid/{k}", step, kv[k])
+    return _expected(series, "num_updates")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -313,15 +648,46 @@ READERS: dict[str, Callable[[], dict]] = {
     "keras-fit-cats-dogs-log": keras_fit_cats_dogs_log,
     "keras-fit-progress-bars-log": keras_fit_progress_bars_log,
     "captioning-epoch-step-log": captioning_epoch_step_log,
+    "gpt2-lora-python-logging-log": gpt2_lora_python_logging_log,
+    "en-de-transformer-nohup-log": en_de_transformer_nohup_log,
+    "csta-appended-restarts-log": csta_appended_restarts_log,
+    "nmt-train-valid-csv-logs": nmt_train_valid_csv_logs,
+    "tf-estimator-bert-log": tf_estimator_bert_log,
+    "fast-scnn-epoch-iter-log": fast_scnn_epoch_iter_log,
+    "cls-train-tagged-report-log": cls_train_tagged_report_log,
+    "yolox-crlf-gbk-restarts-log": yolox_crlf_gbk_restarts_log,
+    "segmentation-restarts-percent-log": segmentation_restarts_percent_log,
+    "cgcnn-pprint-args-log": cgcnn_pprint_args_log,
+    "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
+    "fairseq-train-inner-lines": fairseq_train_inner_lines,
+    "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
 }
 
 
-def main(ids: list[str]) -> None:
-    for art in ids or list(READERS):
-        out = READERS[art]()
-        (REAL / art / "expected.json").write_text(json.dumps(out, indent=1) + "\n")
+def render(art: str) -> str:
+    """The expected.json text of one artifact, as this reader sees its files."""
+    return json.dumps(READERS[art](), indent=1) + "\n"
+
+
+def main(args: list[str]) -> int:
+    check = "--check" in args
+    ids = [a for a in args if a != "--check"] or list(READERS)
+    stale = []
+    for art in ids:
+        text = render(art)
+        path = REAL / art / "expected.json"
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(art)
+            continue
+        path.write_text(text)
+        out = json.loads(text)
         print(art, {k: (v["points"], v["last_step"]) for k, v in out["metrics"].items()})
+    if stale:
+        print("expected.json differs from the reading:", ", ".join(stale))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
