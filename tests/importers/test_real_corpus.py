@@ -60,6 +60,12 @@ PASSING = [
     "fastai-csvlogger-sportsball",
     "keras-tf2-tensorboard-lstm",
     "mlflow-sqlite-nyc-taxi",
+    "gpt2-lora-python-logging-log",
+    "csta-appended-restarts-log",
+    "fast-scnn-epoch-iter-log",
+    "yolox-crlf-gbk-restarts-log",
+    "segmentation-restarts-percent-log",
+    "fairseq-train-inner-lines",
 ]
 
 

@@ -162,14 +162,34 @@ def test_same_label_for_train_and_val_gives_two_series() -> None:
 def test_fairseq_train_and_valid_lines() -> None:
     r = parse(
         "| epoch 001 | loss 8.915 | nll_loss 8.742 | ppl 428.26 | num_updates 1101\n"
-        "| epoch 001 | valid on 'valid' subset | loss 7.610 | nll_loss 7.362 | ppl 164.47\n"
+        "| epoch 001 | valid on 'valid' subset | loss 7.610 | ppl 164.47 | num_updates 1101\n"
         "| epoch 002 | loss 7.100 | nll_loss 6.900 | ppl 120.50 | num_updates 2202\n"
-        "| epoch 002 | valid on 'valid' subset | loss 6.500 | nll_loss 6.300 | ppl 80.00\n"
+        "| epoch 002 | valid on 'valid' subset | loss 6.500 | ppl 80.00 | num_updates 2202\n"
+        "2024-04-30 15:20:56 | INFO | train_inner | epoch 003:    100 / 1132 loss=5.5, "
+        "ppl=40.1, num_updates=2300, lr=1.25e-05\n"
     )
-    assert pts(r, "loss") == [(1, 8.915), (2, 7.1)]
-    assert pts(r, "val/loss") == [(1, 7.61), (2, 6.5)]
-    assert pts(r, "val/ppl") == [(1, 164.47), (2, 80.0)]
-    assert pts(r, "num_updates") == [(1, 1101.0), (2, 2202.0)]
+    assert pts(r, "loss") == [(1101, 8.915), (2202, 7.1)]
+    assert pts(r, "valid/loss") == [(1101, 7.61), (2202, 6.5)]
+    assert pts(r, "valid/ppl") == [(1101, 164.47), (2202, 80.0)]
+    assert pts(r, "train_inner/loss") == [(2300, 5.5)]
+    assert pts(r, "epoch") == [(1101, 1.0), (1101, 1.0), (2202, 2.0), (2202, 2.0), (2300, 3.0)]
+    assert "num_updates" not in r.series  # the step counter
+
+
+def test_evaluation_lines_are_named_apart_from_training_lines() -> None:
+    r = parse(
+        "INFO:root:Epoch 0 - Average Loss: 4.1224, Average Accuracy: 0.0474\n"
+        "INFO:root:Evaluation Epoch 0 - Average Loss: 3.9494, Average Accuracy: 0.2038\n"
+        "INFO:root:Epoch 1 - Average Loss: 4.1054, Average Accuracy: 0.0574\n"
+        "INFO:root:Evaluation Epoch 1 - Average Loss: 3.8000, Average Accuracy: 0.2500\n"
+    )
+    assert pts(r, "average_loss") == [(0, 4.1224), (1, 4.1054)]
+    assert pts(r, "evaluation/average_loss") == [(0, 3.9494), (1, 3.8)]
+
+
+def test_sections_only_prefix_when_a_label_repeats() -> None:
+    r = parse("Epoch 1/100 | LR: 3.8e-06 | Train Loss: 2.8484 | Val Loss: 1.2244 | mIoU=6.25%\n")
+    assert set(r.series) == {"lr", "train_loss", "val_loss", "miou"}
 
 
 def test_prefixed_keys_keep_their_prefix() -> None:

@@ -125,7 +125,7 @@ _DEL_DIGITS = str.maketrans("", "", "0123456789")
 TS_RE = re.compile(r"\s*\[?(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?\]?")
 BOILER_RE = re.compile(
     r"^(?:\s*(?:\[[^\]]{0,60}\]|\((?:INFO|DEBUG)\)|"
-    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
+    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*(?=:))*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
 )
 # Keras' progress bar before the end of an epoch: `` 13/285 [>....] - ETA: 5s - loss: 3.96``
 PROGRESS_RE = re.compile(r"\s*\d+/\d+ \[[=>.]*\] - ETA")
@@ -165,10 +165,11 @@ KV_RE = re.compile(
     r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+MODULE_RE = re.compile(r"^\((?:\w+|\d+)\): [A-Z]\w*\(")
 DOTS_RE = re.compile(r"^(?:[\w.\-]+:\s)?\s*([A-Za-z_]\w*) \.{3,} (\S.*?)\s*$")
 THOUSANDS_RE = re.compile(r"(?<![\w,.\[(])\d{1,3}(?:,\d{3})+(?![\w,.])")
 ARG_NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
-BARE_VALUE_RE = re.compile(r"^[\w.\-+/:%@~]+$")
+BARE_VALUE_RE = re.compile(r"^[\w.\-+/:%@~,]+$")
 # the start of a script's source printed at the top of a log (modded-nanogpt, ...)
 CODE_SCAN = 200  # the source must start in the first CODE_SCAN lines
 CODE_WIDTH = 200
@@ -184,12 +185,12 @@ CODE_LIKE_RE = re.compile(
 )
 CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
 SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
-FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
+FIRST_WORD_RE = re.compile(r"(?:[^\w\s]{1,4}\s*)?([A-Za-z]+)(?![\w])")
 
 AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*(?:[:=#]\s*)?$")
 BARE_CTR_RE = re.compile(
     r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)(?:\((train|val|test)\))?"
-    r"\s*(?:[\[(#:=]\s*)?$"
+    r"\s*(?:[\[(#:=]\s*){0,2}$"
 )
 # the key is group 1: the trailing run of key characters, from its first letter
 EQ_KEY_RE = re.compile(r"(?<![\w.\-/@])[\d.\-/@]*([A-Za-z_][\w.\-/@]*)\s*$")
@@ -223,23 +224,18 @@ _PROSE = (
 )
 PROSE_WORDS = frozenset(_PROSE.split())
 # train/val sections: a segment of a line (between ``|``) that starts with one of these words
-SPLIT_WORDS = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "dev": "val",
-    "eval": "eval",
-    "evaluation": "eval",
-    "test": "test",
-    "testing": "test",
-}
-SEGMENT_WORD_RE = re.compile(r"^\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z]+)(?:\s|:|$)")
+_SPLITS = "train training val valid validation dev eval evaluation test testing"
+SPLIT_WORDS = frozenset(_SPLITS.split())
+SEGMENT_WORD_RE = re.compile(r"^\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z][A-Za-z0-9_]*)(?:\s|:|$)")
+# ``Evaluation Epoch 3 - ...``: a line of another split than training
+LINE_SECTION_RE = re.compile(
+    r"(?i)^(?:\s*(?:INFO|DEBUG|WARNING|ERROR|CRITICAL):[\w.]*:)?\s*([A-Za-z]+)\s+"
+    r"(?:epoch|step|iter|iteration)\b"
+)
 KEY_WORD_RE = re.compile(r"^[a-z]+")
 AXIS_WORD_RE = re.compile(r"[A-Za-z_]*(?:\(\w+\))?[^\w\s]{0,2}\s*\W?$")
 
-STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step", "steps")
+STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step", "steps", "num_updates")
 EPOCH_CTRS = ("epoch", "ep", "train_epoch")
 BATCH_CTRS = ("batch",)
 COUNTER_KEYS = frozenset(STEP_CTRS + EPOCH_CTRS + BATCH_CTRS)
@@ -339,14 +335,18 @@ def _field(slot: int, key: str, after: str) -> Field:
     return Field(slot, key, MAG.get(unit, 1.0) if len(unit) == 1 else 1.0)
 
 
-def _name_fields(fields: list[Field], sections: list[str]) -> None:
-    """Keys in a train/val section of a line get the section as a prefix (``Token Acc`` after
-    ``| Val Loss: ...`` -> ``val/token_acc``, ``Val Loss`` -> ``val/loss``); a key printed
-    twice in one line gets a number (``loss``, ``loss_2``): no value overwrites another."""
+def _name_fields(fields: list[Field], sections: list[str], forced: list[bool]) -> None:
+    """Keys in a train/val section of a line get the section as a prefix, as written: always
+    for a section named by a tag segment or the line's start (``| valid |``, ``Evaluation
+    Epoch 3``), and for ``|`` sections when the line prints a label twice (``Train Loss: a |
+    Token Acc: b | Val Loss: c | Token Acc: d`` -> ``train/loss``, ``train/token_acc``,
+    ``val/loss``, ``val/token_acc``). A key still printed twice gets a number (``loss``,
+    ``loss_2``): no value overwrites another."""
+    repeated = len({f.key for f in fields}) < len(fields)
     seen: dict[str, int] = {}
     keep: list[Field] = []
-    for f, sec in zip(fields, sections):
-        if sec and "/" not in f.key:  # ``pascal_voc/mAP`` keeps its own prefix
+    for f, sec, frc in zip(fields, sections, forced):
+        if sec and (frc or repeated) and "/" not in f.key:  # ``pascal_voc/mAP`` stays
             f.key = _split_key(f.key) or f"{sec}/{f.key}"
         k = seen.get(f.key, 0) + 1
         seen[f.key] = k
@@ -358,8 +358,24 @@ def _name_fields(fields: list[Field], sections: list[str]) -> None:
     fields[:] = keep
 
 
+def _section_word(seg: str, tag: bool) -> str:
+    """The train/val word a ``|`` segment starts with (``Val Loss: ...`` -> ``val``), or a
+    whole tag segment's word (``train_inner``); "" if none."""
+    sm = SEGMENT_WORD_RE.match(seg)
+    if not sm:
+        return ""
+    word = sm.group(1).lower()
+    km = KEY_WORD_RE.match(word)
+    alpha = km.group(0) if km else ""
+    if alpha not in SPLIT_WORDS:
+        return ""
+    if word == alpha or (tag and word[len(alpha)] == "_"):
+        return word
+    return ""
+
+
 def _split_key(key: str) -> str:
-    """``train_loss`` -> ``train/loss``, ``valid loss`` -> ``val/loss``; "" when the key does
+    """``train_loss`` -> ``train/loss``, ``valid loss`` -> ``valid/loss``; "" when the key does
     not start with a train/val/eval/test word followed by more."""
     km = KEY_WORD_RE.match(key)
     if not km or km.group(0) not in SPLIT_WORDS:
@@ -367,7 +383,7 @@ def _split_key(key: str) -> str:
     rest = key[km.end() :]
     if len(rest) < 2 or rest[0] not in "_/ ":
         return ""
-    return f"{SPLIT_WORDS[km.group(0)]}/{norm_key(rest[1:])}"
+    return f"{km.group(0)}/{norm_key(rest[1:])}"
 
 
 def _axis_text(
@@ -435,7 +451,7 @@ def analyze(line: str) -> Spec:
     if ASSIGN_UPPER_RE.match(rest) and rest.count("=") == 1:
         return Spec(CONFIG)
     fw = FIRST_WORD_RE.match(body)
-    is_summary = bool(fw) and fw.group(0).lower() in SUMMARY_WORDS  # type: ignore[union-attr]
+    is_summary = bool(fw) and fw.group(1).lower() in SUMMARY_WORDS  # type: ignore[union-attr]
 
     parts = NUM_RE.split(rest)
     lits = tuple(parts[0::2])
@@ -452,6 +468,13 @@ def analyze(line: str) -> Spec:
     spaced: set[int] = set()  # indices of fields keyed by a ``key value`` pair
     sections: list[str] = []  # per field: its train/val section ("" if none)
     section = ""  # set by a ``|`` segment that starts with train/val/...: ``| Val Loss: ...``
+    forced = ""  # set by a segment of its own (``| valid |``) or the line's start
+    forced_at: list[bool] = []  # per field: named by a ``forced`` section
+    if "|" not in rest and n:
+        lm = LINE_SECTION_RE.match(lits[0]) or LINE_SECTION_RE.match(_strip_boiler(lits[0]))
+        word = lm.group(1).lower() if lm else ""
+        if word in SPLIT_WORDS and not word.startswith("train"):
+            forced = word
     first_label: str | None = None
     prose = False
     prev_role: tuple[str, int] | None = None  # ("ctr"|"field", index)
@@ -461,10 +484,14 @@ def analyze(line: str) -> Spec:
             segs = before.split("|")
             if i == 0:
                 segs[0] = _strip_boiler(segs[0])
-            for seg in segs if i == 0 else segs[1:]:  # the segments that start here
-                sm = SEGMENT_WORD_RE.match(seg)
-                if sm and sm.group(1).lower() in SPLIT_WORDS:
-                    section = SPLIT_WORDS[sm.group(1).lower()]
+            starts = segs if i == 0 else segs[1:]  # the segments that start here
+            for k, seg in enumerate(starts):
+                whole = k < len(starts) - 1  # a segment without a number: a tag
+                word = _section_word(seg, whole)
+                if word:
+                    section = word
+                    if whole:
+                        forced = word
         role: tuple[str, int] | None = None
         if (
             before == ","
@@ -511,7 +538,8 @@ def analyze(line: str) -> Spec:
                 role = ("ctr", len(counters) - 1)
             else:
                 fields.append(_field(i, key, after))
-                sections.append(section)
+                sections.append(forced or section)
+                forced_at.append(bool(forced))
                 role = ("field", len(fields) - 1)
             if first_label is None:
                 first_label = "".join(p for j, p in enumerate(parts[: 2 * i]) if j % 2 == 0)
@@ -523,7 +551,7 @@ def analyze(line: str) -> Spec:
             tag = (bm.group(2) or "").lower()
             if tag in ("val", "test") and name == "epoch":
                 spec.epoch_end = True  # mmengine ``Epoch(val) [3][2510/2510]``
-                section = tag
+                forced = tag
         elif (
             integral
             and i + 2 <= n
@@ -536,9 +564,13 @@ def analyze(line: str) -> Spec:
             role = ("ctr", len(counters) - 1)
         else:
             sk = _space_key(before, after)
-            if sk is not None:
+            if sk is not None and integral and sk in COUNTER_KEYS:
+                counters.append((i, sk))  # fairseq ``| num_updates 1101``
+                role = ("ctr", len(counters) - 1)
+            elif sk is not None:
                 fields.append(_field(i, sk, after))
-                sections.append(section)
+                sections.append(forced or section)
+                forced_at.append(bool(forced))
                 spaced.add(len(fields) - 1)
                 role = ("field", len(fields) - 1)
         prev_role = role
@@ -551,7 +583,8 @@ def analyze(line: str) -> Spec:
         keep = [j for j in range(len(fields)) if j not in spaced]
         fields = [fields[j] for j in keep]
         sections = [sections[j] for j in keep]
-    _name_fields(fields, sections)
+        forced_at = [forced_at[j] for j in keep]
+    _name_fields(fields, sections, forced_at)
 
     if is_summary:
         spec.kind = SUMMARY
@@ -967,6 +1000,8 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
         got = True
     elif ".py " in text and " --" in text and _argv_config(text, config):
         return True  # a command line (printed by the script or the shell)
+    if MODULE_RE.match(text):
+        return False  # a PyTorch module printout: ``(conv): Conv2d(12, 32, kernel_size=(3, 3))``
     dm = DOTS_RE.match(text)
     if dm:  # Megatron's argument dump: ``  lr ........ 1e-05``
         ok, val = _config_value(dm.group(2))
@@ -1052,18 +1087,20 @@ def _code_lines(lines: list[str], kinds: np.ndarray) -> tuple[int, int]:
             t = t[:CODE_WIDTH] + "\0" + t[-CODE_WIDTH:]
         if DECOR_RE.match(t):
             return start, j
-        if in_code and (
+        codey = (
             not t.strip()
             or t[:1] in " \t#)]}@"
-            or CODE_RE.match(t)
-            or CODE_LIKE_RE.search(t)
+            or CODE_RE.match(t) is not None
+            or CODE_LIKE_RE.search(t) is not None
             or (ASSIGN_RE.match(t) is not None and not _assign_is_literal(t))
-        ):
-            end = j + 1
+        )
+        if codey:
+            if in_code:
+                end = j + 1
             continue
         in_code = False
         if kinds[j] == STEP:
-            break
+            break  # a step line that is no code: the log has begun
     return start, end
 
 
