@@ -28,7 +28,7 @@ What a line can be (the first rule that applies wins):
   ``Epoch 3/10``, ``iter 10:``, ``iteration 10/ 1000``, ``epoch=3``, ``| epoch 001 |``,
   ``step:10/3000``, llm.c's ``s:120`` (at the start of a line), ``[50/500]`` (a bracketed
   progress counter: ``Epoch [1][50/500]``), ``Epoch [3/10], Step [100/600]``. Counter words:
-  step, steps, global_step, iter, iteration, it, epoch, ep, batch. The counter is never a
+  step, steps, global_step, iter, iteration, it, num_updates (fairseq), epoch, ep, batch. The counter is never a
   metric. When a line has several, the
   finest wins (step/iter > epoch > batch); the epoch is then also kept as a series ``epoch``.
   If a step counter has a total (``Step [100/600]``) and the line also has an epoch, the step
@@ -38,12 +38,17 @@ What a line can be (the first rule that applies wins):
   Every ``key=value``, ``key: value`` and ``Key Name: value`` field becomes a point of series
   ``norm_key(key)`` at that step; on step lines also ``key value`` pairs after a delimiter
   (nanoGPT ``iter 100: loss 2.31, time 35.2ms``, fairseq ``| loss 4.2 | ppl 18.4``).
-  **Sections**: in a line cut by ``|``, a segment that starts with train/val/valid/eval/test
-  opens a section that lasts to the next one; its keys are named ``<section>/<key>``
-  (``Train Loss: a | Token Acc: b | Val Loss: c | Token Acc: d`` -> ``train/loss``,
-  ``train/token_acc``, ``val/loss``, ``val/token_acc``; ``| valid on 'valid' subset | loss
-  4.1`` -> ``val/loss``); a ``key value`` phrase that starts with such a word is named the same
-  way (``train loss 2.0`` -> ``train/loss``). A key printed twice in one line is numbered
+  **Sections** (named as written): a ``|`` segment of its own that starts with
+  train/val/valid/eval/test (``| valid on 'valid' subset |``, ``| INFO | train_inner |``)
+  or a line that starts with such a word before its counter (``Evaluation Epoch 3 - ...``,
+  but not *train*) prefixes every key of the line: ``valid/loss``, ``train_inner/loss``,
+  ``evaluation/average_loss``. A ``|`` segment that starts with such a word (``| Val Loss:
+  0.3``) opens a section to the next one; its keys are prefixed only when the line prints a
+  label twice (``Train Loss: a | Token Acc: b | Val Loss: c | Token Acc: d`` ->
+  ``train/loss``, ``train/token_acc``, ``val/loss``, ``val/token_acc``; without a repeat
+  ``Train Loss`` stays ``train_loss``). A ``key value`` phrase that starts with such a word is
+  named the same way (nanoGPT ``train loss 2.0`` -> ``train/loss``). A key that has its own
+  prefix (``pascal_voc/mAP``) keeps it. A key still printed twice in one line is numbered
   (``loss``, ``loss_2``): no value overwrites another.
 * **metric lines without a counter** get the step of the step line above them when only
   blank lines, other such lines, checkpoint lines and progress bars lie between (``Epoch
