@@ -28,9 +28,9 @@ What a line can be (the first rule that applies wins):
   ``Epoch 3/10``, ``iter 10:``, ``iteration 10/ 1000``, ``epoch=3``, ``| epoch 001 |``,
   ``step:10/3000``, llm.c's ``s:120`` (at the start of a line), ``[50/500]`` (a bracketed
   progress counter: ``Epoch [1][50/500]``), ``Epoch [3/10], Step [100/600]``. Counter words:
-  step, steps, global_step, iter, iteration, it, num_updates (fairseq), epoch, ep, batch. The counter is never a
-  metric. When a line has several, the
-  finest wins (step/iter > epoch > batch); the epoch is then also kept as a series ``epoch``.
+  step, steps, global_step, iter, iteration, it, num_updates (fairseq), epoch, ep, batch.
+  The counter is never a metric. When a line has several, the finest wins (step/iter >
+  epoch > batch); the epoch is then also kept as a series ``epoch``.
   If a step counter has a total (``Step [100/600]``) and the line also has an epoch, the step
   is made global: ``(epoch - 1) * total + step`` (``epoch * total + step`` when epochs count
   from 0). ``Epoch(val) [3][...]`` results (mmengine) are put at the end of epoch 3 on that
