@@ -66,6 +66,7 @@ PASSING = [
     "yolox-crlf-gbk-restarts-log",
     "segmentation-restarts-percent-log",
     "fairseq-train-inner-lines",
+    "cgcnn-pprint-args-log",
 ]
 
 

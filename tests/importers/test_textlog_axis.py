@@ -464,3 +464,19 @@ def test_pattern_result_has_axis_and_ignored_lines() -> None:
 def test_long_repetitive_lines_stay_bounded(line: str) -> None:
     r = parse(line + "\nstep 2 loss=3\n")
     assert len(r.series) <= textlog.MAX_REPEATS + 1
+
+
+def test_pprinted_argument_dict_is_config_and_one_number_lists_are_values() -> None:
+    r = parse(
+        "2025-07-07 13:50:09.941 INFO: Parsed arguments:\n"
+        "{'atom_fea_len': 64,\n"
+        " 'axis_limits': None,\n"
+        " 'device': device(type='cpu'),\n"
+        " 'job_id': '147999',\n"
+        " 'epoch': 300.0}\n"
+        "2025-07-07 13:55:26.649 INFO: Epoch [001/300] - Train Loss: 145.1, LR: [0.001]\n"
+        "2025-07-07 13:56:30.354 INFO: Epoch [002/300] - Train Loss: 71.4, LR: [0.0005]\n"
+    )
+    assert r.config == {"atom_fea_len": 64, "axis_limits": None, "job_id": "147999", "epoch": 300.0}
+    assert pts(r, "lr") == [(1, 0.001), (2, 0.0005)]
+    assert pts(r, "train_loss") == [(1, 145.1), (2, 71.4)]

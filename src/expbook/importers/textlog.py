@@ -170,6 +170,7 @@ KV_RE = re.compile(
     r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+PPRINT_RE = re.compile(r"""^\{?\s*['"]([A-Za-z_][\w.\-]*)['"]:\s*(.*?),?\s*\}?$""")
 MODULE_RE = re.compile(r"^\((?:\w+|\d+)\): [A-Z]\w*\(")
 DOTS_RE = re.compile(r"^(?:[\w.\-]+:\s)?\s*([A-Za-z_]\w*) \.{3,} (\S.*?)\s*$")
 THOUSANDS_RE = re.compile(r"(?<![\w,.\[(])\d{1,3}(?:,\d{3})+(?![\w,.])")
@@ -528,6 +529,9 @@ def analyze(line: str) -> Spec:
         integral = "." not in nums[i] and "e" not in nums[i].lower()
         bm = BARE_CTR_RE.search(before)
         pk = _phrase_key(before)
+        if pk is None and before.endswith("[") and after.startswith("]"):
+            pk = _phrase_key(before[:-1])  # a one-number list: ``LR: [0.001]``
+            after = after[1:]
         if pk is not None:
             if " " in pk[0] and pk[0].split(None, 1)[0].lower() in PROSE_WORDS:
                 prose = True  # ``... to store for rank: 0``: a sentence, not a key
@@ -1005,6 +1009,12 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
         got = True
     elif ".py " in text and " --" in text and _argv_config(text, config):
         return True  # a command line (printed by the script or the shell)
+    pm = PPRINT_RE.match(text) if len(text) <= 2000 else None
+    if pm:  # a dict printed one item a line (pprint, json.dumps(indent=...))
+        ok, val = _config_value(pm.group(2))
+        if ok:
+            config.setdefault(pm.group(1), val)
+        return ok
     if MODULE_RE.match(text):
         return False  # a PyTorch module printout: ``(conv): Conv2d(12, 32, kernel_size=(3, 3))``
     dm = DOTS_RE.match(text)
