@@ -22,7 +22,8 @@ def test_runs_lists_every_run_newest_first(client) -> None:
     page = client.get("/api/runs").json()
     assert page["total"] == 7
     assert names(page) == ["empty", "run-5", "run-4", "run-3", "run-2", "run-1", "run-0"]
-    assert page["columns"][:3] == ["config.lr", "config.model.width", "config.seed"]
+    # two projects shown: a project column first, then the params that vary
+    assert page["columns"][:4] == ["project", "config.lr", "config.model.width", "config.seed"]
 
 
 def test_run_rows_have_the_documented_shape(client, seeded) -> None:
@@ -379,8 +380,8 @@ def test_default_columns_follow_the_page(client) -> None:
         "config.lr",
         "config.model.width",
         "config.seed",
+        "summary.val/acc",  # held-out metrics first
         "summary.loss",
-        "summary.val/acc",
     ]
 
 

@@ -54,7 +54,9 @@ def test_the_report_page_shows_tables_values_and_plots(rclient, reported) -> Non
     article = html.split('<article class="report" id="report">')[1].split("</article>")[0]
     assert "<table>" in article and "<td>run-0</td>" in article
     assert "The best loss is 0.037." in article
-    assert "✅ holds (0.03737)" in article
+    # the claim's mark is drawn (inline SVG, green), not an emoji a font may lack
+    assert '<span class="expbook-claim pass"><svg class="expbook-mark"' in article
+    assert "holds (0.03737)</span>" in article and "✅" not in article
     assert article.count('class="expbook-plot"') == 1
     # what the figures script draws from: the plot's figure, embedded as JSON
     figs = html.split('<script type="application/json" id="report-figures">')[1].split("</script>")

@@ -23,10 +23,12 @@ from typing import Any
 
 __all__ = [
     "HTML_POINTS",
+    "claim_mark",
     "content_security_policy",
     "escape_html",
     "figure_json",
     "markdown_body",
+    "readable_axis",
     "render_html",
 ]
 
@@ -34,9 +36,14 @@ HTML_POINTS = 1000  # points per series drawn in the HTML (min/max kept per buck
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # a local image the page embeds
 
 _CSS = """
-body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
-margin:2rem auto;padding:0 1rem;color:#1f2328}
-table{border-collapse:collapse;margin:1rem 0;font-size:13px;display:block;overflow-x:auto}
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:110rem;
+margin:2rem auto;padding:0 2rem;color:#1f2328}
+p,li,h1,h2,h3,h4,h5,h6,blockquote,dl{max-width:90ch}
+table{border-collapse:collapse;margin:1rem 0;font-size:13px;display:block;overflow-x:auto;
+max-width:100%;width:max-content}
+.expbook-claim{font-weight:600}.expbook-claim.pass{color:#1a7f37}
+.expbook-claim.fail{color:#cf222e}.expbook-claim.warn{color:#9a6700}
+.expbook-mark{vertical-align:-2px}
 th,td{border:1px solid #d0d7de;padding:3px 8px}th{background:#f6f8fa}
 tr:nth-child(2n) td{background:#fbfcfd}code{background:#f6f8fa;padding:1px 4px;border-radius:4px}
 pre{background:#f6f8fa;padding:.8rem;overflow-x:auto}img{max-width:100%}
@@ -80,8 +87,60 @@ def _num(v: float) -> float | None:
     return float(f"{v:.6g}")
 
 
+_MINOR = {"dtick": "D1", "ticks": "outside", "ticklen": 3, "showgrid": True, "gridcolor": "#f1f3f6"}
+
+
+def readable_axis(axis: dict[str, Any], values: Any, log: bool = False) -> dict[str, Any]:
+    """``axis`` (a plotly layout axis) with readable ticks, changed in place and returned.
+
+    Plain decimals or scientific notation (``3e-4``), never SI prefixes (``300µ``). A log
+    axis whose ``values`` hold two decades or more is labelled at its decades only, with
+    unlabelled minor ticks between; a narrower one at 1, 2 and 5 times a power of ten
+    (0.05, 0.1, 0.2), or, narrower still, at plain values: never lone mantissa digits. The
+    dashboard's charts do the same in the browser (``readableAxis`` in ``web/static/app.js``).
+    """
+    axis.setdefault("exponentformat", "e")
+    if not log:
+        return axis
+    axis["type"] = "log"
+    pos = [v for v in values if isinstance(v, (int, float)) and v > 0 and math.isfinite(v)]
+    if not pos:
+        return axis
+    a, b = math.log10(min(pos)) - 1e-9, math.log10(max(pos)) + 1e-9
+    decades = marks = 0
+    for k in range(math.floor(a), math.ceil(b) + 1):
+        for m in (1, 2, 5):
+            if a <= k + math.log10(m) <= b:
+                marks += 1
+                decades += m == 1
+    if decades >= 2:
+        axis.update(tickmode="linear", tick0=0, dtick=1, ticks="outside", ticklen=6)
+        axis["minor"] = dict(_MINOR)
+    elif marks >= 2:
+        axis.update(tickmode="linear", tick0=0, dtick="D2", tickformat="~g", ticks="outside")
+        axis["minor"] = dict(_MINOR)
+    else:
+        axis["tickformat"] = "~g"
+    return axis
+
+
+def _readable(data: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
+    for name in ("xaxis", "yaxis"):
+        axis = layout.setdefault(name, {})
+        values = [v for t in data for v in (t.get(name[0]) or ())]
+        readable_axis(axis, values, axis.get("type") == "log")
+    return layout
+
+
 def figure_json(kind: str, series: list[tuple[str, list[float], list[float]]], **opt: Any):
-    """A plotly figure (data and layout) for a ``plot`` or ``bar`` block."""
+    """A plotly figure (data and layout) for a ``plot`` or ``bar`` block, with readable
+    axes (:func:`readable_axis`)."""
+    fig = _figure_json(kind, series, **opt)
+    _readable(fig["data"], fig["layout"])
+    return fig
+
+
+def _figure_json(kind: str, series: list[tuple[str, list[float], list[float]]], **opt: Any):
     from .plots import _ema, downsample
 
     layout: dict[str, Any] = {
@@ -154,7 +213,12 @@ def figure_json(kind: str, series: list[tuple[str, list[float], list[float]]], *
                 "y": [_num(y) for y in ys],
             }
         )
-    layout["xaxis"] = {"title": {"text": "step"}, "type": "log" if opt.get("log_x") else "linear"}
+    layout["xaxis"] = {
+        "title": {"text": "step"},
+        "type": "log" if opt.get("log_x") else "linear",
+        "exponentformat": "none",  # steps in plain digits: 1,000,000
+        "separatethousands": True,
+    }
     layout["yaxis"] = {
         "title": {"text": opt.get("ylabel", "")},
         "type": "log" if opt.get("log_y") else "linear",
@@ -180,6 +244,64 @@ def _plotly_js() -> bytes | None:
 
 
 _IMG_RE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"\s*/?>')
+
+# Claim marks: inline SVG with its own colours and a text alternative (an emoji needs a
+# font that, e.g., Debian's Chromium lacks: it shows an empty box). The Markdown keeps the
+# emoji; the HTML gets these, wrapping the status in a span of the mark's colour.
+_MARK_SVG = {
+    "pass": (
+        "claim holds",
+        '<circle cx="8" cy="8" r="8" fill="#1a7f37"/><path d="M4.4 8.3l2.4 2.4 4.8-5"'
+        ' fill="none" stroke="#fff" stroke-width="2" stroke-linecap="round"'
+        ' stroke-linejoin="round"/>',
+    ),
+    "fail": (
+        "claim fails",
+        '<circle cx="8" cy="8" r="8" fill="#cf222e"/><path d="M5.2 5.2l5.6 5.6M10.8 5.2l-5.6'
+        ' 5.6" stroke="#fff" stroke-width="2" stroke-linecap="round"/>',
+    ),
+    "warn": (
+        "cannot evaluate",
+        '<path d="M8 .8l7.6 14.2H.4z" fill="#bf8700"/><path d="M8 5.6v4.6" stroke="#fff"'
+        ' stroke-width="1.9" stroke-linecap="round"/><circle cx="8" cy="12.5" r="1.1"'
+        ' fill="#fff"/>',
+    ),
+}
+_EMOJI_KIND = {"\u2705": "pass", "\u274c": "fail", "\u26a0": "warn"}
+# private-use characters hold a mark's place through markdown-it (and are removed from the
+# document first, so its text cannot forge one)
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_PRIVATE_RE = re.compile("[\ue000\ue001]")
+_CLAIM_RE = re.compile(r"<!--expbook:claim-->(.*?)<!--/expbook:claim-->", re.S)
+_VALUE_RE = re.compile(r'<span data-expbook="[^"]*">(.*?)</span>')
+_LEAD_RE = re.compile("^(\u2705|\u274c|\u26a0)\ufe0f? ?")
+_PLACED_RE = re.compile(_MARK_OPEN + "(pass|fail|warn)" + _MARK_OPEN + "(.*?)" + _MARK_CLOSE)
+
+
+def claim_mark(kind: str) -> str:
+    """The inline SVG of a claim mark: ``pass``, ``fail`` or ``warn``."""
+    label, shapes = _MARK_SVG[kind]
+    return (
+        f'<svg class="expbook-mark" viewBox="0 0 16 16" width="14" height="14" role="img"'
+        f' aria-label="{label}"><title>{label}</title>{shapes}</svg>'
+    )
+
+
+def _place_mark(status: str) -> str:
+    """A status beginning with a mark's emoji, as placeholders markdown-it leaves alone."""
+    m = _LEAD_RE.match(status)
+    if m is None:
+        return status
+    kind = _EMOJI_KIND[m.group(1)]
+    return f"{_MARK_OPEN}{kind}{_MARK_OPEN}{status[m.end() :]}{_MARK_CLOSE}"
+
+
+def _draw_marks(body: str) -> str:
+    def mark(m: re.Match[str]) -> str:
+        kind = m.group(1)
+        return f'<span class="expbook-claim {kind}">{claim_mark(kind)} {m.group(2)}</span>'
+
+    return _PRIVATE_RE.sub("", _PLACED_RE.sub(mark, body))
 
 
 def escape_html(text: str) -> str:
@@ -213,10 +335,14 @@ def markdown_body(
     """
     from markdown_it import MarkdownIt
 
+    text = _PRIVATE_RE.sub("", text)
+    # claim statuses and inline values that failed: their mark drawn, not an emoji
+    text = _CLAIM_RE.sub(lambda m: _place_mark(m.group(1)), text)
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     # inline values: keep the value (already escaped), drop the span carrying the source
-    text = re.sub(r'<span data-expbook="[^"]*">(.*?)</span>', r"\1", text)
+    text = _VALUE_RE.sub(lambda m: _place_mark(m.group(1)), text)
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    body = _draw_marks(body)
     used: dict[str, Any] = {}
 
     def image(m: re.Match[str]) -> str:

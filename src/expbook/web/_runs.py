@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +58,15 @@ class RunsSnapshot:
     metrics: list[str]  # summary.<key>, sorted
     projects: list[str]
     varying: list[str] = field(default_factory=list)  # params whose value differs
+    # each project's own keys (config.<dotted> and summary.<key>, sorted)
+    project_params: dict[str, list[str]] = field(default_factory=dict)
+    project_metrics: dict[str, list[str]] = field(default_factory=dict)
+
+    def keys_of(self, project: str | None) -> tuple[list[str], list[str]]:
+        """The params and metrics of ``project`` (every project's when None)."""
+        if not project:
+            return self.params, self.metrics
+        return self.project_params.get(project, []), self.project_metrics.get(project, [])
 
 
 class SnapshotCache:
@@ -152,13 +162,27 @@ def _snapshot(backend: Any) -> RunsSnapshot:
     params: dict[str, set[str]] = {}
     metrics: set[str] = set()
     projects: set[str] = set()
+    p_params: dict[str, set[str]] = {}
+    p_metrics: dict[str, set[str]] = {}
     for r in runs:
         projects.add(r.project)
+        pp = p_params.setdefault(r.project, set())
         for k, v in flatten(r.config).items():
             params.setdefault("config." + k, set()).add(repr(v))
-        metrics.update("summary." + k for k in r.summary)
+            pp.add("config." + k)
+        keys = ["summary." + k for k in r.summary]
+        metrics.update(keys)
+        p_metrics.setdefault(r.project, set()).update(keys)
     varying = sorted(k for k, vals in params.items() if len(vals) > 1)
-    return RunsSnapshot(runs, sorted(params), sorted(metrics), sorted(projects), varying)
+    return RunsSnapshot(
+        runs,
+        sorted(params),
+        sorted(metrics),
+        sorted(projects),
+        varying,
+        {p: sorted(ks) for p, ks in p_params.items()},
+        {p: sorted(ks) for p, ks in p_metrics.items()},
+    )
 
 
 @dataclass
@@ -220,17 +244,84 @@ def _cell(run: StoredRun, col: str) -> Any:
     return _cell_getter(col)(run)
 
 
-def default_columns(runs: list[StoredRun]) -> list[str]:
-    """Up to four params that vary among ``runs`` (the page shown; the first four params
-    when none varies) and up to four of their metrics."""
-    values: dict[str, set[str]] = {}
-    metrics: set[str] = set()
+# Logged alongside the results but not results themselves: counters, clocks and schedules.
+_BOOKKEEPING = frozenset(
+    {
+        "step",
+        "_step",
+        "global_step",
+        "epoch",
+        "iteration",
+        "iter",
+        "lr",
+        "learning_rate",
+        "time",
+        "_time",
+        "_timestamp",
+        "timestamp",
+        "elapsed",
+        "elapsed_s",
+        "runtime",
+        "_runtime",
+        "train_runtime",
+        "wall_time",
+        "samples_per_second",
+        "steps_per_second",
+        "train_samples_per_second",
+        "train_steps_per_second",
+    }
+)
+_HELD_OUT = re.compile(r"(^|[/_.\-])(val|valid|validation|eval|test|dev|best)([/_.\-]|$)")
+DEFAULT_PARAMS = 5
+DEFAULT_METRICS = 5
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def default_columns(runs: list[StoredRun], project_column: bool = False) -> list[str]:
+    """The columns a leaderboard of ``runs`` (the page shown) would use.
+
+    Params: those whose value differs among ``runs`` (every param when none does), the
+    ones most runs have first; a string that differs on every run (a run name, an output
+    folder) comes last. Metrics: the numeric summary keys at least half of ``runs`` have,
+    held-out ones (``val``, ``eval``, ``test``, ...) first, then the more common; counters,
+    clocks, schedules (``epoch``, ``lr``, ``_runtime``, ...) and ``system/`` keys only when
+    nothing else is there. ``project`` leads when ``project_column`` and ``runs`` span more
+    than one project.
+    """
+    values: dict[str, list[Any]] = {}
+    counts: dict[str, int] = {}
     for r in runs:
         for k, v in flatten(r.config).items():
-            values.setdefault(k, set()).add(repr(v))
-        metrics.update(k for k in r.summary if not k.startswith("system/"))
-    varying = [k for k in sorted(values) if len(values[k]) > 1] or sorted(values)
-    return ["config." + k for k in varying[:4]] + ["summary." + k for k in sorted(metrics)[:4]]
+            values.setdefault(k, []).append(v)
+        for k, v in r.summary.items():
+            if _is_number(v):
+                counts[k] = counts.get(k, 0) + 1
+
+    def distinct(vs: list[Any]) -> int:
+        return len({repr(v) for v in vs})
+
+    def param_rank(k: str) -> tuple[bool, int, str]:
+        vs = values[k]
+        per_run = len(vs) > 2 and all(isinstance(v, str) for v in vs) and distinct(vs) == len(vs)
+        return (per_run, -len(vs), k)
+
+    varying = [k for k in values if distinct(values[k]) > 1]
+    params = sorted(varying, key=param_rank) if varying else sorted(values)
+
+    def bookkeeping(k: str) -> bool:
+        return k.startswith("system/") or k.rsplit("/", 1)[-1].lower() in _BOOKKEEPING
+
+    common = [k for k in counts if 2 * counts[k] >= len(runs)]
+    results = [k for k in common if not bookkeeping(k)] or common
+    metrics = sorted(results, key=lambda k: (not _HELD_OUT.search(k.lower()), -counts[k], k))
+    out = ["config." + k for k in params[:DEFAULT_PARAMS]]
+    out += ["summary." + k for k in metrics[:DEFAULT_METRICS]]
+    if project_column and len({r.project for r in runs}) > 1:
+        out.insert(0, "project")
+    return out
 
 
 def _validate(query: RunsQuery) -> None:
@@ -246,7 +337,10 @@ def _validate(query: RunsQuery) -> None:
 
 
 def _page(query: RunsQuery, total: int, page: list[StoredRun]) -> dict[str, Any]:
-    columns = default_columns(page) if query.columns is None else list(query.columns)
+    if query.columns is None:
+        columns = default_columns(page, project_column=not query.project)
+    else:
+        columns = list(query.columns)
     rows = []
     for r in page:
         row = run_record_json(r.record, r.metrics)

@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -397,6 +403,16 @@ def create_app(
 
     def runs_page(request: Request) -> Response:
         query = _runs_query(request)
+        shown = request.query_params.get("shown_project")
+        if shown is not None and shown != (query.project or ""):
+            # the project was switched (the form says which one it showed): on to the new
+            # project with its own default columns and no grouping, not the previous
+            # project's choices (a plain URL, which the page's live refresh reuses)
+            drop = {"col", "columns", "group", "offset", "shown_project"}
+            if query.sort.startswith(("config.", "summary.")):
+                drop |= {"sort", "order"}
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
+            return RedirectResponse("/?" + urlencode(kept), status_code=303)
         error = None
         try:
             page = ui.query(query)
@@ -407,7 +423,8 @@ def create_app(
         # background at start); before that, the keys of the runs on this page
         snap = ui.snapshots.peek()
         if snap is not None:
-            params, metrics = snap.params, snap.metrics
+            # only the keys of the project shown (every project's under "all projects")
+            params, metrics = snap.keys_of(query.project)
         else:
             params = sorted({c for r in page["runs"] for c in _config_columns(r["config"])})
             metrics = sorted({"summary." + k for r in page["runs"] for k in r["summary"]})
@@ -416,7 +433,7 @@ def create_app(
             # links keep the shown columns, so paging never changes them
             changes.setdefault("col", page["columns"])
             params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
-            params = [(k, v) for k, v in params if k != "columns"]
+            params = [(k, v) for k, v in params if k not in ("columns", "shown_project")]
             for k, v in changes.items():
                 for item in v if isinstance(v, list) else [v]:
                     if item is not None:
@@ -435,6 +452,7 @@ def create_app(
             error=error,
             url=url,
             chosen=set(page["columns"]),
+            numeric=_numeric_columns(page),
         )
 
     def run_page(request: Request) -> Response:
@@ -559,6 +577,18 @@ def _other_values(backend: Any, run_id: str, shown: int = 20) -> list[dict[str, 
                 "points": [(step, v if isinstance(v, str) else json.dumps(v)) for step, v in last],
             }
         )
+    return out
+
+
+def _numeric_columns(page: dict[str, Any]) -> set[str]:
+    """The columns of ``page`` holding numbers only (their headers align right too)."""
+    out = set()
+    for c in page["columns"]:
+        vals = [r["values"].get(c) for r in page["runs"]]
+        if any(v is not None for v in vals) and all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals
+        ):
+            out.add(c)
     return out
 
 

@@ -4,6 +4,57 @@
 "use strict";
 
 (function () {
+  // -- readable axes, for every chart of the dashboard ------------------------------------------
+  // Ticks in plain decimals or scientific notation (3e-4), never SI prefixes ("300µ", "2k").
+  // A log axis whose data hold two decades or more is labelled at its decades only (1e-3,
+  // 0.01, 0.1, 1) with unlabelled minor ticks between; a narrower one at 1, 2 and 5 times a
+  // power of ten (0.05, 0.1, 0.2), or, narrower still, at plain values: never lone mantissa
+  // digits ("9 8 7 ... 2"). ``axis`` (a plotly layout axis) is changed in place; ``values``
+  // are the data drawn on it. report/html.py does the same for report plots.
+  const MINOR = { dtick: "D1", ticks: "outside", ticklen: 3, showgrid: true, gridcolor: "#f1f3f6" };
+  function readableAxis(axis, values, log) {
+    if (axis.exponentformat === undefined) axis.exponentformat = "e";
+    if (!log) return axis;
+    axis.type = "log";
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) {
+      if (typeof v === "number" && v > 0 && isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    }
+    if (!(hi >= lo)) return axis;
+    const a = Math.log10(lo) - 1e-9, b = Math.log10(hi) + 1e-9;
+    let decades = 0, marks = 0;
+    for (let k = Math.floor(a); k <= Math.ceil(b); k++) {
+      for (const m of [1, 2, 5]) {
+        const x = k + Math.log10(m);
+        if (x >= a && x <= b) { marks++; if (m === 1) decades++; }
+      }
+    }
+    if (decades >= 2) {
+      Object.assign(axis, { tickmode: "linear", tick0: 0, dtick: 1, ticks: "outside", ticklen: 6 });
+      axis.minor = Object.assign({}, MINOR);
+    } else if (marks >= 2) {
+      Object.assign(axis, { tickmode: "linear", tick0: 0, dtick: "D2", tickformat: "~g", ticks: "outside" });
+      axis.minor = Object.assign({}, MINOR);
+    } else {
+      axis.tickformat = "~g"; // plotly's ticks, each at its value
+    }
+    return axis;
+  }
+  // the axes of a figure (layout.xaxis, layout.yaxis) from its traces' data
+  function readableFigure(data, layout) {
+    for (const name of ["xaxis", "yaxis"]) {
+      const axis = layout[name] || (layout[name] = {});
+      const values = [];
+      for (const t of data) {
+        const vs = t[name[0]];
+        if (Array.isArray(vs)) for (const v of vs) values.push(v);
+      }
+      readableAxis(axis, values, axis.type === "log");
+    }
+    return layout;
+  }
+  window.expbookAxes = { axis: readableAxis, figure: readableFigure };
+
   // -- runs page: pick runs, open the compare page -------------------------------------------
   const compareBtn = document.getElementById("compare");
   if (compareBtn) {
@@ -50,8 +101,14 @@
         const badge = tr.querySelector(".status");
         badge.textContent = run.status;
         badge.className = "status " + run.status;
-        const cells = tr.querySelectorAll("td.num");
-        page.columns.forEach((c, i) => { if (cells[i]) cells[i].textContent = fmt(run.values[c]); });
+        const cells = tr.querySelectorAll("td.val");
+        page.columns.forEach((c, i) => {
+          const cell = cells[i];
+          if (!cell) return;
+          const text = fmt(run.values[c]);
+          (cell.querySelector(".clip") || cell).textContent = text;
+          cell.title = text;
+        });
       }
       setTimeout(refresh, 5000);
     };
@@ -68,7 +125,8 @@
     const drawn = [];
     for (const el of document.querySelectorAll(".expbook-plot")) {
       const f = data[el.dataset.fig];
-      if (f) drawn.push(Plotly.newPlot(el, f.data, f.layout, { responsive: true, displaylogo: false }));
+      if (f) drawn.push(Plotly.newPlot(el, f.data, readableFigure(f.data, f.layout || {}),
+        { responsive: true, displaylogo: false }));
     }
     Promise.all(drawn).then(() => { document.body.dataset.plots = String(drawn.length); });
   }
@@ -159,11 +217,14 @@
           line: { color, width: 2 } });
       }
     });
-    const xaxis = { title: { text: ctl.xaxis.value === "wall" ? "seconds since first point" : "step" } };
+    // steps and seconds in plain digits (1,000,000), values in decimals or 3e-4
+    const xaxis = { title: { text: ctl.xaxis.value === "wall" ? "seconds since first point" : "step" },
+      exponentformat: "none", separatethousands: true };
     if (chart.range) { xaxis.range = chart.range; xaxis.autorange = false; }
+    const yaxis = readableAxis({ type: "linear" }, traces.flatMap((t) => t.y), ctl.logy.checked);
     const layout = {
-      title: { text: chart.key, font: { size: 13 } }, margin: { l: 50, r: 10, t: 30, b: 40 },
-      height: 280, xaxis, yaxis: { type: ctl.logy.checked ? "log" : "linear" },
+      title: { text: chart.key, font: { size: 13 } }, margin: { l: 60, r: 10, t: 30, b: 40 },
+      height: 280, xaxis, yaxis,
       legend: { orientation: "h" }, uirevision: chart.key,
     };
     chart.drawing = true;

@@ -49,15 +49,19 @@
   });
 
   if (typeof Plotly === "undefined") return;
-  var layout = { margin: { l: 50, r: 10, t: 24, b: 36 }, height: 280 };
+  var layout = { margin: { l: 60, r: 10, t: 24, b: 36 }, height: 280 };
+  // readable ticks (app.js): plain decimals or 3e-4, never SI prefixes
+  var axes = window.expbookAxes;
+  function readable(traces, lay) { return axes ? axes.figure(traces, lay) : lay; }
 
   document.querySelectorAll(".hist-chart").forEach(function (el) {
     var hist = JSON.parse(el.dataset.hist);
     if (hist.length === 1) {
       var h = hist[0];
       var mids = h.counts.map(function (_, i) { return (h.bins[i] + h.bins[i + 1]) / 2; });
-      Plotly.newPlot(el, [{ type: "bar", x: mids, y: h.counts }],
-        Object.assign({ xaxis: { title: "value" } }, layout), { displaylogo: false });
+      var bars = [{ type: "bar", x: mids, y: h.counts }];
+      Plotly.newPlot(el, bars, readable(bars, Object.assign({ xaxis: { title: "value" } }, layout)),
+        { displaylogo: false });
       return;
     }
     // one column per step: each histogram's counts at the centres of its own bins
@@ -67,12 +71,15 @@
         x.push(h.step); y.push((h.bins[i] + h.bins[i + 1]) / 2); z.push(c);
       });
     });
-    Plotly.newPlot(el, [{
+    var cells = [{
       type: "scatter", mode: "markers", x: x, y: y,
-      marker: { color: z, colorscale: "Viridis", symbol: "square", size: 8, showscale: true },
+      marker: { color: z, colorscale: "Viridis", symbol: "square", size: 8, showscale: true,
+        colorbar: { exponentformat: "e" } },
       hovertemplate: "step %{x}<br>value %{y}<br>count %{marker.color}<extra></extra>"
-    }], Object.assign({ xaxis: { title: "step" }, yaxis: { title: "value" } }, layout),
-    { displaylogo: false });
+    }];
+    Plotly.newPlot(el, cells,
+      readable(cells, Object.assign({ xaxis: { title: "step" }, yaxis: { title: "value" } }, layout)),
+      { displaylogo: false });
   });
 
   document.querySelectorAll(".plot-chart").forEach(function (el) {
@@ -86,9 +93,9 @@
     };
     if (chart.kind === "bar") trace.type = "bar";
     else { trace.type = "scatter"; trace.mode = chart.kind === "scatter" ? "markers" : "lines"; }
-    Plotly.newPlot(el, [trace], Object.assign({
+    Plotly.newPlot(el, [trace], readable([trace], Object.assign({
       title: { text: chart.title || "", font: { size: 13 } },
       xaxis: { title: chart.x }, yaxis: { title: chart.y }
-    }, layout), { displaylogo: false });
+    }, layout)), { displaylogo: false });
   });
 })();

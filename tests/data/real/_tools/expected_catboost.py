@@ -25,7 +25,7 @@ def main(folder: str, rel: str) -> None:
         path = info / f"{split}_error.tsv"
         if not path.is_file():
             continue
-        rows = list(csv.DictReader(path.open(newline=""), delimiter="\t"))
+        rows = list(csv.DictReader(path.read_text().splitlines(), delimiter="\t"))
         last_step = int(rows[-1]["iter"])
         for col in rows[0]:
             if col == "iter":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def main(folder: str, name: str, step: str) -> None:
-    rows = list(csv.DictReader((Path(folder) / name).open(newline="")))
+    rows = list(csv.DictReader((Path(folder) / name).read_text().splitlines()))
     steps = [int(float(r[step])) for r in rows]
     metrics: dict[str, dict[str, float | int]] = {}
     for col in rows[0]:

@@ -32,7 +32,7 @@ def main(folder: str, rel: str) -> None:
     base = live / "plots" / "metrics"
     metrics = {}
     for tsv in sorted(base.rglob("*.tsv")):
-        rows = list(csv.DictReader(tsv.open(newline=""), delimiter="\t"))
+        rows = list(csv.DictReader(tsv.read_text().splitlines(), delimiter="\t"))
         vals = [float(r[tsv.stem]) for r in rows]
         metrics[tsv.relative_to(base).with_suffix("").as_posix()] = {
             "points": len(vals),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(folder: str, name: str) -> None:
-    rows = list(csv.DictReader((Path(folder) / name).open(newline="")))
+    rows = list(csv.DictReader((Path(folder) / name).read_text().splitlines()))
     metrics = {}
     for col in rows[0]:
         if col in ("epoch", "time"):

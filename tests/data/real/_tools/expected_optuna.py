@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def main(folder: str, name: str) -> None:
-    rows = list(csv.DictReader((Path(folder) / name).open(newline="")))
+    rows = list(csv.DictReader((Path(folder) / name).read_text().splitlines()))
     pts = [(int(r["number"]), float(r["value"])) for r in rows if r["value"] != ""]
     out = {
         "runs": 1,

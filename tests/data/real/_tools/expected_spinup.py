@@ -30,7 +30,7 @@ KEYS = (
 
 def main(folder: str, rel: str) -> None:
     run = Path(folder) / rel
-    rows = list(csv.DictReader((run / "progress.txt").open(newline=""), delimiter="\t"))
+    rows = list(csv.DictReader((run / "progress.txt").read_text().splitlines(), delimiter="\t"))
     metrics = {}
     for col in rows[0]:
         if col == "Epoch":

@@ -19,7 +19,7 @@ def main(folder: str, name: str) -> None:
     if path.suffix == ".json":
         rows = [(int(s), float(v)) for _, s, v in json.loads(path.read_text())]
     else:
-        table = csv.DictReader(path.open(newline=""))
+        table = csv.DictReader(path.read_text().splitlines())
         rows = [(int(r["Step"]), float(r["Value"])) for r in table]
     metric = {"points": len(rows), "last": rows[-1][1], "min": min(v for _, v in rows)}
     out = {

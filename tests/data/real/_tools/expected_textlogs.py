@@ -636,6 +636,86 @@ def fairseq_valid_subset_lines() -> dict:
     return _expected(series, "num_updates")
 
 
+def pretrain_resumed_step_pipes_log() -> dict:
+    """nohup output of a run resumed from a checkpoint at step 47700: an aligned settings
+    block with thousands separators ('Max steps               : 100,000'), 'step   47700 |
+    loss 1.4684 | lr 1.79e-04 | grad 0.075 | 113.4k tok/s | mfu 114.07%' every 10 steps,
+    '  [eval] step   48000 | val_loss 4.0749' every 500 and checkpoint save/prune notes."""
+    series: Series = {}
+    config: dict = {}
+    pat = re.compile(
+        rf"step\s+(\d+) \| loss ({NUM}) \| lr ({NUM}) \| grad ({NUM}) \| [\d.]+k tok/s \|"
+        rf" mfu ({NUM})%"
+    )
+    for line in _lines("pretrain-resumed-step-pipes-log", "train.out"):
+        m = pat.fullmatch(line)
+        if m:
+            s = int(m[1])
+            for key, i in (("loss", 2), ("lr", 3), ("grad", 4), ("mfu", 5)):
+                _add(series, key, s, m[i])
+            continue
+        m = re.fullmatch(rf"\s+\[eval\] step\s+(\d+) \| val_loss ({NUM})", line)
+        if m:
+            _add(series, "val_loss", int(m[1]), m[2])
+            continue
+        m = re.fullmatch(r"(Max steps|Effective batch size)\s+: ([\d,]+)", line)
+        if m:
+            config[m[1].lower().replace(" ", "_")] = int(m[2].replace(",", ""))
+    return _expected(series, "step", config=config)
+
+
+def verl_grpo_ray_console() -> dict:
+    """nohup output of a verl GRPO run under Ray: a bash -x trace ('+ TOTAL_EPOCHS=1'), ANSI
+    coloured '(TaskRunner pid=...)' prefixes, the pprint()ed Hydra config, then 21 lines
+    'step:N - global_seqlen/min:2578 - ... - actor/entropy:0.46 - ... - perf/time_per_step:36.2'
+    and at the end a Ray ActorUnavailableError traceback (the run died at step 22)."""
+    series: Series = {}
+    keys = (
+        "actor/entropy",
+        "actor/pg_loss",
+        "actor/loss",
+        "actor/grad_norm",
+        "actor/lr",
+        "critic/score/mean",
+        "response_length/mean",
+        "timing_s/step",
+    )
+    for raw in _lines("verl-grpo-ray-console", "train.out"):
+        line = re.sub(r"\x1b\[[0-9;]*m", "", raw)
+        m = re.search(r"\) step:(\d+) - (.*)$", line)
+        if not m:
+            continue
+        pairs = dict(re.findall(rf"([\w/.]+):({NUM})(?: - |$)", m[2]))
+        for k in keys:
+            _add(series, k, int(m[1]), pairs[k])
+    return _expected(series, "step")
+
+
+def mmdet2_retinanet_coco_log() -> dict:
+    """mmdetection 2.x text log: environment and config dump, then 'Epoch [e][i/1581]\tlr: x,
+    eta: ..., time: ..., data_time: ..., memory: ..., loss_cls: a, loss_bbox: b, loss: c'
+    every 50 iterations and 'Epoch(val) [e][1581]\tbbox_mAP: ..., bbox_mAP_50: ..., ...,
+    bbox_mAP_copypaste: 0.036 0.109 ...' per epoch. Steps are global iterations:
+    (e-1)*1581 + i for train lines, e*1581 for the epoch's val result; text-log keys are
+    lower-cased (bbox_map)."""
+    series: Series = {}
+    keys = {"lr", "loss_cls", "loss_bbox", "loss"}
+    for line in _lines("mmdet2-retinanet-coco-log", "20210421_200459.log"):
+        m = re.search(r"- Epoch \[(\d+)\]\[(\d+)/(\d+)\]\t(.*)$", line)
+        if m:
+            step = (int(m[1]) - 1) * int(m[3]) + int(m[2])
+            for k, v in re.findall(rf"(\w+): ({NUM})(?:,|$)", m[4]):
+                if k in keys:
+                    _add(series, k, step, v)
+            continue
+        m = re.search(r"- Epoch\(val\) \[(\d+)\]\[(\d+)\]\t(.*)$", line)
+        if m:
+            step = int(m[1]) * int(m[2])
+            for k, v in re.findall(rf"(bbox_mAP(?:_50|_75)?): ({NUM}),", m[3]):
+                _add(series, k.lower(), step, v)
+    return _expected(series, "iter")
+
+
 READERS: dict[str, Callable[[], dict]] = {
     "llmc-gpt2-124m-main-log": llmc_gpt2_124m_main_log,
     "modded-nanogpt-code-header-log": modded_nanogpt_code_header_log,
@@ -661,6 +741,9 @@ READERS: dict[str, Callable[[], dict]] = {
     "lora-step-brackets-eval-samples-log": lora_step_brackets_eval_samples_log,
     "fairseq-train-inner-lines": fairseq_train_inner_lines,
     "fairseq-valid-subset-lines": fairseq_valid_subset_lines,
+    "pretrain-resumed-step-pipes-log": pretrain_resumed_step_pipes_log,
+    "verl-grpo-ray-console": verl_grpo_ray_console,
+    "mmdet2-retinanet-coco-log": mmdet2_retinanet_coco_log,
 }
 
 
