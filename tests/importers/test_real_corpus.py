@@ -67,6 +67,9 @@ PASSING = [
     "segmentation-restarts-percent-log",
     "fairseq-train-inner-lines",
     "cgcnn-pprint-args-log",
+    "pretrain-resumed-step-pipes-log",
+    "verl-grpo-ray-console",
+    "mmdet2-retinanet-coco-log",
 ]
 
 

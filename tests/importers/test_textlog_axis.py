@@ -430,7 +430,8 @@ def test_mmengine_val_results_go_to_the_end_of_their_epoch() -> None:
     assert pts(r, "loss") == [(50, 1.0), (100, 0.9), (150, 0.8)]
     assert pts(r, "pascal_voc/map") == [(100, 0.3451), (200, 0.5)]
     assert pts(r, "time") == [(50, 0.7), (100, 0.7), (150, 0.6)]  # training only
-    assert pts(r, "val/time") == [(100, 0.08)]
+    assert "val/time" not in r.series and "eta" not in r.series  # an evaluation's progress
+    assert (3, "Epoch(val)  [1][ 50/250]    eta: 0:03:29  time: 0.08  memory: 8159") in r.ignored
     assert r.step_axis.startswith("epoch x M + step")
 
 
@@ -480,3 +481,33 @@ def test_pprinted_argument_dict_is_config_and_one_number_lists_are_values() -> N
     assert r.config == {"atom_fea_len": 64, "axis_limits": None, "job_id": "147999", "epoch": 300.0}
     assert pts(r, "lr") == [(1, 0.001), (2, 0.0005)]
     assert pts(r, "train_loss") == [(1, 145.1), (2, 71.4)]
+
+
+def test_aligned_settings_block_and_a_step_named_in_prose() -> None:
+    r = parse(
+        "[Optimizer] decay=276,824,064  no_decay=22,568,640\n"
+        "[Checkpoint] resumed from ./checkpoints/latest.pt at step 47700\n"
+        "Effective batch size    : 32\n"
+        "Max steps               : 100,000\n"
+        "Checkpoint every        : 150 steps\n"
+        "step   47700 | loss 1.4684 | lr 1.79e-04 | 113.4k tok/s | mfu 114.07%\n"
+        "step   47710 | loss 1.3000 | lr 1.79e-04 | 37.5k tok/s | mfu 37.67%\n"
+    )
+    assert r.config["effective_batch_size"] == 32
+    assert r.config["max_steps"] == 100000
+    assert r.config["decay"] == 276824064
+    assert "checkpoint_every" not in r.config  # '150 steps' is not one value
+    assert pts(r, "loss") == [(47700, 1.4684), (47710, 1.3)]
+    assert pts(r, "mfu") == [(47700, 114.07), (47710, 37.67)]
+
+
+def test_step_colon_lines_with_namespaced_keys() -> None:
+    r = parse(
+        "(TaskRunner pid=625502) step:1 - actor/entropy:0.4634 - critic/score/mean:0.0 - "
+        "timing_s/step:8.88\n"
+        "(TaskRunner pid=625502) step:2 - actor/entropy:0.5000 - critic/score/mean:0.5 - "
+        "timing_s/step:9.01\n"
+    )
+    assert pts(r, "actor/entropy") == [(1, 0.4634), (2, 0.5)]
+    assert pts(r, "critic/score/mean") == [(1, 0.0), (2, 0.5)]
+    assert pts(r, "timing_s/step") == [(1, 8.88), (2, 9.01)]

@@ -170,6 +170,7 @@ KV_RE = re.compile(
     r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+KEYCOLON_WORDS_RE = re.compile(r"^([A-Za-z][\w\-]*(?: [A-Za-z(][\w()\-]*){1,4}) +: +(\S+)$")
 PPRINT_RE = re.compile(r"""^\{?\s*['"]([A-Za-z_][\w.\-]*)['"]:\s*(.*?),?\s*\}?$""")
 MODULE_RE = re.compile(r"^\((?:\w+|\d+)\): [A-Z]\w*\(")
 DOTS_RE = re.compile(r"^(?:[\w.\-]+:\s)?\s*([A-Za-z_]\w*) \.{3,} (\S.*?)\s*$")
@@ -200,7 +201,7 @@ BARE_CTR_RE = re.compile(
 )
 # the key is group 1: the trailing run of key characters, from its first letter
 EQ_KEY_RE = re.compile(r"(?<![\w.\-/@])[\d.\-/@]*([A-Za-z_][\w.\-/@]*)\s*$")
-COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_]\w*)[\"']?$")
+COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_][\w/.]*)[\"']?$")
 PHRASE_SPLIT_RE = re.compile(r"^(.*(?:[,;|\t:=\[\]{}>]| - |  ))?(.*)$", re.S)
 PHRASE_OK_RE = re.compile(r"^[A-Za-z_][\w()\-./%@]*(?: [\w()\-./%@]+){0,5}$")
 AFTER_OK_RE = re.compile(
@@ -279,6 +280,7 @@ class Spec:
     middle: tuple[str, ...] = ()  # middle literals, longest first
     axis: str = ""  # the step counter as written ("epoch (Epoch N/M)"), for step lines
     epoch_end: bool = False  # ``Epoch(val) [3]``: the step is the end of that epoch
+    progress: tuple[int, int] | None = None  # slots of ``N/M`` whose rows N < M are skipped
 
     @property
     def nslots(self) -> int:
@@ -286,6 +288,7 @@ class Spec:
 
 
 _TAIL = Spec(CARRY)  # marks a metric line after the last step line (summary values)
+_NOTHING = Spec(SKIP)  # marks a line that gives nothing (an evaluation's progress row)
 
 
 def _phrase_key(before: str) -> tuple[str, str] | None:
@@ -519,11 +522,15 @@ def analyze(line: str) -> Spec:
                 fields[prev_role[1]].denom = i
             prev_role = None
             continue
-        am = AT_RE.search(before) if i > 0 else None
-        if am and fields:
+        am = AT_RE.search(before)
+        if am and fields and i > 0:
             word = am.group(1).lower()
             word = "iter" if word.startswith("iter") else word
             spec.ats.append((i, len(fields) - 1, word))
+            prev_role = None
+            continue
+        if am and not fields and i == n - 1 and not after.strip(" .:"):
+            # prose that names a step (``resumed from latest.pt at step 47700``): no report
             prev_role = None
             continue
         integral = "." not in nums[i] and "e" not in nums[i].lower()
@@ -560,7 +567,6 @@ def analyze(line: str) -> Spec:
             tag = (bm.group(2) or "").lower()
             if tag in ("val", "test") and name == "epoch":
                 spec.epoch_end = True  # mmengine ``Epoch(val) [3][2510/2510]``
-                forced = tag
         elif (
             integral
             and i + 2 <= n
@@ -585,7 +591,11 @@ def analyze(line: str) -> Spec:
         prev_role = role
 
     if spec.epoch_end:
-        # the progress counter of an evaluation is not the step: the epoch is
+        # the progress counter of an evaluation is not the step: the epoch is; its rows
+        # before the last (``[50/2510]``) are progress, not results
+        for slot, name in counters:
+            if name not in EPOCH_CTRS and slot in totals:
+                spec.progress = (slot, totals[slot])
         counters = [c for c in counters if c[1] in EPOCH_CTRS]
     if spaced and not counters:
         # ``key value`` pairs only on lines with a step counter (prose has many of them)
@@ -1042,6 +1052,12 @@ def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
         if ok:
             config.setdefault(km.group(1), val)
         return ok
+    km = KEYCOLON_WORDS_RE.match(text) if len(text) <= 200 else None
+    if km:  # an aligned settings block: ``Effective batch size    : 32``
+        ok, val = _config_value(km.group(2))
+        if ok:
+            config.setdefault(norm_key(km.group(1)), val)
+        return ok
     return got
 
 
@@ -1302,6 +1318,9 @@ def _infer(text: str) -> LogResult:
         line = lines[i]
         hdr = i < first_step
         kind = spec.kind
+        if spec is _NOTHING:
+            ign_one.append(i)
+            continue
         if spec is _TAIL:
             own = analyze(line)
             if own.kind in (CARRY, SUMMARY) and _summary_line(line, own, res.summary):
@@ -1448,6 +1467,15 @@ def _bulk_group(
             if ovf is not None:
                 ovf = ovf[good]
             sub = [s for s, g in zip(sub, good.tolist()) if g]
+            if not len(idx):
+                return
+    if spec.progress is not None and not implicit:
+        done = arr[:, spec.progress[0]] >= arr[:, spec.progress[1]]
+        if not done.all():  # an evaluation's progress rows: skipped (counted as such)
+            slow.extend((int(i), _NOTHING) for i in idx[~done].tolist())
+            idx, arr = idx[done], arr[done]
+            ovf = ovf[done] if ovf is not None else None
+            sub = [x for x, g in zip(sub, done.tolist()) if g]
             if not len(idx):
                 return
     wall = _wall_times(sub, spec) if spec.ts_w else None
