@@ -511,3 +511,14 @@ def test_step_colon_lines_with_namespaced_keys() -> None:
     assert pts(r, "actor/entropy") == [(1, 0.4634), (2, 0.5)]
     assert pts(r, "critic/score/mean") == [(1, 0.0), (2, 0.5)]
     assert pts(r, "timing_s/step") == [(1, 8.88), (2, 9.01)]
+
+
+def test_a_list_of_numbers_is_no_value() -> None:
+    r = parse(
+        "Epoch [1][50/100]\tlr: 1.0e-02, loss: 1.0\n"
+        "Epoch(val) [1][100]\tbbox_mAP: 0.0360, bbox_mAP_copypaste: 0.036 0.109 0.012 0.021\n"
+        "[train] iter 10: loss 2.1367  12.3 ms/iter\n"
+    )
+    assert pts(r, "bbox_map") == [(100, 0.036)]
+    assert "bbox_map_copypaste" not in r.series
+    assert pts(r, "loss")[-1] == (10, 2.1367)

@@ -539,6 +539,17 @@ def analyze(line: str) -> Spec:
         if pk is None and before.endswith("[") and after.startswith("]"):
             pk = _phrase_key(before[:-1])  # a one-number list: ``LR: [0.001]``
             after = after[1:]
+        if (
+            (pk is not None or bm is None)
+            and i + 2 < n
+            and after
+            and not after.strip()
+            and lits[i + 2]
+            and not lits[i + 2].strip()
+        ):
+            # ``bbox_mAP_copypaste: 0.036 0.109 0.012``: a list of numbers, no one value
+            prev_role = None
+            continue
         if pk is not None:
             if " " in pk[0] and pk[0].split(None, 1)[0].lower() in PROSE_WORDS:
                 prose = True  # ``... to store for rank: 0``: a sentence, not a key
