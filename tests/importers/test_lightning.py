@@ -123,7 +123,12 @@ def test_python_tags_in_hparams_are_read_as_data(version: Path) -> None:
         "when: 2024-01-02\n"
     )
     [run] = pl.parse(str(version), None)
-    assert run.config == {"act": "", "opt": {"lr": 0.1}, "shape": [1, 2], "when": "2024-01-02"}
+    assert run.config == {
+        "act": "torch.nn.ReLU",
+        "opt": {"lr": 0.1},
+        "shape": [1, 2],
+        "when": "2024-01-02",
+    }
 
 
 def test_bad_hparams_is_a_warning(version: Path) -> None:

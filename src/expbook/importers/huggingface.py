@@ -8,8 +8,11 @@
   (``trainer.save_metrics``).
 * Config: the Trainer's own settings found in the state (``train_batch_size``,
   ``num_train_epochs``, ``max_steps``, ``logging_steps``, ``eval_steps``, ``save_steps``),
-  hyperparameter-search ``trial_params``, and the scalar fields of the model's ``config.json``
-  under ``model``. ``training_args.bin`` is a pickle and is never loaded.
+  hyperparameter-search ``trial_params``, the ``TrainingArguments`` saved as
+  ``training_args.json`` (``args.to_json_string()``, as many training scripts do: every
+  non-null value, typed as written, nested maps kept), and the model's ``config.json`` under
+  ``model`` (scalars, nulls included, and maps such as ``id2label``). ``training_args.bin``
+  is a pickle and is never loaded.
 * Status: ``finished`` when training closed (or reached ``max_steps``), else ``running``.
 
 An output folder with several ``checkpoint-N`` folders is one run; the most advanced state
@@ -32,6 +35,7 @@ FORMAT = "huggingface"
 ALIASES = ("hf", "transformers", "trainer")
 
 _STATE = "trainer_state.json"
+_ARGS = "training_args.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 _RESULTS = ("all_results.json", "train_results.json", "eval_results.json", "test_results.json")
 _CONFIG_KEYS = (
@@ -69,7 +73,31 @@ def _checkpoints(folder: str) -> list[str]:
 
 
 def _is_run_folder(folder: str) -> bool:
-    return os.path.isfile(os.path.join(folder, _STATE)) or bool(_checkpoints(folder))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    if _STATE in names and os.path.isfile(os.path.join(folder, _STATE)):
+        return True
+    if any(_CHECKPOINT.match(n) for n in names) and _checkpoints(folder):
+        return True
+    return _is_output_folder(folder, names)
+
+
+def _is_output_folder(folder: str, names: list[str] | None = None) -> bool:
+    """A Trainer output folder saved without ``trainer_state.json``: ``*_results.json``
+    (``trainer.save_metrics``) beside ``training_args.bin``/``.json``."""
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return False
+    if not any(n in names for n in _RESULTS) or not any(
+        n in names for n in (_ARGS, "training_args.bin")
+    ):
+        return False
+    has = os.path.isfile
+    return any(has(os.path.join(folder, n)) for n in _RESULTS)
 
 
 def claim_dir(path: str) -> bool:
@@ -144,14 +172,18 @@ def _read_run(folder: str, candidates: list[str]) -> ImportedRun:
         if best is None or step > best[0]:
             best = (step, cand, state)
     if best is None:
-        raise ParseError(errors[0] if errors else f"no {_STATE} in {folder}")
+        if errors or not _is_output_folder(folder):
+            raise ParseError(errors[0] if errors else f"no {_STATE} in {folder}")
+        # results and arguments only: no history, training done (save_metrics ran)
+        best = (0, "", {"log_history": []})
     _, state_path, state = best
 
     base = os.path.basename(folder)
     if _CHECKPOINT.match(base):
         base = os.path.basename(os.path.dirname(folder)) or base
     run = ImportedRun(name=base, format=FORMAT, source=folder)
-    run.files.append(SourceFile.of(state_path))
+    if state_path:
+        run.files.append(SourceFile.of(state_path))
     for err in errors:
         run.warnings.append(f"skipped a state file: {err}")
 
@@ -167,15 +199,24 @@ def _read_run(folder: str, candidates: list[str]) -> ImportedRun:
             run.summary[key] = value
     run.summary.update(closing)
 
-    state_dir = os.path.dirname(state_path)
+    state_dir = os.path.dirname(state_path) if state_path else folder
     model_config = os.path.join(state_dir, "config.json")
     if not os.path.isfile(model_config):
         model_config = os.path.join(folder, "config.json")
+    args_path = os.path.join(state_dir, _ARGS)
+    if not os.path.isfile(args_path):
+        args_path = os.path.join(folder, _ARGS)
+    if os.path.isfile(args_path):
+        args = {k: v for k, v in _json_dict(args_path, run).items() if _is_setting(v)}
+        for k, v in args.items():
+            run.config.setdefault(k, v)
+        if args:
+            run.files.append(SourceFile.of(args_path))
     if os.path.isfile(model_config):
         model = _json_dict(model_config, run)
-        scalars = {k: v for k, v in model.items() if _is_scalar(v)}
-        if scalars:
-            run.config["model"] = scalars
+        kept = {k: v for k, v in model.items() if v is None or _is_scalar(v) or _is_small_map(v)}
+        if kept:
+            run.config["model"] = kept
             run.files.append(SourceFile.of(model_config))
     for name in _RESULTS:
         results = os.path.join(folder, name)
@@ -187,7 +228,7 @@ def _read_run(folder: str, candidates: list[str]) -> ImportedRun:
 
     global_step = _int(state.get("global_step")) or 0
     max_steps = _int(state.get("max_steps")) or 0
-    if closing or (max_steps > 0 and global_step >= max_steps):
+    if closing or (max_steps > 0 and global_step >= max_steps) or not state_path:
         run.status = "finished"
     else:
         run.status = "running"
@@ -244,6 +285,21 @@ def _is_scalar(v: Any) -> bool:
     if isinstance(v, float):
         return math.isfinite(v)
     return isinstance(v, (int, bool, str))
+
+
+def _is_setting(v: Any) -> bool:
+    """A training argument worth keeping: a scalar, or a list or map of scalars."""
+    if isinstance(v, list):
+        return len(v) <= 100 and all(_is_scalar(x) or x is None for x in v)
+    return _is_scalar(v) or _is_small_map(v)
+
+
+def _is_small_map(v: Any) -> bool:
+    return (
+        isinstance(v, dict)
+        and len(v) <= 1000
+        and all(_is_scalar(x) or x is None for x in v.values())
+    )
 
 
 def _int(v: Any) -> int | None:

@@ -3,8 +3,10 @@
 ``metrics.csv`` has one column per logged key plus ``step`` (and ``epoch`` with a Trainer);
 training and validation values land on different rows, so a blank cell is a missing value,
 not a zero. Every column but ``step`` becomes a series over ``step`` (``epoch`` included).
-``hparams.yaml`` becomes the config. Checkpoints under ``checkpoints/`` are listed as
-artifacts (not read). Lightning writes no times and no status: runs come out ``finished``.
+``hparams.yaml`` becomes the config, typed (Python tags read as data, numpy scalars as
+numbers, tuples as lists: see :mod:`expbook.importers.configs`). Checkpoints under
+``checkpoints/`` are listed as artifacts (not read). Lightning writes no times and no
+status: runs come out ``finished``.
 
 Plain files, read with :mod:`csv` and PyYAML: Lightning itself is not needed.
 """
@@ -194,9 +196,11 @@ def _read_rows(rows: Any, run: ImportedRun) -> None:
 def read_hparams_yaml(path: str) -> tuple[dict[str, Any], str | None]:
     """Config from a Lightning ``hparams.yaml``: (config, warning or None)."""
     name = os.path.basename(path)
+    from expbook.importers.configs import load_yaml
+
     try:
         with open(path, encoding="utf-8") as f:
-            data = _yaml.load(f.read(), tolerant=True)
+            data = load_yaml(f.read())
     except (OSError, UnicodeDecodeError) as e:
         return {}, f"{name}: cannot read ({type(e).__name__})"
     except yaml.YAMLError as e:

@@ -16,6 +16,8 @@ Rules (documented contract):
   ``started_at``/``start_time``/``created_at`` -> ``created_at``; ``finished_at``/
   ``ended_at``/``end_time`` -> ``finished_at`` (ISO 8601 or epoch seconds). Everything else,
   including ``run_id``, ``gpu_hourly_usd`` and ``train_wall_clock_minutes``, stays in summary.
+* Sacred's ``run.json`` keeps only its status, start/stop times and ``result`` (the return
+  value, ``result`` or ``result/<key>``); host, experiment and meta are left out.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ STATUS_ALIASES = {
     "interrupted": "killed",
 }
 START_KEYS = ("started_at", "start_time", "created_at", "start")
-END_KEYS = ("finished_at", "ended_at", "end_time", "completed_at", "end")
+END_KEYS = ("finished_at", "ended_at", "end_time", "completed_at", "end", "stop_time")
 NAMES = frozenset(
     [
         "summary.txt",
@@ -62,12 +64,19 @@ NAMES = frozenset(
         "result.json",
         "test_metrics.json",
         "final.json",
+        "all_results.json",
+        "train_results.json",
+        "evaluation_results.json",
+        "eval_metrics.json",
     ]
 )
 
 # key and value are stripped in code (no lazy group before a \s*: linear in the line)
 _KV_LINE = re.compile(r"^\s*([^=:#\s][^=:]*)[=:](.*)$")
 _COMMENT = re.compile(r"\s#")
+# a log line, not a key: value line: it opens with a date or a time (``2024-04-30 15:21:00 |
+# INFO | ...``: the ``:`` of the clock is no separator), or holds ``|``-separated fields
+_LOG_LINE = re.compile(r"^\s*(?:\d{4}-\d\d-\d\d|\[?\d{1,2}:\d\d)|.*\|.*\|")
 _KV_MULTI = re.compile(r"(?<![\w.\-/])([A-Za-z_][\w.\-/]*)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
@@ -135,9 +144,29 @@ def parse_text(text: str) -> SummaryResult:
     return res
 
 
+SACRED_RUN_KEYS = frozenset({"experiment", "host", "meta", "heartbeat", "command"})
+
+
+def _sacred_run(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """Sacred's ``run.json`` (FileStorageObserver): only its status, times and ``result``
+    (the run's return value) describe the run; host, experiment and meta are provenance."""
+    if not set(obj) >= SACRED_RUN_KEYS:
+        return None
+    kept: dict[str, Any] = {k: obj[k] for k in ("status", "start_time", "stop_time") if k in obj}
+    result = obj.get("result")
+    if isinstance(result, dict):
+        kept.update({f"result/{k}": v for k, v in common.flatten(result).items()})
+    elif result is not None and not isinstance(result, list):
+        kept["result"] = result
+    return kept
+
+
 def from_object(obj: dict[str, Any]) -> SummaryResult:
     res = SummaryResult()
     rest: dict[str, Any] = {}
+    sacred = _sacred_run(obj)
+    if sacred is not None:
+        obj = sacred
     for k, v in obj.items():
         lk = str(k).lower()
         if lk == "status" and isinstance(v, str):
@@ -203,6 +232,10 @@ def sniff_file(path: str, head: bytes) -> int:
     if ext == ".json":
         if not h.startswith(b"{"):
             return 0
+        from .tabular import looks_jsonl
+
+        if looks_jsonl(head):
+            return 0  # one object per line: per-step records (detectron2's metrics.json)
         return 60 if named else 30
     if ext in (".txt", ".out", ".log", ""):
         try:
@@ -212,7 +245,7 @@ def sniff_file(path: str, head: bytes) -> int:
         lines = [ln for ln in text.splitlines() if ln.strip()][:50]
         if not lines:
             return 0
-        kv = sum(1 for ln in lines if _KV_LINE.match(ln))
+        kv = sum(1 for ln in lines if _KV_LINE.match(ln) and not _LOG_LINE.match(ln))
         if kv == len(lines):
             return 70 if named else 45
         return 20 if named and kv * 2 > len(lines) else 0

@@ -20,8 +20,13 @@ Shapes understood:
 * **JSON/JSONL**: one object per line, a list of objects, an object holding such a list under
   ``history``/``log_history``/``records``/``metrics``/``logs``/``data`` (its other scalar
   fields become summary values), or an object of equal-length number lists (Keras
-  ``history.json``). Nested objects are flattened with ``/`` (``{"train": {"loss": 1}}`` ->
-  ``train/loss``).
+  ``history.json``), or Sacred's ``metrics.json`` (``{name: {steps, values, timestamps}}``).
+  Nested objects are flattened with ``/`` (``{"train": {"loss": 1}}`` -> ``train/loss``).
+* **MMCV/MMEngine logs**: mmcv's ``*.log.json`` (``mode: train|val`` lines) and MMEngine's
+  ``vis_data/scalars.json`` are put on the global iteration (see :func:`_mm_records` and
+  :func:`_mmengine_records`).
+* **TensorBoard exports**: the CSV (``Wall time,Step,Value``) and JSON (``[[wall, step,
+  value], ...]``) downloads of one tag are one series named after the file.
 * **run tables** (one row per run): a non-numeric ``run``/``run_name``/``name``/``run_id``/
   ``experiment`` column with distinct values and no step column (seed002 ``results.csv``).
   Imported alone, each row is a run with only summary values (external id = the row's name).
@@ -47,6 +52,7 @@ import csv
 import io
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +67,8 @@ ALIASES = ("csv", "tsv", "json", "jsonl")
 CSV_EXTS = frozenset({".csv", ".tsv", ".tab"})
 JSONL_EXTS = frozenset({".jsonl", ".ndjson"})
 JSON_EXTS = frozenset({".json"})
+# names that usually hold text logs, but may hold a CSV table (Keras CSVLogger: training.log)
+TEXT_TABLE_EXTS = frozenset({".log", ".txt", ".out", ""})
 
 STEP_COLS = (
     "step",
@@ -76,8 +84,21 @@ STEP_COLS = (
     "round",
     "update",
     "timestep",
+    "timesteps",
+    "total_timesteps",
+    "time/total_timesteps",
 )
-WALL_COLS = ("timestamp", "_timestamp", "wall_time", "walltime", "wall", "time", "datetime")
+WALL_COLS = (
+    "timestamp",
+    "_timestamp",
+    "wall_time",
+    "walltime",
+    "wall",
+    "time",
+    "datetime",
+    "created_at",
+    "wall time",
+)
 STAGE_COLS = ("stage", "phase", "split", "mode", "subset", "partition")
 RUN_COLS = ("run", "run_name", "name", "run_id", "experiment", "exp", "exp_name", "trial")
 LONG_KEY_COLS = ("key", "metric", "metric_name", "name", "tag")
@@ -101,6 +122,9 @@ class Table:
     warnings: list[str] = field(default_factory=list)
     extra_summary: dict[str, Any] = field(default_factory=dict)
     data: bytes = b""
+    # from a ``#{json}`` first line (stable-baselines3 Monitor): config values, start time
+    config: dict[str, Any] = field(default_factory=dict)
+    t_start: float | None = None
 
     def col(self, *names: str, numeric: bool | None = None) -> str | None:
         """The first column whose lower-cased name is in ``names``."""
@@ -146,6 +170,8 @@ class SeriesResult:
     series: dict[str, list[Point] | PointArrays] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    created_at: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,8 +300,44 @@ class _Column:
             self.huge += len(huge)
 
 
+def _json_comment(text: str) -> tuple[dict[str, Any] | None, int]:
+    """A ``#{...}`` first line (stable-baselines3 ``Monitor`` files): (its object, its length)."""
+    if not text.startswith("#{"):
+        return None, 0
+    end = text.find("\n")
+    line = text[1:] if end < 0 else text[1:end]
+    try:
+        obj = common.loads_json(line)
+    except (ValueError, RecursionError):
+        return None, 0
+    if not isinstance(obj, dict):
+        return None, 0
+    return obj, len(text) if end < 0 else end + 1
+
+
+def _apply_meta(t: Table, meta: dict[str, Any]) -> None:
+    """The ``#{json}`` line: ``t_start`` is the run's start (and the ``t`` column's origin),
+    the other scalar values are config."""
+    start = meta.get("t_start")
+    if (
+        isinstance(start, (int, float))
+        and not isinstance(start, bool)
+        and math.isfinite(float(start))
+        and float(start) > 0
+    ):
+        t.t_start = float(start)
+    for k, v in meta.items():
+        if k == "t_start":
+            continue
+        if v is None or isinstance(v, (str, bool, int, float, list, dict)):
+            t.config[str(k)] = v
+
+
 def read_csv(path: str, data: bytes) -> Table:
     text, warns = common.decode_text(data, "CSV file")
+    meta, skip = _json_comment(text)
+    if skip:
+        text = text[skip:]
     ext = os.path.splitext(path)[1].lower()
     first = text[: text.find("\n")] if "\n" in text else text
     delim = _sniff_delimiter(first, ext)
@@ -331,6 +393,8 @@ def read_csv(path: str, data: bytes) -> Table:
         )
     t = Table(path=path, columns=[], nrows=nrows, data=data)
     t.warnings.extend(warns)
+    if meta:
+        _apply_meta(t, meta)
     if ragged:
         t.warnings.append(
             f"{ragged} of {n_body} data rows have the wrong number of fields (skipped)"
@@ -448,10 +512,115 @@ def _records_table(
                     text[i] = v
             t.text[name] = text
     if huge:
-        t.warnings.append(
-            f"{huge} number(s) too large for a float64 skipped (first: {first_huge})"
-        )
+        t.warnings.append(f"{huge} number(s) too large for a float64 skipped (first: {first_huge})")
     return t
+
+
+MM_MODES = ("train", "val")
+# long texts in the first line of an mmcv ``*.log.json`` (the environment and the config file)
+MM_TEXT_LIMIT = 200
+
+
+def _mm_records(records: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
+    """mmcv's ``TextLoggerHook`` JSON log (mmdetection, mmrotate, mmsegmentation
+    ``*.log.json``), or None.
+
+    Values are prefixed by their line's ``mode`` (``train/loss``, ``val/mAP``). The step is the
+    global training iteration: ``iter`` itself when the training lines count through the
+    whole file (an iteration-based runner; a val line, whose ``iter`` counts evaluation
+    batches, takes the iteration of the training line before it), else, when ``iter``
+    restarts at each epoch, ``(epoch - 1) * E + iter`` with ``E`` the largest ``iter`` of a
+    training line (the iterations of an epoch when the logging interval divides them), and
+    ``epoch * E`` for a val line, the end of its epoch. ``epoch`` stays a series of its own.
+    Lines without ``mode`` (the run's metadata, first) give config: short scalars only, not
+    the environment dump or the config file's text."""
+    modes = [r.get("mode") if isinstance(r, dict) else None for r in records]
+    if not any(m == "train" for m in modes) or not all(m in MM_MODES or m is None for m in modes):
+        return None
+    train = [r for r, m in zip(records, modes) if m == "train"]
+    if not all(isinstance(r.get("iter"), int) for r in train):
+        return None
+    by_epoch = False
+    prev: tuple[int, int] | None = None
+    for r in train:
+        ep, it = r.get("epoch"), r["iter"]
+        if prev is not None and it < prev[1] and isinstance(ep, int) and ep > prev[0]:
+            by_epoch = True
+            break
+        prev = (ep if isinstance(ep, int) else 0, it)
+    per_epoch = max(r["iter"] for r in train)
+    config: dict[str, Any] = {}
+    out: list[Any] = []
+    last_iter: int | None = None
+    for r, m in zip(records, modes):
+        if not isinstance(r, dict):
+            out.append(r)
+            continue
+        if m is None:
+            for k, v in r.items():
+                if isinstance(v, str) and ("\n" in v or len(v) > MM_TEXT_LIMIT):
+                    continue
+                if v is None or isinstance(v, (str, bool, int, float)):
+                    config[str(k)] = v
+            continue
+        ep, it = r.get("epoch"), r.get("iter")
+        step: Any
+        if by_epoch:
+            if not isinstance(ep, int):
+                continue
+            step = ep * per_epoch if m == "val" else (ep - 1) * per_epoch + it
+        elif m == "train":
+            step = last_iter = it
+        else:
+            step = last_iter if last_iter is not None else it
+        if not isinstance(step, int):
+            continue
+        rec: dict[str, Any] = {"step": step}
+        if m == "train" and isinstance(ep, int):
+            rec["epoch"] = ep
+        for k, v in r.items():
+            if k not in ("mode", "iter", "epoch"):
+                rec[f"{m}/{k}"] = v
+        out.append(rec)
+    return out, config
+
+
+def _mmengine_records(records: list[Any]) -> list[Any] | None:
+    """MMEngine's ``vis_data/scalars.json`` (and its ``<timestamp>.json`` copy), or None.
+
+    Training lines carry ``epoch``, ``iter`` and ``step`` (the global iteration); validation
+    lines only ``step``, which is then the epoch: they move to the last iteration logged in
+    that epoch (else the last one before them). A validation key that training lines also
+    have (``data_time``, ``time``) gets a ``val/`` prefix; the others keep their names
+    (``accuracy/top1``)."""
+    if not records or not all(isinstance(r, dict) and "step" in r for r in records):
+        return None
+    train = [r for r in records if "iter" in r and "epoch" in r]
+    if not train or len(train) == len(records):
+        return None
+    if not all(isinstance(r["step"], int) and isinstance(r["epoch"], int) for r in train):
+        return None
+    last_of_epoch: dict[int, int] = {}
+    for r in train:
+        last_of_epoch[r["epoch"]] = max(last_of_epoch.get(r["epoch"], r["step"]), r["step"])
+    train_keys = {k for r in train for k in r}
+    out: list[Any] = []
+    last: int | None = None
+    for r in records:
+        if "iter" in r and "epoch" in r:
+            last = r["step"]
+            out.append({k: v for k, v in r.items() if k != "iter"})
+            continue
+        ep = r["step"]
+        step = last_of_epoch.get(ep, last) if isinstance(ep, int) else last
+        if step is None:
+            continue
+        rec: dict[str, Any] = {"step": step}
+        for k, v in r.items():
+            if k != "step":
+                rec[f"val/{k}" if k in train_keys else k] = v
+        out.append(rec)
+    return out
 
 
 def read_jsonl(path: str, data: bytes) -> Table:
@@ -476,6 +645,14 @@ def read_jsonl(path: str, data: bytes) -> Table:
     if bad:
         what = "truncated last line" if bad == 1 and last_bad else "invalid JSON line(s)"
         warns = [*warns, f"{bad} of {len(lines)} lines skipped ({what})"]
+    mm = _mm_records(records)
+    if mm is not None:
+        t = _records_table(path, mm[0], data, warns)
+        t.config.update(mm[1])
+        return t
+    engine = _mmengine_records(records)
+    if engine is not None:
+        return _records_table(path, engine, data, warns)
     return _records_table(path, records, data, warns, "line", numbers)
 
 
@@ -488,7 +665,8 @@ def read_json(path: str, data: bytes) -> Table:
     except RecursionError:
         raise ParseError("JSON nested too deeply to read") from None
     if isinstance(obj, list):
-        return _records_table(path, obj, data, warns)
+        triples = _tb_triples(path, obj)
+        return _records_table(path, triples if triples is not None else obj, data, warns)
     if not isinstance(obj, dict):
         raise ParseError("JSON holds neither records nor an object")
     for key in RECORD_KEYS:
@@ -499,6 +677,9 @@ def read_json(path: str, data: bytes) -> Table:
                 if common.is_number(val) or isinstance(val, bool):
                     t.extra_summary[k] = val
             return t
+    sacred = _sacred_records(obj)
+    if sacred is not None:
+        return _records_table(path, sacred, data, warns)
     lists = {k: v for k, v in obj.items() if isinstance(v, list) and v}
     if lists and len(lists) == len(obj):
         lengths = {len(v) for v in lists.values()}
@@ -511,13 +692,185 @@ def read_json(path: str, data: bytes) -> Table:
     raise ParseError("JSON object without per-step records (a summary or config file?)")
 
 
+def looks_jsonl(head: bytes) -> bool:
+    """JSON lines, whatever the file's name: a first line holding one whole JSON object,
+    and another line after it that opens one (detectron2's ``metrics.json``)."""
+    h = head.lstrip()
+    if not h.startswith(b"{"):
+        return False
+    end = h.find(b"\n")
+    if end < 0:
+        return False
+    first = h[:end].strip()
+    if not first.endswith(b"}") or not h[end + 1 :].lstrip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(common.loads_json(first.decode("utf-8")), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+_LIST_OBJECT = re.compile(rb'^\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null)')
+
+
+def _looks_column_lists(head: bytes) -> bool:
+    """A JSON object of equal-length number lists, one per metric (Keras ``History``)."""
+    h = head.strip()
+    if not _LIST_OBJECT.match(h):
+        return False
+    if len(head) >= common.HEAD_BYTES:
+        return True  # too long to parse here: its opening is enough
+    try:
+        obj = common.loads_json(h.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(obj, dict) or not obj:
+        return False
+    lengths = {len(v) if isinstance(v, list) else -1 for v in obj.values()}
+    return len(lengths) == 1 and lengths.pop() > 0
+
+
+def looks_csv(head: bytes) -> bool:
+    """A CSV (or TSV) table whatever the file's name (Keras ``CSVLogger``'s ``training.log``):
+    a header of two or more names, then rows of as many fields, most of them numbers."""
+    text = head.decode("utf-8", "replace")
+    lines = text.splitlines()
+    if len(head) >= common.HEAD_BYTES and not text.endswith("\n"):
+        lines = lines[:-1]  # cut off by the head
+    lines = [ln for ln in lines[:40] if ln.strip()][:21]
+    if len(lines) < 2:
+        return False
+    delim = "\t" if lines[0].count("\t") > lines[0].count(",") else ","
+    try:
+        rows = list(csv.reader(lines, delimiter=delim))
+    except csv.Error:
+        return False
+    header = [h.strip() for h in rows[0]]
+    if len(header) < 2 or not all(header):
+        return False
+    for h in header:
+        if common.parse_number(h) is not None or any(c in h for c in "=:[]{}"):
+            return False
+    for row in rows[1:]:
+        if len(row) != len(header):
+            return False
+        nums = sum(1 for c in row if common.parse_number(c.strip()) is not None)
+        if nums * 2 < len(row):
+            return False
+    return True
+
+
+def export_name(path: str) -> str:
+    """The series name of a TensorBoard export: the file's name without its extension."""
+    return os.path.splitext(os.path.basename(path))[0] or "value"
+
+
+def _tb_triples(path: str, obj: list[Any]) -> list[dict[str, Any]] | None:
+    """TensorBoard's JSON export, ``[[wall_time, step, value], ...]``, as records of one
+    series named after the file (:func:`export_name`); None for anything else."""
+    if not obj:
+        return None
+    for x in obj:
+        if not (isinstance(x, list) and len(x) == 3 and all(common.is_number(v) for v in x)):
+            return None
+    name = export_name(path)
+    return [{"wall_time": w, "step": s, name: v} for w, s, v in obj]
+
+
+def _sacred_records(obj: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Sacred's ``metrics.json``, ``{name: {"steps": [...], "values": [...], "timestamps":
+    [...]}}``, as long records (metric, step, value, timestamp); None for anything else."""
+    if not obj:
+        return None
+    out: list[dict[str, Any]] = []
+    for name, m in obj.items():
+        if not isinstance(m, dict):
+            return None
+        st, vals = m.get("steps"), m.get("values")
+        if not (isinstance(st, list) and isinstance(vals, list) and len(st) == len(vals)):
+            return None
+        ts = m.get("timestamps")
+        ts = ts if isinstance(ts, list) and len(ts) == len(st) else [None] * len(st)
+        out.extend(
+            {"metric": str(name), "step": s, "value": v, "timestamp": w}
+            for s, v, w in zip(st, vals, ts)
+        )
+    return out
+
+
+def _is_tb_csv_export(t: Table) -> bool:
+    """TensorBoard's CSV export: exactly ``Wall time,Step,Value``."""
+    return [c.strip().lower() for c in t.columns] == ["wall time", "step", "value"]
+
+
+# YOLOv5's results.txt (2020-21): no header, one line per epoch of 15 fields; the names are
+# those YOLOv5 gives the same values in its TensorBoard file (None: not a series)
+YOLOV5_FIELDS: tuple[str | None, ...] = (
+    None,  # "epoch/last epoch": the step
+    None,  # GPU memory ("1.86G")
+    "train/box_loss",
+    "train/obj_loss",
+    "train/cls_loss",
+    None,  # the sum of the three losses
+    None,  # targets in the last batch
+    None,  # image size
+    "metrics/precision",
+    "metrics/recall",
+    "metrics/mAP_0.5",
+    "metrics/mAP_0.5:0.95",
+    "val/box_loss",
+    "val/obj_loss",
+    "val/cls_loss",
+)
+_YOLOV5_LINE = re.compile(rb"^\s*\d+/\d+\s+[\d.]+[KMG]?\s+(?:[-+\d.eE]+|nan|inf)(?:\s+\S+){12}\s*$")
+
+
+def looks_yolov5_results(head: bytes) -> bool:
+    """YOLOv5's headerless ``results.txt`` (``0/29  1.86G  0.09854 ...``)."""
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+    if len(head) >= common.HEAD_BYTES and len(lines) > 1:
+        lines = lines[:-1]
+    return bool(lines) and all(_YOLOV5_LINE.match(ln) for ln in lines)
+
+
+def read_yolov5_results(path: str, data: bytes) -> Table:
+    text, warns = common.decode_text(data, "results file")
+    records: list[dict[str, Any]] = []
+    bad = 0
+    for line in text.splitlines():
+        cells = line.split()
+        if not cells:
+            continue
+        if len(cells) != len(YOLOV5_FIELDS) or "/" not in cells[0]:
+            bad += 1
+            continue
+        try:
+            rec: dict[str, Any] = {"epoch": int(cells[0].split("/", 1)[0])}
+        except ValueError:
+            bad += 1
+            continue
+        for name, cell in zip(YOLOV5_FIELDS, cells):
+            if name is not None:
+                rec[name] = common.parse_number(cell)
+        records.append(rec)
+    if not records:
+        raise ParseError("no YOLOv5 result lines ('epoch/last  mem  losses...')")
+    if bad:
+        warns = [*warns, f"{bad} line(s) that are not YOLOv5 result lines skipped"]
+    return _records_table(path, records, data, warns, "line")
+
+
 def read_table(path: str, data: bytes | None = None) -> Table:
     if data is None:
         data = common.read_bytes(path)
     ext = os.path.splitext(path)[1].lower()
+    if ext == ".txt" and looks_yolov5_results(data[: common.HEAD_BYTES]):
+        return read_yolov5_results(path, data)
     if ext in JSONL_EXTS:
         return read_jsonl(path, data)
     if ext in JSON_EXTS:
+        if looks_jsonl(data[: common.HEAD_BYTES * 16]):
+            return read_jsonl(path, data)
         return read_json(path, data)
     stripped = data.lstrip()[:1]
     if ext not in CSV_EXTS and stripped in (b"{", b"["):
@@ -571,16 +924,27 @@ def run_table(t: Table) -> RunTable:
     return RunTable(path=t.path, name_col=c, rows=rows, data=t.data)
 
 
+def _col_key(name: str) -> str:
+    """A column name compared with :data:`STEP_COLS`: ``Total Timesteps`` -> ``total_timesteps``."""
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
 def _step_col(t: Table) -> str | None:
-    lower = {c.lower(): c for c in t.columns}
+    lower: dict[str, str] = {}
+    for c in t.columns:
+        lower.setdefault(_col_key(c), c)
     for n in STEP_COLS:
-        c = lower.get(n)
-        if c is not None and c in t.num and c in t.ints:
-            return c
+        col = lower.get(n)
+        if col is not None and col in t.num and col in t.ints:
+            return col
     return None
 
 
 def _wall(t: Table) -> tuple[str | None, np.ndarray | None]:
+    if t.t_start is not None and "t" in t.num:
+        # Monitor files: ``t`` is seconds since the ``t_start`` of the ``#{json}`` line
+        arr = t.num["t"]
+        return "t", np.where(t.present["t"] & np.isfinite(arr), arr + t.t_start, np.nan)
     lower = {c.lower(): c for c in t.columns}
     for n in WALL_COLS:
         c = lower.get(n)
@@ -606,6 +970,8 @@ def series_of(t: Table) -> SeriesResult:
     out = SeriesResult()
     out.warnings.extend(t.warnings)
     out.summary.update(t.extra_summary)
+    out.config.update(t.config)
+    out.created_at = t.t_start
     n = t.nrows
     if n == 0:
         return out
@@ -615,6 +981,13 @@ def series_of(t: Table) -> SeriesResult:
     wall_col, wall = _wall(t)
     if key_col is not None and value_col is not None:
         _long_series(t, key_col, value_col, step_col, wall, out)
+        return out
+    if _is_tb_csv_export(t) and step_col is not None and value_col is not None:
+        ok = t.present[value_col] & t.present[step_col] & np.isfinite(t.num[step_col])
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            steps = np.where(ok, t.num[step_col], 0).astype(np.int64)
+            out.series[export_name(t.path)] = _points(steps, t.num[value_col], wall, idx)
         return out
     if step_col is not None:
         sc = t.num[step_col]
@@ -783,6 +1156,9 @@ def interpret(t: Table, opts: Any = None) -> list[ImportedRun] | RunTable:
     run = common.new_run(path, FORMAT, opts)
     run.series.update(res.series)
     run.summary.update(res.summary)
+    run.config.update(res.config)
+    if res.created_at is not None:
+        run.created_at = res.created_at
     run.warnings.extend(res.warnings)
     run.files.append(src)
     return [run]
@@ -807,11 +1183,21 @@ def sniff_file(path: str, head: bytes) -> int:
     if ext in JSONL_EXTS:
         return 80 if head.lstrip().startswith(b"{") else 0
     if ext in JSON_EXTS:
+        if looks_jsonl(head):
+            return 85  # JSON lines under a .json name (detectron2, mmcv *.log.json)
+        if _looks_column_lists(head):
+            return 75  # Keras History.history dumped as JSON
         h = head.lstrip()
         if h.startswith(b"["):
             return 70
         if h.startswith(b"{") and any(b'"' + k.encode() + b'"' in h for k in RECORD_KEYS):
             return 40
+    if ext == ".txt" and looks_yolov5_results(head):
+        return 80
+    if ext in TEXT_TABLE_EXTS and looks_csv(head):
+        first = head.split(b"\n", 1)[0].decode("utf-8", "replace").replace("\t", ",")
+        names = {_col_key(c.strip('"')) for c in first.split(",")}
+        return 85 if names & set(STEP_COLS) else 75
     return 0
 
 

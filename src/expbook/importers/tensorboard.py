@@ -10,8 +10,9 @@ run folder and below it make one run:
 * torch's ``add_hparams`` sub-folder (named by a timestamp) adds its tags without a prefix.
 
 Every scalar point is kept (no reservoir sampling), with the event's wall time. Hparams come from
-the hparams plugin (``_hparams_/session_start_info``; ``session_end_info`` gives the status), or
-from a Lightning ``hparams.yaml`` beside the events when the events have none. Histograms,
+the hparams plugin (``_hparams_/session_start_info``; ``session_end_info`` gives the status) and
+from a Lightning ``hparams.yaml`` beside the events, whose typed values win (the plugin holds
+``'(1, 8, 8)'`` where the YAML holds the tuple). Histograms,
 images, text and other plugins are skipped (counted in a warning).
 
 Event files are read with TensorBoard's own record reader (``RawEventFileLoader``) and event
@@ -73,9 +74,20 @@ def _is_run_folder(folder: str) -> bool:
     if _event_files(folder):
         return True
     with_events = [d for d in common.subdirs(folder) if _event_files(d)]
-    return bool(with_events) and all(
-        os.path.basename(d).lower() in _SPLIT_NAMES for d in with_events
-    )
+    return bool(with_events) and all(_is_split(d) for d in with_events)
+
+
+def _is_split(d: str) -> bool:
+    """A split sub-folder (``train/``...) of one run: not a run folder of its own, such as
+    ultralytics' ``runs/detect/train`` with its ``args.yaml`` and ``results.csv``."""
+    if os.path.basename(d).lower() not in _SPLIT_NAMES:
+        return False
+    from expbook.importers.folder import marker_names
+
+    try:
+        return not marker_names(os.listdir(d))
+    except OSError:
+        return True
 
 
 def claim_dir(path: str) -> bool:
@@ -215,7 +227,7 @@ def _read_run(lib: _Lib, source: str, files: list[tuple[str, str]], name: str) -
         raise ParseError(f"no TensorBoard event files in {source}")
     if readable == 0:
         raise ParseError(f"no readable TensorBoard events in {source} ({len(files)} file(s))")
-    if not st.hparams and os.path.isdir(source):
+    if os.path.isdir(source):
         _hparams_yaml(source, run, st)
     run.config = st.hparams
     if st.status:
@@ -359,7 +371,9 @@ def _pb_value(v: Any) -> Any:
 
 
 def _hparams_yaml(folder: str, run: ImportedRun, st: _State) -> None:
-    """Lightning's TensorBoardLogger also writes hparams.yaml beside the events."""
+    """Lightning's TensorBoardLogger also writes hparams.yaml beside the events. Its values
+    are typed (the hparams plugin holds ``str()`` of a tuple: ``'(1, 8, 8)'``), so they win
+    over the plugin's; the plugin's other keys stay."""
     path = os.path.join(folder, "hparams.yaml")
     if not os.path.isfile(path):
         return

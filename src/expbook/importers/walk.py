@@ -22,9 +22,13 @@ followed):
    TensorBoard logdir, ``wandb/offline-run-*``, a Lightning ``version_N`` folder, a Hugging
    Face checkpoint folder...) is one unit of that format; nothing below it is visited;
 2. a folder holding run-folder markers (see :mod:`folder`) is one ``folder`` unit, named after
-   the folder, which merges its files. If some of its sub-folders are runs themselves, or if
-   its only markers are config files and runs were found below it, it is a container
-   instead: its loose files are handled as in rule 3;
+   the folder, which merges its files, and the sub-folders it reads itself
+   (:func:`folder.absorbed_subdirs`: dvclive's ``plots/``, one folder of event files) are not
+   visited. If some of its other sub-folders are runs themselves, or if its only markers are
+   config files and runs were found below it, it is a container instead: its loose files are
+   handled as in rule 3 and every sub-folder is visited. A folder with event files of its own
+   that TensorBoard would claim is a ``folder`` unit instead when it also holds markers and a
+   metric or summary file (:func:`folder.takes_events`: an ultralytics run folder);
 3. any other file is offered to every format's ``sniff_file`` and becomes one unit of the
    best-scoring format if it scores at least :data:`WALK_MIN_SCORE` (so a folder of ``<run>.log``
    files gives one run per log, named after the log's stem; an MLflow ``*.db`` is claimed by
@@ -60,7 +64,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import common, folder, registry, tabular
+from . import common, configs, folder, registry, tabular
 from .model import ImportedRun, ParseError
 from .registry import FormatInfo, ParseOptions
 
@@ -198,6 +202,14 @@ class _Planner:
     def visit(self, d: str, root: str) -> list[Unit]:
         group = _group(d, root)
         info = self.claim(d)
+        if (
+            info is not None
+            and info.module_name == "tensorboard"
+            and self.forced is None
+            and self.folder_info is not None
+            and folder.takes_events(d)
+        ):
+            info = None  # a run folder with event files beside its metric files: rule 2
         if info is not None:
             return [_unit(info, d, _group(os.path.dirname(d), root, d))]
         try:
@@ -219,18 +231,29 @@ class _Planner:
                 continue
         files.sort()
         subdirs.sort()
-        sub_units: list[Unit] = []
-        for sd in subdirs:
-            sub_units.extend(self.visit(sd, root))
         want_folders = self.forced is None or self.forced.name == folder.FORMAT
         markers = folder.marker_names(names) if want_folders else []
+        if want_folders and not markers:
+            markers = folder.bare_config_markers(d, names)
+        absorbed: list[str] = []
+        if markers and self.folder_info is not None:
+            absorbed = folder.absorbed_subdirs(d, [os.path.basename(sd) for sd in subdirs])
+        sub_units: list[Unit] = []
+        for sd in subdirs:
+            if os.path.basename(sd) not in absorbed:
+                sub_units.extend(self.visit(sd, root))
         if markers and self.folder_info is not None:
             nested = any(u.error is None and os.path.isdir(u.path) for u in sub_units)
             # a folder whose only markers are config files, above other runs, is a project
             # or sweep root sharing a config, not a run
-            config_only = all(m.lower() in folder.CONFIG_NAMES for m in markers)
+            config_only = all(
+                m.lower() in folder.CONFIG_NAMES or m.lower() in configs.BARE_NAMES for m in markers
+            )
             if not nested and not (config_only and sub_units):
                 return [_unit(self.folder_info, d, _group(os.path.dirname(d), root, d)), *sub_units]
+        for sd in subdirs:  # not a run after all: its sub-folders are visited like any other
+            if os.path.basename(sd) in absorbed:
+                sub_units.extend(self.visit(sd, root))
         if self.forced is not None and self.forced.name == folder.FORMAT:
             return sub_units
         out = []

@@ -20,10 +20,20 @@ Per run:
 
 ``files/config.yaml`` and ``files/wandb-summary.json`` fill in whatever the log lacks.
 Needs the optional extra: ``pip install 'expbook[wandb]'``.
+
+A run folder without its ``.wandb`` log (only the files W&B syncs: ``files/config.yaml``,
+``wandb-summary.json``, ``wandb-metadata.json``; old 0.8 folders hold them, and a plain
+``wandb-history.jsonl``, in the run folder itself) is read from those files, without the
+optional extra: config unwrapped from ``{value: ..}`` (``_wandb`` and ``wandb_version``
+dropped), the summary, history rows as series over ``_step`` (``_timestamp`` as wall time),
+``startedAt`` as ``created_at``; the run id and name come from the folder name
+(``run-20231210_175258-gu7xnmg8`` -> ``gu7xnmg8``). ``requirements.txt`` and ``output.log`` are
+not read. Without an exit record the status stays ``finished`` when a summary was written.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -61,9 +71,56 @@ def _run_files(folder: str) -> list[str]:
     return [e.path for e in entries if _RUN_FILE.match(e.name) and e.is_file()]
 
 
+_SYNCED = ("wandb-summary.json", "wandb-metadata.json", "wandb-history.jsonl")
+
+
+def _synced_files_dir(folder: str, names: list[str] | None = None) -> str | None:
+    """Where a W&B run folder without a ``.wandb`` log keeps its synced files: ``files/``
+    (or the folder itself, as wandb 0.8 wrote it, or when ``folder`` is ``files/``)."""
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+    cands = []
+    if "files" in names:
+        cands.append(os.path.join(folder, "files"))
+    if any(n in names for n in _SYNCED):
+        cands.append(folder)
+    for d in cands:
+        if any(os.path.isfile(os.path.join(d, n)) for n in _SYNCED):
+            return d
+    return None
+
+
+def _is_files_run(folder: str, names: list[str] | None = None) -> bool:
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return False
+    if any(_RUN_FILE.match(n) for n in names) and _run_files(folder):
+        return False
+    d = _synced_files_dir(folder, names)
+    if d is None:
+        return False
+    named = _RUN_DIR.match(os.path.basename(os.path.abspath(folder))) or (
+        os.path.basename(d) == "files"
+        and _RUN_DIR.match(os.path.basename(os.path.dirname(os.path.abspath(d))))
+    )
+    both = sum(os.path.isfile(os.path.join(d, n)) for n in (*_SYNCED, "config.yaml")) >= 2
+    return bool(named) or both
+
+
 def claim_dir(path: str) -> bool:
-    """A run folder holding ``run-<id>.wandb``."""
-    return os.path.isdir(path) and bool(_run_files(path))
+    """A run folder holding ``run-<id>.wandb``, or only the files W&B syncs."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    if any(_RUN_FILE.match(n) for n in names) and _run_files(path):
+        return True
+    return _is_files_run(path, names)
 
 
 def sniff_file(path: str, head: bytes) -> int:
@@ -93,6 +150,8 @@ def _parse(path: str) -> list[ImportedRun]:
             # more than one log (a resumed run): read the largest
             files.sort(key=os.path.getsize)
         return [_read_run(files[-1], path)]
+    if _is_files_run(path):
+        return [_read_files_run(path)]
     runs: list[ImportedRun] = []
     for folder in _find_run_folders(path):
         logs = sorted(_run_files(folder), key=os.path.getsize)
@@ -398,6 +457,104 @@ def _finish(run: ImportedRun, state: _Run, source: str) -> None:
         shown = ", ".join(sorted(state.skipped)[:5])
         more = f" and {len(state.skipped) - 5} more" if len(state.skipped) > 5 else ""
         run.warnings.append(f"skipped non-numeric values (media, tables, text): {shown}{more}")
+
+
+def _read_files_run(folder: str) -> ImportedRun:
+    """A run folder without a ``.wandb`` log (see the module doc)."""
+    files_dir = _synced_files_dir(folder)
+    if files_dir is None:
+        raise ParseError(f"no W&B run files in {folder}")
+    base = os.path.basename(os.path.abspath(folder))
+    if base == "files":
+        base = os.path.basename(os.path.dirname(os.path.abspath(folder)))
+    m = _RUN_DIR.match(base)
+    run_id = base[m.end() :] if m else None
+    run = ImportedRun(name=run_id or base, format=FORMAT, source=folder)
+    run.external_id = run_id or None
+    state = _Run()
+    history = os.path.join(files_dir, "wandb-history.jsonl")
+    if os.path.isfile(history):
+        _read_history_jsonl(history, run, state)
+    meta_path = os.path.join(files_dir, "wandb-metadata.json")
+    if os.path.isfile(meta_path):
+        meta = _json_file(meta_path, run)
+        if isinstance(meta, dict):
+            run.files.append(SourceFile.of(meta_path))
+            run.created_at = common.to_epoch_seconds(meta.get("startedAt")) or None
+    config: dict[str, Any] = {}
+    _fill_from_files(run, files_dir, config, state.summary)
+    run.config = config
+    flat: dict[str, Any] = {}
+    summary = {k: v for k, v in state.summary.items() if not str(k).startswith("_")}
+    _flatten("", summary, flat, state.skipped)
+    for key, value in flat.items():
+        short_text = isinstance(value, str) and len(value) <= _MAX_SUMMARY_STR
+        if _is_number(value) or isinstance(value, bool) or short_text:
+            run.summary[key] = value
+    if not run.files:
+        raise ParseError(f"no readable W&B run files in {folder}")
+    runtime: Any = state.summary.get("_runtime")
+    if run.created_at is not None and _is_number(runtime):
+        run.finished_at = run.created_at + float(runtime)
+    elif state.last_time is not None:
+        run.finished_at = state.last_time
+    for points in run.series.values():
+        if isinstance(points, list):
+            points.sort(key=lambda p: p[0])
+    if state.skipped:
+        shown = ", ".join(sorted(state.skipped)[:5])
+        more = f" and {len(state.skipped) - 5} more" if len(state.skipped) > 5 else ""
+        run.warnings.append(f"skipped non-numeric values (media, tables, text): {shown}{more}")
+    return run
+
+
+def _json_file(path: str, run: ImportedRun) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return common.loads_json(f.read())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        run.warnings.append(f"{os.path.basename(path)}: unreadable, skipped")
+        return None
+
+
+def _read_history_jsonl(path: str, run: ImportedRun, state: _Run) -> None:
+    """``wandb-history.jsonl``: one row per line, ``_step`` (else the row index) the step."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        run.warnings.append(f"wandb-history.jsonl: unreadable ({type(e).__name__}), skipped")
+        return
+    run.files.append(SourceFile.of(path))
+    bad = 0
+    for i, line in enumerate(ln for ln in lines if ln.strip()):
+        try:
+            row = common.loads_json(line)
+        except (ValueError, RecursionError):
+            bad += 1
+            continue
+        if not isinstance(row, dict):
+            bad += 1
+            continue
+        step = row.get("_step", i)
+        if not _is_number(step) or not math.isfinite(float(step)):
+            run.skipped_lines += 1
+            continue
+        stamp: Any = row.get("_timestamp")
+        wall = float(stamp) if _is_number(stamp) else None
+        if wall is not None:
+            state.last_time = wall if state.last_time is None else max(state.last_time, wall)
+        flat: dict[str, Any] = {}
+        for key, value in row.items():
+            if not str(key).startswith("_"):
+                _flatten(str(key), value, flat, state.skipped)
+        for key, value in flat.items():
+            if _is_number(value):
+                run.add_point(key, int(step), float(value), wall)
+            elif value is not None:
+                state.skipped.add(key)
+    if bad:
+        run.warnings.append(f"wandb-history.jsonl: {bad} line(s) that are not JSON rows skipped")
 
 
 def _fill_from_files(
