@@ -95,6 +95,7 @@ PASSING = [
     "keras-tuner-diabetes",
     "mmengine-visdata-mmpretrain",
     "hf-swin-eurosat-results",
+    "fairseq-valid-subset-lines",
 ]
 
 

@@ -522,3 +522,13 @@ def test_a_list_of_numbers_is_no_value() -> None:
     assert pts(r, "bbox_map") == [(100, 0.036)]
     assert "bbox_map_copypaste" not in r.series
     assert pts(r, "loss")[-1] == (10, 2.1367)
+
+
+def test_a_unit_glued_to_a_number_is_not_part_of_the_next_key() -> None:
+    r = parse(
+        "  step 100 lr 1 step-time 0.41s wps 13.58K ppl 2122.63 gN 17.76 bleu 0.00\n"
+        "  step 200 lr 1 step-time 0.33s wps 17.30K ppl 576.29 gN 7.17 bleu 0.00\n"
+    )
+    assert pts(r, "ppl") == [(100, 2122.63), (200, 576.29)]
+    assert pts(r, "wps") == [(100, 13580.0), (200, 17300.0)]
+    assert not {"k_ppl", "s_wps"} & set(r.series)

@@ -326,6 +326,13 @@ def _space_key(before: str, after: str) -> str | None:
     """The key of a ``key value`` pair (``loss 2.31``, ``train loss 2.0``), or None."""
     if not before.endswith(" "):
         return None
+    if before[:1].isalpha():
+        # ``13.58K ppl 2122.63``, ``0.41s wps 17.3``: the first word is the unit of the
+        # number before it, not part of this key
+        cut = before.find(" ")
+        if cut < 0 or cut > 3:
+            return None
+        before = before[cut:]
     m = SPACE_KEY_RE.search(before[-SPACE_TAIL:])
     if len(after) > SPACE_TAIL:
         after = after[:SPACE_TAIL] + "\0"  # "\0" ends no match: an end of line stays one
