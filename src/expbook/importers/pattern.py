@@ -43,6 +43,7 @@ from .model import ParseError
 
 COUNTERS_FINE = ("step", "global_step", "iter", "iteration")
 COUNTERS_EPOCH = ("epoch",)
+IGNORED_MAX = 20  # unmatched lines kept for ``import --explain``
 TYPES = ("num", "int", "float", "str", "skip", "summary", "config")
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)|-"
 _INT = r"[-+]?\d+"
@@ -180,7 +181,8 @@ def parse_text(text: str, spec: str) -> Any:
     implicit = [0] * len(cp.alternatives)
     lines = text.splitlines()
     res.n_lines = len(lines)
-    for line in lines:
+    res.step_axis = _axis_text(cp)
+    for ln, line in enumerate(lines, 1):
         if not line.strip():
             continue
         ai = 0
@@ -192,7 +194,7 @@ def parse_text(text: str, spec: str) -> Any:
                 if m:
                     break
         else:
-            res.skipped += 1
+            _ignore(res, ln, line)
             continue
         gd = m.groupdict()
         if alt.step_group is not None:
@@ -201,7 +203,7 @@ def parse_text(text: str, spec: str) -> Any:
             except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999
                 step = None
             if step is None or not -(2**63) <= step < 2**63:  # steps are int64
-                res.skipped += 1
+                _ignore(res, ln, line)
                 continue
         else:
             step = implicit[ai]
@@ -237,9 +239,28 @@ def parse_text(text: str, spec: str) -> Any:
             series.setdefault(prefix + name, []).append((step, v, None))
             got = True
         if not got:
-            res.skipped += 1
+            _ignore(res, ln, line)
     res.series = series
     return res
+
+
+def _ignore(res: Any, ln: int, line: str) -> None:
+    """Count a line that gave nothing; keep the first ones for ``import --explain``."""
+    res.skipped += 1
+    if len(res.ignored) < IGNORED_MAX:
+        t = line.strip()
+        res.ignored.append((ln, t if len(t) <= 200 else t[:199] + "…"))
+
+
+def _axis_text(cp: CompiledPattern) -> str:
+    """The step of a pattern, for ``import --explain``: its counter fields, or the index of
+    the matching line."""
+    names: list[str] = []
+    for alt in cp.alternatives:
+        name = next((f for g, f, _ in alt.fields if g == alt.step_group), "")
+        names.append(f"{{{name}}}" if name else "line index")
+    uniq = list(dict.fromkeys(names))
+    return f"{' / '.join(uniq)} (--pattern)"
 
 
 def _to_float(tok: str) -> float | None:

@@ -3,10 +3,14 @@
 What a line can be (the first rule that applies wins):
 
 * **blank** lines are ignored (not counted).
+* **script source** printed at the top of a log (from a line such as ``import os`` in the
+  first 200 lines to the next ``=====`` line, or to the end of the lines that read as code)
+  is skipped: neither config nor metrics.
 * **tracebacks** (``Traceback (most recent call last):`` up to and including the exception
   line) are skipped and mark the run ``failed`` (``killed`` for ``KeyboardInterrupt``).
 * **warnings** (a word ``warning``/``warn``/``deprecated``) and decorative lines
-  (``--- Training Complete ---``, ``=====``) are skipped.
+  (``--- Training Complete ---``, ``=====``) are skipped, and so are Keras progress-bar
+  redraws (`` 13/285 [>....] - ETA: 5s - loss: ...``; the epoch's final bar line counts).
 * **checkpoint lines** ``saved best -> path`` / ``Saving checkpoint to path``: not metrics; they
   set summary ``checkpoint/<label>`` = path and ``checkpoint/<label>_step`` = the step at which
   it was saved (``<label>`` is the word after *saved* such as ``best``/``last``, else ``latest``).
@@ -21,19 +25,57 @@ What a line can be (the first rule that applies wins):
   ``final/test_acc_non_diag``; ``done: iter=15000 total_elapsed=18199.8s`` -> ``done/iter``,
   ``done/total_elapsed``.
 * **step lines** hold a counter: ``step 500/15000``, ``[step 500]``, ``Epoch: 050``,
-  ``Epoch 3/10``, ``iter 10:``, ``epoch=3``, ``Epoch [3/10], Step [100/600]``. Counter words:
-  step, global_step, iter, iteration, it, epoch, ep, batch. When a line has several, the
-  finest wins (step/iter > epoch > batch); the epoch is then also kept as a series ``epoch``.
+  ``Epoch 3/10``, ``iter 10:``, ``iteration 10/ 1000``, ``epoch=3``, ``| epoch 001 |``,
+  ``step:10/3000``, llm.c's ``s:120`` (at the start of a line), ``[50/500]`` (a bracketed
+  progress counter: ``Epoch [1][50/500]``), ``Epoch [3/10], Step [100/600]``. Counter words:
+  step, steps, global_step, iter, iteration, it, num_updates (fairseq), epoch, ep, batch.
+  The counter is never a metric. When a line has several, the finest wins (step/iter >
+  epoch > batch); the epoch is then also kept as a series ``epoch``.
   If a step counter has a total (``Step [100/600]``) and the line also has an epoch, the step
-  is made global: ``(epoch - first_epoch) * total + step``.
+  is made global: ``(epoch - 1) * total + step`` (``epoch * total + step`` when epochs count
+  from 0). ``Epoch(val) [3][...]`` results (mmengine) are put at the end of epoch 3 on that
+  axis (``3 * total``).
   Every ``key=value``, ``key: value`` and ``Key Name: value`` field becomes a point of series
-  ``norm_key(key)`` at that step.
-* **metric lines without a counter** after the first step line get the step of the last
-  counter line (multi-line step reports).
+  ``norm_key(key)`` at that step; on step lines also ``key value`` pairs after a delimiter
+  (nanoGPT ``iter 100: loss 2.31, time 35.2ms``, fairseq ``| loss 4.2 | ppl 18.4``).
+  **Sections** (named as written): a ``|`` segment of its own that starts with
+  train/val/valid/eval/test (``| valid on 'valid' subset |``, ``| INFO | train_inner |``)
+  or a line that starts with such a word before its counter (``Evaluation Epoch 3 - ...``,
+  but not *train*) prefixes every key of the line: ``valid/loss``, ``train_inner/loss``,
+  ``evaluation/average_loss``. A ``|`` segment that starts with such a word (``| Val Loss:
+  0.3``) opens a section to the next one; its keys are prefixed only when the line prints a
+  label twice (``Train Loss: a | Token Acc: b | Val Loss: c | Token Acc: d`` ->
+  ``train/loss``, ``train/token_acc``, ``val/loss``, ``val/token_acc``; without a repeat
+  ``Train Loss`` stays ``train_loss``). A ``key value`` phrase that starts with such a word is
+  named the same way (nanoGPT ``train loss 2.0`` -> ``train/loss``). A key that has its own
+  prefix (``pascal_voc/mAP``) keeps it. A key still printed twice in one line is numbered
+  (``loss``, ``loss_2``): no value overwrites another.
+* **metric lines without a counter** get the step of the step line above them when only
+  blank lines, other such lines, checkpoint lines and progress bars lie between (``Epoch
+  3/10`` then ``- 2s - loss: ... - val_loss: ...``). Elsewhere they are not metrics (library
+  chatter such as ``Added key: store_based_barrier_key:1 to store for rank: 0``; a key phrase
+  that starts with a word like *to*/*for*/*of* marks such a sentence), except after the last
+  step line, where they are final values: summary (``Test accuracy: 0.91``); a shape seen only
+  after the last step line, not right under it, is such a final value too.
 * **header lines** (before the first step line) become config: ``key=value`` pairs (also
-  ``Namespace(lr=0.1, ...)``), ``key: value`` with a one-word key and a one-token value, and
-  ``cmd: ...`` (kept whole as config ``cmd``). Other header lines are skipped.
+  ``Namespace(lr=0.1, ...)``), ``key: value`` with a one-word key and a one-token value (a
+  settings block ``  batch_size: 128`` after log prefixes), Megatron's argument dump
+  (``  lr ........ 1e-05``), the options of a command line (``python train.py --lr=5e-4
+  --batch_size 128 --fp16``), and ``cmd: ...`` (kept whole as config ``cmd``, its options read
+  too). A value must be a literal (number, bool, None, quoted string, bracketed literal, one
+  bare word): ``code = f.read()`` or ``GradScaler(enabled=(dtype`` is code, not config;
+  comments (``# device = 'cpu'``) are not config. Other header lines are skipped.
+* **appended restarts**: when the main step counter goes back (``Epoch 1..5``, then
+  ``1..3``, then ``1..10``), each run of it is an attempt; where attempts overlap, the last one
+  wins (earlier points at or after a later attempt's first step are dropped) and the run gets
+  a warning ``3 attempts in one log ...``. An inner counter that goes back when an outer one
+  (another kind of step line) advances, or an ``N/M`` counter that wraps from near its top,
+  is not a restart.
 * everything else is skipped; ``skipped_lines`` counts every non-blank line that gave nothing.
+
+For ``expbook import --explain`` the result also tells the main step axis as written
+(``step_axis``: ``iter N``, ``epoch (Epoch N/M)``), the first 20 ignored lines with their
+numbers (``ignored``) and the number of ``attempts``.
 
 Keys: series and summary keys are normalised by :func:`common.norm_key` (lower snake_case,
 ``Test Acc (non-diag)`` -> ``test_acc_non_diag``, ``/`` and ``.`` kept). Config keys are kept
@@ -57,10 +99,12 @@ one numpy parse), so the per-line Python work is a few dictionary operations.
 
 from __future__ import annotations
 
+import ast
 import calendar
 import gc
 import os
 import re
+import shlex
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -86,8 +130,10 @@ _DEL_DIGITS = str.maketrans("", "", "0123456789")
 TS_RE = re.compile(r"\s*\[?(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?\]?")
 BOILER_RE = re.compile(
     r"^(?:\s*(?:\[[^\]]{0,60}\]|\((?:INFO|DEBUG)\)|"
-    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*)*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
+    r"(?:INFO|DEBUG|NOTICE|TRACE|CRITICAL|ERROR)\b(?::[\w.]*(?=:))*:?|[\w.\-]{1,120}\.py:\d+\]?|[-|>:]+)\s*)*"
 )
+# Keras' progress bar before the end of an epoch: `` 13/285 [>....] - ETA: 5s - loss: 3.96``
+PROGRESS_RE = re.compile(r"\s*\d+/\d+ \[[=>.]*\] - ETA")
 DECOR_RE = re.compile(r"^\s*(?:[-=*#~_]{3,}|[-=*#~_]\s[-=*#~_]\s)")
 # Every pattern here runs in time linear in the line (a log may hold one 10 MB line): no
 # unanchored search may rescan the rest of the line from each start position, and no two
@@ -124,17 +170,38 @@ KV_RE = re.compile(
     r"(\"[^\"]*\"|'[^']*'|\[[^\]]{0,200}\]|\([^)]{0,200}\)|[^\s,;|)\]]+)"
 )
 KEYCOLON_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*:\s+(\S+)\s*$")
+KEYCOLON_WORDS_RE = re.compile(r"^([A-Za-z][\w\-]*(?: [A-Za-z(][\w()\-]*){1,4}) +: +(\S+)$")
+PPRINT_RE = re.compile(r"""^\{?\s*['"]([A-Za-z_][\w.\-]*)['"]:\s*(.*?),?\s*\}?$""")
+MODULE_RE = re.compile(r"^\((?:\w+|\d+)\): [A-Z]\w*\(")
+DOTS_RE = re.compile(r"^(?:[\w.\-]+:\s)?\s*([A-Za-z_]\w*) \.{3,} (\S.*?)\s*$")
+THOUSANDS_RE = re.compile(r"(?<![\w,.\[(])\d{1,3}(?:,\d{3})+(?![\w,.])")
+ARG_NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
+BARE_VALUE_RE = re.compile(r"^[\w.\-+/:%@~,]+$")
+# the start of a script's source printed at the top of a log (modded-nanogpt, ...)
+CODE_SCAN = 200  # the source must start in the first CODE_SCAN lines
+CODE_WIDTH = 200
+CODE_MAX = 20000  # lines from the start of the source to the ``=====`` line after it
+CODE_RE = re.compile(
+    r"^(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\s*\(|class\s+\w+\s*[(:]"
+    r"|if\s+__name__\s*==|with\s+\S.*:\s*$|for\s+\S.*\s+in\s+\S.*:\s*$|try:\s*$)"
+)
+# a line that continues source code: a call statement, an open bracket or a block at its end
+CODE_LIKE_RE = re.compile(
+    r"^(?:assert|raise|del|global|return)\b|^[A-Za-z_][\w.]*\("
+    r"|^\w[\w.]*(?:\s*,\s*\w[\w.]*)+\s*=|[:,(\[{\\]\s*$|^\s*(?:\"{3}|'{3})"
+)
 CMD_RE = re.compile(r"(?i)(?<![\w])(?:cmd|command|argv)\s*[:=]\s*(.+)$")
 SUMMARY_WORDS = frozenset({"best", "final", "done", "finished", "summary", "overall", "results"})
-FIRST_WORD_RE = re.compile(r"[A-Za-z]+(?![\w])")
+FIRST_WORD_RE = re.compile(r"(?:[^\w\s]{1,4}\s*)?([A-Za-z]+)(?![\w])")
 
 AT_RE = re.compile(r"(?i)(?:^|\s)(?:at|@)\s+(epoch|step|iter(?:ation)?)\s*(?:[:=#]\s*)?$")
 BARE_CTR_RE = re.compile(
-    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)\s*(?:[\[(#:=]\s*)?$"
+    r"(?i)(?:^|[^\w])(global[_ ]step|step|iter|iteration|epoch|batch)(?:\((train|val|test)\))?"
+    r"\s*(?:[\[(#:=]\s*){0,2}$"
 )
 # the key is group 1: the trailing run of key characters, from its first letter
 EQ_KEY_RE = re.compile(r"(?<![\w.\-/@])[\d.\-/@]*([A-Za-z_][\w.\-/@]*)\s*$")
-COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_]\w*)[\"']?$")
+COLON_TIGHT_KEY_RE = re.compile(r"(?:^|[\s,;|\[({])[\"']?([A-Za-z_][\w/.]*)[\"']?$")
 PHRASE_SPLIT_RE = re.compile(r"^(.*(?:[,;|\t:=\[\]{}>]| - |  ))?(.*)$", re.S)
 PHRASE_OK_RE = re.compile(r"^[A-Za-z_][\w()\-./%@]*(?: [\w()\-./%@]+){0,5}$")
 AFTER_OK_RE = re.compile(
@@ -146,13 +213,42 @@ AFTER_EQ_RE = re.compile(r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})(?![
 UNIT_RE = re.compile(r"^([A-Za-z%µ]{0,3})")
 MAG = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
 
-STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step")
+# a key written before its value with a space, after a delimiter or the line start:
+# ``: loss 2.31``, ``, time 35.2ms``, ``| ppl 5.6 |``, ``: train loss 2.0`` (searched in the
+# last SPACE_TAIL characters of the text before the number only)
+SPACE_TAIL = 64
+SPACE_KEY_RE = re.compile(
+    r"(?:^|[,;|:\t\]]|\s-\s|  )\s*([A-Za-z][\w/.]*(?: [A-Za-z][A-Za-z_]*){0,2}) +$"
+)
+SPACE_AFTER_RE = re.compile(
+    r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})"
+    r"(?:\s*$|\s*[,;|\t]|\s+-\s|\s+[A-Za-z][\w/.]*(?: [A-Za-z][A-Za-z_]*){0,2} +$"
+    r"|\s+[A-Za-z_][\w ()\-./%@]{0,60}?\s*[:=])"
+)
+_PROSE = (
+    "a an the of to for in on at by with from and or is are was were be been took after "
+    "before per into than this that it its as"
+)
+PROSE_WORDS = frozenset(_PROSE.split())
+# train/val sections: a segment of a line (between ``|``) that starts with one of these words
+_SPLITS = "train training val valid validation dev eval evaluation test testing"
+SPLIT_WORDS = frozenset(_SPLITS.split())
+SEGMENT_WORD_RE = re.compile(r"^\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z][A-Za-z0-9_]*)(?:\s|:|$)")
+# ``Evaluation Epoch 3 - ...``: a line of another split than training
+LINE_SECTION_RE = re.compile(
+    r"(?i)^(?:\s*(?:INFO|DEBUG|WARNING|ERROR|CRITICAL):[\w.]*:)?\s*([A-Za-z]+)\s+"
+    r"(?:epoch|step|iter|iteration)\b"
+)
+KEY_WORD_RE = re.compile(r"^[a-z]+")
+AXIS_WORD_RE = re.compile(r"[A-Za-z_]*(?:\(\w+\))?[^\w\s]{0,2}\s*\W?$")
+
+STEP_CTRS = ("step", "global_step", "iter", "iteration", "it", "train_step", "steps", "num_updates")
 EPOCH_CTRS = ("epoch", "ep", "train_epoch")
 BATCH_CTRS = ("batch",)
 COUNTER_KEYS = frozenset(STEP_CTRS + EPOCH_CTRS + BATCH_CTRS)
 
 # line kinds
-BLANK, SKIP, WARN, TRACE, CKPT, SUMMARY, CONFIG, STEP, CARRY = range(9)
+BLANK, SKIP, WARN, TRACE, CKPT, SUMMARY, CONFIG, STEP, CARRY, PROGRESS = range(10)
 
 
 @dataclass(eq=False)
@@ -162,6 +258,7 @@ class Field:
     mult: float = 1.0
     denom: int = -1  # slot of a denominator (``a/b``) or -1
     at_for: int = -1  # for "at epoch N": index of the field it belongs to
+    thou: tuple[int, ...] = ()  # slots of thousands groups (``115,214``: the slot of 214)
 
 
 @dataclass(eq=False)
@@ -181,10 +278,17 @@ class Spec:
     label: str = ""  # summary prefix ("final")
     safe: bool = True  # bulk extraction allowed
     middle: tuple[str, ...] = ()  # middle literals, longest first
+    axis: str = ""  # the step counter as written ("epoch (Epoch N/M)"), for step lines
+    epoch_end: bool = False  # ``Epoch(val) [3]``: the step is the end of that epoch
+    progress: tuple[int, int] | None = None  # slots of ``N/M`` whose rows N < M are skipped
 
     @property
     def nslots(self) -> int:
         return len(self.lits) - 1
+
+
+_TAIL = Spec(CARRY)  # marks a metric line after the last step line (summary values)
+_NOTHING = Spec(SKIP)  # marks a line that gives nothing (an evaluation's progress row)
 
 
 def _phrase_key(before: str) -> tuple[str, str] | None:
@@ -218,6 +322,117 @@ def _phrase_key(before: str) -> tuple[str, str] | None:
     return phrase, label
 
 
+def _space_key(before: str, after: str) -> str | None:
+    """The key of a ``key value`` pair (``loss 2.31``, ``train loss 2.0``), or None."""
+    if not before.endswith(" "):
+        return None
+    if before[:1].isalpha():
+        # ``13.58K ppl 2122.63``, ``0.41s wps 17.3``: the first word is the unit of the
+        # number before it, not part of this key
+        cut = before.find(" ")
+        if cut < 0 or cut > 3:
+            return None
+        before = before[cut:]
+    m = SPACE_KEY_RE.search(before[-SPACE_TAIL:])
+    if len(after) > SPACE_TAIL:
+        after = after[:SPACE_TAIL] + "\0"  # "\0" ends no match: an end of line stays one
+    if m is None or not SPACE_AFTER_RE.match(after):
+        return None
+    words = m.group(1).lower().split()
+    if any(w in PROSE_WORDS for w in words):
+        return None
+    key = norm_key(" ".join(words))
+    return (_split_key(key) or key) if len(words) > 1 else key
+
+
+def _field(slot: int, key: str, after: str) -> Field:
+    um = UNIT_RE.match(after)
+    unit = um.group(1) if um else ""
+    return Field(slot, key, MAG.get(unit, 1.0) if len(unit) == 1 else 1.0)
+
+
+def _name_fields(fields: list[Field], sections: list[str], forced: list[bool]) -> None:
+    """Keys in a train/val section of a line get the section as a prefix, as written: always
+    for a section named by a tag segment or the line's start (``| valid |``, ``Evaluation
+    Epoch 3``), and for ``|`` sections when the line prints a label twice (``Train Loss: a |
+    Token Acc: b | Val Loss: c | Token Acc: d`` -> ``train/loss``, ``train/token_acc``,
+    ``val/loss``, ``val/token_acc``). A key still printed twice gets a number (``loss``,
+    ``loss_2``): no value overwrites another."""
+    repeated = len({f.key for f in fields}) < len(fields)
+    seen: dict[str, int] = {}
+    keep: list[Field] = []
+    for f, sec, frc in zip(fields, sections, forced):
+        if sec and (frc or repeated) and "/" not in f.key:  # ``pascal_voc/mAP`` stays
+            f.key = _split_key(f.key) or f"{sec}/{f.key}"
+        k = seen.get(f.key, 0) + 1
+        seen[f.key] = k
+        if k > MAX_REPEATS:
+            continue  # a line that repeats one key thousands of times is not a report
+        if k > 1:
+            f.key = f"{f.key}_{k}"
+        keep.append(f)
+    fields[:] = keep
+
+
+def _section_word(seg: str, tag: bool) -> str:
+    """The train/val word a ``|`` segment starts with (``Val Loss: ...`` -> ``val``), or a
+    whole tag segment's word (``train_inner``); "" if none."""
+    sm = SEGMENT_WORD_RE.match(seg)
+    if not sm:
+        return ""
+    word = sm.group(1).lower()
+    km = KEY_WORD_RE.match(word)
+    alpha = km.group(0) if km else ""
+    if alpha not in SPLIT_WORDS:
+        return ""
+    if word == alpha or (tag and word[len(alpha)] == "_"):
+        return word
+    return ""
+
+
+def _split_key(key: str) -> str:
+    """``train_loss`` -> ``train/loss``, ``valid loss`` -> ``valid/loss``; "" when the key does
+    not start with a train/val/eval/test word followed by more."""
+    km = KEY_WORD_RE.match(key)
+    if not km or km.group(0) not in SPLIT_WORDS:
+        return ""
+    rest = key[km.end() :]
+    if len(rest) < 2 or rest[0] not in "_/ ":
+        return ""
+    return f"{km.group(0)}/{norm_key(rest[1:])}"
+
+
+def _axis_text(
+    spec: Spec, lits: tuple[str, ...], totals: dict[int, int], counters: list[tuple[int, str]]
+) -> str:
+    """How the step counter is written, for ``import --explain``: ``iter N``,
+    ``epoch (Epoch N/M)``, ``step (s:N)``."""
+
+    def written(slot: int) -> str:
+        m = AXIS_WORD_RE.search(lits[slot][-40:])
+        tail = m.group(0) if m else ""
+        w = " ".join(tail.split()).lstrip(")]")
+        w += (" " if w and tail[-1:].isspace() else "") + "N"
+        if slot in totals:
+            t = totals[slot]
+            w += "/M" + (lits[t + 1][:1] if lits[t + 1][:1] in ")]" else "")
+        elif lits[slot + 1][:1] in ")]|" and ("[" in w or "(" in w or "|" in w):
+            w += lits[slot + 1][:1]
+        return w
+
+    names = {slot: name for slot, name in counters}
+    canon = names.get(spec.step, "step")
+    if canon in EPOCH_CTRS:
+        canon = "epoch"
+    text = written(spec.step)
+    if spec.epoch >= 0:
+        canon = "epoch x M + step"
+        text = written(spec.epoch) + " " + text
+    if text.startswith(canon + " N"):
+        return text
+    return f"{canon} ({text})"
+
+
 def _strip_boiler(text: str) -> str:
     m = BOILER_RE.match(text)
     return text[m.end() :] if m else text
@@ -243,6 +458,8 @@ def analyze(line: str) -> Spec:
     body = _strip_boiler(rest)
     if DECOR_RE.match(body):
         return Spec(SKIP)
+    if PROGRESS_RE.match(body):
+        return Spec(PROGRESS)  # a progress bar redrawn before its final line
     if WARN_RE.search(rest):
         return Spec(WARN)
     if ("sav" in body or "Sav" in body or "SAV" in body) and _ckpt(body) is not None:
@@ -250,7 +467,7 @@ def analyze(line: str) -> Spec:
     if ASSIGN_UPPER_RE.match(rest) and rest.count("=") == 1:
         return Spec(CONFIG)
     fw = FIRST_WORD_RE.match(body)
-    is_summary = bool(fw) and fw.group(0).lower() in SUMMARY_WORDS  # type: ignore[union-attr]
+    is_summary = bool(fw) and fw.group(1).lower() in SUMMARY_WORDS  # type: ignore[union-attr]
 
     parts = NUM_RE.split(rest)
     lits = tuple(parts[0::2])
@@ -264,41 +481,99 @@ def analyze(line: str) -> Spec:
     counters: list[tuple[int, str]] = []  # (slot, normalized counter name)
     totals: dict[int, int] = {}
     fields: list[Field] = []
+    spaced: set[int] = set()  # indices of fields keyed by a ``key value`` pair
+    sections: list[str] = []  # per field: its train/val section ("" if none)
+    section = ""  # set by a ``|`` segment that starts with train/val/...: ``| Val Loss: ...``
+    forced = ""  # set by a segment of its own (``| valid |``) or the line's start
+    forced_at: list[bool] = []  # per field: named by a ``forced`` section
+    if "|" not in rest and n:
+        lm = LINE_SECTION_RE.match(lits[0]) or LINE_SECTION_RE.match(_strip_boiler(lits[0]))
+        word = lm.group(1).lower() if lm else ""
+        if word in SPLIT_WORDS and not word.startswith("train"):
+            forced = word
     first_label: str | None = None
+    prose = False
     prev_role: tuple[str, int] | None = None  # ("ctr"|"field", index)
     for i in range(n):
         before, after = lits[i], lits[i + 1]
+        if "|" in before or (i == 0 and "|" in rest):
+            segs = before.split("|")
+            if i == 0:
+                segs[0] = _strip_boiler(segs[0])
+            starts = segs if i == 0 else segs[1:]  # the segments that start here
+            for k, seg in enumerate(starts):
+                whole = k < len(starts) - 1  # a segment without a number: a tag
+                word = _section_word(seg, whole)
+                if word:
+                    section = word
+                    if whole:
+                        forced = word
         role: tuple[str, int] | None = None
-        if i > 0 and before == "/" and prev_role is not None:
+        if (
+            before == ","
+            and prev_role is not None
+            and prev_role[0] == "field"
+            and len(nums[i]) == 3
+            and nums[i].isdigit()
+            and len(nums[i - 1]) <= 3
+            and nums[i - 1].isdigit()
+            and len(fields[prev_role[1]].thou) < MAX_THOUSANDS
+        ):
+            f = fields[prev_role[1]]  # ``Total params: 115,214``: a thousands separator
+            f.thou = (*f.thou, i)
+            continue
+        if i > 0 and prev_role is not None and before.strip() == "/" and before[:1] == "/":
             if prev_role[0] == "ctr":
                 totals[counters[prev_role[1]][0]] = i
             else:
                 fields[prev_role[1]].denom = i
             prev_role = None
             continue
-        am = AT_RE.search(before) if i > 0 else None
-        if am and fields:
+        am = AT_RE.search(before)
+        if am and fields and i > 0:
             word = am.group(1).lower()
             word = "iter" if word.startswith("iter") else word
             spec.ats.append((i, len(fields) - 1, word))
             prev_role = None
             continue
+        if am and not fields and i == n - 1 and not after.strip(" .:"):
+            # prose that names a step (``resumed from latest.pt at step 47700``): no report
+            prev_role = None
+            continue
+        integral = "." not in nums[i] and "e" not in nums[i].lower()
         bm = BARE_CTR_RE.search(before)
         pk = _phrase_key(before)
+        if pk is None and before.endswith("[") and after.startswith("]"):
+            pk = _phrase_key(before[:-1])  # a one-number list: ``LR: [0.001]``
+            after = after[1:]
+        if (
+            (pk is not None or bm is None)
+            and i + 2 < n
+            and after
+            and not after.strip()
+            and lits[i + 2]
+            and not lits[i + 2].strip()
+        ):
+            # ``bbox_mAP_copypaste: 0.036 0.109 0.012``: a list of numbers, no one value
+            prev_role = None
+            continue
         if pk is not None:
+            if " " in pk[0] and pk[0].split(None, 1)[0].lower() in PROSE_WORDS:
+                prose = True  # ``... to store for rank: 0``: a sentence, not a key
             key = norm_key(pk[0])
             ok_after = AFTER_EQ_RE if before.rstrip().endswith("=") else AFTER_OK_RE
             if not ok_after.match(after):
                 prev_role = None
                 continue
-            integral = "." not in nums[i] and "e" not in nums[i].lower()
+            if key == "s" and i == 0 and integral and _strip_boiler(before) == "s:":
+                key = "step"  # llm.c: ``s:120 trl:3.21``
             if integral and key in COUNTER_KEYS:
                 counters.append((i, key))
                 role = ("ctr", len(counters) - 1)
             else:
-                um = UNIT_RE.match(after)
-                unit = um.group(1) if um else ""
-                fields.append(Field(i, key, MAG.get(unit, 1.0) if len(unit) == 1 else 1.0))
+                fields.append(_field(i, key, after))
+                sections.append(forced or section)
+                forced_at.append(bool(forced))
                 role = ("field", len(fields) - 1)
             if first_label is None:
                 first_label = "".join(p for j, p in enumerate(parts[: 2 * i]) if j % 2 == 0)
@@ -307,7 +582,46 @@ def analyze(line: str) -> Spec:
             name = bm.group(1).lower().replace(" ", "_")
             counters.append((i, name))
             role = ("ctr", len(counters) - 1)
+            tag = (bm.group(2) or "").lower()
+            if tag in ("val", "test") and name == "epoch":
+                spec.epoch_end = True  # mmengine ``Epoch(val) [3][2510/2510]``
+        elif (
+            integral
+            and i + 2 <= n
+            and before.rstrip().endswith("[")
+            and lits[i + 1].strip() == "/"
+            and lits[i + 2][:1] == "]"
+        ):
+            # ``[50/500]``: a progress counter (``Epoch [1][50/500]``, ``[10/100] loss: ...``)
+            counters.append((i, "step"))
+            role = ("ctr", len(counters) - 1)
+        else:
+            sk = _space_key(before, after)
+            if sk is not None and integral and sk in COUNTER_KEYS:
+                counters.append((i, sk))  # fairseq ``| num_updates 1101``
+                role = ("ctr", len(counters) - 1)
+            elif sk is not None:
+                fields.append(_field(i, sk, after))
+                sections.append(forced or section)
+                forced_at.append(bool(forced))
+                spaced.add(len(fields) - 1)
+                role = ("field", len(fields) - 1)
         prev_role = role
+
+    if spec.epoch_end:
+        # the progress counter of an evaluation is not the step: the epoch is; its rows
+        # before the last (``[50/2510]``) are progress, not results
+        for slot, name in counters:
+            if name not in EPOCH_CTRS and slot in totals:
+                spec.progress = (slot, totals[slot])
+        counters = [c for c in counters if c[1] in EPOCH_CTRS]
+    if spaced and not counters:
+        # ``key value`` pairs only on lines with a step counter (prose has many of them)
+        keep = [j for j in range(len(fields)) if j not in spaced]
+        fields = [fields[j] for j in keep]
+        sections = [sections[j] for j in keep]
+        forced_at = [forced_at[j] for j in keep]
+    _name_fields(fields, sections, forced_at)
 
     if is_summary:
         spec.kind = SUMMARY
@@ -340,7 +654,8 @@ def analyze(line: str) -> Spec:
                 spec.fields.append(Field(batch_slot, "batch"))
         else:
             spec.step = batch_slot
-    elif fields:
+        spec.axis = _axis_text(spec, lits, totals, counters)
+    elif fields and not prose:
         spec.kind = CARRY
     else:
         spec.kind = SKIP
@@ -373,6 +688,14 @@ class LogResult:
     status: str = "finished"
     warnings: list[str] = field(default_factory=list)
     n_lines: int = 0
+    # for ``expbook import --explain``:
+    # the step axis found, a short description ("iter N", "epoch (Epoch N/M)"; "" if none)
+    step_axis: str = ""
+    # (1-based line number, text) of the first IGNORED_MAX non-empty lines that made no
+    # metric, summary or config value
+    ignored: list[tuple[int, str]] = field(default_factory=list)
+    # appended restarts: how many times the step axis started again (1: one attempt)
+    attempts: int = 1
 
 
 def _num(tok: str) -> float | int:
@@ -384,6 +707,11 @@ def _num(tok: str) -> float | int:
 
 
 STEP_LIMIT = 2.0**63  # steps are int64
+IGNORED_MAX = 20
+MAX_REPEATS = 100  # numbered copies of one key in one line (``loss``, ``loss_2``, ...)
+MAX_THOUSANDS = 4  # thousands groups read after a number (``1,234,567,890,123``)
+ARGV_MAX = 10_000  # longest command line read as options
+MAX_RESTARTS = 20  # more restarts of the step counter: it is not a run-level counter
 
 
 def _row(tokens: list[str], ovf: list[int]) -> list[float]:
@@ -465,6 +793,14 @@ class _Acc:
         self.explicit: dict[str, list[tuple[np.ndarray, np.ndarray, Any]]] = {}
         self.step_idx: list[np.ndarray] = []
         self.step_val: list[np.ndarray] = []
+        self.step_ax: list[np.ndarray] = []  # codes of the step lines' axis descriptions
+        self.axis_codes: dict[str, int] = {}
+        self.axis_names: list[str] = []
+        # ``Epoch(val) [3]`` lines, put at the end of their epoch on the global step axis
+        self.epoch_end: list[np.ndarray] = []
+        self.epoch_total = 0  # the largest M of the ``epoch x M + step`` axis (0: none)
+        self.epoch_base = 1.0
+        self.end_axes: set[str] = set()  # their axis descriptions
         self.huge = 0  # numbers too large for a float64, left out
         self.huge_line = -1  # index of the first line holding one
 
@@ -476,9 +812,28 @@ class _Acc:
     def add(self, key: str, idx: np.ndarray, vals: np.ndarray, wall: np.ndarray | None) -> None:
         self.pieces.setdefault(key, []).append((idx, vals, wall))
 
-    def add_steps(self, idx: np.ndarray, steps: np.ndarray) -> None:
+    def add_steps(self, idx: np.ndarray, steps: np.ndarray, axis: str) -> None:
         self.step_idx.append(idx)
         self.step_val.append(steps)
+        code = self.axis_codes.setdefault(axis, len(self.axis_codes))
+        if code == len(self.axis_names):
+            self.axis_names.append(axis)
+        self.step_ax.append(np.full(len(idx), code, dtype=np.int64))
+
+    def steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(line index, step, axis code) of every step line, in line order."""
+        if not self.step_idx:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        sidx = np.concatenate(self.step_idx)
+        o = np.argsort(sidx, kind="stable")
+        sidx, sval = sidx[o], np.concatenate(self.step_val)[o]
+        if self.epoch_end and self.epoch_total:
+            at = np.isin(sidx, np.concatenate(self.epoch_end))
+            ends = (sval[at] - self.epoch_base + 1) * self.epoch_total
+            sval = sval.copy()
+            sval[at] = np.where(np.abs(ends) < STEP_LIMIT, ends, sval[at])
+        return sidx, sval, np.concatenate(self.step_ax)[o]
 
 
 def _missing_wall(n: int) -> np.ndarray:
@@ -501,6 +856,9 @@ def _apply_fields(
             continue
         seen.add(f.key)
         v = arr[:, f.slot]
+        for t in f.thou:
+            with np.errstate(over="ignore"):
+                v = v * 1000.0 + arr[:, t]
         if f.mult != 1.0:
             with np.errstate(over="ignore"):
                 v = v * f.mult
@@ -523,9 +881,12 @@ def _steps_of(spec: Spec, arr: np.ndarray, first_epoch: list[float]) -> np.ndarr
     if spec.epoch >= 0 and spec.step_total >= 0:
         ep = arr[:, spec.epoch]
         if not first_epoch:
-            first_epoch.append(float(ep[0]))
+            # epochs count from 1 (from 0 when a 0 is seen): a log that starts later, at
+            # epoch 3, still gets the global steps of epoch 3
+            first_epoch.append(0.0 if len(ep) and np.nanmin(ep) <= 0 else 1.0)
         with np.errstate(over="ignore", invalid="ignore"):
             steps = (ep - first_epoch[0]) * arr[:, spec.step_total] + steps
+
     return np.where(np.abs(steps) < STEP_LIMIT, steps, np.nan)
 
 
@@ -534,11 +895,19 @@ def _add_steps(
 ) -> bool:
     """Record the step of each row; False when no row has a usable step."""
     steps = _steps_of(spec, arr, first_epoch)
+    if spec.epoch >= 0 and spec.step_total >= 0 and len(arr):
+        tot = arr[:, spec.step_total]
+        if np.isfinite(tot).any():
+            acc.epoch_total = max(acc.epoch_total, int(np.nanmax(tot)))
+            acc.epoch_base = first_epoch[0]
+    if spec.epoch_end:
+        acc.epoch_end.append(idx)
+        acc.end_axes.add(spec.axis)
     ok = np.isfinite(steps)
     if ok.all():
-        acc.add_steps(idx, steps.astype(np.int64))
+        acc.add_steps(idx, steps.astype(np.int64), spec.axis)
         return True
-    acc.add_steps(idx[ok], steps[ok].astype(np.int64))
+    acc.add_steps(idx[ok], steps[ok].astype(np.int64), spec.axis)
     return bool(ok.any())
 
 
@@ -599,6 +968,8 @@ def _summary_line(line: str, spec: Spec, out: dict[str, Any]) -> bool:
         except ValueError:
             keys.append("")
             continue
+        for t in f.thou:
+            v = v * 1000 + int(vals[t])
         if f.mult != 1.0:
             v = v * f.mult
         if f.denom >= 0:
@@ -619,35 +990,176 @@ def _summary_line(line: str, spec: Spec, out: dict[str, Any]) -> bool:
     return got
 
 
+def _config_value(value: str) -> tuple[bool, Any]:
+    """(True, value) for a literal written as config (a number, a bool/None, a quoted string,
+    a bracketed literal, one bare word); (False, None) for an expression (``f.read()``,
+    ``X @ X.T``, ``GradScaler(enabled=(dtype``): that is code, not config."""
+    v = value.strip()
+    if not v or len(v) > 2000:
+        return False, None
+    if v[0] in "'\"[({":
+        try:
+            ast.literal_eval(v)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return False, None
+        return True, common.coerce_value(v)
+    if BARE_VALUE_RE.match(v):
+        return True, common.coerce_value(v)
+    return False, None
+
+
 def _config_line(line: str, config: dict[str, Any], header: bool) -> bool:
     """Parameter/header lines -> config. True if something was taken."""
     text = line.strip()
+    if header:
+        tm = TS_RE.match(line)
+        text = _strip_boiler(line[tm.end() :] if tm else line).strip()
+        if text[:1] == "#":
+            return False  # a comment (``# device = 'cpu'``)
     m = ASSIGN_RE.match(text) if header else ASSIGN_UPPER_RE.match(text)
     if m:
         value = m.group(2)
         c = COMMENT_RE.search(value)
         value = (value[: c.start()] if c else value).strip()
-        if "=" not in value:
-            config.setdefault(m.group(1), common.coerce_value(value))
-            return True
+        if "=" not in value or value[:1] in "'\"[({":
+            ok, v = _config_value(value)
+            if ok:
+                config.setdefault(m.group(1), v)
+            return ok  # an assignment of an expression is a line of code
     if not header:
         return False
     got = False
     cm = CMD_RE.search(text)
     if cm:
         config.setdefault("cmd", cm.group(1).strip())
+        _argv_config(cm.group(1), config)
         text = text[: cm.start()]
         got = True
-    pairs = KV_RE.findall(text)
+    elif ".py " in text and " --" in text and _argv_config(text, config):
+        return True  # a command line (printed by the script or the shell)
+    pm = PPRINT_RE.match(text) if len(text) <= 2000 else None
+    if pm:  # a dict printed one item a line (pprint, json.dumps(indent=...))
+        ok, val = _config_value(pm.group(2))
+        if ok:
+            config.setdefault(pm.group(1), val)
+        return ok
+    if MODULE_RE.match(text):
+        return False  # a PyTorch module printout: ``(conv): Conv2d(12, 32, kernel_size=(3, 3))``
+    dm = DOTS_RE.match(text)
+    if dm:  # Megatron's argument dump: ``  lr ........ 1e-05``
+        ok, val = _config_value(dm.group(2))
+        if ok:
+            config.setdefault(dm.group(1), val)
+        return ok
+    if "," in text:
+        text = THOUSANDS_RE.sub(lambda t: t.group(0).replace(",", ""), text)
+    pairs = list(KV_RE.finditer(text))
     if pairs:
-        for k, v in pairs:
-            config.setdefault(k, common.coerce_value(v))
-        return True
+        for pm in pairs:
+            e = pm.end()
+            if text[e : e + 1] == "," and text[e + 1 : e + 2].strip():
+                continue  # ``CUDA_VISIBLE_DEVICES=8,9,10,11``: not the whole value
+            ok, val = _config_value(pm.group(2))
+            if ok:
+                config.setdefault(pm.group(1), val)
+                got = True
+        return got
     km = KEYCOLON_RE.match(text)
     if km:
-        config.setdefault(km.group(1), common.coerce_value(km.group(2)))
-        return True
+        ok, val = _config_value(km.group(2))
+        if ok:
+            config.setdefault(km.group(1), val)
+        return ok
+    km = KEYCOLON_WORDS_RE.match(text) if len(text) <= 200 else None
+    if km:  # an aligned settings block: ``Effective batch size    : 32``
+        ok, val = _config_value(km.group(2))
+        if ok:
+            config.setdefault(norm_key(km.group(1)), val)
+        return ok
     return got
+
+
+def _argv_config(cmdline: str, config: dict[str, Any]) -> bool:
+    """``python train.py --lr=5e-4 --batch_size 128 --fp16`` -> config lr, batch_size, fp16
+    (``-`` in a name read as ``_``, as argparse does). True if an option was found."""
+    if len(cmdline) > ARGV_MAX:
+        return False
+    try:
+        toks = shlex.split(cmdline)
+    except ValueError:
+        toks = cmdline.split()
+    start = next((k for k, t in enumerate(toks) if t.endswith(".py")), -1)
+    if start < 0:
+        return False
+    got = False
+    k = start + 1
+    while k < len(toks):
+        t = toks[k]
+        k += 1
+        if not t.startswith("--") or len(t) < 3:
+            continue
+        name, eq, value = t[2:].partition("=")
+        if not eq:
+            nxt = toks[k] if k < len(toks) else None
+            if nxt is not None and (
+                not nxt.startswith("-") or common.parse_number(nxt) is not None
+            ):
+                value = nxt
+                k += 1
+            else:
+                value = "true"
+        name = name.replace("-", "_")
+        if not ARG_NAME_RE.match(name):
+            continue
+        config.setdefault(name, common.coerce_value(value))
+        got = True
+    return got
+
+
+def _code_lines(lines: list[str], kinds: np.ndarray) -> tuple[int, int]:
+    """(start, end) of the script source a log starts with: from a line such as ``import os``
+    in its first CODE_SCAN lines to the next ``=====`` line (unless a step line comes first),
+    else to the end of the run of lines that read as code; (0, 0) when there is none."""
+    n = len(lines)
+    start = -1
+    for i in range(min(n, CODE_SCAN)):
+        if CODE_RE.match(lines[i][:CODE_WIDTH]):
+            start = i
+            break
+    if start < 0:
+        return 0, 0
+    end = start + 1
+    in_code = True
+    for j in range(start + 1, min(n, start + CODE_MAX)):
+        t = lines[j]
+        if len(t) > CODE_WIDTH:  # the patterns look at the ends of a line only
+            t = t[:CODE_WIDTH] + "\0" + t[-CODE_WIDTH:]
+        if DECOR_RE.match(t):
+            return start, j
+        codey = (
+            not t.strip()
+            or t[:1] in " \t#)]}@"
+            or CODE_RE.match(t) is not None
+            or CODE_LIKE_RE.search(t) is not None
+            or (ASSIGN_RE.match(t) is not None and not _assign_is_literal(t))
+        )
+        if codey:
+            if in_code:
+                end = j + 1
+            continue
+        in_code = False
+        if kinds[j] == STEP:
+            break  # a step line that is no code: the log has begun
+    return start, end
+
+
+def _assign_is_literal(t: str) -> bool:
+    m = ASSIGN_RE.match(t.strip())
+    if m is None:
+        return False
+    value = m.group(2)
+    c = COMMENT_RE.search(value)
+    return _config_value((value[: c.start()] if c else value).strip())[0]
 
 
 def parse_text(text: str, opts: Any = None) -> LogResult:
@@ -713,20 +1225,53 @@ def _infer(text: str) -> LogResult:
             if exc and status == "failed":
                 res.summary.setdefault("error", common.short_string(exc))
 
+    kinds = np.full(n, SKIP, dtype=np.int8)
+    for spec, idx in groups:
+        kinds[idx] = spec.kind
+    # the script's source printed at the top of a log: code, never config or metrics
+    cs, ce = _code_lines(lines, kinds)
+    if ce > cs:
+        excl[cs:ce] = True
+
     first_step = n
+    last_step = -1
+    n_steps = 0
     for spec, idx in groups:
         if spec.kind == STEP:
             ok = idx[~excl[idx]]
             if len(ok):
                 first_step = min(first_step, int(ok[0]))
+                last_step = max(last_step, int(ok[-1]))
+                n_steps += len(ok)
     header_mask = np.zeros(n, dtype=bool)
     header_mask[:first_step] = True
+
+    # A metric line without a counter belongs to the step line above it when only blank,
+    # checkpoint and other such lines lie between them (``Epoch 3/10`` then ``- 2s - loss:
+    # ...``); after anything else (chatter, warnings, a summary) it is not a step's metric.
+    kinds[excl] = SKIP
+    chained = direct = np.zeros(0, dtype=bool)
+    if any(spec.kind == CARRY for spec, _ in groups):
+        passing = (kinds == BLANK) | (kinds == CARRY) | (kinds == CKPT) | (kinds == PROGRESS)
+        anchor = np.maximum.accumulate(np.where(passing, -1, np.arange(n)))
+        prev = np.concatenate(([-1], anchor[:-1]))
+        chained = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
+        # the line right above (blank lines and progress bars aside) is a step line
+        quiet = (kinds == BLANK) | (kinds == PROGRESS)
+        anchor = np.maximum.accumulate(np.where(quiet, -1, np.arange(n)))
+        prev = np.concatenate(([-1], anchor[:-1]))
+        direct = (prev >= 0) & (kinds[np.maximum(prev, 0)] == STEP)
+        del passing, anchor, prev, quiet
+    del kinds
 
     acc = _Acc()
     first_epoch: list[float] = []
     slow: list[tuple[int, Spec]] = []  # ordered handling later
     implicit = first_step == n
-    skipped = int(excl.sum()) - int(sum(1 for i in np.flatnonzero(excl) if not lines[i].strip()))
+    ign: list[np.ndarray] = []  # indices of non-blank lines that gave nothing
+    ex = np.flatnonzero(excl)
+    if len(ex):
+        ign.append(np.asarray([i for i in ex.tolist() if lines[i].strip()], dtype=np.int64))
 
     for spec, idx in groups:
         if spec.kind == TRACE:
@@ -737,9 +1282,13 @@ def _infer(text: str) -> LogResult:
         kind = spec.kind
         if kind == BLANK:
             continue
+        if kind == PROGRESS:
+            ign.append(idx)
+            continue
         if kind in (SKIP, WARN):
-            in_header = idx[header_mask[idx]] if kind == SKIP else idx[:0]
-            skipped += len(idx) - len(in_header)
+            hm = header_mask[idx]
+            in_header = idx[hm] if kind == SKIP else idx[:0]
+            ign.append(idx[~hm] if kind == SKIP else idx)
             slow.extend((int(i), spec) for i in in_header.tolist())
             continue
         if kind in (STEP, CARRY):
@@ -749,6 +1298,20 @@ def _infer(text: str) -> LogResult:
                 _bulk_group(lines, spec, hdr_idx, acc, first_epoch, slow, implicit=True)
                 hdr_idx = hdr_idx[:0]
             slow.extend((int(i), spec) for i in hdr_idx.tolist())
+            if kind == CARRY and len(body_idx):
+                ch = chained[body_idx]
+                if n_steps > 1 and body_idx[0] > last_step and not direct[body_idx[0]]:
+                    # a shape seen only after the last step line: final values
+                    # (``Score for model: Test loss: 0.45`` after the last epoch)
+                    ch = np.zeros(len(body_idx), dtype=bool)
+                if not ch.all():
+                    # not below a step line: a final value after the last step line
+                    # (``Test accuracy: 0.91``), else nothing (library chatter)
+                    loose = body_idx[~ch]
+                    tail = loose > last_step
+                    slow.extend((int(i), _TAIL) for i in loose[tail].tolist())
+                    ign.append(loose[~tail])
+                    body_idx = body_idx[ch]
             if len(body_idx):
                 _bulk_group(lines, spec, body_idx, acc, first_epoch, slow, implicit=False)
             continue
@@ -760,14 +1323,7 @@ def _infer(text: str) -> LogResult:
         slow.extend((int(i), spec) for i in idx.tolist())
 
     # steps of every step line, in line order
-    if acc.step_idx:
-        sidx = np.concatenate(acc.step_idx)
-        sval = np.concatenate(acc.step_val)
-        o = np.argsort(sidx, kind="stable")
-        sidx, sval = sidx[o], sval[o]
-    else:
-        sidx = np.zeros(0, dtype=np.int64)
-        sval = np.zeros(0, dtype=np.int64)
+    sidx, sval, _ = acc.steps()
 
     def step_at(i: int) -> int | None:
         p = int(np.searchsorted(sidx, i, side="right")) - 1
@@ -775,13 +1331,23 @@ def _infer(text: str) -> LogResult:
 
     # ordered slow lines: header config, summaries, checkpoints, parameters
     slow.sort(key=lambda t: t[0])
+    ign_one: list[int] = []
     for i, spec in slow:
         line = lines[i]
         hdr = i < first_step
         kind = spec.kind
+        if spec is _NOTHING:
+            ign_one.append(i)
+            continue
+        if spec is _TAIL:
+            own = analyze(line)
+            if own.kind in (CARRY, SUMMARY) and _summary_line(line, own, res.summary):
+                continue
+            ign_one.append(i)
+            continue
         if kind == SUMMARY:
             if not _summary_line(line, spec, res.summary):
-                skipped += 1
+                ign_one.append(i)
             continue
         if kind == CKPT:
             ck = _ckpt(line)
@@ -801,17 +1367,79 @@ def _infer(text: str) -> LogResult:
             and _single_line(line, i, spec, acc, first_epoch, res, sidx)
         ):
             continue
-        skipped += 1
+        ign_one.append(i)
 
-    # resolve steps and build points
-    res.series = _build_series(acc, sidx, sval)
-    res.skipped = skipped
+    # resolve steps (appended restarts: the last attempt wins) and build points
+    sidx, sval, sax = acc.steps()
+    live = None
+    if len(sidx):
+        counts = np.bincount(sax)
+        if len(acc.end_axes) < len(acc.axis_names):
+            for name in acc.end_axes:  # evaluation lines are not the main axis
+                counts[acc.axis_codes[name]] = -1
+        primary = int(np.argmax(counts))
+        res.step_axis = acc.axis_names[primary]
+        axis = res.step_axis
+        wraps = not axis.startswith("epoch") and "/M" in axis
+        live, res.attempts = _attempts(sval, sax == primary, wraps)
+        if res.attempts > 1:
+            res.warnings.append(
+                f"{res.attempts} attempts in one log (the step went back "
+                f"{res.attempts - 1} time(s)), kept the last for the overlapping steps"
+            )
+    res.series = _build_series(acc, sidx, sval, live)
+    if ign_one:
+        ign.append(np.asarray(ign_one, dtype=np.int64))
+    if ign:
+        all_ign = np.concatenate(ign)
+        res.skipped = len(all_ign)
+        first = np.sort(all_ign)[:IGNORED_MAX] if len(all_ign) > IGNORED_MAX else np.sort(all_ign)
+        res.ignored = [(i + 1, _ignored_text(lines[i])) for i in first.tolist()]
     if acc.huge:
         res.warnings.append(
             f"{acc.huge} number(s) too large for a float64 left out "
             f"(first on line {acc.huge_line + 1})"
         )
     return res
+
+
+def _ignored_text(line: str) -> str:
+    t = line.strip()
+    return t if len(t) <= 200 else t[:199] + "…"
+
+
+def _attempts(sval: np.ndarray, primary: np.ndarray, wraps: bool) -> tuple[np.ndarray | None, int]:
+    """Appended restarts: where the main step counter goes back, a new attempt starts. Returns
+    (which step lines to keep, or None for all; the number of attempts). A step line of an
+    attempt is dropped when a later attempt starts at or below its step.
+
+    A counter that goes back is not a restart when an outer counter (a step line of another
+    kind, ``Epoch 2``) went forward in between, nor, for a ``N/M`` counter below the epoch
+    (``wraps``), when it goes back from near its largest value (the next epoch)."""
+    pos = np.flatnonzero(primary)
+    pv = sval[pos]
+    back = np.flatnonzero(pv[1:] < pv[:-1]) + 1  # into pos: the first line of each new attempt
+    if len(back) and not primary.all():
+        other = ~primary
+        ov = sval[other]
+        adv = np.zeros(len(sval), dtype=np.int64)
+        adv[np.flatnonzero(other)[1:]] = ov[1:] > ov[:-1]
+        cs = np.cumsum(adv)
+        back = back[cs[pos[back]] == cs[pos[back - 1]]]
+    if len(back) and wraps:
+        back = back[pv[back - 1] < 0.9 * pv.max()]
+    if not len(back) or len(back) > MAX_RESTARTS:
+        # none, or a counter that restarts all the time (a batch counter within epochs)
+        return None, 1
+    starts = pos[back]  # step-line positions where attempts 1.. start
+    att = np.searchsorted(starts, np.arange(len(sval)), side="right")
+    # cutoff of attempt a: the lowest start step of the attempts after it
+    start_vals = pv[back]
+    cut = np.minimum.accumulate(start_vals[::-1])[::-1]
+    cut = np.concatenate((cut, [np.iinfo(np.int64).max]))
+    live = sval < cut[att]
+    live[att == len(back)] = True
+    return live, len(back) + 1
 
 
 def _bulk_group(
@@ -857,6 +1485,15 @@ def _bulk_group(
             if ovf is not None:
                 ovf = ovf[good]
             sub = [s for s, g in zip(sub, good.tolist()) if g]
+            if not len(idx):
+                return
+    if spec.progress is not None and not implicit:
+        done = arr[:, spec.progress[0]] >= arr[:, spec.progress[1]]
+        if not done.all():  # an evaluation's progress rows: skipped (counted as such)
+            slow.extend((int(i), _NOTHING) for i in idx[~done].tolist())
+            idx, arr = idx[done], arr[done]
+            ovf = ovf[done] if ovf is not None else None
+            sub = [x for x, g in zip(sub, done.tolist()) if g]
             if not len(idx):
                 return
     wall = _wall_times(sub, spec) if spec.ts_w else None
@@ -912,13 +1549,11 @@ def _single_line(
     return bool(own.fields) or own.kind == STEP
 
 
-def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, PointArrays]:
-    # steps may have grown through single-line fallbacks: rebuild the map
-    if acc.step_idx:
-        sidx = np.concatenate(acc.step_idx)
-        sval = np.concatenate(acc.step_val)
-        o = np.argsort(sidx, kind="stable")
-        sidx, sval = sidx[o], sval[o]
+def _build_series(
+    acc: _Acc, sidx: np.ndarray, sval: np.ndarray, live: np.ndarray | None
+) -> dict[str, PointArrays]:
+    """Points of every key: the step of a value is that of the last step line above it;
+    values under a step line that ``live`` marks False (an overwritten attempt) are dropped."""
     out: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
     step_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for key, pieces in acc.pieces.items():
@@ -927,7 +1562,7 @@ def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, Po
             cached = step_cache.get(id(idx))
             if cached is None or cached[0] is not idx:
                 pos = np.searchsorted(sidx, idx, side="right") - 1
-                keep = pos >= 0
+                keep = _keep(pos, live)
                 cached = (idx, keep, sval[pos[keep]])
                 step_cache[id(idx)] = cached
             _, keep, steps = cached
@@ -951,7 +1586,7 @@ def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, Po
         if walls is not None:
             walls = walls[o]
         pos = np.searchsorted(sidx, idx, side="right") - 1
-        keep = pos >= 0
+        keep = _keep(pos, live)
         if not np.all(keep):
             vals, pos = vals[keep], pos[keep]
             if walls is not None:
@@ -966,6 +1601,13 @@ def _build_series(acc: _Acc, sidx: np.ndarray, sval: np.ndarray) -> dict[str, Po
             else:
                 out.setdefault(key, []).append((est, evals, None))
     return {key: _point_arrays(pieces) for key, pieces in out.items()}
+
+
+def _keep(pos: np.ndarray, live: np.ndarray | None) -> np.ndarray:
+    keep = pos >= 0
+    if live is not None:
+        keep[keep] = live[pos[keep]]
+    return keep
 
 
 def _point_arrays(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> PointArrays:
