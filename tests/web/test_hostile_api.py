@@ -140,7 +140,9 @@ def test_a_filter_on_a_key_that_just_appeared_works_at_once(client, seeded) -> N
 def test_a_sort_on_a_key_that_just_appeared_works_at_once(client, seeded) -> None:
     assert client.get("/api/runs?q=run").status_code == 200  # snapshot taken
     new_id = _add_run_with_new_key(seeded[0])
-    r = client.get("/api/runs", params={"sort": "summary.fresh_key", "order": "desc", "q": "new"})
+    r = client.get(
+        "/api/runs", params={"sort": "summary.fresh_key", "order": "desc", "q": "new"}
+    )
     assert r.status_code == 200
     page = r.json()
     assert [run["id"] for run in page["runs"]] == [new_id]
