@@ -358,3 +358,18 @@ def test_curves_drawn_again_follow_new_points(tmp_path: Path) -> None:
             params={"group": "status", "keys": "loss", "max_points": 4},
         ).json()
         assert grouped["curves"][0]["mean"] == [5.0, 4.0, 3.0, 2.0]
+
+
+def test_read_overviews_of_runs_far_apart_and_close_together(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s") as st:
+        ids = []
+        for i in range(12):
+            rec = st.create_run(name=f"r{i}", project="p", status="finished")
+            st.append_points(rec.id, {"loss": PointBatch([0, 1], [0.0, 1.0], [float(i), 0.5])})
+            ids.append(rec.id)
+        # far apart (a seek per run) and close together (one range scan): only those asked
+        for chosen in ([ids[0], ids[11]], ids[3:6], [ids[4], ids[5], ids[7]]):
+            got = st.read_overviews(chosen, ["loss"])
+            assert sorted(got) == sorted((rid, "loss") for rid in chosen)
+            for rid in chosen:
+                assert got[rid, "loss"].values.tolist() == [float(ids.index(rid)), 0.5]
