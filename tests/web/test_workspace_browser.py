@@ -153,8 +153,14 @@ def test_x_axis_choice_and_overlay(open_page, wserver) -> None:
     drawn(page)
     assert "wk=train%2Floss%7Cval%2Facc" in page.url
     traces = panel_data(page, "train/loss|val/acc")
-    assert len(traces) == 8
-    assert sorted({t["name"].rsplit(" · ", 1)[1] for t in traces}) == ["train/loss", "val/acc"]
+    curves = [t for t in traces if not t["meta"].startswith("key:")]
+    assert len(curves) == 8
+    assert sorted({t["name"].rsplit(" · ", 1)[1] for t in curves}) == ["train/loss", "val/acc"]
+    # the legend says which line style is which key
+    legend = page.eval_on_selector_all(
+        ".panel[data-spec='train/loss|val/acc'] .legendtext", "els => els.map(e => e.textContent)"
+    )
+    assert legend == ["train/loss", "val/acc"]
     # the other panel is kept; wall time as x
     assert page.locator(".panel[data-spec='val/acc']").count() == 1
     with page.expect_navigation():

@@ -165,9 +165,18 @@
     return traces;
   }
 
+  // an overlay panel's legend: which line style is which key (drawn nowhere)
+  function keyLegend(p) {
+    if (p.keys.length < 2) return [];
+    return p.keys.map((key, k) => ({
+      x: [null], y: [null], type: "scatter", mode: "lines", meta: "key:" + key, name: esc(key),
+      showlegend: true, hoverinfo: "skip", line: { color: "#5c6370", width: 1.5, dash: dash[k % dash.length] },
+    }));
+  }
+
   function runTraces(p, curves) {
-    if (merged) return mergedTraces(p, curves);
-    const traces = [];
+    if (merged) return keyLegend(p).concat(mergedTraces(p, curves));
+    const traces = keyLegend(p);
     for (const c of curves) {
       if (!p.keys.includes(c.key)) continue;
       const k = p.keys.indexOf(c.key);
