@@ -96,6 +96,7 @@ PASSING = [
     "mmengine-visdata-mmpretrain",
     "hf-swin-eurosat-results",
     "fairseq-valid-subset-lines",
+    "tf-nmt-model-dir",
 ]
 
 

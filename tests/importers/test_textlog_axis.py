@@ -532,3 +532,19 @@ def test_a_unit_glued_to_a_number_is_not_part_of_the_next_key() -> None:
     assert pts(r, "ppl") == [(100, 2122.63), (200, 576.29)]
     assert pts(r, "wps") == [(100, 13580.0), (200, 17300.0)]
     assert not {"k_ppl", "s_wps"} & set(r.series)
+
+
+NMT = """\
+# Start step 0, lr 1, Mon Jul  9 21:05:38 2018
+  step 100 lr 1 step-time 0.41s wps 13.58K ppl 2122.63 gN 17.76 bleu 0.00, Mon Jul  9 21:06:19 2018
+  step 200 lr 0.5 step-time 0.33s wps 17.30K ppl 576.29 gN 7.17 bleu 0.00, Tue Jul 10 21:06:52 2018
+"""
+
+
+def test_key_before_a_hyphenated_key_and_a_trailing_date() -> None:
+    # ``lr 1 step-time ...``: lr is a pair even though the next key has a hyphen; the date at
+    # the end of the line is no key ``mon_jul`` (or ``tue_jul``)
+    r = parse(NMT)
+    assert pts(r, "lr") == [(0, 1.0), (100, 1.0), (200, 0.5)]
+    assert pts(r, "wps") == [(100, 13580.0), (200, 17300.0)]
+    assert not [k for k in r.series if "jul" in k or k.startswith(("mon", "tue"))]

@@ -222,7 +222,7 @@ SPACE_KEY_RE = re.compile(
 )
 SPACE_AFTER_RE = re.compile(
     r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})"
-    r"(?:\s*$|\s*[,;|\t]|\s+-\s|\s+[A-Za-z][\w/.]*(?: [A-Za-z][A-Za-z_]*){0,2} +$"
+    r"(?:\s*$|\s*[,;|\t]|\s+-\s|\s+[A-Za-z][\w/.\-]*(?: [A-Za-z][A-Za-z_]*){0,2} +$"
     r"|\s+[A-Za-z_][\w ()\-./%@]{0,60}?\s*[:=])"
 )
 _PROSE = (
@@ -230,6 +230,9 @@ _PROSE = (
     "before per into than this that it its as"
 )
 PROSE_WORDS = frozenset(_PROSE.split())
+# day and month names: ``Mon Jul  9 21:06:19 2018`` is a date, not a key ``mon_jul`` of 9
+_DATES = "mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep oct nov dec"
+DATE_WORDS = frozenset(_DATES.split())
 # train/val sections: a segment of a line (between ``|``) that starts with one of these words
 _SPLITS = "train training val valid validation dev eval evaluation test testing"
 SPLIT_WORDS = frozenset(_SPLITS.split())
@@ -339,8 +342,8 @@ def _space_key(before: str, after: str) -> str | None:
     if m is None or not SPACE_AFTER_RE.match(after):
         return None
     words = m.group(1).lower().split()
-    if any(w in PROSE_WORDS for w in words):
-        return None
+    if any(w in PROSE_WORDS for w in words) or DATE_WORDS.issuperset(words):
+        return None  # a sentence, or a date (``Mon Jul  9 21:06:19 2018``)
     key = norm_key(" ".join(words))
     return (_split_key(key) or key) if len(words) > 1 else key
 
