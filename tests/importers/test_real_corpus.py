@@ -97,6 +97,7 @@ PASSING = [
     "hf-swin-eurosat-results",
     "fairseq-valid-subset-lines",
     "tf-nmt-model-dir",
+    "tf-estimator-bert-log",
 ]
 
 

@@ -625,6 +625,11 @@ def analyze(line: str) -> Spec:
         sections = [sections[j] for j in keep]
         forced_at = [forced_at[j] for j in keep]
     _name_fields(fields, sections, forced_at)
+    if "dict for global step" in rest and EVAL_DICT_RE.search(rest):
+        # TensorFlow Estimator's evaluation results: its bare ``loss`` is the evaluation's
+        for f in fields:
+            if "/" not in f.key and not _split_key(f.key):
+                f.key = f"eval/{f.key}"
 
     if is_summary:
         spec.kind = SUMMARY
@@ -1182,6 +1187,47 @@ def parse_text(text: str, opts: Any = None) -> LogResult:
             gc.enable()
 
 
+# a line that announces an evaluation's results (``***** Eval results *****``, ``Test
+# results:``), then ``key = value`` lines (the Hugging Face and TensorFlow Estimator scripts)
+EVAL_BLOCK_RE = re.compile(
+    r"(?i)^[\W_]*(eval|evaluation|validation|valid|val|test|dev)\w*\s+results?\b[\W_]*$"
+)
+# TensorFlow Estimator: ``Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72``
+EVAL_DICT_RE = re.compile(r"Saving dict for global step \d+:")
+EVAL_ITEM_RE = re.compile(r"^\s*([A-Za-z_][\w/.]*)\s*[=:]\s*(\S+)\s*$")
+
+
+def _eval_block(lines: list[str], s: int, excl: np.ndarray, summary: dict[str, Any]) -> None:
+    """Read an evaluation's results block at line ``s`` into the summary and mark its lines:
+    its keys are results, never points of the training series they may share a name with
+    (TensorFlow's ``loss`` of an evaluation is not the training loss). A bare key gets the
+    block's split as prefix (``loss`` -> ``eval/loss``); a counter (``global_step``) is left
+    out."""
+    hm = EVAL_BLOCK_RE.match(_strip_boiler(lines[s]))
+    if hm is None:
+        return
+    split = hm.group(1).lower()
+    split = {"evaluation": "eval", "validation": "val", "valid": "val"}.get(split, split)
+    j = s + 1
+    items: dict[str, Any] = {}
+    while j < len(lines) and j - s <= 200:
+        im = EVAL_ITEM_RE.match(_strip_boiler(lines[j]))
+        if im is None:
+            break
+        key = common.norm_key(im.group(1))
+        try:
+            value = _num(im.group(2))
+        except ValueError:
+            break
+        if key not in COUNTER_KEYS:
+            items[key if _split_key(key) else f"{split}/{key}"] = value
+        j += 1
+    if not items:
+        return
+    excl[s:j] = True
+    summary.update(items)
+
+
 def _infer(text: str) -> LogResult:
     res = LogResult()
     if "\r" in text:
@@ -1227,6 +1273,12 @@ def _infer(text: str) -> LogResult:
                 res.status = status
             if exc and status == "failed":
                 res.summary.setdefault("error", common.short_string(exc))
+
+    # ``***** Eval results *****`` and its ``key = value`` lines: the evaluation's results
+    for spec, idx in groups:
+        if spec.kind in (SKIP, SUMMARY) and len(spec.lits) <= 1:
+            for s in idx.tolist():
+                _eval_block(lines, s, excl, res.summary)
 
     kinds = np.full(n, SKIP, dtype=np.int8)
     for spec, idx in groups:
