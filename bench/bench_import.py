@@ -319,7 +319,7 @@ import expbook.cli
 from expbook.importers import common, driver, textlog, walk
 from expbook.importers.registry import ParseOptions
 from expbook.store import codec, connect
-from expbook.store import sqlite as sq
+from expbook.store import sqlite_write as sq
 out = {"import expbook.cli + importers": T() - t0}
 root, store = sys.argv[1], sys.argv[2]
 shutil.rmtree(store, ignore_errors=True)

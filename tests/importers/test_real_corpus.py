@@ -96,6 +96,8 @@ PASSING = [
     "mmengine-visdata-mmpretrain",
     "hf-swin-eurosat-results",
     "fairseq-valid-subset-lines",
+    "tf-nmt-model-dir",
+    "tf-estimator-bert-log",
 ]
 
 

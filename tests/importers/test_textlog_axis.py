@@ -532,3 +532,54 @@ def test_a_unit_glued_to_a_number_is_not_part_of_the_next_key() -> None:
     assert pts(r, "ppl") == [(100, 2122.63), (200, 576.29)]
     assert pts(r, "wps") == [(100, 13580.0), (200, 17300.0)]
     assert not {"k_ppl", "s_wps"} & set(r.series)
+
+
+NMT = """\
+# Start step 0, lr 1, Mon Jul  9 21:05:38 2018
+  step 100 lr 1 step-time 0.41s wps 13.58K ppl 2122.63 gN 17.76 bleu 0.00, Mon Jul  9 21:06:19 2018
+  step 200 lr 0.5 step-time 0.33s wps 17.30K ppl 576.29 gN 7.17 bleu 0.00, Tue Jul 10 21:06:52 2018
+"""
+
+
+def test_key_before_a_hyphenated_key_and_a_trailing_date() -> None:
+    # ``lr 1 step-time ...``: lr is a pair even though the next key has a hyphen; the date at
+    # the end of the line is no key ``mon_jul`` (or ``tue_jul``)
+    r = parse(NMT)
+    assert pts(r, "lr") == [(0, 1.0), (100, 1.0), (200, 0.5)]
+    assert pts(r, "wps") == [(100, 13580.0), (200, 17300.0)]
+    assert not [k for k in r.series if "jul" in k or k.startswith(("mon", "tue"))]
+
+
+TF_EVAL = """\
+INFO:tensorflow:loss = 0.9, step = 0
+INFO:tensorflow:loss = 0.5, step = 100 (16.2 sec)
+INFO:tensorflow:loss = 0.25, step = 200 (14.4 sec)
+INFO:tensorflow:Finished evaluation at 2019-02-18-08:09:56
+INFO:tensorflow:Saving dict for global step 250: eval_accuracy = 0.85, eval_loss = 0.72, \
+global_step = 250, loss = 0.7
+INFO:tensorflow:***** Eval results *****
+INFO:tensorflow:  eval_accuracy = 0.85
+INFO:tensorflow:  eval_loss = 0.72
+INFO:tensorflow:  global_step = 250
+INFO:tensorflow:  loss = 0.7
+"""
+
+
+def test_evaluation_results_never_join_the_training_series() -> None:
+    # the evaluation's bare ``loss`` (in the results dict line and in the results block) is
+    # the evaluation's, not a point of the training loss
+    r = parse(TF_EVAL)
+    assert pts(r, "loss") == [(0, 0.9), (100, 0.5), (200, 0.25)]
+    assert pts(r, "eval/loss") == [(250, 0.7)]
+    assert pts(r, "eval_accuracy") == [(250, 0.85)]
+    assert r.summary["eval/loss"] == 0.7
+    assert r.summary["eval_accuracy"] == 0.85
+    assert "global_step" not in r.summary
+
+
+def test_a_results_block_after_a_header_is_the_summary() -> None:
+    text = "step 1 loss 0.5\nstep 2 loss 0.4\n== Test results ==\nacc: 0.91\nloss: 0.33\n"
+    r = parse(text)
+    assert pts(r, "loss") == [(1, 0.5), (2, 0.4)]
+    assert r.summary["test/acc"] == 0.91
+    assert r.summary["test/loss"] == 0.33

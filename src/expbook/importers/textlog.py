@@ -222,7 +222,7 @@ SPACE_KEY_RE = re.compile(
 )
 SPACE_AFTER_RE = re.compile(
     r"^(?:[A-Za-z%µ]{0,3}|[A-Za-z]{1,3}/[A-Za-z]{1,3})"
-    r"(?:\s*$|\s*[,;|\t]|\s+-\s|\s+[A-Za-z][\w/.]*(?: [A-Za-z][A-Za-z_]*){0,2} +$"
+    r"(?:\s*$|\s*[,;|\t]|\s+-\s|\s+[A-Za-z][\w/.\-]*(?: [A-Za-z][A-Za-z_]*){0,2} +$"
     r"|\s+[A-Za-z_][\w ()\-./%@]{0,60}?\s*[:=])"
 )
 _PROSE = (
@@ -230,6 +230,9 @@ _PROSE = (
     "before per into than this that it its as"
 )
 PROSE_WORDS = frozenset(_PROSE.split())
+# day and month names: ``Mon Jul  9 21:06:19 2018`` is a date, not a key ``mon_jul`` of 9
+_DATES = "mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep oct nov dec"
+DATE_WORDS = frozenset(_DATES.split())
 # train/val sections: a segment of a line (between ``|``) that starts with one of these words
 _SPLITS = "train training val valid validation dev eval evaluation test testing"
 SPLIT_WORDS = frozenset(_SPLITS.split())
@@ -339,8 +342,8 @@ def _space_key(before: str, after: str) -> str | None:
     if m is None or not SPACE_AFTER_RE.match(after):
         return None
     words = m.group(1).lower().split()
-    if any(w in PROSE_WORDS for w in words):
-        return None
+    if any(w in PROSE_WORDS for w in words) or DATE_WORDS.issuperset(words):
+        return None  # a sentence, or a date (``Mon Jul  9 21:06:19 2018``)
     key = norm_key(" ".join(words))
     return (_split_key(key) or key) if len(words) > 1 else key
 
@@ -622,6 +625,11 @@ def analyze(line: str) -> Spec:
         sections = [sections[j] for j in keep]
         forced_at = [forced_at[j] for j in keep]
     _name_fields(fields, sections, forced_at)
+    if "dict for global step" in rest and EVAL_DICT_RE.search(rest):
+        # TensorFlow Estimator's evaluation results: its bare ``loss`` is the evaluation's
+        for f in fields:
+            if "/" not in f.key and not _split_key(f.key):
+                f.key = f"eval/{f.key}"
 
     if is_summary:
         spec.kind = SUMMARY
@@ -1179,6 +1187,47 @@ def parse_text(text: str, opts: Any = None) -> LogResult:
             gc.enable()
 
 
+# a line that announces an evaluation's results (``***** Eval results *****``, ``Test
+# results:``), then ``key = value`` lines (the Hugging Face and TensorFlow Estimator scripts)
+EVAL_BLOCK_RE = re.compile(
+    r"(?i)^[\W_]*(eval|evaluation|validation|valid|val|test|dev)\w*\s+results?\b[\W_]*$"
+)
+# TensorFlow Estimator: ``Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72``
+EVAL_DICT_RE = re.compile(r"Saving dict for global step \d+:")
+EVAL_ITEM_RE = re.compile(r"^\s*([A-Za-z_][\w/.]*)\s*[=:]\s*(\S+)\s*$")
+
+
+def _eval_block(lines: list[str], s: int, excl: np.ndarray, summary: dict[str, Any]) -> None:
+    """Read an evaluation's results block at line ``s`` into the summary and mark its lines:
+    its keys are results, never points of the training series they may share a name with
+    (TensorFlow's ``loss`` of an evaluation is not the training loss). A bare key gets the
+    block's split as prefix (``loss`` -> ``eval/loss``); a counter (``global_step``) is left
+    out."""
+    hm = EVAL_BLOCK_RE.match(_strip_boiler(lines[s]))
+    if hm is None:
+        return
+    split = hm.group(1).lower()
+    split = {"evaluation": "eval", "validation": "val", "valid": "val"}.get(split, split)
+    j = s + 1
+    items: dict[str, Any] = {}
+    while j < len(lines) and j - s <= 200:
+        im = EVAL_ITEM_RE.match(_strip_boiler(lines[j]))
+        if im is None:
+            break
+        key = common.norm_key(im.group(1))
+        try:
+            value = _num(im.group(2))
+        except ValueError:
+            break
+        if key not in COUNTER_KEYS:
+            items[key if _split_key(key) else f"{split}/{key}"] = value
+        j += 1
+    if not items:
+        return
+    excl[s:j] = True
+    summary.update(items)
+
+
 def _infer(text: str) -> LogResult:
     res = LogResult()
     if "\r" in text:
@@ -1224,6 +1273,12 @@ def _infer(text: str) -> LogResult:
                 res.status = status
             if exc and status == "failed":
                 res.summary.setdefault("error", common.short_string(exc))
+
+    # ``***** Eval results *****`` and its ``key = value`` lines: the evaluation's results
+    for spec, idx in groups:
+        if spec.kind in (SKIP, SUMMARY) and len(spec.lits) <= 1:
+            for s in idx.tolist():
+                _eval_block(lines, s, excl, res.summary)
 
     kinds = np.full(n, SKIP, dtype=np.int8)
     for spec, idx in groups:

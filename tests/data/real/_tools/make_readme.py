@@ -50,6 +50,8 @@ def main() -> None:
     full = [a["id"] for a in prov if a["id"] not in gaps]
     lines += ["", f"{len(prov)} artifacts; {len(full)} import in full today.", ""]
     lines += ["## Known gaps (importer work to do)", ""]
+    if not gaps:
+        lines += ["None: every artifact imports in full.", ""]
     by_cause: dict[str, list[str]] = defaultdict(list)
     for art_id, gap in gaps.items():
         by_cause[gap["cause"]].append(f"- `{art_id}`: {gap['detail']}")
