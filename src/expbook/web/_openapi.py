@@ -159,8 +159,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "expbook dashboard API",
             "version": __version__,
-            "description": "Read-only JSON API over one expbook store. No authentication: "
-            "the server binds 127.0.0.1 unless told otherwise.",
+            "description": "JSON API over one expbook store, read-only unless the dashboard "
+            "runs with --allow-edits (loopback only; writes carry the pages' edit token). No "
+            "authentication: the server binds 127.0.0.1 unless told otherwise.",
         },
         "paths": {
             "/api/runs": {
@@ -269,7 +270,53 @@ def openapi_document() -> dict[str, Any]:
                             ]
                         },
                     ),
-                }
+                },
+                "patch": {
+                    "summary": "Edit a run's notes and tags (only with `expbook ui "
+                    "--allow-edits`; send the page's edit token in `X-Expbook-Edit`)",
+                    "parameters": [_path("run_id", "run id, unique id prefix or unique name")],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "notes": {"type": "string", "nullable": True},
+                                        "tags": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    },
+                    "responses": _ok(
+                        "The run's notes and tags as stored",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "notes": {"type": "string", "nullable": True},
+                                "tags": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    ),
+                },
+                "delete": {
+                    "summary": "Delete a run and everything it logged (only with `expbook ui "
+                    "--allow-edits`; send the page's edit token in `X-Expbook-Edit`)",
+                    "parameters": [_path("run_id", "run id, unique id prefix or unique name")],
+                    "responses": _ok(
+                        "How many runs were deleted (1)",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "deleted": {"type": "integer"},
+                            },
+                        },
+                    ),
+                },
             },
             "/api/runs/{run_id}/series/{key}": {
                 "get": {

@@ -371,10 +371,17 @@ def _series_json(
     }
 
 
+def _edit_routes(ui: _UI, token: str) -> list[Route]:
+    from ._edit import edit_routes
+
+    return edit_routes(ui, token)
+
+
 def create_app(
     store_path: str | os.PathLike[str] | None,
     *,
     allowed_hosts: Sequence[str] | None = None,
+    allow_edits: bool = False,
 ) -> Starlette:
     """The dashboard on the store at ``store_path`` (a folder or ``.db`` file), read-only.
 
@@ -382,6 +389,11 @@ def create_app(
     other host, which guards a local server against DNS rebinding.
     """
     ui = _UI(store_path)
+    edit_token = None
+    if allow_edits:
+        from ._edit import new_token
+
+        edit_token = new_token()
 
     # -- API ---------------------------------------------------------------------------------
     def api_runs(request: Request) -> Response:
@@ -484,6 +496,7 @@ def create_app(
     # -- pages -------------------------------------------------------------------------------
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
         ctx.setdefault("store", ui.location)
+        ctx.setdefault("edit_token", edit_token)
         return ui.templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def runs_page(request: Request) -> Response:
@@ -631,6 +644,7 @@ def create_app(
         Route("/openapi.json", openapi),
         Route("/files/{path:path}", lambda request: media_file(ui.backend.files_dir, request)),
         Route("/static/plotly.min.js", plotly_js),
+        *(_edit_routes(ui, edit_token) if edit_token else []),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = []
