@@ -52,6 +52,7 @@ from ._runs import (
     page_from_store,
     query_runs,
 )
+from ._sweep import sweep_routes
 from .downsample import downsample_indices
 
 __all__ = ["DEFAULT_MAX_POINTS", "create_app"]
@@ -535,6 +536,7 @@ def create_app(
         Route("/api/compare", api_compare),
         Route("/api/reports", api_reports),
         Route("/api/reports/{report_id}", api_report),
+        *sweep_routes(ui, render, _json),
         Route("/openapi.json", openapi),
         Route("/files/{path:path}", lambda request: media_file(ui.backend.files_dir, request)),
         Route("/static/plotly.min.js", plotly_js),
