@@ -151,9 +151,11 @@
       });
       const out = rows.filter((i) => !keep.has(i));
       const xaxis = axis({ title: { text: c.label } });
-      if (c.p && c.p.log) xaxis.type = "log";
+      // a log axis labelled at its decades only (1e-4, 1e-3, 0.01), minor ticks unlabelled
+      if (c.p && c.p.log) Object.assign(xaxis, { type: "log", tickmode: "linear", tick0: 0, dtick: 1, ticks: "outside", minor: { dtick: "D1", ticks: "outside", ticklen: 3 } });
       if (c.p && c.p.kind === "categorical") Object.assign(xaxis, { type: "category", categoryorder: "category ascending" });
-      Plotly.react(sc, [trace(kept, "kept", ACCENT), trace(out, "brushed out", GREY)], {
+      // the runs brushed out underneath, in grey
+      Plotly.react(sc, [trace(out, "brushed out", GREY), trace(kept, "kept", ACCENT)], {
         margin: { l: 60, r: 10, t: 10, b: 50 }, xaxis, yaxis: axis({ title: { text: d.metric } }),
         legend: { orientation: "h", y: 1.08 }, showlegend: out.length > 0,
       }, config);
