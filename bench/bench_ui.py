@@ -21,6 +21,18 @@
   chunks. Floor: ``read_series`` of the whole series (reading and decoding every point, no
   downsampling, no JSON), what a first view cost before sketches. Target: < 100 ms.
 
+* workspace (issue 13): the panels above the runs table. A store of 200 runs x 4 metrics x
+  10,000 points (``ws``) and a sweep of 1,000 runs x 4 metrics x 2,000 points whose
+  ``config.width`` takes 10 values (``sweep``, 100 seeds each). *series*: the one request the
+  page makes for all its panels (``/api/workspace/series``, 200 runs x 4 keys, 150 points a
+  curve), on a new app and again; target < 300 ms. *groups*: ``/api/workspace/groups`` of the
+  1,000 runs grouped by width into 10 groups, 4 keys; target < 500 ms. Floor: one SQL read of
+  the same curves' stored sketches (or points, for chunks without one) and their zlib
+  decompression, the least a reader of those curves does. *first full paint*: Debian's
+  Chromium (Playwright, when installed) opening ``/?project=ws&limit=200``: from navigation
+  start to the workspace's charts painted (``performance.now()`` after Plotly's promise and a
+  frame); target < 1 s. ``--only workspace`` runs this part alone.
+
 Medians with [min-max] over the repetitions. Exit status 1 when a data check fails.
 """
 
@@ -111,12 +123,260 @@ def build(path: Path, n_runs: int, n_points: int) -> str:
         return big.id
 
 
+WS_KEYS = ["train/loss", "train/acc", "eval/loss", "eval/acc"]
+
+
+def build_workspace(path: Path, n_page: int, page_points: int, n_sweep: int, sweep_points: int):
+    """``ws``: ``n_page`` runs x 4 keys x ``page_points``; ``sweep``: ``n_sweep`` runs x 4 keys x
+    ``sweep_points``, ``config.width`` in 10 values, a seed each."""
+    from expbook.store import PointBatch, SQLiteStore
+
+    gen = np.random.default_rng(13)
+    with SQLiteStore(path) as st:
+        for project, n_runs, n_points in (
+            ("ws", n_page, page_points),
+            ("sweep", n_sweep, sweep_points),
+        ):
+            steps = np.arange(n_points, dtype=np.int64)
+            walls = 1_700_000_000.0 + steps * 0.5
+            decay = np.exp(-steps / (n_points / 4))
+            for i in range(n_runs):
+                with st.atomic():
+                    rec = st.create_run(
+                        name=f"{project}-{i:04d}",
+                        project=project,
+                        status="finished",
+                        config={"width": 64 * (1 + i % 10), "lr": 1e-3, "seed": i},
+                        created_at=1_700_000_000.0 + i,
+                    )
+                    scale = 1 + (i % 10) / 10
+                    batches = {}
+                    for j, key in enumerate(WS_KEYS):
+                        noise = gen.normal(0, 0.01, n_points)
+                        v = (
+                            (decay * scale + 0.1 * j + noise)
+                            if "loss" in key
+                            else (1 - decay / scale + noise)
+                        )
+                        batches[key] = PointBatch(steps, walls, v)
+                    st.append_points(rec.id, batches)
+
+
+def workspace_floor(db_path: Path, run_ids: list[str], keys: list[str]) -> int:
+    """The least a reader of these curves does: one read of their sketches (the points of a
+    chunk without one) and their decompression. Returns the bytes inflated."""
+    import zlib
+
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rids = [
+            r
+            for (r,) in db.execute(
+                f"SELECT rid FROM runs WHERE id IN ({','.join('?' * len(run_ids))})", run_ids
+            )
+        ]
+        kids = [
+            k
+            for (k,) in db.execute(
+                f"SELECT kid FROM keys WHERE name IN ({','.join('?' * len(keys))})", keys
+            )
+        ]
+        rows = db.execute(
+            "SELECT COALESCE(s.data, c.data) FROM chunks c LEFT JOIN chunk_sketches s "
+            "ON s.rid=c.rid AND s.kid=c.kid AND s.seq=c.seq "
+            f"WHERE c.rid IN ({','.join('?' * len(rids))}) "
+            f"AND c.kid IN ({','.join('?' * len(kids))})",
+            [*rids, *kids],
+        ).fetchall()
+        head = 13  # a chunk's header (version, count, first wall: "<BId"), then zlib
+        return sum(len(zlib.decompress(b[head:])) for (b,) in rows)
+    finally:
+        db.close()
+
+
+def first_paint(store: Path, path: str, reps: int) -> list[float] | None:
+    """ms from navigation start to the workspace painted, in Chromium; None without it."""
+    try:
+        import uvicorn
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    import socket
+    import threading
+
+    from expbook.web import create_app
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(store)
+    app.state.ui.snapshots.get()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.02)
+    out = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            for i in range(reps + 1):
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                page.goto(f"http://127.0.0.1:{port}{path}")
+                page.wait_for_selector("#workspace[data-drawn]", timeout=60_000)
+                if page.get_attribute("#workspace", "data-drawn") == "error":
+                    raise RuntimeError(page.inner_text("#ws-status"))
+                if i:  # the first load warms the browser's cache of plotly.js
+                    out.append(float(page.get_attribute("#workspace", "data-painted-ms") or "nan"))
+                page.close()
+            browser.close()
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+    return out
+
+
+def bench_workspace(tmp: Path, quick: bool, reps: int) -> bool:
+    from starlette.testclient import TestClient
+
+    from _common import print_results
+    from expbook.store import SQLiteStore
+    from expbook.web import create_app
+
+    n_page, page_points, n_sweep, sweep_points = (
+        (50, 2_000, 100, 500) if quick else (200, 10_000, 1_000, 2_000)
+    )
+    store = tmp / "ws-store"
+    t0 = time.perf_counter()
+    build_workspace(store, n_page, page_points, n_sweep, sweep_points)
+    print(
+        f"workspace store: {n_page} runs x 4 metrics x {page_points:,} points, and a sweep of "
+        f"{n_sweep:,} runs x 4 metrics x {sweep_points:,} points, built in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    with SQLiteStore(store, readonly=True) as st:
+        page_ids = [r.id for r in st.list_runs(project="ws")]
+        sweep_ids = [r.id for r in st.list_runs(project="sweep")]
+    ok = True
+    series_params = {"ids": ",".join(page_ids), "keys": ",".join(WS_KEYS), "max_points": 150}
+    group_params = {"project": "sweep", "group": "config.width", "keys": ",".join(WS_KEYS)}
+
+    first: list[float] = []
+    gfirst: list[float] = []
+    for _ in range(max(3, reps // 3)):
+        app = create_app(store)
+        app.state.ui.snapshots.get()
+        with TestClient(app) as c:
+            # a new app keeps no views yet: these read the store
+            t = time.perf_counter()
+            rg = c.get("/api/workspace/groups", params=group_params)
+            gfirst.append((time.perf_counter() - t) * 1000)
+            ok &= rg.status_code == 200 and len(rg.json()["groups"]) == 10
+            t = time.perf_counter()
+            r = c.get("/api/workspace/series", params=series_params)
+            first.append((time.perf_counter() - t) * 1000)
+            d = r.json()
+            ok &= r.status_code == 200 and len(d["curves"]) == 4 * n_page
+            ok &= all(len(cv["y"]) <= 150 for cv in d["curves"])
+    app = create_app(store)
+    app.state.ui.snapshots.get()
+    with TestClient(app) as c:
+        again, r = timed(lambda: c.get("/api/workspace/series", params=series_params), reps)
+        size = len(r.content)
+        grp, rg = timed(lambda: c.get("/api/workspace/groups", params=group_params), reps)
+        dg = rg.json()
+        ok &= rg.status_code == 200 and len(dg["groups"]) == 10 and dg["runs"] == n_sweep
+        ok &= sorted(g["n"] for g in dg["groups"]) == [n_sweep // 10] * 10
+        html, rh = timed(lambda: c.get("/", params={"project": "ws", "limit": n_page}), reps)
+        ok &= rh.status_code == 200 and rh.text.count('class="panel"') == 4
+    db = store / "expbook.db"
+    floor_s, _ = timed(lambda: workspace_floor(db, page_ids, WS_KEYS), reps)
+    floor_g, _ = timed(lambda: workspace_floor(db, sweep_ids, WS_KEYS), reps)
+    paint = first_paint(store, f"/?project=ws&limit={n_page}", max(3, reps // 3))
+
+    med = statistics.median
+    rows = [
+        {
+            "name": f"series: {n_page} runs x 4 keys, first request (new app)",
+            "ours": f"{med(first):.0f} ms [{min(first):.0f}-{max(first):.0f}]",
+            "floor": f"{med(floor_s):.0f} ms",
+            "ratio": med(first) / med(floor_s),
+            "target": "< 300 ms",
+            "met": med(first) < 300,
+            "ok": ok,
+        },
+        {
+            "name": f"series: again ({size / 1e6:.1f} MB of JSON; views kept by the app)",
+            "ours": f"{med(again):.0f} ms [{min(again):.0f}-{max(again):.0f}]",
+            "floor": f"{med(floor_s):.0f} ms",
+            "ratio": med(again) / med(floor_s),
+            "target": "< 300 ms",
+            "met": med(again) < 300,
+        },
+        {
+            "name": f"groups: {n_sweep:,} runs into 10 groups x 4 keys, first request (new app)",
+            "ours": f"{med(gfirst):.0f} ms [{min(gfirst):.0f}-{max(gfirst):.0f}]",
+            "floor": f"{med(floor_g):.0f} ms",
+            "ratio": med(gfirst) / med(floor_g),
+            "target": "< 500 ms",
+            "met": med(gfirst) < 500,
+        },
+        {
+            "name": "groups: again (views kept by the app)",
+            "ours": f"{med(grp):.0f} ms [{min(grp):.0f}-{max(grp):.0f}]",
+            "floor": f"{med(floor_g):.0f} ms",
+            "ratio": med(grp) / med(floor_g),
+            "target": "< 500 ms",
+            "met": med(grp) < 500,
+        },
+        {
+            "name": f"runs page HTML with the workspace ({n_page} rows)",
+            "ours": f"{med(html):.0f} ms",
+            "floor": "",
+            "target": "",
+        },
+    ]
+    if paint:
+        rows.append(
+            {
+                "name": "Chromium: navigation to the workspace painted",
+                "ours": f"{med(paint):.0f} ms [{min(paint):.0f}-{max(paint):.0f}]",
+                "floor": "",
+                "target": "< 1,000 ms",
+                "met": med(paint) < 1000,
+            }
+        )
+    else:
+        print("(no Chromium/Playwright here: first paint not measured)")
+    print()
+    print_results(rows)
+    print()
+    return ok
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--keep", action="store_true", help="keep the temporary store")
+    ap.add_argument(
+        "--only", choices=["runs", "workspace"], help="one part: runs page and series, or workspace"
+    )
     args = ap.parse_args()
+    if args.only == "workspace":
+        tmp = Path(tempfile.mkdtemp(prefix="expbook-bench-ui-"))
+        try:
+            ok = bench_workspace(tmp, args.quick, args.reps)
+            print("checks:", "ok" if ok else "FAILED")
+            return 0 if ok else 1
+        finally:
+            if args.keep:
+                print("store kept at", tmp)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
     n_runs, n_points = (1_000, 100_000) if args.quick else (10_000, 1_000_000)
 
     from starlette.testclient import TestClient
@@ -220,6 +480,8 @@ def main() -> int:
         print(f"  floor: read_series (every point) {fmt(fl)}")
         print(f"  first view / floor: {statistics.median(first) / statistics.median(fl):.2f}x")
         print()
+        if args.only is None:
+            ok &= bench_workspace(tmp, args.quick, args.reps)
         print("checks:", "ok" if ok else "FAILED")
     finally:
         if args.keep:

@@ -7,6 +7,8 @@ import click
 from ..errors import ExpbookError
 from ._common import CONTEXT, STORE_OPTION
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 
 @click.command("ui", context_settings=CONTEXT)
 @STORE_OPTION
@@ -19,8 +21,14 @@ from ._common import CONTEXT, STORE_OPTION
     help="Port to listen on (an error if another program holds it).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the dashboard in a browser.")
-def ui_cmd(store: str | None, host: str, port: int, open_browser: bool) -> None:
-    """Serve the local dashboard (read-only): runs table, run charts, compare view.
+@click.option(
+    "--allow-edits",
+    is_flag=True,
+    help="Let the dashboard edit runs' notes and tags and delete runs (loopback only).",
+)
+def ui_cmd(store: str | None, host: str, port: int, open_browser: bool, allow_edits: bool) -> None:
+    """Serve the local dashboard: runs table, run charts, compare view. Read-only unless
+    --allow-edits (a run's notes and tags, deleting runs; only on a loopback address).
 
     Needs the ui extra: pip install 'expbook[ui]'.
 
@@ -34,4 +42,16 @@ def ui_cmd(store: str | None, host: str, port: int, open_browser: bool) -> None:
         raise ExpbookError(
             f"expbook ui needs the ui extra ({e.name} is missing): pip install 'expbook[ui]'"
         ) from None
-    serve(store, host=host, port=port, open_browser=open_browser, echo=click.echo)
+    if allow_edits and host not in LOCAL_HOSTS:
+        raise ExpbookError(
+            f"--allow-edits serves writes to anyone who reaches {host}: use it on a loopback "
+            "address (127.0.0.1, ::1, localhost) only"
+        )
+    serve(
+        store,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        echo=click.echo,
+        allow_edits=allow_edits,
+    )

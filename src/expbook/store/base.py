@@ -201,6 +201,10 @@ class Backend(Protocol):
         step_max: int | None = None,
     ) -> tuple[Series, int] | None: ...
 
+    def read_overviews(
+        self, run_ids: Sequence[str], keys: Sequence[str]
+    ) -> dict[tuple[str, str], Series]: ...
+
     # -- reports -------------------------------------------------------------------------
     def record_report(
         self,

@@ -88,8 +88,20 @@ def extreme_indices(v: Any, edges: Any) -> Any:
     picks = [edges[1:] - 1, np.zeros(1, dtype=np.int64)]
     for target in (mins, maxs):
         # flag the points equal to their bucket's extreme, keep the first flagged per bucket
+        # (the flagged points come in bucket order: a change of bucket starts a new one)
         hit = np.flatnonzero(v == target[bucket])
         if len(hit):
-            _, first = np.unique(bucket[hit], return_index=True)
-            picks.append(hit[first])
-    return np.unique(np.concatenate(picks))
+            picks.append(hit[_starts(bucket[hit])])
+    out = np.concatenate(picks)
+    out.sort()
+    return out[_starts(out)]
+
+
+def _starts(a: Any) -> Any:
+    """Indices where a sorted array ``a`` (not empty) takes a new value."""
+    import numpy as np
+
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return np.flatnonzero(keep)

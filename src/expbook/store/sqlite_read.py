@@ -357,6 +357,83 @@ class ReadPath(StoreCore):
         return series, covered
 
     @_reads
+    def read_overviews(
+        self, run_ids: Sequence[str], keys: Sequence[str]
+    ) -> dict[tuple[str, str], Series]:
+        """A light view of every (run, key) of ``run_ids`` x ``keys`` that has points, in one
+        read: each chunk's stored sketch (min, max and last of every 64 points,
+        :mod:`expbook.store.sketch`) where it has one, else the chunk's points (a chunk of
+        fewer than 1,024 points has no sketch, so a short series comes back whole). The global
+        min and max of each series are kept. A (run, key) whose chunks overlap in steps
+        (out-of-order writes) is read point by point, as :meth:`read_series` does. For many
+        curves at once (the dashboard's workspace), where one :meth:`read_overview` each would
+        cost a few queries per curve."""
+        import numpy as np
+
+        ids = list(dict.fromkeys(run_ids))
+        names = list(dict.fromkeys(keys))
+        if not ids or not names:
+            return {}
+        sketches = "chunk_sketches" in self._tables
+        kid_rows = self._q(
+            f"SELECT kid, name FROM keys WHERE name IN ({','.join('?' * len(names))})", names
+        )
+        kname = dict(kid_rows)
+        if not kname:
+            return {}
+        sql = (
+            "SELECT c.rid, c.kid, c.seq, c.step_min, c.step_max, "
+            + ("s.data, CASE WHEN s.data IS NULL THEN c.data END " if sketches else "NULL, c.data ")
+            + "FROM chunks c "
+            + (
+                "LEFT JOIN chunk_sketches s ON s.rid=c.rid AND s.kid=c.kid AND s.seq=c.seq "
+                if sketches
+                else ""
+            )
+            + f"WHERE c.kid IN ({','.join('?' * len(kname))}) AND c.rid IN (%s)"
+        )
+        rid_of: dict[int, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rid_of.update(
+                self._q(f"SELECT rid, id FROM runs WHERE id IN ({','.join('?' * len(part))})", part)
+            )
+        rows: list[Any] = []
+        if rid_of:
+            lo, hi = min(rid_of), max(rid_of)
+            if hi - lo < 2 * len(rid_of):
+                # runs close together (a page, a sweep): one range scan of the primary key,
+                # which reads far fewer pages than a seek per run and key
+                ranged = sql.replace("c.rid IN (%s)", "c.rid BETWEEN ? AND ?")
+                rows = [r for r in self._q(ranged, [*kname, lo, hi]) if r[0] in rid_of]
+            else:
+                rids = list(rid_of)
+                for i in range(0, len(rids), 500):
+                    part_r = rids[i : i + 500]
+                    rows += self._q(sql % ",".join("?" * len(part_r)), [*kname, *part_r])
+        rows.sort(key=lambda r: (r[0], r[1], r[2]))
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for rid, kid, _seq, smin, smax, sketch, data in rows:
+            grouped.setdefault((rid_of[rid], kname[kid]), []).append((smin, smax, sketch, data))
+        out: dict[tuple[str, str], Series] = {}
+        for (run_id, key), chunks in grouped.items():
+            if any(chunks[i][0] <= chunks[i - 1][1] for i in range(1, len(chunks))):
+                got = self.read_series(run_id, [key]).get(key)
+                if got is not None:
+                    out[run_id, key] = got
+                continue
+            parts = [codec.decode_arrays(sk if sk is not None else d) for _, _, sk, d in chunks]
+            if len(parts) == 1:
+                out[run_id, key] = Series(*parts[0])
+            else:
+                out[run_id, key] = Series(
+                    np.concatenate([p[0] for p in parts]),
+                    np.concatenate([p[1] for p in parts]),
+                    np.concatenate([p[2] for p in parts]),
+                )
+        return out
+
+    @_reads
     def values_at(
         self,
         key: str,

@@ -31,6 +31,27 @@ _COLUMN = rf"({_FIELDS}|(config|summary)\.[\s\S]*[^.])"
 _LISTED = rf"\s*(({_FIELDS}|(config|summary)\.[^,]*[^.,\s])\s*)?"  # blank items are skipped
 
 
+_NUMS: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "number", "nullable": True},
+    "description": "numbers to 6 significant digits (steps exactly); null for NaN/inf",
+}
+_CURVES = [
+    _q(
+        "keys",
+        "comma-separated metric keys (at most 64)",
+        required=True,
+        pattern=r"[^,\s]",
+    ),
+    _q(
+        "x",
+        "the x axis: `step`, `wall` (seconds since the run's first point) or another metric "
+        "logged on the same steps (its value at each step, interpolated)",
+        default="step",
+    ),
+]
+
+
 def _path(name: str, desc: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -139,8 +160,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "expbook dashboard API",
             "version": __version__,
-            "description": "Read-only JSON API over one expbook store. No authentication: "
-            "the server binds 127.0.0.1 unless told otherwise.",
+            "description": "JSON API over one expbook store, read-only unless the dashboard "
+            "runs with --allow-edits (loopback only; writes carry the pages' edit token). No "
+            "authentication: the server binds 127.0.0.1 unless told otherwise.",
         },
         "paths": {
             "/api/runs": {
@@ -185,8 +207,10 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         _q(
                             "group",
-                            "group rows by this column (sorted by it first)",
-                            pattern=f"^({_COLUMN})?$",
+                            "group rows by this column, or by several (comma-separated): "
+                            "sorted by them first; the answer's `groups` aggregate each "
+                            "group shown (run count, mean of each numeric column)",
+                            pattern=f"^{_LISTED}(,{_LISTED})*$",
                         ),
                     ],
                     "responses": _ok(
@@ -200,6 +224,13 @@ def openapi_document() -> dict[str, Any]:
                                 "sort": {"type": "string"},
                                 "order": {"type": "string"},
                                 "columns": {"type": "array", "items": {"type": "string"}},
+                                "groups": {
+                                    "type": "array",
+                                    "description": "when grouping: each group on the page, "
+                                    "over all its runs: value, label, n, runs, mean and counts "
+                                    "(per numeric column)",
+                                    "items": {"type": "object"},
+                                },
                                 "runs": {
                                     "type": "array",
                                     "items": {
@@ -210,6 +241,7 @@ def openapi_document() -> dict[str, Any]:
                                                 "properties": {
                                                     "values": {"type": "object"},
                                                     "group_value": {},
+                                                    "group_label": {"type": "string"},
                                                 },
                                             },
                                         ]
@@ -239,7 +271,53 @@ def openapi_document() -> dict[str, Any]:
                             ]
                         },
                     ),
-                }
+                },
+                "patch": {
+                    "summary": "Edit a run's notes and tags (only with `expbook ui "
+                    "--allow-edits`; send the page's edit token in `X-Expbook-Edit`)",
+                    "parameters": [_path("run_id", "run id, unique id prefix or unique name")],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "notes": {"type": "string", "nullable": True},
+                                        "tags": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    },
+                    "responses": _ok(
+                        "The run's notes and tags as stored",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "notes": {"type": "string", "nullable": True},
+                                "tags": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    ),
+                },
+                "delete": {
+                    "summary": "Delete a run and everything it logged (only with `expbook ui "
+                    "--allow-edits`; send the page's edit token in `X-Expbook-Edit`)",
+                    "parameters": [_path("run_id", "run id, unique id prefix or unique name")],
+                    "responses": _ok(
+                        "How many runs were deleted (1)",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "deleted": {"type": "integer"},
+                            },
+                        },
+                    ),
+                },
             },
             "/api/runs/{run_id}/series/{key}": {
                 "get": {
@@ -286,6 +364,142 @@ def openapi_document() -> dict[str, Any]:
                         )
                     ],
                     "responses": _ok("The comparison", {"type": "object"}),
+                }
+            },
+            "/api/workspace/series": {
+                "get": {
+                    "summary": "The workspace's curves: each key of each run, downsampled from "
+                    "the stored sketches, in one request",
+                    "parameters": [
+                        _q(
+                            "ids",
+                            "comma-separated run ids, at most 200",
+                            required=True,
+                            pattern=r"[^,\s]",
+                        ),
+                        *_CURVES,
+                        _q(
+                            "max_points",
+                            "at most this many points per curve (extremes kept)",
+                            "integer",
+                            minimum=4,
+                            maximum=5000,
+                            default=300,
+                        ),
+                    ],
+                    "responses": _ok(
+                        "One curve per (run, key) that has points (and, for a metric x axis, "
+                        "points of that metric)",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "x": {"type": "string"},
+                                "keys": {"type": "array", "items": {"type": "string"}},
+                                "max_points": {"type": "integer"},
+                                "curves": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "run": {"type": "string"},
+                                            "key": {"type": "string"},
+                                            "x": _NUMS,
+                                            "y": _NUMS,
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                }
+            },
+            "/api/workspace/groups": {
+                "get": {
+                    "summary": "Grouped curves: the runs the table's query selects, grouped by "
+                    "one or more columns; per group and key the mean with min and max",
+                    "parameters": [
+                        _q("project", "only runs of this project"),
+                        _q("filter", "a filter expression, as on /api/runs"),
+                        _q("q", "search, as on /api/runs"),
+                        _q(
+                            "group",
+                            "the column(s) to group by, comma-separated (runs that differ "
+                            "only in other params, seeds among them, are averaged)",
+                            required=True,
+                            pattern=f"^{_LISTED}(,{_LISTED})*$",
+                        ),
+                        *_CURVES,
+                        _q(
+                            "max_points",
+                            "points of each group's curve (evenly spaced x values)",
+                            "integer",
+                            minimum=4,
+                            maximum=5000,
+                            default=200,
+                        ),
+                    ],
+                    "responses": _ok(
+                        "The groups and their curves",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "group": {"type": "array", "items": {"type": "string"}},
+                                "x": {"type": "string"},
+                                "runs": {"type": "integer"},
+                                "truncated": {
+                                    "type": "boolean",
+                                    "description": "more than 5,000 runs matched: the first "
+                                    "5,000 in the table's order were used",
+                                },
+                                "more_groups": {
+                                    "type": "boolean",
+                                    "description": "more than 100 groups: the first 100 in the "
+                                    "table's order are drawn",
+                                },
+                                "groups": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "value": {},
+                                            "label": {"type": "string"},
+                                            "n": {"type": "integer"},
+                                            "runs": {
+                                                "type": "array",
+                                                "items": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                },
+                                "curves": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "group": {
+                                                "type": "integer",
+                                                "description": "index into groups",
+                                            },
+                                            "key": {"type": "string"},
+                                            "n": {
+                                                "type": "integer",
+                                                "description": "runs of the group with points",
+                                            },
+                                            "x": _NUMS,
+                                            "mean": _NUMS,
+                                            "min": _NUMS,
+                                            "max": _NUMS,
+                                            "count": {
+                                                "type": "array",
+                                                "items": {"type": "integer"},
+                                                "description": "runs averaged at each x",
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
                 }
             },
             "/api/reports": {

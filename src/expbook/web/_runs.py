@@ -33,7 +33,10 @@ __all__ = [
     "RunsQuery",
     "RunsSnapshot",
     "SnapshotCache",
+    "group_columns",
+    "group_rows",
     "is_simple",
+    "matching_runs",
     "names_unknown_column",
     "page_from_store",
     "query_runs",
@@ -223,7 +226,7 @@ def names_unknown_column(snap: RunsSnapshot, query: RunsQuery) -> bool:
     """Whether ``query`` sorts, groups or shows a config or summary column no run of
     ``snap`` has (a key that may have appeared after the snapshot was taken)."""
     known = set(snap.params).union(snap.metrics)
-    cols = [query.sort, query.group or "", *(query.columns or ())]
+    cols = [query.sort, *group_columns(query), *(query.columns or ())]
     return any(c.startswith(("config.", "summary.")) and c not in known for c in cols)
 
 
@@ -324,6 +327,78 @@ def default_columns(runs: list[StoredRun], project_column: bool = False) -> list
     return out
 
 
+def group_columns(query: RunsQuery) -> list[str]:
+    """The columns ``query`` groups by: ``group`` names one, or several separated by commas
+    (``config.lr,config.width``)."""
+    if not query.group:
+        return []
+    return list(dict.fromkeys(c.strip() for c in query.group.split(",") if c.strip()))
+
+
+def group_getter(cols: list[str]) -> Callable[[StoredRun], Any]:
+    """A run's group value: the value of the one column, or a list of the values of each."""
+    gets = [_cell_getter(c) for c in cols]
+    if len(gets) == 1:
+        return gets[0]
+    return lambda run: [g(run) for g in gets]
+
+
+def group_label(cols: list[str], value: Any) -> str:
+    """``config.lr = 0.1`` or ``lr=0.1, width=64`` for several columns."""
+    if len(cols) == 1:
+        return f"{cols[0]} = {_plain(value)}"
+    return ", ".join(f"{c.split('.', 1)[-1]}={_plain(v)}" for c, v in zip(cols, value))
+
+
+def _plain(v: Any) -> str:
+    if v is None:
+        return "(none)"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _group_sort_key(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_sort_key(x) for x in v)
+    return _sort_key(v)
+
+
+def group_rows(runs: list[StoredRun], cols: list[str], columns: list[str]) -> list[dict[str, Any]]:
+    """One entry per group of ``runs`` (in the order the groups first appear): its value,
+    label, run count ``n`` and, for each of ``columns`` holding numbers, the ``mean`` over
+    the group's runs that have one (``counts``: how many). Runs that differ only in params
+    left out of ``cols`` (seeds among them) fall into one group and are averaged."""
+    get = group_getter(cols)
+    cells = {c: _cell_getter(c) for c in columns}
+    out: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        value = get(r)
+        g = out.get(repr(value))
+        if g is None:
+            g = out[repr(value)] = {
+                "value": value,
+                "label": group_label(cols, value),
+                "n": 0,
+                "runs": [],
+                "_sums": {},
+            }
+        g["n"] += 1
+        g["runs"].append(r.id)
+        for c, cell in cells.items():
+            v = cell(r)
+            if _is_number(v) and math.isfinite(v):
+                acc = g["_sums"].setdefault(c, [0.0, 0])
+                acc[0] += v
+                acc[1] += 1
+    groups = list(out.values())
+    for g in groups:
+        sums = g.pop("_sums")
+        g["mean"] = {c: t / k for c, (t, k) in sums.items()}
+        g["counts"] = {c: k for c, (_, k) in sums.items()}
+    return groups
+
+
 def _validate(query: RunsQuery) -> None:
     if query.order not in ("asc", "desc"):
         raise BadQuery("order must be 'asc' or 'desc'")
@@ -332,21 +407,26 @@ def _validate(query: RunsQuery) -> None:
     for col in query.columns or ():
         _check_column(col, "columns")
     _check_column(query.sort, "sort")
-    if query.group:
-        _check_column(query.group, "group")
+    for col in group_columns(query):
+        _check_column(col, "group")
 
 
-def _page(query: RunsQuery, total: int, page: list[StoredRun]) -> dict[str, Any]:
+def _page(
+    query: RunsQuery, total: int, page: list[StoredRun], matched: list[StoredRun] | None = None
+) -> dict[str, Any]:
     if query.columns is None:
         columns = default_columns(page, project_column=not query.project)
     else:
         columns = list(query.columns)
+    gcols = group_columns(query)
+    gget = group_getter(gcols) if gcols else None
     rows = []
     for r in page:
         row = run_record_json(r.record, r.metrics)
         row["values"] = {c: _cell(r, c) for c in columns}
-        if query.group:
-            row["group_value"] = _cell(r, query.group)
+        if gget is not None:
+            row["group_value"] = gget(r)
+            row["group_label"] = group_label(gcols, row["group_value"])
         rows.append(row)
     return {
         "total": total,
@@ -356,6 +436,11 @@ def _page(query: RunsQuery, total: int, page: list[StoredRun]) -> dict[str, Any]
         "order": query.order,
         "columns": columns,
         "runs": rows,
+        **(
+            {"groups": group_rows(matched if matched is not None else page, gcols, columns)}
+            if gcols
+            else {}
+        ),
     }
 
 
@@ -372,7 +457,7 @@ def is_simple(query: RunsQuery) -> bool:
     return (
         not (query.filter and query.filter.strip())
         and not (query.q and query.q.strip())
-        and not query.group
+        and not group_columns(query)
         and query.sort in _SQL_SORTS
     )
 
@@ -397,6 +482,21 @@ def query_runs(snap: RunsSnapshot, query: RunsQuery) -> dict[str, Any]:
     the chosen columns' values, and ``group_value`` when grouping.
     """
     _validate(query)
+    ordered = matching_runs(snap, query)
+    page = ordered[query.offset : query.offset + query.limit]
+    if group_columns(query):
+        # the table's group rows aggregate every run of the group, on any page
+        shown = {repr(v) for v in map(group_getter(group_columns(query)), page)}
+        get = group_getter(group_columns(query))
+        matched = [r for r in ordered if repr(get(r)) in shown]
+        return _page(query, len(ordered), page, matched)
+    return _page(query, len(ordered), page)
+
+
+def matching_runs(snap: RunsSnapshot, query: RunsQuery) -> list[StoredRun]:
+    """Every run of ``snap`` that ``query`` selects (project, search, filter), in the
+    table's order (sorted, then grouped)."""
+    _validate(query)
     runs: list[StoredRun] = list(snap.runs)
     if query.project:
         runs = [r for r in runs if r.project == query.project]
@@ -419,8 +519,9 @@ def query_runs(snap: RunsSnapshot, query: RunsQuery) -> dict[str, Any]:
     present = [k for k in keyed if k[0][0] != 3]
     present.sort(key=lambda t: (t[0], t[1]), reverse=query.order == "desc")
     ordered = [r for _, _, r in present] + [r for _, _, r in none_last]
-    if query.group:
-        gget = _cell_getter(query.group)
-        gkeys = {r.id: _sort_key(gget(r)) for r in ordered}
+    gcols = group_columns(query)
+    if gcols:
+        gget = group_getter(gcols)
+        gkeys = {r.id: _group_sort_key(gget(r)) for r in ordered}
         ordered.sort(key=lambda r: gkeys[r.id])  # stable: the sort order holds within groups
-    return _page(query, len(ordered), ordered[query.offset : query.offset + query.limit])
+    return ordered

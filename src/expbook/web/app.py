@@ -47,12 +47,25 @@ from ._runs import (
     BadQuery,
     RunsQuery,
     SnapshotCache,
+    group_columns,
+    group_rows,
     is_simple,
+    matching_runs,
     names_unknown_column,
     page_from_store,
     query_runs,
 )
 from ._sweep import sweep_routes
+from ._workspace import (
+    MAX_CURVE_RUNS,
+    MAX_GROUP_RUNS,
+    MAX_GROUPS,
+    X_STEP,
+    OverviewCache,
+    dumps,
+    group_curves,
+    run_curves,
+)
 from .downsample import downsample_indices
 
 __all__ = ["DEFAULT_MAX_POINTS", "create_app"]
@@ -212,6 +225,7 @@ class _UI:
         self.location = self.backend.location
         self.snapshots = SnapshotCache(self.db_location)
         self.series_cache = SeriesCache()
+        self.overviews = OverviewCache()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["fmt"] = _fmt
         self.templates.env.filters["iso"] = _iso
@@ -233,6 +247,21 @@ class _UI:
             if newer is snap:
                 raise
             return query_runs(newer, query)
+
+    def matching(self, query: RunsQuery) -> list[StoredRun]:
+        """Every run ``query`` selects, in the table's order (from the runs snapshot)."""
+        snap = self.snapshots.get()
+        if names_unknown_column(snap, query):
+            snap = self.snapshots.fresh()
+        try:
+            return matching_runs(snap, query)
+        except BadQuery:
+            if not (query.filter and query.filter.strip()):
+                raise
+            newer = self.snapshots.fresh()
+            if newer is snap:
+                raise
+            return matching_runs(newer, query)
 
     def close(self) -> None:
         self.snapshots.close()
@@ -310,6 +339,11 @@ class _UI:
         return _series_json(run, key, summary, step_min, step_max, picked, total)
 
 
+def _curves_json(data: dict[str, Any]) -> Response:
+    """The workspace's answers: curves of :class:`Numbers` written to 6 digits."""
+    return Response(dumps(data), media_type="application/json")
+
+
 def _series_json(
     run: StoredRun,
     key: str,
@@ -338,10 +372,17 @@ def _series_json(
     }
 
 
+def _edit_routes(ui: _UI, token: str) -> list[Route]:
+    from ._edit import edit_routes
+
+    return edit_routes(ui, token)
+
+
 def create_app(
     store_path: str | os.PathLike[str] | None,
     *,
     allowed_hosts: Sequence[str] | None = None,
+    allow_edits: bool = False,
 ) -> Starlette:
     """The dashboard on the store at ``store_path`` (a folder or ``.db`` file), read-only.
 
@@ -349,6 +390,11 @@ def create_app(
     other host, which guards a local server against DNS rebinding.
     """
     ui = _UI(store_path)
+    edit_token = None
+    if allow_edits:
+        from ._edit import new_token
+
+        edit_token = new_token()
 
     # -- API ---------------------------------------------------------------------------------
     def api_runs(request: Request) -> Response:
@@ -388,6 +434,57 @@ def create_app(
         out["keys"] = sorted({k for r in runs for k in r.metrics})
         return _json(out)
 
+    def _curve_params(request: Request, default_points: int) -> tuple[list[str], str, int]:
+        keys = _list_param(request, "keys", "key") or []
+        if not keys:
+            raise HTTPException(400, "keys: name at least one metric (keys=loss,val/acc)")
+        if len(keys) > 64:
+            raise HTTPException(400, "keys: at most 64 metrics")
+        x = request.query_params.get("x") or X_STEP
+        points = _int_param(request, "max_points", default_points, 4, 5000)
+        return keys, x, points or default_points
+
+    def api_workspace_series(request: Request) -> Response:
+        ids = _list_param(request, "ids", "id") or []
+        if not ids:
+            raise HTTPException(400, "ids: name at least one run (ids=a,b)")
+        if len(ids) > MAX_CURVE_RUNS:
+            raise HTTPException(400, f"ids: at most {MAX_CURVE_RUNS} runs")
+        keys, x, points = _curve_params(request, 300)
+        curves = run_curves(ui.backend, ids, keys, x, points, ui.overviews)
+        return _curves_json({"x": x, "keys": keys, "max_points": points, "curves": curves})
+
+    def api_workspace_groups(request: Request) -> Response:
+        query = _runs_query(request)
+        cols = group_columns(query)
+        if not cols:
+            raise HTTPException(400, "group: name the column(s) to group by (group=config.lr)")
+        keys, x, points = _curve_params(request, 200)
+        try:
+            runs = ui.matching(query)
+        except BadQuery as e:
+            raise HTTPException(400, str(e)) from None
+        truncated = len(runs) > MAX_GROUP_RUNS
+        runs = runs[:MAX_GROUP_RUNS]
+        groups = group_rows(runs, cols, [])
+        for g in groups:
+            del g["mean"], g["counts"]
+        more = len(groups) > MAX_GROUPS  # e.g. grouped by a metric: a group per run
+        groups = groups[:MAX_GROUPS]
+        curves = group_curves(ui.backend, groups, keys, x, points, ui.overviews)
+        return _curves_json(
+            {
+                "group": cols,
+                "x": x,
+                "keys": keys,
+                "runs": len(runs),
+                "truncated": truncated,
+                "more_groups": more,
+                "groups": _clean(groups),  # a group value may be NaN
+                "curves": curves,
+            }
+        )
+
     def api_reports(request: Request) -> Response:
         return _json({"reports": ui.backend.reports()})
 
@@ -400,6 +497,7 @@ def create_app(
     # -- pages -------------------------------------------------------------------------------
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
         ctx.setdefault("store", ui.location)
+        ctx.setdefault("edit_token", edit_token)
         return ui.templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def runs_page(request: Request) -> Response:
@@ -409,7 +507,7 @@ def create_app(
             # the project was switched (the form says which one it showed): on to the new
             # project with its own default columns and no grouping, not the previous
             # project's choices (a plain URL, which the page's live refresh reuses)
-            drop = {"col", "columns", "group", "offset", "shown_project"}
+            drop = {"col", "columns", "group", "offset", "shown_project", "wk", "wx"}
             if query.sort.startswith(("config.", "summary.")):
                 drop |= {"sort", "order"}
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
@@ -441,10 +539,16 @@ def create_app(
                         params.append((k, str(item)))
             return "/?" + urlencode(params)
 
+        workspace = _workspace_context(request, page, metrics, query)
+        seedless = _seedless_group(snap.varying if snap is not None else [], params)
+        groups = {g["label"]: g for g in page.get("groups", [])}
         return render(
             request,
             "runs.html",
             status=400 if error else 200,
+            workspace=workspace,
+            groups=groups,
+            seedless=seedless,
             page=page,
             query=query,
             projects=ui.backend.projects(),
@@ -534,12 +638,15 @@ def create_app(
         Route("/api/runs/{run_id}", api_run),
         Route("/api/runs/{run_id}/series/{key:path}", api_series),
         Route("/api/compare", api_compare),
+        Route("/api/workspace/series", api_workspace_series),
+        Route("/api/workspace/groups", api_workspace_groups),
         Route("/api/reports", api_reports),
         Route("/api/reports/{report_id}", api_report),
         *sweep_routes(ui, render, _json),
         Route("/openapi.json", openapi),
         Route("/files/{path:path}", lambda request: media_file(ui.backend.files_dir, request)),
         Route("/static/plotly.min.js", plotly_js),
+        *(_edit_routes(ui, edit_token) if edit_token else []),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = []
@@ -580,6 +687,58 @@ def _other_values(backend: Any, run_id: str, shown: int = 20) -> list[dict[str, 
             }
         )
     return out
+
+
+DEFAULT_PANELS = 6  # panels of the workspace when none are chosen
+
+
+def _seedless_group(varying: list[str], params: list[str]) -> str | None:
+    """The grouping that collapses seeds, as ``expbook winners`` does: every param of
+    ``params`` whose value varies, but those :data:`~expbook.analysis.sweep.DEFAULT_IGNORE`
+    leaves out (``*seed``, ``*_dir``, ``*_path``, run names); None when that leaves out
+    nothing (grouping by every varying param is then one run per group) or keeps nothing."""
+    from fnmatch import fnmatchcase
+
+    from ..analysis.sweep import DEFAULT_IGNORE
+
+    shown = set(params)
+    cols = [c for c in varying if c in shown]
+    kept = [c for c in cols if not any(fnmatchcase(c[len("config.") :], p) for p in DEFAULT_IGNORE)]
+    if not kept or len(kept) == len(cols):
+        return None
+    return ",".join(kept)
+
+
+def _workspace_context(
+    request: Request, page: dict[str, Any], metrics: list[str], query: RunsQuery
+) -> dict[str, Any]:
+    """What the workspace above the runs table draws: its panels (``wk=KEY``, one per
+    parameter; ``wk=A|B`` overlays keys in one panel), sections by key prefix, the x axis
+    (``wx``) and the runs (the page's first :data:`MAX_CURVE_RUNS`)."""
+    keys = [m[len("summary.") :] for m in metrics]
+    chosen = [w for w in request.query_params.getlist("wk") if w.strip()]
+    panels = [[k for k in w.split("|") if k] for w in dict.fromkeys(chosen)]
+    panels = [p for p in panels if p]
+    if not panels:
+        # the metrics of the table's columns, else the first of the project's keys
+        shown = [c[len("summary.") :] for c in page["columns"] if c.startswith("summary.")]
+        pool = shown or [k for k in keys if not k.startswith("system/")]
+        panels = [[k] for k in pool[:DEFAULT_PANELS]]
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for p in panels:
+        head = p[0].split("/", 1)[0] if "/" in p[0] else ""
+        sections.setdefault(head, []).append({"spec": "|".join(p), "keys": p})
+    x = request.query_params.get("wx") or X_STEP
+    return {
+        "keys": keys,
+        "panels": panels,
+        "plain": {p[0] for p in panels if len(p) == 1},
+        "overlays": ["|".join(p) for p in panels if len(p) > 1],
+        "sections": sorted(sections.items(), key=lambda kv: (kv[0] == "", kv[0])),
+        "x": x,
+        "runs": [r["id"] for r in page["runs"][:MAX_CURVE_RUNS]],
+        "group": ",".join(group_columns(query)),
+    }
 
 
 def _numeric_columns(page: dict[str, Any]) -> set[str]:

@@ -56,13 +56,14 @@ def serve(
     port: int = 8080,
     open_browser: bool = False,
     echo: Callable[[str], None] = print,
+    allow_edits: bool = False,
 ) -> None:
     """Serve the dashboard on ``host:port`` until interrupted."""
     import uvicorn
 
     # Host-header check against DNS rebinding (starlette cannot parse IPv6 Host headers).
     allowed = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost") else None
-    app = create_app(store, allowed_hosts=allowed)
+    app = create_app(store, allowed_hosts=allowed, allow_edits=allow_edits)
     location = app.state.ui.location
     check_port(host, port)  # before the banner: a taken port is an error, not an address
     for line in banner(location, host, port):
