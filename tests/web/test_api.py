@@ -229,7 +229,7 @@ def test_openapi_describes_every_api_route(client) -> None:
     assert doc["openapi"].startswith("3.")
     routes = {getattr(r, "path", "") for r in client.app.routes}
     api = {p.replace("{key:path}", "{key}") for p in routes if p.startswith("/api/")}
-    assert "/api/reports/{report_id}" in api and len(api) == 9
+    assert {"/api/reports/{report_id}", "/api/sweep"} <= api and len(api) == 10
     assert set(doc["paths"]) == api
 
 

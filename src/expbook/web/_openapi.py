@@ -153,6 +153,7 @@ _REPORT = {
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.0 description of ``/api/*``."""
     from .. import __version__
+    from ._sweep import openapi_path as sweep_path
 
     return {
         "openapi": "3.0.3",
@@ -527,6 +528,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": _ok("The report", {"$ref": "#/components/schemas/Report"}),
                 }
             },
+            "/api/sweep": sweep_path(),
         },
         "components": {
             "schemas": {

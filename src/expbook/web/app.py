@@ -55,6 +55,7 @@ from ._runs import (
     page_from_store,
     query_runs,
 )
+from ._sweep import sweep_routes
 from ._workspace import (
     MAX_CURVE_RUNS,
     MAX_GROUP_RUNS,
@@ -641,6 +642,7 @@ def create_app(
         Route("/api/workspace/groups", api_workspace_groups),
         Route("/api/reports", api_reports),
         Route("/api/reports/{report_id}", api_report),
+        *sweep_routes(ui, render, _json),
         Route("/openapi.json", openapi),
         Route("/files/{path:path}", lambda request: media_file(ui.backend.files_dir, request)),
         Route("/static/plotly.min.js", plotly_js),
