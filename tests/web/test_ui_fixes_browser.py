@@ -29,14 +29,14 @@ def ws(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 @contextlib.contextmanager
-def serve(store: Path) -> Iterator[str]:
+def serve(store: Path, allow_edits: bool = False) -> Iterator[str]:
     """The dashboard on ``store``, served by uvicorn in a thread on 127.0.0.1."""
     import uvicorn
 
     from expbook.web import create_app
 
     port = free_port()
-    app = create_app(store, allowed_hosts=["127.0.0.1", "localhost"])
+    app = create_app(store, allowed_hosts=["127.0.0.1", "localhost"], allow_edits=allow_edits)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

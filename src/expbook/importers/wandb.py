@@ -431,13 +431,7 @@ def _finish(run: ImportedRun, state: _Run, source: str) -> None:
         _fill_from_files(run, files_dir, config, state.summary)
     run.config = config
 
-    flat: dict[str, Any] = {}
-    summary = {k: v for k, v in state.summary.items() if not str(k).startswith("_")}
-    _flatten("", summary, flat, state.skipped)
-    for key, value in flat.items():
-        short_text = isinstance(value, str) and len(value) <= _MAX_SUMMARY_STR
-        if _is_number(value) or isinstance(value, bool) or short_text:
-            run.summary[key] = value
+    _fill_summary(run, state)
 
     if state.exit is not None:
         code = int(state.exit.exit_code)
@@ -457,6 +451,17 @@ def _finish(run: ImportedRun, state: _Run, source: str) -> None:
         shown = ", ".join(sorted(state.skipped)[:5])
         more = f" and {len(state.skipped) - 5} more" if len(state.skipped) > 5 else ""
         run.warnings.append(f"skipped non-numeric values (media, tables, text): {shown}{more}")
+
+
+def _fill_summary(run: ImportedRun, state: _Run) -> None:
+    """The run's summary from W&B's: flattened, numbers, booleans and short strings only."""
+    flat: dict[str, Any] = {}
+    summary = {k: v for k, v in state.summary.items() if not str(k).startswith("_")}
+    _flatten("", summary, flat, state.skipped)
+    for key, value in flat.items():
+        short_text = isinstance(value, str) and len(value) <= _MAX_SUMMARY_STR
+        if _is_number(value) or isinstance(value, bool) or short_text:
+            run.summary[key] = value
 
 
 def _read_files_run(folder: str) -> ImportedRun:
@@ -484,13 +489,7 @@ def _read_files_run(folder: str) -> ImportedRun:
     config: dict[str, Any] = {}
     _fill_from_files(run, files_dir, config, state.summary)
     run.config = config
-    flat: dict[str, Any] = {}
-    summary = {k: v for k, v in state.summary.items() if not str(k).startswith("_")}
-    _flatten("", summary, flat, state.skipped)
-    for key, value in flat.items():
-        short_text = isinstance(value, str) and len(value) <= _MAX_SUMMARY_STR
-        if _is_number(value) or isinstance(value, bool) or short_text:
-            run.summary[key] = value
+    _fill_summary(run, state)
     if not run.files:
         raise ParseError(f"no readable W&B run files in {folder}")
     runtime: Any = state.summary.get("_runtime")
