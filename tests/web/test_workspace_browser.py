@@ -1,11 +1,16 @@
 """The workspace above the runs table in Debian's Chromium (Playwright): panels per metric in
-sections, hover highlighting between charts and table, grouped curves with their bands, the
-x axis and overlays. Screenshots go to tests/artifacts/."""
+sections (canvas charts, static/chart.js: no plotly.js on the page), hover highlighting
+between charts and table, grouped curves with their min-max or ±std bands, the x axis,
+overlays, readable ticks and the live refresh of running runs. Screenshots go to
+tests/artifacts/."""
 
 # the fixtures come from the issue-13 fixes' module (same store, server and browser)
 # ruff: noqa: F811
 
 from __future__ import annotations
+
+import re
+import time
 
 from .test_browser import shot
 from .test_ui_fixes_browser import (  # noqa: F401  (fixtures)
@@ -17,6 +22,8 @@ from .test_ui_fixes_browser import (  # noqa: F401  (fixtures)
 )
 from .workspace_store import LONG_NAME
 
+NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?(e-?\d+)?$")
+
 
 def drawn(page) -> None:
     page.wait_for_selector("#workspace[data-drawn]", timeout=20_000)
@@ -27,8 +34,18 @@ def panel_data(page, spec: str) -> list[dict]:
     return page.eval_on_selector(
         f".panel[data-spec='{spec}'] .wschart",
         "el => el.data.map(t => ({meta: t.meta, name: t.name, fill: t.fill || null, "
-        "x: Array.from(t.x), y: Array.from(t.y), opacity: t.opacity === undefined ? 1 : t.opacity, "
-        "width: t.line.width}))",
+        "x: Array.from(t.x), y: t.y ? Array.from(t.y) : null, lo: t.lo ? Array.from(t.lo) : null, "
+        "hi: t.hi ? Array.from(t.hi) : null, opacity: t.opacity === undefined ? 1 : t.opacity, "
+        "width: t.line ? t.line.width : 0, legend: !!t.legend}))",
+    )
+
+
+def point_at(page, spec: str, index: int, i: int) -> tuple[float, float]:
+    """Page coordinates of point ``i`` of trace ``index`` of a panel (scrolled into view)."""
+    return page.eval_on_selector(
+        f".panel[data-spec='{spec}'] .wschart",
+        f"el => {{ el.scrollIntoView(); const t = el.data[{index}];"
+        f" return el.chart.pixel(t.x[{i}], t.y[{i}]); }}",
     )
 
 
@@ -37,6 +54,9 @@ def test_panels_per_metric_with_a_curve_per_run(open_page, wserver, ws) -> None:
     page = open_page(1440)
     page.goto(wserver + "/?project=vision")
     drawn(page)
+    # no plotly.js on this page: the panels are canvases
+    assert not any("plotly" in u for u in page.requests)
+    assert page.locator(".panel .wschart canvas").count() == 2
     # sections by prefix, a panel per default metric
     sections = page.eval_on_selector_all(
         "#workspace details.wsec", "els => els.map(e => e.dataset.section)"
@@ -47,21 +67,29 @@ def test_panels_per_metric_with_a_curve_per_run(open_page, wserver, ws) -> None:
         traces = panel_data(page, spec)
         assert {t["meta"] for t in traces} == vision and len(traces) == 4
         assert all(len(t["x"]) == 100 for t in traces)
-    # a run has the same colour in every panel and in the table's swatch
+    # the curves are painted: the canvas holds pixels of each run's colour
     colours = page.evaluate(
         "() => Array.from(document.querySelectorAll('.wschart')).map(el => "
         "Object.fromEntries(el.data.map(t => [t.meta, t.line.color])))"
     )
     assert colours[0] == colours[1] and len(set(colours[0].values())) == 4
+    painted = page.eval_on_selector(
+        ".panel[data-spec='val/acc'] .wschart",
+        """el => { const c = el.querySelector('canvas'), g = c.getContext('2d');
+          const d = g.getImageData(0, 0, c.width, c.height).data, seen = new Set();
+          for (let i = 0; i < d.length; i += 4) if (d[i + 3] === 255) seen.add(`rgb(${d[i]},${d[i+1]},${d[i+2]})`);
+          return el.data.map(t => seen.has(t.line.color)); }""",
+    )
+    assert all(painted), painted
     rid = ids["vision-2"]
     swatch = page.eval_on_selector(
         f"#runs tr[data-id='{rid}'] .swatch", "e => getComputedStyle(e).backgroundColor"
     )
     assert swatch.replace(" ", "") == colours[0][rid].replace(" ", "")
+    shot(page, "ui-workspace.png")
     # a section folds away
     page.click("details.wsec[data-section='train'] > summary")
     assert not page.is_visible(".panel[data-spec='train/loss']")
-    shot(page, "ui-workspace.png")
     clean(page, wserver)
 
 
@@ -83,18 +111,15 @@ def test_hover_highlights_the_run_in_charts_and_table(open_page, wserver, ws) ->
     page.mouse.move(5, 5)
     page.wait_for_function("document.getElementById('workspace').dataset.hot === ''")
     assert page.locator("#runs tr.hot").count() == 0
-    # the mouse on a curve in a chart: its row lights up
+    assert all(t["opacity"] == 1 for t in panel_data(page, "val/acc"))
+    # the mouse on a curve in a chart: its row lights up, the tooltip names the run
     index = [t["meta"] for t in panel_data(page, "val/acc")].index(rid)
-    x, y = page.eval_on_selector(
-        ".panel[data-spec='val/acc'] .wschart",
-        f"""el => {{ const t = el.data[{index}], L = el._fullLayout,
-            r = el.getBoundingClientRect();
-          return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[50]),
-                  r.top + L.yaxis._offset + L.yaxis.l2p(t.y[50])]; }}""",
-    )
+    x, y = point_at(page, "val/acc", index, 50)
     page.mouse.move(x, y)
     page.wait_for_selector(f"#runs tr.hot[data-id='{rid}']")
     assert page.locator("#runs tr.hot").count() == 1
+    tip = page.inner_text(".panel[data-spec='val/acc'] .xchart-tip")
+    assert "vision-1" in tip and "val/acc: 0.71" in tip and "step: 50" in tip
     clean(page, wserver)
 
 
@@ -103,25 +128,24 @@ def test_grouping_draws_mean_and_band_per_group(open_page, wserver) -> None:
     page.goto(wserver + "/?project=vision&group=config.depth")
     drawn(page)
     traces = panel_data(page, "val/acc")
-    means = [t for t in traces if t["name"].endswith("(n=2)")]
-    bands = [t for t in traces if t["fill"] == "tonexty"]
+    means = [t for t in traces if t["legend"]]
+    bands = [t for t in traces if t["fill"] == "band"]
     assert sorted(t["name"] for t in means) == [
         "config.depth = 18 (n=2)",
         "config.depth = 50 (n=2)",
     ]
-    assert len(bands) == 2 and len(traces) == 6
+    assert len(bands) == 2 and len(traces) == 4
     for m in means:
         band = next(b for b in bands if b["meta"] == m["meta"])
-        assert all(lo <= mu + 1e-9 for lo, mu in zip(band["y"], m["y"]))
-        top = traces[traces.index(band) - 1]["y"]  # the band fills up to the trace before
-        assert all(mu <= hi + 1e-9 for mu, hi in zip(m["y"], top))
-        assert max(h - lo for h, lo in zip(top, band["y"])) > 0.005  # two lr: a real spread
-    # the legend names the groups with their run counts; the band is painted
+        assert band["name"].endswith("min–max")
+        assert all(lo <= mu + 1e-9 <= hi + 2e-9 for lo, mu, hi in zip(band["lo"], m["y"], band["hi"]))
+        # two lr per depth: the runs differ by 0.01 (vision-i's val/acc is 0.5 + 0.004 s + 0.01 i)
+        assert max(h - lo for h, lo in zip(band["hi"], band["lo"])) > 0.005
+    # the legend names the groups with their run counts
     legend = page.eval_on_selector_all(
         ".panel[data-spec='val/acc'] .legendtext", "els => els.map(e => e.textContent)"
     )
     assert sorted(legend) == ["config.depth = 18 (n=2)", "config.depth = 50 (n=2)"]
-    assert page.locator(".panel[data-spec='val/acc'] .js-fill").count() == 2
     # the table's group rows: n and the mean of each numeric column
     row = page.locator("#runs tr.grouprow").first
     assert "n=2" in row.inner_text()
@@ -130,6 +154,19 @@ def test_grouping_draws_mean_and_band_per_group(open_page, wserver) -> None:
     row.hover()
     page.wait_for_function("document.getElementById('workspace').dataset.hot.startsWith('g:')")
     shot(page, "ui-workspace-groups.png")
+    # the ±std band instead: mean ± the population std (two runs 0.01 apart: ± 0.005)
+    page.mouse.move(5, 5)
+    page.select_option("#ws-band", "std")
+    page.wait_for_function(
+        "document.querySelector(\".panel[data-spec='val/acc'] .wschart\").data"
+        ".some(t => t.fill === 'band' && t.name.endsWith('±std'))"
+    )
+    traces = panel_data(page, "val/acc")
+    for m in [t for t in traces if t["legend"]]:
+        band = next(b for b in traces if b["fill"] == "band" and b["meta"] == m["meta"])
+        assert all(abs((mu - lo) - 0.005) < 1e-6 for lo, mu in zip(band["lo"], m["y"]))
+        assert all(abs((hi - mu) - 0.005) < 1e-6 for hi, mu in zip(band["hi"], m["y"]))
+    assert "±std band" in page.inner_text("#ws-status")
     clean(page, wserver)
 
 
@@ -144,9 +181,13 @@ def test_x_axis_choice_and_overlay(open_page, wserver) -> None:
     traces = panel_data(page, "train/loss")
     assert max(max(t["x"]) for t in traces) == 9  # epoch = step // 10 up to step 99
     title = page.eval_on_selector(
-        ".panel[data-spec='train/loss'] .wschart", "el => el.layout.xaxis.title.text"
+        ".panel[data-spec='train/loss'] .wschart", "el => el.chart.opts.xTitle"
     )
     assert title == "epoch"
+    xticks = page.eval_on_selector(
+        ".panel[data-spec='train/loss'] .wschart", "el => el.chart.ticks.x"
+    )
+    assert xticks[0] == "0" and "8" in xticks and all(NUMBER.match(t) for t in xticks)
     # overlay val/acc in the train/loss panel: kept in the URL, both keys drawn
     with page.expect_navigation():
         page.select_option(".panel[data-spec='train/loss'] select.overlay", "val/acc")
@@ -177,6 +218,32 @@ def test_x_axis_choice_and_overlay(open_page, wserver) -> None:
     clean(page, wserver)
 
 
+def test_readable_ticks_and_log_axis_at_decades(open_page, wserver) -> None:
+    page = open_page(1440)
+    # tiny: an lr between 1e-4 and 5e-4, a loss from 10 down to 3e-3 (four decades)
+    page.goto(wserver + "/?project=scales&wk=loss&wk=lr")
+    drawn(page)
+    ticks = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.panel')].map(p => "
+        "[p.dataset.spec, p.querySelector('.wschart').chart.ticks]))"
+    )
+    for spec in ("loss", "lr"):
+        for t in ticks[spec]["x"] + ticks[spec]["y"]:
+            assert NUMBER.match(t), (spec, t)  # no SI prefix ("300µ"), no "k"
+    assert any("e-4" in t for t in ticks["lr"]["y"])
+    page.check("#ws-logy")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.wschart')].every(el => el.chart.opts.logY)"
+    )
+    logs = page.eval_on_selector(".panel[data-spec='loss'] .wschart", "el => el.chart.ticks.y")
+    values = [float(t) for t in logs]
+    assert len(values) >= 3 and all(abs(v - 10 ** round(__import__("math").log10(v))) < 1e-12
+                                    for v in values), logs  # decades only, no "9 8 7 ..."
+    assert "1e-3" in logs or "0.001" in logs or "0.01" in logs
+    shot(page, "ui-workspace-log.png")
+    clean(page, wserver)
+
+
 def test_metrics_picker_chooses_the_panels(open_page, wserver) -> None:
     page = open_page(1440)
     page.goto(wserver + "/?project=vision")
@@ -193,7 +260,7 @@ def test_metrics_picker_chooses_the_panels(open_page, wserver) -> None:
     clean(page, wserver)
 
 
-def test_a_page_of_many_runs_is_drawn_in_few_traces(open_page, tmp_path) -> None:
+def test_a_page_of_many_runs(open_page, tmp_path) -> None:
     from expbook.store import PointBatch, SQLiteStore
 
     from .test_ui_fixes_browser import serve
@@ -213,41 +280,26 @@ def test_a_page_of_many_runs_is_drawn_in_few_traces(open_page, tmp_path) -> None
         page = open_page(1440)
         page.goto(url + "/?wk=loss")
         drawn(page)
-        traces = page.eval_on_selector(
-            ".panel[data-spec='loss'] .wschart",
-            "el => el.data.map(t => ({owners: t.owners || null, meta: t.meta, "
-            "x: Array.from(t.x), y: Array.from(t.y)}))",
-        )
-        classes = [t for t in traces if t["owners"]]
-        assert 2 <= len(classes) <= 24 and traces[-1]["meta"] == "hot"
-        owners = [o for t in classes for o in t["owners"] if o]
-        assert sorted(set(owners)) == sorted(ids) and len(owners) == 30 * 100
-        # every run's points under its own name: run i's loss is i + step / 100
-        for t in classes:
-            for o, xv, yv in zip(t["owners"], t["x"], t["y"]):
-                if o:
-                    assert abs(yv - (ids.index(o) + xv / 100)) < 1e-6
-        # a table row: the run drawn again on top
+        traces = panel_data(page, "loss")
+        assert sorted(t["meta"] for t in traces) == sorted(ids)
+        colours = page.eval_on_selector(".wschart", "el => el.data.map(t => t.line.color)")
+        assert len(set(colours)) == 30  # a colour of its own for each run of the page
+        # every run's points under its own id: run i's loss is i + step / 100
+        for t in traces:
+            i = ids.index(t["meta"])
+            assert all(abs(yv - (i + xv / 100)) < 1e-6 for xv, yv in zip(t["x"], t["y"]))
+        # a table row: the run drawn thick, the others faded
         rid = ids[7]
         page.hover(f"#runs tr[data-id='{rid}'] td.time")
-        page.wait_for_function(
-            f"document.querySelector('.wschart').data.at(-1).meta === 'hot:{rid}'"
-        )
-        hot = page.eval_on_selector(".wschart", "el => Array.from(el.data.at(-1).y)")
-        assert len(hot) == 100 and abs(hot[0] - 7) < 1e-9
+        page.wait_for_function(f"document.getElementById('workspace').dataset.hot === '{rid}'")
+        traces = panel_data(page, "loss")
+        assert all((t["opacity"] == 1) == (t["meta"] == rid) for t in traces)
         page.mouse.move(5, 5)
         page.wait_for_function("document.getElementById('workspace').dataset.hot === ''")
         # the mouse on a point of another run: its row lights up
         other = ids[20]
-        ci = next(i for i, t in enumerate(classes) if other in t["owners"])
-        pi = classes[ci]["owners"].index(other) + 50
-        x, y = page.eval_on_selector(
-            ".wschart",
-            f"""el => {{ el.scrollIntoView(); const t = el.data[{ci}], L = el._fullLayout,
-                r = el.getBoundingClientRect();
-              return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[{pi}]),
-                      r.top + L.yaxis._offset + L.yaxis.l2p(t.y[{pi}])]; }}""",
-        )
+        index = [t["meta"] for t in traces].index(other)
+        x, y = point_at(page, "loss", index, 50)
         page.mouse.move(x, y)
         page.wait_for_selector(f"#runs tr.hot[data-id='{other}']")
         shot(page, "ui-workspace-many.png")
@@ -267,19 +319,54 @@ def test_names_are_shown_as_text_in_the_charts(open_page, tmp_path) -> None:
         page = open_page(1440)
         page.goto(url + "/?wk=loss")
         drawn(page)
-        x, y = page.eval_on_selector(
-            ".wschart",
-            """el => { const t = el.data[0], L = el._fullLayout, r = el.getBoundingClientRect();
-              return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[1]),
-                      r.top + L.yaxis._offset + L.yaxis.l2p(t.y[1])]; }""",
-        )
+        x, y = point_at(page, "loss", 0, 1)
         page.mouse.move(x, y)
-        page.wait_for_selector(".hoverlayer .hovertext")
-        text = page.eval_on_selector(".hoverlayer .hovertext", "e => e.textContent")
-        assert "<b>bold</b>" in text and "<img src=x>" in text and "%" in text
+        page.wait_for_selector(".xchart-tip:not([hidden])")
+        text = page.eval_on_selector(".xchart-tip", "e => e.textContent")
+        assert "<b>bold</b>" in text and "<img src=x>" in text and "%{y}" in text
         assert page.locator(".wschart b, .wschart img").count() == 0
         page.goto(url + "/?wk=loss&group=config.k")
         drawn(page)
         legend = page.eval_on_selector_all(".legendtext", "els => els.map(e => e.textContent)")
-        assert legend == [f"config.k = {hostile} (n=1)".replace("%{", "%\u200b{")]
+        assert legend == [f"config.k = {hostile} (n=1)"]
+        assert page.locator(".wschart b, .wschart img").count() == 0
+        clean(page, url)
+
+
+def test_running_runs_refresh_the_panels(open_page, tmp_path) -> None:
+    """A running run's curve grows in the workspace without a reload (every 5 s while a run
+    of the table is running, as the table's own values)."""
+    from expbook.store import PointBatch, SQLiteStore
+
+    from .test_ui_fixes_browser import serve
+
+    with SQLiteStore(tmp_path / "live") as st:
+        rec = st.create_run(name="live", project="p", status="running", config={"lr": 0.1})
+        st.append_points(rec.id, {"loss": PointBatch(list(range(10)), [0.0] * 10, [1.0] * 10)})
+        st.heartbeat([rec.id])
+        done = st.create_run(name="done", project="p", status="finished", config={"lr": 0.2})
+        st.append_points(done.id, {"loss": PointBatch([0, 1], [0.0] * 2, [2.0, 2.0])})
+    with serve(tmp_path / "live") as url:
+        page = open_page(1440)
+        page.goto(url + "/?wk=loss")
+        drawn(page)
+        assert page.locator("#runs .status.running").count() == 1
+        before = panel_data(page, "loss")
+        assert max(max(t["x"]) for t in before) == 9
+        with SQLiteStore(tmp_path / "live") as st:
+            st.append_points(
+                rec.id,
+                {"loss": PointBatch(list(range(10, 40)), [1.0] * 30, [0.5] * 30)},
+            )
+            st.heartbeat([rec.id])
+        t0 = time.monotonic()
+        page.wait_for_function(
+            "document.querySelector('.wschart').data.some(t => t.x[t.x.length - 1] === 39)",
+            timeout=20_000,
+        )
+        assert time.monotonic() - t0 < 20
+        after = {t["meta"]: t for t in panel_data(page, "loss")}
+        assert after[rec.id]["y"][-1] == 0.5 and after[done.id]["x"] == [0, 1]
+        assert int(page.get_attribute("#workspace", "data-refreshed")) >= 1
+        shot(page, "ui-workspace-live.png")
         clean(page, url)

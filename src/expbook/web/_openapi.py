@@ -489,6 +489,7 @@ def openapi_document() -> dict[str, Any]:
                                             "mean": _NUMS,
                                             "min": _NUMS,
                                             "max": _NUMS,
+                                            "std": _NUMS,
                                             "count": {
                                                 "type": "array",
                                                 "items": {"type": "integer"},

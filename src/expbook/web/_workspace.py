@@ -268,9 +268,9 @@ def group_curves(
     cache: OverviewCache | None = None,
 ) -> list[dict[str, Any]]:
     """For each group (``{"label", "n", "runs", ...}``) and key: ``{"group", "key", "n",
-    "x", "mean", "min", "max", "count"}`` on ``points`` evenly spaced x values over the
-    range the group's runs cover; at each x the runs whose own range holds it count
-    (``count`` of them)."""
+    "x", "mean", "min", "max", "std", "count"}`` on ``points`` evenly spaced x values over
+    the range the group's runs cover; at each x the runs whose own range holds it count
+    (``count`` of them; ``std`` is their population standard deviation)."""
     run_ids = [rid for g in groups for rid in g["runs"]]
     views, axis = _read(backend, run_ids, keys, x, cache)
     out = []
@@ -311,6 +311,7 @@ def group_curves(
                     "mean": _list(np.nanmean(stack, axis=0)),
                     "min": _list(np.nanmin(stack, axis=0)),
                     "max": _list(np.nanmax(stack, axis=0)),
+                    "std": _list(np.nanstd(stack, axis=0)),
                     "count": count.tolist(),
                 }
             )

@@ -80,6 +80,19 @@ OVERVIEW_SPAN = 8 * SKETCH_WIDTH
 _INT64 = 2**63 - 1
 
 
+def _plotly_version() -> str:
+    import plotly
+
+    return str(getattr(plotly, "__version__", "0"))
+
+
+def plotly_src() -> str:
+    """The versioned URL of plotly.js the pages link (served with a year-long cache)."""
+    from urllib.parse import quote
+
+    return "/static/plotly.min.js?v=" + quote(_plotly_version())
+
+
 def _plotly_js() -> Path:
     import plotly
 
@@ -229,6 +242,7 @@ class _UI:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["fmt"] = _fmt
         self.templates.env.filters["iso"] = _iso
+        self.templates.env.globals["plotly_src"] = plotly_src
 
     def query(self, query: RunsQuery) -> dict[str, Any]:
         """A page of runs: straight from SQL when it can, else from the runs snapshot."""
@@ -604,7 +618,12 @@ def create_app(
         return render(request, "report.html", report=report, body=body, figures=figures)
 
     def plotly_js(request: Request) -> Response:
-        return FileResponse(_plotly_js(), media_type="text/javascript")
+        # under its versioned URL (``?v=`` the plotly version, what the pages link) the file
+        # never changes: the browser keeps it, and its compiled code, without asking again
+        headers = {"Cache-Control": "no-cache"}
+        if request.query_params.get("v") == _plotly_version():
+            headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return FileResponse(_plotly_js(), media_type="text/javascript", headers=headers)
 
     def error(request: Request, status: int, message: str, headers: Any = None) -> Response:
         if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
@@ -729,15 +748,29 @@ def _workspace_context(
         head = p[0].split("/", 1)[0] if "/" in p[0] else ""
         sections.setdefault(head, []).append({"spec": "|".join(p), "keys": p})
     x = request.query_params.get("wx") or X_STEP
+    runs = [r["id"] for r in page["runs"][:MAX_CURVE_RUNS]]
+    group = ",".join(group_columns(query))
+    wanted = ",".join(dict.fromkeys(k for p in panels for k in p))
+    # the one request for every panel's curves: the page's head preloads it, the script reads it
+    if group:
+        drop = {"wk", "wx", "col", "columns", "offset", "limit", "shown_project", "group"}
+        drop |= {"keys", "x", "max_points"}
+        q = [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
+        q += [("group", group), ("keys", wanted), ("x", x), ("max_points", "200")]
+        src = "/api/workspace/groups?" + urlencode(q)
+    else:
+        q = [("ids", ",".join(runs)), ("keys", wanted), ("x", x), ("max_points", "150")]
+        src = "/api/workspace/series?" + urlencode(q)
     return {
+        "src": src,
         "keys": keys,
         "panels": panels,
         "plain": {p[0] for p in panels if len(p) == 1},
         "overlays": ["|".join(p) for p in panels if len(p) > 1],
         "sections": sorted(sections.items(), key=lambda kv: (kv[0] == "", kv[0])),
         "x": x,
-        "runs": [r["id"] for r in page["runs"][:MAX_CURVE_RUNS]],
-        "group": ",".join(group_columns(query)),
+        "runs": runs,
+        "group": group,
     }
 
 
