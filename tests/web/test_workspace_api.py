@@ -166,6 +166,7 @@ def test_groups_are_mean_min_max_of_their_runs(wstore, wclient) -> None:
             assert np.allclose(c["mean"], vals.mean(axis=0), rtol=1e-5)
             assert np.allclose(c["min"], vals.min(axis=0), rtol=1e-5)
             assert np.allclose(c["max"], vals.max(axis=0), rtol=1e-5)
+            assert np.allclose(c["std"], vals.std(axis=0), rtol=1e-4, atol=1e-9)
             assert c["count"] == [2] * 100
 
 
@@ -373,3 +374,44 @@ def test_read_overviews_of_runs_far_apart_and_close_together(tmp_path: Path) -> 
             assert sorted(got) == sorted((rid, "loss") for rid in chosen)
             for rid in chosen:
                 assert got[rid, "loss"].values.tolist() == [float(ids.index(rid)), 0.5]
+
+
+def test_the_page_names_and_preloads_its_one_curves_request(wstore, wclient) -> None:
+    """The runs page carries the URL of its panels' curves (data-src) and preloads it from
+    its head; that URL answers every panel's key; no plotly.js on the page."""
+    import html
+    import re
+
+    _, ids = wstore
+    text = wclient.get("/?project=vision&wk=train/loss&wk=val/acc|lr&wx=epoch").text
+    src = html.unescape(re.search(r'data-src="([^"]+)"', text).group(1))
+    assert f'<link rel="preload" href="{html.escape(src)}" as="fetch"' in text
+    assert "plotly" not in text.split("</main>")[1]
+    d = wclient.get(src).json()
+    assert d["keys"] == ["train/loss", "val/acc", "lr"] and d["x"] == "epoch"
+    assert {c["run"] for c in d["curves"]} == set(_vision(ids))
+    # grouped: the groups endpoint, with the page's filter and without its paging
+    text = wclient.get("/?project=vision&group=config.depth&offset=0&limit=2&q=vision").text
+    src = html.unescape(re.search(r'data-src="([^"]+)"', text).group(1))
+    assert src.startswith("/api/workspace/groups?") and "limit" not in src
+    g = wclient.get(src).json()
+    assert g["runs"] == 4 and sorted(x["n"] for x in g["groups"]) == [2, 2]
+
+
+def test_plotly_is_served_under_a_versioned_url_kept_by_the_browser(wclient, wstore) -> None:
+    import re
+
+    import plotly
+
+    _, ids = wstore
+    page = wclient.get(f"/runs/{ids['vision-1']}").text
+    url = re.search(r'<script src="(/static/plotly\.min\.js\?v=[^"]+)"', page).group(1)
+    assert url.endswith("v=" + plotly.__version__)
+    r = wclient.get(url)
+    assert r.status_code == 200 and len(r.content) > 1_000_000
+    assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers[
+        "cache-control"
+    ]
+    # any other version (an older page's link): served, but checked again next time
+    other = wclient.get("/static/plotly.min.js?v=0.0.1")
+    assert other.status_code == 200 and other.headers["cache-control"] == "no-cache"
