@@ -77,7 +77,8 @@ def test_panels_per_metric_with_a_curve_per_run(open_page, wserver, ws) -> None:
         ".panel[data-spec='val/acc'] .wschart",
         """el => { const c = el.querySelector('canvas'), g = c.getContext('2d');
           const d = g.getImageData(0, 0, c.width, c.height).data, seen = new Set();
-          for (let i = 0; i < d.length; i += 4) if (d[i + 3] === 255) seen.add(`rgb(${d[i]},${d[i+1]},${d[i+2]})`);
+          for (let i = 0; i < d.length; i += 4)
+            if (d[i + 3] === 255) seen.add(`rgb(${d[i]},${d[i + 1]},${d[i + 2]})`);
           return el.data.map(t => seen.has(t.line.color)); }""",
     )
     assert all(painted), painted
@@ -138,7 +139,8 @@ def test_grouping_draws_mean_and_band_per_group(open_page, wserver) -> None:
     for m in means:
         band = next(b for b in bands if b["meta"] == m["meta"])
         assert band["name"].endswith("min–max")
-        assert all(lo <= mu + 1e-9 <= hi + 2e-9 for lo, mu, hi in zip(band["lo"], m["y"], band["hi"]))
+        spans = zip(band["lo"], m["y"], band["hi"])
+        assert all(lo <= mu + 1e-9 <= hi + 2e-9 for lo, mu, hi in spans)
         # two lr per depth: the runs differ by 0.01 (vision-i's val/acc is 0.5 + 0.004 s + 0.01 i)
         assert max(h - lo for h, lo in zip(band["hi"], band["lo"])) > 0.005
     # the legend names the groups with their run counts
@@ -237,8 +239,9 @@ def test_readable_ticks_and_log_axis_at_decades(open_page, wserver) -> None:
     )
     logs = page.eval_on_selector(".panel[data-spec='loss'] .wschart", "el => el.chart.ticks.y")
     values = [float(t) for t in logs]
-    assert len(values) >= 3 and all(abs(v - 10 ** round(__import__("math").log10(v))) < 1e-12
-                                    for v in values), logs  # decades only, no "9 8 7 ..."
+    assert len(values) >= 3 and all(
+        abs(v - 10 ** round(__import__("math").log10(v))) < 1e-12 for v in values
+    ), logs  # decades only, no "9 8 7 ..."
     assert "1e-3" in logs or "0.001" in logs or "0.01" in logs
     shot(page, "ui-workspace-log.png")
     clean(page, wserver)

@@ -20,7 +20,9 @@ compare        (runs: at least two); cost_per_hour, keys, time_key
 eval           files (paths relative to the document); task, true, pred, mask
 value          expr (a journal expression, see :mod:`expbook.report.journal`); format
 derived        derive; params
-plot           metric; log_y, log_x, smooth, mode, top (PNG, see :mod:`expbook.report.plots`)
+plot           metric (a key, or a list overlaid); x (step, wall or a metric), group, band
+               (minmax, std), log_y, log_x, smooth, mode, top (PNG, see
+               :mod:`expbook.report.plots`)
 bar            metric; mode, top, log_x (plot and bar draw the best 50 runs at most)
 scatter        files; true, pred (predicted against true values, with y = x)
 media          key; step (last, first or a number: see :mod:`expbook.media.report`)
@@ -54,7 +56,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "eval": (("files",), ("task", "true", "pred", "mask")),
     "value": (("expr",), ("format",)),
     "derived": (("derive",), ("params",)),
-    "plot": (("metric",), ("log_y", "log_x", "smooth", "mode", "top")),
+    "plot": (("metric",), ("log_y", "log_x", "smooth", "mode", "top", "x", "group", "band")),
     "bar": (("metric",), ("mode", "top", "log_x")),
     "scatter": (("files",), ("true", "pred")),
     "media": (("key",), ("step",)),
@@ -444,8 +446,17 @@ def _render(block: Block, ctx: Context, bid: str) -> str:
 
         if derive:
             runs = A.apply_derived(runs, derive)
+        if kind == "plot":
+            from .plots import _keys
+
+            for key in _keys(block):  # a plot may overlay several metrics
+                _need_metric(block, runs, key, derive)
+            x = block.fields.get("x")
+            if isinstance(x, str) and x.strip() not in ("step", "wall", ""):
+                _need_metric(block, runs, x.strip(), derive)
+            return render_plot(block, runs, ctx, bid)
         _need_metric(block, runs, str(block.fields["metric"]), derive)
-        return (render_plot if kind == "plot" else render_bar)(block, runs, ctx, bid)
+        return render_bar(block, runs, ctx, bid)
     if kind == "runs":
         from ..analysis.keys import getter
 
