@@ -373,3 +373,33 @@ def test_running_runs_refresh_the_panels(open_page, tmp_path) -> None:
         assert int(page.get_attribute("#workspace", "data-refreshed")) >= 1
         shot(page, "ui-workspace-live.png")
         clean(page, url)
+
+
+def test_tick_choice_of_the_canvas_charts(open_page, wserver) -> None:
+    """static/chart.js's ticks: 1, 2 or 5 times a power of ten, at least two labelled,
+    written plain or as 3e-4; log axes at decades (two or more in view) or at 1-2-5."""
+    page = open_page(1440)
+    page.goto(wserver + "/?project=vision")
+    drawn(page)
+
+    def linear(lo, hi, target, plain=False):
+        return page.evaluate(
+            f"() => expbookChart.ticks.linear({lo}, {hi}, {target}, {str(plain).lower()})"
+            ".map(t => t.text)"
+        )
+
+    def log(lo, hi):
+        return page.evaluate(
+            f"() => expbookChart.ticks.log({lo}, {hi}, 4).filter(t => t.text).map(t => t.text)"
+        )
+
+    assert linear(0.1, 0.95, 4) == ["0.2", "0.4", "0.6", "0.8"]
+    assert linear(0.2, 2.5, 4) == ["0.5", "1.0", "1.5", "2.0", "2.5"]
+    assert linear(0, 1_000_000, 5, True) == ["0", "200,000", "400,000", "600,000", "800,000",
+                                             "1,000,000"]  # fmt: skip
+    assert linear(1e-4, 5e-4, 4) == ["1e-4", "2e-4", "3e-4", "4e-4", "5e-4"]
+    assert linear(0.31, 0.33, 4) == ["0.310", "0.315", "0.320", "0.325", "0.330"]
+    assert log(0.002, 12) == ["0.01", "0.1", "1", "10"]
+    assert log(1e-7, 1e-4) == ["1e-7", "1e-6", "1e-5", "1e-4"]
+    assert log(0.15, 0.9) == ["0.2", "0.5"]
+    clean(page, wserver)

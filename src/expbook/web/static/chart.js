@@ -22,7 +22,7 @@
     const raw = span / Math.max(1, target);
     const p = Math.pow(10, Math.floor(Math.log10(raw)));
     const m = raw / p;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
   }
   function sci(v, digits) {
     const [m, e] = v.toExponential(digits).split("e");
@@ -45,10 +45,19 @@
     if (!(hi > lo)) return [{ v: lo, text: label(lo, Math.abs(lo) || 1, plain), major: true }];
     let step = niceStep(hi - lo, target);
     if (plain && step < 1) step = 1;
-    const out = [];
-    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
-      const v = Math.abs(k * step) < step * 1e-9 ? 0 : k * step;
-      out.push({ v, text: label(v, step, plain), major: true });
+    const make = () => {
+      const out = [];
+      for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+        const v = Math.abs(k * step) < step * 1e-9 ? 0 : k * step;
+        out.push({ v, text: label(v, step, plain), major: true });
+      }
+      return out;
+    };
+    let out = make();
+    // at least two labelled ticks: a finer step (5 -> 2 -> 1 times a power of ten)
+    for (let i = 0; i < 4 && out.length < 2 && !(plain && step <= 1); i++) {
+      step = niceStep(step / 2, 1);
+      out = make();
     }
     return out;
   }
