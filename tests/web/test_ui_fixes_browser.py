@@ -298,7 +298,7 @@ def test_report_html_marks_in_chromium(open_page, ws, tmp_path) -> None:
     page.wait_for_function("() => document.body.dataset.plots === '1'", timeout=30_000)
     check_marks(page)
     assert page.locator("body").bounding_box()["width"] > 1300
-    page.screenshot(path=str(tmp_path / "report-html.png"), full_page=True)
+    shot(page, "report-html.png")
     assert page.problems == []
 
 
