@@ -221,11 +221,15 @@
       .then(() => setTimeout(poll, 5000));
   }
 
+  // performance marks (a profile or bench/bench_ui.py reads them): curves parsed, panels drawn
+  const mark = (name) => { if (performance.mark) performance.mark("expbook:" + name); };
+  answer.then(() => mark("curves"), () => null);
   Promise.all([answer, loaded])
     .then(([d]) => {
       data = d;
       describe();
       draw();
+      mark("drawn");
     })
     .then(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))))
     .then(() => {
