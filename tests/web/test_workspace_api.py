@@ -409,9 +409,48 @@ def test_plotly_is_served_under_a_versioned_url_kept_by_the_browser(wclient, wst
     assert url.endswith("v=" + plotly.__version__)
     r = wclient.get(url)
     assert r.status_code == 200 and len(r.content) > 1_000_000
-    assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers[
-        "cache-control"
-    ]
+    assert (
+        "immutable" in r.headers["cache-control"]
+        and "max-age=31536000" in r.headers["cache-control"]
+    )
     # any other version (an older page's link): served, but checked again next time
     other = wclient.get("/static/plotly.min.js?v=0.0.1")
     assert other.status_code == 200 and other.headers["cache-control"] == "no-cache"
+
+
+def test_answers_kept_while_the_store_is_unchanged(tmp_path: Path) -> None:
+    """The same workspace request answers the same bytes from the app's answer cache until
+    a run it draws gets points (or a group another run); then it is drawn afresh."""
+    path = tmp_path / "s"
+    with SQLiteStore(path) as st:
+        a = st.create_run(name="a", project="p", status="running", config={"lr": 0.1})
+        b = st.create_run(name="b", project="p", status="finished", config={"lr": 0.1})
+        for rec, v in ((a, 1.0), (b, 3.0)):
+            st.append_points(rec.id, {"loss": PointBatch([0, 1], [0.0, 1.0], [v, v])})
+    app = create_app(path)
+    with TestClient(app) as c:
+        series = {"ids": f"{a.id},{b.id}", "keys": "loss"}
+        groups = {"project": "p", "group": "config.lr", "keys": "loss", "max_points": 4}
+        s1, g1 = (
+            c.get("/api/workspace/series", params=series),
+            c.get("/api/workspace/groups", params=groups),
+        )
+        assert c.get("/api/workspace/series", params=series).content == s1.content
+        assert c.get("/api/workspace/groups", params=groups).content == g1.content
+        assert g1.status_code == 200, g1.text
+        assert len(app.state.ui.answers._items) == 2
+        assert g1.json()["curves"][0]["mean"] == [2.0] * 4  # (1 + 3) / 2 on a grid of 4
+        # the same ids in another order: another answer (curves come in the order asked)
+        other = c.get("/api/workspace/series", params={"ids": f"{b.id},{a.id}", "keys": "loss"})
+        assert [cv["run"] for cv in other.json()["curves"]] == [b.id, a.id]
+        with SQLiteStore(path) as st:
+            st.append_points(a.id, {"loss": PointBatch([2], [2.0], [0.0])})
+        s2 = c.get("/api/workspace/series", params=series).json()
+        assert s2["curves"][0]["x"] == [0, 1, 2] and s2["curves"][0]["y"] == [1.0, 1.0, 0.0]
+        # a third run joins the group: the snapshot is rebuilt, the group answer follows
+        with SQLiteStore(path) as st:
+            new = st.create_run(name="c", project="p", status="finished", config={"lr": 0.1})
+            st.append_points(new.id, {"loss": PointBatch([0, 1], [0.0, 1.0], [5.0, 5.0])})
+        app.state.ui.snapshots.fresh()
+        g2 = c.get("/api/workspace/groups", params={**groups, "max_points": 5}).json()
+        assert g2["groups"][0]["n"] == 3 and g2["runs"] == 3

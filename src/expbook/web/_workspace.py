@@ -29,12 +29,15 @@ __all__ = [
     "MAX_GROUP_RUNS",
     "X_STEP",
     "X_WALL",
+    "AnswerCache",
     "Numbers",
     "OverviewCache",
     "downsample_many",
     "dumps",
     "group_curves",
     "run_curves",
+    "state",
+    "wanted_keys",
 ]
 
 MAX_CURVE_RUNS = 200  # curves per key a request may ask for
@@ -113,15 +116,66 @@ class OverviewCache:
                 self._points -= len(dropped)
 
 
+class AnswerCache:
+    """The JSON of recent workspace answers, each kept with the store state it was drawn
+    from (:func:`state`: the summaries of every (run, key) it read, and for groups which runs
+    each group holds). The same request while that state is unchanged (a reload, another
+    tab) is answered without reading, downsampling or writing a curve again; a running run's
+    new points change its summary, so its page is drawn afresh."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], tuple[Any, str]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, request: tuple[Any, ...], state: Any) -> str | None:
+        with self._lock:
+            hit = self._items.get(request)
+            if hit is None or hit[0] != state:
+                return None
+            self._items.move_to_end(request)
+            return hit[1]
+
+    def put(self, request: tuple[Any, ...], state: Any, body: str) -> None:
+        if len(body) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(request, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            self._items[request] = (state, body)
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes and self._items:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+def wanted_keys(keys: list[str], x: str) -> list[str]:
+    """The keys a request reads: its metrics and, for a metric x axis, that metric."""
+    return list(dict.fromkeys([*keys, *([x] if x not in (X_STEP, X_WALL) else [])]))
+
+
+def state(sums: dict[str, dict[str, Any]]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """What an answer drawn from these summaries depends on, comparable with ``==``."""
+    return {(rid, key): tuple(s) for rid, by_key in sums.items() for key, s in by_key.items()}
+
+
 def _read(
-    backend: Any, run_ids: list[str], keys: list[str], x: str, cache: OverviewCache | None = None
+    backend: Any,
+    run_ids: list[str],
+    keys: list[str],
+    x: str,
+    cache: OverviewCache | None = None,
+    sums: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[tuple[str, str], Series], _Axis]:
-    wanted = list(dict.fromkeys([*keys, *([x] if x not in (X_STEP, X_WALL) else [])]))
+    wanted = wanted_keys(keys, x)
     if cache is None:
         views = backend.read_overviews(run_ids, wanted)
         return views, _Axis(x, views, run_ids)
     # what each (run, key) holds now: a cached view still matching it is used as it is
-    sums = backend.metric_summaries(run_ids, wanted)
+    if sums is None:
+        sums = backend.metric_summaries(run_ids, wanted)
     views = {}
     missing: dict[tuple[str, str], tuple[Any, ...]] = {}
     for rid, by_key in sums.items():
@@ -238,10 +292,12 @@ def run_curves(
     x: str,
     max_points: int,
     cache: OverviewCache | None = None,
+    sums: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """``[{"run", "key", "x", "y"}]``: a downsampled curve (at most ``max_points`` points,
-    extremes kept) of each key each run has, in the order of ``run_ids`` then ``keys``."""
-    views, axis = _read(backend, run_ids, keys, x, cache)
+    extremes kept) of each key each run has, in the order of ``run_ids`` then ``keys``
+    (``sums``: the runs' summaries of those keys, when the caller read them already)."""
+    views, axis = _read(backend, run_ids, keys, x, cache, sums)
     found = []
     for rid in run_ids:
         for key in keys:
@@ -266,13 +322,14 @@ def group_curves(
     x: str,
     points: int,
     cache: OverviewCache | None = None,
+    sums: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """For each group (``{"label", "n", "runs", ...}``) and key: ``{"group", "key", "n",
     "x", "mean", "min", "max", "std", "count"}`` on ``points`` evenly spaced x values over
     the range the group's runs cover; at each x the runs whose own range holds it count
     (``count`` of them; ``std`` is their population standard deviation)."""
     run_ids = [rid for g in groups for rid in g["runs"]]
-    views, axis = _read(backend, run_ids, keys, x, cache)
+    views, axis = _read(backend, run_ids, keys, x, cache, sums)
     out = []
     for gi, g in enumerate(groups):
         for key in keys:
