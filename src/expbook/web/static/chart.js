@@ -123,6 +123,7 @@
 
     const chart = { el, traces: [], hot: null, opts };
     let geo = null; // the last drawing's scales
+    let lastWidth = 0;
 
     function extent(traces, log) {
       let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -148,6 +149,7 @@
     function render() {
       const traces = chart.traces;
       const width = Math.max(120, box.clientWidth || el.clientWidth || 400);
+      lastWidth = box.clientWidth; // the ResizeObserver draws again only when this changes
       const dpr = window.devicePixelRatio || 1;
       canvas.width = Math.round(width * dpr);
       canvas.height = Math.round(height * dpr);
@@ -362,7 +364,6 @@
       const r = canvas.getBoundingClientRect();
       return [r.left + geo.sx(x), r.top + geo.sy(y)];
     };
-    let lastWidth = 0;
     if (window.ResizeObserver) {
       new ResizeObserver(() => {
         const w = box.clientWidth;
