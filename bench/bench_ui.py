@@ -204,38 +204,49 @@ def first_paint(store: Path, path: str, reps: int) -> list[tuple[str, float]] | 
     one app, which has answered the page before), *new* in a fresh profile on a newly
     started app (no views or answers kept yet); None without Chromium."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (the server's)
         from playwright.sync_api import sync_playwright
     except ImportError:
         return None
     import contextlib
     import socket
-    import threading
-
-    from expbook.web import create_app
 
     chromium = shutil.which("chromium")
     if not chromium:
         return None
 
+    # the dashboard in a process of its own, as ``expbook ui`` runs it (a server thread in
+    # this process would share its interpreter lock with Playwright's event loop)
+    serve = (
+        "import sys, time, uvicorn; from expbook.web import create_app; "
+        "app = create_app(sys.argv[1]); app.state.ui.snapshots.get(); "
+        "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
+    )
+
     @contextlib.contextmanager
     def serving():
+        import os
+        import subprocess
+
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        app = create_app(store)
-        app.state.ui.snapshots.get()
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        srv = uvicorn.Server(cfg)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        while not srv.started:
-            time.sleep(0.02)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        proc = subprocess.Popen([sys.executable, "-c", serve, str(store), str(port)], env=env)
         try:
+            deadline = time.monotonic() + 60
+            while True:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the dashboard did not start")
+                time.sleep(0.05)
             yield f"http://127.0.0.1:{port}{path}"
         finally:
-            srv.should_exit = True
-            thread.join(5)
+            proc.terminate()
+            proc.wait(10)
 
     def painted(context, url: str) -> float:
         page = context.new_page()

@@ -277,8 +277,12 @@ def downsample_many(values: list[np.ndarray], max_points: int) -> list[np.ndarra
         edges.append(at + np.linspace(0, n, n_buckets + 1).astype(np.int64)[:-1])
         at += n
     allv = np.concatenate([np.asarray(values[i], dtype=np.float64) for i in long])
-    picks = extreme_indices(allv, np.append(np.concatenate(edges), at))
-    picks = np.union1d(picks, np.asarray(firsts, dtype=np.int64))
+    # the picks and each curve's first point, sorted and once each: marked in one mask (a
+    # pass over the points, where a union of the index arrays would sort them)
+    keep = np.zeros(at, dtype=bool)
+    keep[extreme_indices(allv, np.append(np.concatenate(edges), at))] = True
+    keep[np.asarray(firsts, dtype=np.int64)] = True
+    picks = np.flatnonzero(keep)
     bounds = np.searchsorted(picks, [*offsets, at])
     for j, i in enumerate(long):
         out[i] = picks[bounds[j] : bounds[j + 1]] - offsets[j]

@@ -281,6 +281,13 @@ class _UI:
                 raise
             return matching_runs(newer, query)
 
+    def warm_templates(self) -> None:
+        for name in ("runs.html", "run.html", "sweep.html"):
+            try:
+                self.templates.env.get_template(name)
+            except Exception:  # a page reports its own template error when it is asked for
+                pass
+
     def close(self) -> None:
         self.snapshots.close()
         self.backend.close()
@@ -706,6 +713,8 @@ def create_app(
     )
     app.state.ui = ui
     ui.snapshots.start()  # filters and sorts by metric are fast from the first click
+    # the pages' templates compiled before the first visit asks for them
+    threading.Thread(target=ui.warm_templates, name="expbook-templates", daemon=True).start()
     return app
 
 
