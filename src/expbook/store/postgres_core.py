@@ -95,6 +95,8 @@ class PgConnection:
                 if params:
                     return self.raw.execute(self._tr(sql), params)
                 return self.raw.execute(sql.replace("?", "%s") if "?" in sql else sql)
+            except psycopg.errors.ReadOnlySqlTransaction as e:
+                raise StoreError(f"store {self.location} is open read-only") from e
             except (psycopg.OperationalError, psycopg.InterfaceError) as e:
                 raise StoreError(f"PostgreSQL store {self.location}: {_one_line(e)}") from e
 

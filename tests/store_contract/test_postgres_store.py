@@ -1,0 +1,133 @@
+"""What only the PostgreSQL store has: its URL (schema, hidden password), its migrations,
+read-only opening, errors naming the URL, and many writers of one run at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from pg_support import fresh_schema, pg_url, with_schema
+
+from expbook.errors import StoreError
+from expbook.store import PointBatch, connect, resolve_location
+from expbook.store.postgres import PostgresStore
+from expbook.store.postgres_core import parse_url
+from expbook.store.postgres_schema import MIGRATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_url_forms() -> None:
+    conninfo, schema, shown = parse_url("postgresql://bob:s3cret@db.lab:5433/exp?schema=team")
+    assert schema == "team" and "schema" not in conninfo and "s3cret" in conninfo
+    assert shown == "postgresql://bob:***@db.lab:5433/exp?schema=team"
+    _, schema, _ = parse_url("postgres://u@h/db?options=-csearch_path%3Dother")
+    assert schema == "other"
+    _, schema, shown = parse_url("postgresql://u@h/db")
+    assert schema == "public" and shown == "postgresql://u@h/db"
+    with pytest.raises(StoreError, match="bad schema name"):
+        parse_url("postgresql://u@h/db?schema=a;drop")
+    # URLs pass through the location rule unchanged
+    for url in ("postgresql://u:p@h/db?schema=x", "postgres://h/db", "https://srv:8080"):
+        assert resolve_location(url) == url
+
+
+def test_schema_created_migrated_and_reopened() -> None:
+    with fresh_schema("mig") as url:
+        with pytest.raises(StoreError, match="no expbook store at"):
+            connect(url, create=False)
+        store = connect(url)
+        assert isinstance(store, PostgresStore)
+        names = [r[0] for r in store._conn.pg(
+            "SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+        assert names == [name for name, _ in MIGRATIONS]
+        run = store.create_run(name="r", project="p")
+        store.close()
+        again = connect(url, create=False)
+        assert again.get_run("r").id == run.id
+        assert again.location == url and again.schema == url.rsplit("=", 1)[1]
+        again.close()
+        # another schema of the same database is another store
+        with fresh_schema("other") as other:
+            s2 = connect(other)
+            assert s2.list_runs() == []
+            s2.close()
+
+
+def test_readonly_refuses_writes() -> None:
+    with fresh_schema("ro") as url:
+        connect(url).close()
+        ro = connect(url, readonly=True)
+        with pytest.raises(StoreError, match="read-only"):
+            ro.check_writable()
+        with pytest.raises(StoreError, match="is open read-only"):
+            ro.create_run(name="x", project="p")
+        assert ro.list_runs() == []  # reading still works after the refused write
+        ro.close()
+
+
+def test_unreachable_server_is_one_line_without_password() -> None:
+    url = "postgresql://alice:topsecret@127.0.0.1:9/test?schema=x"
+    with pytest.raises(StoreError) as err:
+        connect(url)
+    msg = str(err.value)
+    assert "\n" not in msg and "topsecret" not in msg
+    assert msg.startswith("cannot connect to PostgreSQL store postgresql://alice:***@127.0.0.1:9/")
+    # the same through the CLI: one line on stderr, exit 1, no traceback
+    out = subprocess.run(
+        [sys.executable, "-m", "expbook", "runs", "--store", url],
+        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin"},
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith("expbook: error: cannot connect to PostgreSQL store")
+    assert "Traceback" not in out.stderr and "topsecret" not in out.stderr
+
+
+def test_many_writers_of_one_run() -> None:
+    """Four connections append to one run's key at once: every point is stored once and the
+    summary counts them all (writers of a run take its advisory lock)."""
+    with fresh_schema("conc") as url:
+        first = connect(url)
+        run = first.create_run(name="shared", project="p")
+        errors: list[BaseException] = []
+
+        def writer(offset: int) -> None:
+            try:
+                s = connect(url)
+                for i in range(25):
+                    step = offset + 4 * i
+                    s.append_points(run.id, {"k": PointBatch([step], [0.0], [float(step)])})
+                s.close()
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=writer, args=(o,)) for o in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        summ = first.metric_summaries([run.id])[run.id]["k"]
+        assert summ.count == 100 and summ.min_step == 0 and summ.max_step == 99
+        assert first.read_series_lists(run.id)["k"].steps == list(range(100))
+        first.close()
+
+
+def test_data_version_moves_when_another_connection_writes() -> None:
+    with fresh_schema("ver") as url:
+        reader = connect(url, readonly=False)
+        v0 = reader.data_version()
+        writer = connect(url)
+        writer.create_run(name="x", project="p")
+        assert reader.data_version() != v0
+        writer.close()
+        reader.close()
+
+
+def test_default_url_is_where_the_tests_look() -> None:
+    assert pg_url().startswith("postgresql://")
+    assert with_schema("postgresql://h/db", "s") == "postgresql://h/db?schema=s"
+    assert with_schema("postgresql://h/db?sslmode=disable", "s").endswith("&schema=s")
