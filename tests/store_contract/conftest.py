@@ -4,8 +4,9 @@ per store kind in :data:`FACTORIES`, with the same assertions.
 A factory is a context manager taking pytest's ``tmp_path`` and yielding ``(writer,
 reader)``: the store the test writes through and the one it reads back through. For the
 embedded and PostgreSQL stores they are one object. A read-only kind (the team server's
-remote store) adds an entry to FACTORIES in this file, yielding a writable store on the server's side
-as ``writer`` and the remote store as ``reader``, and lists itself in :data:`READ_ONLY`.
+remote store) adds an entry to FACTORIES in this file, yielding a writable store on the
+server's side as ``writer`` and the remote store as ``reader``, and lists itself in
+:data:`READ_ONLY`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_support import fresh_schema
 
 from expbook.store import SQLiteStore, connect
+from pg_support import fresh_schema
 
 
 @contextmanager

@@ -87,12 +87,17 @@ def test_runs_create_get_update_list_page_delete(backend, reader) -> None:
     assert got == a
     assert list(got.config) == ["lr", "model", "z"]  # key order kept
     assert got.config["model"] == {"depth": 4} and got.tags == ["x", "y"]
-    assert (got.group, got.notes, got.meta, got.source) == ("g", "first", {"host": "h"},
-                                                            {"kind": "logged"})
+    assert (got.group, got.notes, got.meta, got.source) == (
+        "g",
+        "first",
+        {"host": "h"},
+        {"kind": "logged"},
+    )
     assert reader.get_run("alpha").id == a.id
-    assert reader.get_run(a.id[:5]).id == a.id or len(
-        {r.id for r in reader.list_runs() if r.id.startswith(a.id[:5])}
-    ) > 1
+    assert (
+        reader.get_run(a.id[:5]).id == a.id
+        or len({r.id for r in reader.list_runs() if r.id.startswith(a.id[:5])}) > 1
+    )
     with pytest.raises(RunNotFound):
         reader.get_run("no-such-run")
     with pytest.raises(RunNotFound):
@@ -273,7 +278,9 @@ def test_summaries_keys_projects_values_at_many_runs(backend, reader) -> None:
     assert reader.metric_keys("b") == {ids[3]: ["acc"], ids[4]: ["acc", "loss"]}
     assert reader.keys(ids[0]) == ["acc", "loss"]
     assert reader.values_at("acc", 10, project="a") == {
-        ids[0]: 0.0, ids[1]: pytest.approx(0.2), ids[2]: pytest.approx(0.4)
+        ids[0]: 0.0,
+        ids[1]: pytest.approx(0.2),
+        ids[2]: pytest.approx(0.4),
     }
     assert reader.values_at("loss", 10, run_ids=[ids[2], ids[1]]) == {ids[2]: 3.0}
     assert reader.values_at("loss", 10, run_ids=[]) == {}
@@ -306,13 +313,23 @@ def test_sources(backend, reader) -> None:
     assert reader.source_of("p", "/x.csv") is None
     files = [{"path": "/x.csv", "size": 10, "mtime": 1.0}]
     backend.record_source(
-        r.id, project="p", source="/x.csv", external_id="", format="csv",
-        content_hash="h1", files=files,
+        r.id,
+        project="p",
+        source="/x.csv",
+        external_id="",
+        format="csv",
+        content_hash="h1",
+        files=files,
     )
     assert reader.source_of("p", "/x.csv") == (r.id, "h1")
     backend.record_source(
-        r.id, project="p", source="/x.csv", external_id="", format="csv",
-        content_hash="h2", files=files,
+        r.id,
+        project="p",
+        source="/x.csv",
+        external_id="",
+        format="csv",
+        content_hash="h2",
+        files=files,
     )
     assert reader.source_of("p", "/x.csv") == (r.id, "h2")
     assert reader.source_files("/x.csv") == [(r.id, "imp", files)]
@@ -372,14 +389,18 @@ def test_media_and_artifacts(backend, reader) -> None:
     with open(os.path.join(reader.files_dir, rel), "rb") as f:
         assert f.read() == b"\x89PNG fake image"
     assert reader.media_keys(r.id) == [
-        {"key": "img", "type": "image", "count": 2, "objects": 3, "first_step": 0,
-         "last_step": 5}
+        {"key": "img", "type": "image", "count": 2, "objects": 3, "first_step": 0, "last_step": 5}
     ]
 
     blob = put_bytes(backend.files_dir, "artifacts", b"weights", "")
     v0 = backend.add_artifact_version(
-        project="p", name="model", type="model", digest="d0",
-        files=[("w.bin", "sha0", 7, blob)], run_id=r.id, aliases=["best"],
+        project="p",
+        name="model",
+        type="model",
+        digest="d0",
+        files=[("w.bin", "sha0", 7, blob)],
+        run_id=r.id,
+        aliases=["best"],
     )
     assert v0["version"] == "v0" and v0["aliases"] == ["latest", "best"]
     same_again = backend.add_artifact_version(
@@ -438,17 +459,31 @@ def needs(store, method: str, branch: str) -> None:
 def test_tokens(backend) -> None:
     needs(backend, "tokens", "server")
     assert backend.tokens() == []
-    backend.add_token(token_id="t1", project="*", scope="admin", name="ci",
-                      secret_hash="h1", created_at=10.0)
-    backend.add_token(token_id="t2", project="p", scope="read", name=None,
-                      secret_hash="h2", created_at=20.0)
+    backend.add_token(
+        token_id="t1", project="*", scope="admin", name="ci", secret_hash="h1", created_at=10.0
+    )
+    backend.add_token(
+        token_id="t2", project="p", scope="read", name=None, secret_hash="h2", created_at=20.0
+    )
     listed = backend.tokens()
     assert [t["id"] for t in listed] == ["t1", "t2"]
-    assert set(listed[0]) == {"id", "project", "scope", "name", "created_at", "revoked_at",
-                              "last_used_at"}
+    assert set(listed[0]) == {
+        "id",
+        "project",
+        "scope",
+        "name",
+        "created_at",
+        "revoked_at",
+        "last_used_at",
+    }
     assert backend.token_by_hash("h2") == {
-        "id": "t2", "project": "p", "scope": "read", "name": None, "created_at": 20.0,
-        "revoked_at": None, "last_used_at": None,
+        "id": "t2",
+        "project": "p",
+        "scope": "read",
+        "name": None,
+        "created_at": 20.0,
+        "revoked_at": None,
+        "last_used_at": None,
     }
     assert backend.token_by_hash("nope") is None
     backend.touch_token("t2", 30.0)
@@ -492,13 +527,12 @@ def reader_count(store, run_id: str) -> int:
 def test_atomic_rollback_and_nesting(backend, reader) -> None:
     r = backend.create_run(name="keep", project="p")
     backend.append_points(r.id, {"x": batch([0], [1.0])})
-    with pytest.raises(RuntimeError):
-        with backend.atomic():
-            backend.create_run(name="gone", project="p", run_id="gone0001")
-            with backend.atomic():  # joins the outer transaction
-                backend.append_points(r.id, {"x": batch([1, 2], [2.0, 3.0])})
-                backend.update_run(r.id, notes="changed")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), backend.atomic():
+        backend.create_run(name="gone", project="p", run_id="gone0001")
+        with backend.atomic():  # joins the outer transaction
+            backend.append_points(r.id, {"x": batch([1, 2], [2.0, 3.0])})
+            backend.update_run(r.id, notes="changed")
+        raise RuntimeError("boom")
     with pytest.raises(RunNotFound):
         reader.get_run("gone0001")
     assert reader.get_run(r.id).notes is None

@@ -9,13 +9,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from pg_support import fresh_schema, pg_url, with_schema
 
 from expbook.errors import StoreError
 from expbook.store import PointBatch, connect, resolve_location
 from expbook.store.postgres import PostgresStore
 from expbook.store.postgres_core import parse_url
 from expbook.store.postgres_schema import MIGRATIONS
+from pg_support import fresh_schema, pg_url, with_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,8 +41,10 @@ def test_schema_created_migrated_and_reopened() -> None:
             connect(url, create=False)
         store = connect(url)
         assert isinstance(store, PostgresStore)
-        names = [r[0] for r in store._conn.pg(
-            "SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+        names = [
+            r[0]
+            for r in store._conn.pg("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+        ]
         assert names == [name for name, _ in MIGRATIONS]
         run = store.create_run(name="r", project="p")
         store.close()
@@ -79,7 +81,9 @@ def test_unreachable_server_is_one_line_without_password() -> None:
     # the same through the CLI: one line on stderr, exit 1, no traceback
     out = subprocess.run(
         [sys.executable, "-m", "expbook", "runs", "--store", url],
-        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin"},
     )
     assert out.returncode == 1
     assert out.stderr.startswith("expbook: error: cannot connect to PostgreSQL store")

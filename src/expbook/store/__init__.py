@@ -87,7 +87,8 @@ def connect(
     if location.startswith(_HTTP_SCHEMES):
         from .remote import RemoteStore  # type: ignore[import-not-found,unused-ignore]
 
-        return RemoteStore(location, token=os.environ.get("EXPBOOK_TOKEN"))  # type: ignore[no-any-return]
+        token = os.environ.get("EXPBOOK_TOKEN")
+        return RemoteStore(location, token=token)  # type: ignore[no-any-return,return-value,unused-ignore]
     if os.path.exists(location) and not os.path.isdir(location) and not location.endswith(".db"):
         # a plain file given as --store: only acceptable if it is a SQLite database
         with open(location, "rb") as f:

@@ -89,9 +89,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         self._kids: dict[str, int] = {}
         self._rids: dict[str, int] = {}
         digest = hashlib.sha256(f"{location}#{schema}".encode()).hexdigest()[:16]
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-            os.path.expanduser("~"), ".cache"
-        )
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         # a local copy of the store's media and artifact files (their bytes are in blobs)
         self.files_dir = os.path.join(cache, "expbook", "postgres", digest)
         kwargs: dict[str, Any] = {"autocommit": True}
@@ -334,8 +332,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             "SELECT last_step FROM metric_summary WHERE rid=? AND kid=?", (rid, kid)
         ).fetchone()
         tail = conn.execute(
-            "SELECT seq, n, step_max FROM chunks WHERE rid=? AND kid=? "
-            "ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, n, step_max FROM chunks WHERE rid=? AND kid=? ORDER BY seq DESC LIMIT 1",
             (rid, kid),
         ).fetchone()
         next_seq = tail[0] + 1 if tail else 0
@@ -622,9 +619,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         todo = sorted(set(p for p in paths if p))
         if not todo:
             return
-        have = {
-            r[0] for r in self._conn.pg("SELECT path FROM blobs WHERE path = ANY(%s)", (todo,))
-        }
+        have = {r[0] for r in self._conn.pg("SELECT path FROM blobs WHERE path = ANY(%s)", (todo,))}
         for rel in todo:
             if rel in have:
                 continue

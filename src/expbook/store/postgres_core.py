@@ -50,9 +50,7 @@ def parse_url(url: str) -> tuple[str, str, str]:
                     schema = m.group(1).strip('"')
     schema = schema or DEFAULT_SCHEMA
     if not _SCHEMA_RE.match(schema):
-        raise StoreError(
-            f"bad schema name {schema!r} in the store URL: letters, digits and _ only"
-        )
+        raise StoreError(f"bad schema name {schema!r} in the store URL: letters, digits and _ only")
     conninfo = urlunsplit(parts._replace(query=urlencode(kept)))
     shown = parts.netloc
     if parts.password is not None:
@@ -123,7 +121,9 @@ class PgConnection:
             except (psycopg.OperationalError, psycopg.InterfaceError) as e:
                 raise StoreError(f"PostgreSQL store {self.location}: {_one_line(e)}") from e
 
-    def copy_rows(self, table: str, columns: Sequence[str], types: Sequence[str], rows: Any) -> None:
+    def copy_rows(
+        self, table: str, columns: Sequence[str], types: Sequence[str], rows: Any
+    ) -> None:
         """Binary ``COPY table (columns) FROM STDIN``: the fast way to write many rows."""
         import psycopg
 
@@ -140,6 +140,16 @@ class PgConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+    def __del__(self) -> None:
+        # a store dropped without close() (a command's store at exit): end the session
+        # quietly, as a SQLite connection does, instead of psycopg's ResourceWarning
+        raw = getattr(self, "raw", None)
+        if raw is not None and not raw.closed:
+            try:
+                raw.close()
+            except Exception:
+                pass
 
 
 def _reads(method: _F) -> _F:
@@ -244,9 +254,7 @@ class PgCore:
                     (key,),
                 ).fetchone()
                 if row is None:  # another writer added it meanwhile
-                    row = self._conn.execute(
-                        "SELECT kid FROM keys WHERE name=?", (key,)
-                    ).fetchone()
+                    row = self._conn.execute("SELECT kid FROM keys WHERE name=?", (key,)).fetchone()
             kid = self._kids[key] = int(row[0])
         return kid
 
