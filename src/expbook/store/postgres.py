@@ -105,7 +105,12 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         try:
             from psycopg import sql
 
-            raw.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            # reads of many runs sort in memory, and short queries are never JIT-compiled
+            raw.execute(
+                sql.SQL("SET search_path TO {}; SET work_mem = '64MB'; SET jit = off").format(
+                    sql.Identifier(schema)
+                )
+            )
             exists = self._has_store()
             if not exists and (not create or readonly):
                 raise StoreError(f"no expbook store at {location}")
@@ -496,8 +501,11 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             ks = list(keys)
             if not ks:
                 return {}
-            where.append("k.name = ANY(%s)")
-            params.append(ks)
+            kids = [r[0] for r in self._conn.pg("SELECT kid FROM keys WHERE name = ANY(%s)", (ks,))]
+            if not kids:
+                return {}
+            where.append("s.kid = ANY(%s)")
+            params.append(kids)
         if where:
             sql += " WHERE " + " AND ".join(where)
         out: dict[str, dict[str, MetricSummary]] = {}

@@ -93,6 +93,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 PRIMARY KEY (rid, kid)
             )
             """,
+            # one key of every run in run order (a leaderboard's read), without a sort
+            "CREATE INDEX metric_summary_key ON metric_summary (kid, rid)",
             """
             CREATE TABLE sources (
                 project      text COLLATE "C" NOT NULL,
@@ -302,7 +304,8 @@ def tables(conn: Any, schema: str) -> set[str]:
     return {
         r[0]
         for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
             (schema,),
         )
     }
