@@ -11,6 +11,7 @@ server's side as ``writer`` and the remote store as ``reader``, and lists itself
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ def postgres_backend(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
             yield store, store
         finally:
             store.close()
+            shutil.rmtree(store.files_dir, ignore_errors=True)  # its local copies of files
 
 
 Factory = Callable[[Path], AbstractContextManager[tuple[Any, Any]]]

@@ -3,9 +3,11 @@ read-only opening, errors naming the URL, and many writers of one run at once.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,78 @@ def test_default_url_is_where_the_tests_look() -> None:
     assert pg_url().startswith("postgresql://")
     assert with_schema("postgresql://h/db", "s") == "postgresql://h/db?schema=s"
     assert with_schema("postgresql://h/db?sslmode=disable", "s").endswith("&schema=s")
+
+
+def _kill_sessions_of(store) -> None:
+    """End the store's session from the server side (as a restart of PostgreSQL does)."""
+    import psycopg
+
+    pid = store._conn.raw.info.backend_pid
+    with psycopg.connect(pg_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with psycopg.connect(pg_url(), autocommit=True) as admin:
+            alive = admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
+def test_lost_connection_is_opened_again() -> None:
+    """A session the server ended: a transaction in flight fails whole (one-line error,
+    nothing of it stored); the next call opens a new session and works."""
+    with fresh_schema("lost") as url:
+        store = connect(url)
+        run = store.create_run(name="r", project="p")
+        store.append_points(run.id, {"k": PointBatch([0], [0.0], [1.0])})
+        _kill_sessions_of(store)
+        assert store.get_run("r").id == run.id  # outside a transaction: reconnected
+        with pytest.raises(StoreError, match="PostgreSQL store"), store.atomic():
+            store.append_points(run.id, {"k": PointBatch([1], [0.0], [2.0])})
+            _kill_sessions_of(store)
+            store.update_run(run.id, notes="lost")
+        assert store.get_run("r").notes is None
+        assert store.read_series_lists(run.id)["k"].steps == [0]
+        store.append_points(run.id, {"k": PointBatch([1], [0.0], [3.0])})
+        assert store.metric_summaries([run.id])[run.id]["k"].count == 2
+        store.close()
+
+
+def test_logging_api_writes_to_postgres(tmp_path, monkeypatch) -> None:
+    """``expbook.init(store="postgresql://...")``: points, values, summary, status and an
+    image reach the database; the image's bytes are in the blobs table, and a reader with an
+    empty cache gets them back."""
+    import numpy as np
+
+    import expbook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "writer-cache"))
+    with fresh_schema("log") as url:
+        run = expbook.init(project="p", name="logged", config={"lr": 0.1}, store=url)
+        for i in range(2500):
+            run.log({"loss": 1.0 / (i + 1), "phase": "warm" if i < 10 else "main"}, step=i)
+        image = np.zeros((4, 4, 3), dtype=np.uint8)
+        image[0, 0] = 255
+        run.log({"sample": expbook.Image(image)}, step=2500)
+        run.summary["best"] = 0.5
+        run.finish()
+
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "reader-cache"))
+        store = connect(url, create=False)
+        rec = store.get_run("logged")
+        assert rec.status == "finished" and rec.config == {"lr": 0.1}
+        assert rec.summary["best"] == 0.5
+        summ = store.metric_summaries([rec.id])[rec.id]["loss"]
+        assert summ.count == 2500 and summ.min_value == 1.0 / 2500
+        assert store.read_values(rec.id, "phase")[0][3] == "warm"
+        media = store.read_media(rec.id)
+        assert [m["key"] for m in media] == ["sample"]
+        assert store.files_dir.startswith(str(tmp_path / "reader-cache"))
+        with open(os.path.join(store.files_dir, media[0]["path"]), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+        (n,) = store._conn.pg("SELECT count(*) FROM blobs").fetchone()
+        assert n == 1
+        store.close()

@@ -29,6 +29,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -92,32 +93,28 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         # a local copy of the store's media and artifact files (their bytes are in blobs)
         self.files_dir = os.path.join(cache, "expbook", "postgres", digest)
-        kwargs: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in conninfo:
-            kwargs["connect_timeout"] = max(1, int(connect_timeout))
-        try:
-            raw = psycopg.connect(conninfo, **kwargs)
-        except psycopg.Error as e:
-            raise StoreError(
-                f"cannot connect to PostgreSQL store {location}: {_one_line(e)}"
-            ) from None
-        self._conn = PgConnection(raw, location, self._lock)
-        try:
-            from psycopg import sql
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
+        raw = self._open()
+        me = weakref.ref(self)  # no cycle: a dropped store closes its session at once
 
-            # reads of many runs sort in memory, and short queries are never JIT-compiled
-            raw.execute(
-                sql.SQL("SET search_path TO {}; SET work_mem = '64MB'; SET jit = off").format(
-                    sql.Identifier(schema)
-                )
-            )
+        def reopen() -> Any:
+            store = me()
+            if store is None:
+                raise StoreError(f"store {location} is closed")
+            return store._open()
+
+        def in_transaction() -> bool:
+            store = me()
+            return store is not None and store._depth > 0
+
+        self._conn = PgConnection(raw, location, self._lock, reopen, in_transaction)
+        try:
             exists = self._has_store()
             if not exists and (not create or readonly):
                 raise StoreError(f"no expbook store at {location}")
             if not readonly:
                 migrate(raw, schema)
-            else:
-                raw.execute("SET default_transaction_read_only = on")
             self._tables = tables(raw, schema)
         except psycopg.Error as e:
             self.close()
@@ -125,6 +122,31 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         except BaseException:
             self.close()
             raise
+
+    def _open(self) -> Any:
+        """A new session: autocommit, the store's schema first in the search path."""
+        import psycopg
+        from psycopg import sql
+
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self._conninfo:
+            kwargs["connect_timeout"] = max(1, int(self._connect_timeout))
+        try:
+            raw = psycopg.connect(self._conninfo, **kwargs)
+        except psycopg.Error as e:
+            raise StoreError(
+                f"cannot connect to PostgreSQL store {self.location}: {_one_line(e)}"
+            ) from None
+        try:
+            # reads of many runs sort in memory, and short queries are never JIT-compiled
+            stmt = "SET search_path TO {}; SET work_mem = '64MB'; SET jit = off"
+            if self.readonly:
+                stmt += "; SET default_transaction_read_only = on"
+            raw.execute(sql.SQL(stmt).format(sql.Identifier(self.schema)))
+        except psycopg.Error as e:
+            raw.close()
+            raise StoreError(f"cannot open store {self.location}: {_one_line(e)}") from None
+        return raw
 
     def _has_store(self) -> bool:
         row = self._conn.raw.execute(
