@@ -344,132 +344,115 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             )
 
     def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
-        """Append points; a step already stored for a key is replaced (last write wins)."""
+        """Append points; a step already stored for a key is replaced (last write wins).
+
+        A few round trips whatever the number of keys: the state of every key (its last
+        step, its tail chunk) is read in one query, then every key's chunks, sketches and
+        summary are written in one pipeline (many chunks at once: binary COPY)."""
         with self.atomic():
             rid = self._rid(run_id)
             self._lock_run(rid)
-            for key, batch in iter_batches(batches):
-                self._append_key(rid, self._kid(key), *_dedupe(batch))
+            items = [(self._kid(key), *_dedupe(batch)) for key, batch in iter_batches(batches)]
+            if not items:
+                return
+            state = self._key_states(rid, [it[0] for it in items])
+            plan = _Plan()
+            for kid, steps, walls, values in items:
+                self._plan_key(plan, rid, kid, state.get(kid), steps, walls, values)
+            self._apply(plan)
 
-    def _append_key(
-        self, rid: int, kid: int, steps: list[int], walls: list[float], values: list[float]
-    ) -> None:
-        conn = self._conn
-        summ = conn.execute(
-            "SELECT last_step FROM metric_summary WHERE rid=? AND kid=?", (rid, kid)
-        ).fetchone()
-        tail = conn.execute(
-            "SELECT seq, n, step_max FROM chunks WHERE rid=? AND kid=? ORDER BY seq DESC LIMIT 1",
-            (rid, kid),
-        ).fetchone()
-        next_seq = tail[0] + 1 if tail else 0
-        first = int(steps[0])
-        in_order = summ is None or summ[0] is None or first > summ[0]
-        grow_tail = tail is not None and tail[1] < MERGE_BELOW and first > tail[2]
-        if not isinstance(steps, list) and (grow_tail or not in_order):
-            steps, walls, values = steps.tolist(), walls.tolist(), values.tolist()
-        if in_order:
-            if grow_tail:
-                from . import codec
-
-                (blob,) = conn.execute(
-                    "SELECT data FROM chunks WHERE rid=? AND kid=? AND seq=?",
-                    (rid, kid, tail[0]),
-                ).fetchone()
-                s0, w0, v0 = codec.decode_lists(bytes(blob))
-                for table in ("chunks", "chunk_sketches"):
-                    conn.execute(
-                        f"DELETE FROM {table} WHERE rid=? AND kid=? AND seq=?", (rid, kid, tail[0])
-                    )
-                self._write_chunks(rid, kid, tail[0], s0 + steps, w0 + walls, v0 + values)
-            else:
-                self._write_chunks(rid, kid, next_seq, steps, walls, values)
-            self._merge_summary(rid, kid, _summarize(steps, walls, values))
-            return
-        from . import codec
-
-        overlap = conn.execute(
-            "SELECT data FROM chunks WHERE rid=? AND kid=? AND step_max>=? AND step_min<=?",
-            (rid, kid, first, int(steps[-1])),
+    def _key_states(self, rid: int, kids: list[int]) -> dict[int, tuple[Any, ...]]:
+        """kid -> (last step, tail seq, tail n, tail step_max, tail data when small)."""
+        rows = self._conn.pg(
+            "SELECT k.kid, s.last_step, c.seq, c.n, c.step_max, "
+            "CASE WHEN c.n < %s THEN c.data END "
+            "FROM unnest(%s::int4[]) AS k(kid) "
+            "LEFT JOIN metric_summary s ON s.rid = %s AND s.kid = k.kid "
+            "LEFT JOIN LATERAL (SELECT seq, n, step_max, data FROM chunks "
+            "  WHERE rid = %s AND kid = k.kid ORDER BY seq DESC LIMIT 1) c ON true",
+            (MERGE_BELOW, kids, rid, rid),
         ).fetchall()
-        wanted = set(steps)
-        repeated = any(wanted.intersection(codec.decode_lists(bytes(r[0]))[0]) for r in overlap)
-        self._write_chunks(rid, kid, next_seq, steps, walls, values)
-        if repeated:
-            self._recompute_summary(rid, kid)
-        else:
-            self._merge_summary(rid, kid, _summarize(steps, walls, values))
+        return {int(r[0]): tuple(r[1:]) for r in rows}
 
-    def _write_chunks(
+    def _plan_key(
         self,
+        plan: _Plan,
         rid: int,
         kid: int,
-        seq: int,
+        state: tuple[Any, ...] | None,
         steps: Any,
         walls: Any,
         values: Any,
     ) -> None:
         from . import codec
 
-        rows = []
-        sketches = []
-        for i in range(0, len(steps), CHUNK_POINTS):
-            s = steps[i : i + CHUNK_POINTS]
-            w = walls[i : i + CHUNK_POINTS]
-            v = values[i : i + CHUNK_POINTS]
-            rows.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), codec.encode(s, w, v)))
-            if len(s) >= SKETCH_MIN:
-                idx = sketch_indices(v)
-                sketches.append((rid, kid, seq, codec.encode(*_pick((s, w, v), idx))))
-            seq += 1
-        if len(rows) >= _COPY_FROM:
-            self._conn.copy_rows(
-                "chunks",
-                ("rid", "kid", "seq", "n", "step_min", "step_max", "data"),
-                ("int4", "int4", "int4", "int4", "int8", "int8", "bytea"),
-                rows,
-            )
-            self._conn.copy_rows(
-                "chunk_sketches",
-                ("rid", "kid", "seq", "data"),
-                ("int4", "int4", "int4", "bytea"),
-                sketches,
-            )
+        last_step, tail_seq, tail_n, tail_max, tail_data = state or (None,) * 5
+        next_seq = tail_seq + 1 if tail_seq is not None else 0
+        first = int(steps[0])
+        in_order = last_step is None or first > last_step
+        grow_tail = tail_seq is not None and tail_n < MERGE_BELOW and first > tail_max
+        if not isinstance(steps, list) and (grow_tail or not in_order):
+            steps, walls, values = steps.tolist(), walls.tolist(), values.tolist()
+        if in_order:
+            if grow_tail and tail_data is not None:
+                # grow the small tail chunk instead of adding another small one
+                s0, w0, v0 = codec.decode_lists(bytes(tail_data))
+                plan.deletes.append(
+                    (
+                        "WITH gone AS (DELETE FROM chunk_sketches WHERE rid=%s AND kid=%s "
+                        "AND seq=%s) DELETE FROM chunks WHERE rid=%s AND kid=%s AND seq=%s",
+                        (rid, kid, tail_seq, rid, kid, tail_seq),
+                    )
+                )
+                _chunk_rows(plan, rid, kid, tail_seq, s0 + steps, w0 + walls, v0 + values)
+            else:
+                _chunk_rows(plan, rid, kid, next_seq, steps, walls, values)
+            plan.summaries.append((_MERGE_SUMMARY, (rid, kid, *_summarize(steps, walls, values))))
             return
-        self._conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)", rows)
-        if sketches:
-            self._conn.executemany("INSERT INTO chunk_sketches VALUES (?,?,?,?)", sketches)
+        # out of order (rare): is any of these steps stored already?
+        overlap = self._conn.execute(
+            "SELECT data FROM chunks WHERE rid=? AND kid=? AND step_max>=? AND step_min<=?",
+            (rid, kid, first, int(steps[-1])),
+        ).fetchall()
+        wanted = set(steps)
+        repeated = any(wanted.intersection(codec.decode_lists(bytes(r[0]))[0]) for r in overlap)
+        one = _Plan()
+        _chunk_rows(one, rid, kid, next_seq, steps, walls, values)
+        self._apply(one)
+        if repeated:
+            self._recompute_summary(rid, kid)
+        else:
+            self._merge_summary(rid, kid, _summarize(steps, walls, values))
+
+    def _apply(self, plan: _Plan) -> None:
+        """Run a plan's writes in order (tail deletes, chunks and sketches, summaries) in
+        one pipeline, or around a binary COPY when there are many chunks."""
+        conn = self._conn
+        many = len(plan.chunks) >= _COPY_FROM
+
+        def pipelined(statements: list[tuple[str, tuple[Any, ...]]], inserts: bool) -> None:
+            raw = conn.raw
+            with raw.pipeline(), raw.cursor() as cur:
+                for sql, params in statements:
+                    cur.execute(sql, params)
+                if inserts and plan.chunks:
+                    cur.executemany(_INSERT_CHUNK, plan.chunks)
+                if inserts and plan.sketches:
+                    cur.executemany(_INSERT_SKETCH, plan.sketches)
+                for sql, params in plan.summaries:
+                    cur.execute(sql, params)
+
+        if not many:
+            conn._call(lambda: pipelined(plan.deletes, True))
+            return
+        for sql, params in plan.deletes:
+            conn.pg(sql, params)
+        conn.copy_rows("chunks", _CHUNK_COLUMNS, _CHUNK_TYPES, plan.chunks)
+        conn.copy_rows("chunk_sketches", _SKETCH_COLUMNS, _SKETCH_TYPES, plan.sketches)
+        conn._call(lambda: pipelined([], False))
 
     def _merge_summary(self, rid: int, kid: int, s: MetricSummary) -> None:
-        self._conn.execute(
-            """
-            INSERT INTO metric_summary AS m VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            ON CONFLICT (rid, kid) DO UPDATE SET
-              count = m.count + excluded.count,
-              nan_count = m.nan_count + excluded.nan_count,
-              first_value = CASE WHEN excluded.first_step < m.first_step
-                            THEN excluded.first_value ELSE m.first_value END,
-              first_wall = CASE WHEN excluded.first_step < m.first_step
-                           THEN excluded.first_wall ELSE m.first_wall END,
-              first_step = LEAST(m.first_step, excluded.first_step),
-              last_value = CASE WHEN excluded.last_step > m.last_step
-                           THEN excluded.last_value ELSE m.last_value END,
-              last_wall = CASE WHEN excluded.last_step > m.last_step
-                          THEN excluded.last_wall ELSE m.last_wall END,
-              last_step = GREATEST(m.last_step, excluded.last_step),
-              min_step = CASE WHEN m.min_value IS NULL OR excluded.min_value < m.min_value
-                           OR (excluded.min_value = m.min_value AND excluded.min_step < m.min_step)
-                         THEN excluded.min_step ELSE m.min_step END,
-              min_value = CASE WHEN m.min_value IS NULL OR excluded.min_value < m.min_value
-                          THEN excluded.min_value ELSE m.min_value END,
-              max_step = CASE WHEN m.max_value IS NULL OR excluded.max_value > m.max_value
-                           OR (excluded.max_value = m.max_value AND excluded.max_step < m.max_step)
-                         THEN excluded.max_step ELSE m.max_step END,
-              max_value = CASE WHEN m.max_value IS NULL OR excluded.max_value > m.max_value
-                          THEN excluded.max_value ELSE m.max_value END
-            """,
-            (rid, kid, *s),
-        )
+        self._conn.pg(_MERGE_SUMMARY, (rid, kid, *s))
 
     def _recompute_summary(self, rid: int, kid: int) -> None:
         from . import codec
@@ -837,3 +820,68 @@ def _token(row: Sequence[Any]) -> dict[str, Any]:
     return dict(
         zip(("id", "project", "scope", "name", "created_at", "revoked_at", "last_used_at"), row)
     )
+
+
+class _Plan:
+    """The writes of one :meth:`PostgresStore.append_points`, run by ``_apply``."""
+
+    __slots__ = ("chunks", "deletes", "sketches", "summaries")
+
+    def __init__(self) -> None:
+        self.deletes: list[tuple[str, tuple[Any, ...]]] = []
+        self.chunks: list[tuple[Any, ...]] = []
+        self.sketches: list[tuple[Any, ...]] = []
+        self.summaries: list[tuple[str, tuple[Any, ...]]] = []
+
+
+def _chunk_rows(
+    plan: _Plan, rid: int, kid: int, seq: int, steps: Any, walls: Any, values: Any
+) -> None:
+    """Cut points into chunks of at most CHUNK_POINTS (a sketch for each large one)."""
+    from . import codec
+
+    for i in range(0, len(steps), CHUNK_POINTS):
+        s = steps[i : i + CHUNK_POINTS]
+        w = walls[i : i + CHUNK_POINTS]
+        v = values[i : i + CHUNK_POINTS]
+        plan.chunks.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), codec.encode(s, w, v)))
+        if len(s) >= SKETCH_MIN:
+            idx = sketch_indices(v)
+            plan.sketches.append((rid, kid, seq, codec.encode(*_pick((s, w, v), idx))))
+        seq += 1
+
+
+_CHUNK_COLUMNS = ("rid", "kid", "seq", "n", "step_min", "step_max", "data")
+_CHUNK_TYPES = ("int4", "int4", "int4", "int4", "int8", "int8", "bytea")
+_SKETCH_COLUMNS = ("rid", "kid", "seq", "data")
+_SKETCH_TYPES = ("int4", "int4", "int4", "bytea")
+_INSERT_CHUNK = "INSERT INTO chunks VALUES (%s,%s,%s,%s,%s,%s,%s)"
+_INSERT_SKETCH = "INSERT INTO chunk_sketches VALUES (%s,%s,%s,%s)"
+
+# a summary merged with the one stored (the SQLite store's rule, in PostgreSQL's words)
+_MERGE_SUMMARY = """
+    INSERT INTO metric_summary AS m VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+    ON CONFLICT (rid, kid) DO UPDATE SET
+      count = m.count + excluded.count,
+      nan_count = m.nan_count + excluded.nan_count,
+      first_value = CASE WHEN excluded.first_step < m.first_step
+                    THEN excluded.first_value ELSE m.first_value END,
+      first_wall = CASE WHEN excluded.first_step < m.first_step
+                   THEN excluded.first_wall ELSE m.first_wall END,
+      first_step = LEAST(m.first_step, excluded.first_step),
+      last_value = CASE WHEN excluded.last_step > m.last_step
+                   THEN excluded.last_value ELSE m.last_value END,
+      last_wall = CASE WHEN excluded.last_step > m.last_step
+                  THEN excluded.last_wall ELSE m.last_wall END,
+      last_step = GREATEST(m.last_step, excluded.last_step),
+      min_step = CASE WHEN m.min_value IS NULL OR excluded.min_value < m.min_value
+                   OR (excluded.min_value = m.min_value AND excluded.min_step < m.min_step)
+                 THEN excluded.min_step ELSE m.min_step END,
+      min_value = CASE WHEN m.min_value IS NULL OR excluded.min_value < m.min_value
+                  THEN excluded.min_value ELSE m.min_value END,
+      max_step = CASE WHEN m.max_value IS NULL OR excluded.max_value > m.max_value
+                   OR (excluded.max_value = m.max_value AND excluded.max_step < m.max_step)
+                 THEN excluded.max_step ELSE m.max_step END,
+      max_value = CASE WHEN m.max_value IS NULL OR excluded.max_value > m.max_value
+                  THEN excluded.max_value ELSE m.max_value END
+"""
