@@ -524,6 +524,32 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         return out
 
     @_reads
+    def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
+        """run id -> the keys it has points for (sorted). Each run's key ids are grouped on
+        the server; runs logging the same keys share one decoding."""
+        names = dict(self._conn.pg("SELECT kid, name FROM keys").fetchall())
+        sql = (
+            "SELECT r.id, s.kids FROM (SELECT rid, array_agg(kid)::text AS kids "
+            "FROM metric_summary GROUP BY rid) s JOIN runs r ON r.rid = s.rid"
+        )
+        params: tuple[Any, ...] = ()
+        if project:
+            sql += " WHERE r.project = %s"
+            params = (project,)
+        rows = self._conn.pg(sql + " ORDER BY r.rid", params).fetchall()
+        decoded: dict[str, list[str]] = {}
+        out: dict[str, list[str]] = {}
+        for run_id, kids in rows:
+            got = decoded.get(kids)
+            if got is None:
+                ids = [int(k) for k in kids[1:-1].split(",")]
+                if not all(k in names for k in ids):  # a key added since names were read
+                    names.update(self._conn.pg("SELECT kid, name FROM keys").fetchall())
+                got = decoded[kids] = sorted(names[k] for k in ids)
+            out[run_id] = list(got)
+        return out
+
+    @_reads
     def values_at(
         self,
         key: str,
