@@ -51,6 +51,8 @@ def test_runs_show_history(twin: Twin) -> None:
         hist = twin.same("history", r["id"])
         for key in list(hist)[:2]:
             twin.same("history", r["id"], key, "--step-min", "1", "--step-max", "1000")
+            twin.same("history", r["id"], key, "--tail", "5")
+            twin.same("history", r["id"], key, "--every", "3")
     projects = sorted({r["project"] for r in runs})
     for p in projects:
         assert twin.same("runs", "--project", p)
@@ -150,3 +152,13 @@ def test_report_and_check(twin: Twin, tmp_path: Path) -> None:
 def test_seed_fixtures_are_there() -> None:
     assert all((FIXTURES / s / "raw").is_dir() for s in SEEDS)
     assert shutil.which("true")
+
+
+def test_rm_last(twin: Twin) -> None:
+    """Last in the module: deleting a run (a write) does the same on both stores."""
+    runs = twin.same("runs")
+    gone = twin.same("rm", runs[-1]["id"], "--yes")
+    assert twin.same("runs") == runs[:-1]
+    lite, pg = twin.both("show", runs[-1]["id"])
+    assert lite == pg and lite[0] == 1
+    assert gone
