@@ -212,3 +212,22 @@ def test_logging_api_writes_to_postgres(tmp_path, monkeypatch) -> None:
         (n,) = store._conn.pg("SELECT count(*) FROM blobs").fetchone()
         assert n == 1
         store.close()
+
+
+def test_demo_into_postgres(tmp_path) -> None:
+    """``expbook demo --store postgresql://...`` trains into the database and its hints name
+    the URL as given (quoted for a shell), not a path made of it."""
+    with fresh_schema("demo") as url:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "XDG_CACHE_HOME": str(tmp_path)}
+        env.pop("EXPBOOK_STORE", None)
+        out = subprocess.run(
+            [sys.executable, "-m", "expbook", "demo", "--runs", "2", "--steps", "20",
+             "--store", url],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert f"expbook ui --store '{url}'" in out.stdout
+        assert f"open_store('{url}')" in out.stdout
+        store = connect(url, create=False)
+        assert len(store.list_runs("demo")) == 2
+        store.close()
