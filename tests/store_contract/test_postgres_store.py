@@ -231,3 +231,38 @@ def test_demo_into_postgres(tmp_path) -> None:
         store = connect(url, create=False)
         assert len(store.list_runs("demo")) == 2
         store.close()
+
+
+def test_console_log_reaches_other_machines(tmp_path) -> None:
+    """A run's console log is written locally while it runs and kept in the database when
+    it ends: ``expbook show`` with another (empty) local cache shows its tail; deleting the
+    run deletes that copy."""
+    import json
+
+    with fresh_schema("con") as url:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "XDG_CACHE_HOME": str(tmp_path / "a")}
+        env.pop("EXPBOOK_STORE", None)
+        code = (
+            "import expbook\n"
+            f"r = expbook.init(project='p', name='c', store={url!r})\n"
+            "print('hello from the run')\n"
+            "r.log({'a': 1.0})\n"
+            "r.finish()\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        env["XDG_CACHE_HOME"] = str(tmp_path / "b")
+        shown = subprocess.run(
+            [sys.executable, "-m", "expbook", "show", "c", "--store", url, "--format", "json"],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr[-2000:]
+        console = json.loads(shown.stdout)["console"]
+        assert console["tail"] == ["hello from the run"]
+        assert console["path"].startswith(str(tmp_path / "b"))
+        store = connect(url, create=False)
+        assert store.delete_runs([store.get_run("c").id]) == 1
+        (left,) = store._conn.pg("SELECT count(*) FROM blobs").fetchone()
+        assert left == 0
+        store.close()

@@ -238,6 +238,11 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         ).fetchone()
         return int(row[0])
 
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        SQLiteStore.update_run(self, run_id, **fields)
+        if fields.get("status", "running") != "running":
+            self._upload_run_files(run_id)  # the run ended: its console log is complete
+
     def delete_runs(self, run_ids: Iterable[str]) -> int:
         ids = list(run_ids)
         with self.atomic():
@@ -245,7 +250,64 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 row = self._conn.execute("SELECT rid FROM runs WHERE id=?", (run_id,)).fetchone()
                 if row is not None:
                     self._conn.execute("DELETE FROM sync_received WHERE rid=?", (row[0],))
+                    self._conn.pg(
+                        "DELETE FROM blobs WHERE left(path, %s) = %s",
+                        (len(_run_prefix(run_id)), _run_prefix(run_id)),
+                    )
             return SQLiteStore.delete_runs(self, ids)
+
+    # -- a run's own files (console log...): local while it runs, kept in blobs after ------
+    def _run_path(self, run_id: str) -> str:
+        return os.path.join(self.files_dir, "runs", run_id)
+
+    def run_dir(self, run_id: str) -> str:
+        """The local folder of a run's own files (``output.log``...); the copies kept in the
+        database are fetched into it when it is not there."""
+        path = self._run_path(run_id)
+        if not os.path.isdir(path) and _safe_id(run_id):
+            prefix = _run_prefix(run_id)
+            rows = self._conn.pg(
+                "SELECT path, data FROM blobs WHERE left(path, %s) = %s",
+                (len(prefix), prefix),
+            ).fetchall()
+            for rel, data in rows:
+                full = self._local(rel)
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                with open(full, "wb") as f:
+                    f.write(bytes(data))
+        return path
+
+    def _upload_run_files(self, run_id: str) -> None:
+        """Keep the files of a run's local folder in the blobs table (replacing older
+        copies), so that every client sees its console log."""
+        folder = self._run_path(run_id)
+        if not _safe_id(run_id) or not os.path.isdir(folder):
+            return
+        rows = []
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                full = os.path.join(root, name)
+                try:
+                    if os.path.getsize(full) > _MAX_RUN_FILE:
+                        continue
+                    with open(full, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                rel = os.path.relpath(full, self.files_dir).replace(os.sep, "/")
+                rows.append((rel, len(data), data))
+        self._conn.executemany(
+            "INSERT INTO blobs (path, size, data) VALUES (?,?,?) ON CONFLICT (path) DO UPDATE "
+            "SET size = excluded.size, data = excluded.data",
+            rows,
+        )
+
+    def _remove_run_dirs(self, run_ids: list[str]) -> None:
+        import shutil
+
+        for run_id in run_ids:
+            if _safe_id(run_id):
+                shutil.rmtree(self._run_path(run_id), ignore_errors=True)
 
     # -- imports -------------------------------------------------------------------------
     def record_source(
@@ -846,6 +908,17 @@ def _token(row: Sequence[Any]) -> dict[str, Any]:
     return dict(
         zip(("id", "project", "scope", "name", "created_at", "revoked_at", "last_used_at"), row)
     )
+
+
+_MAX_RUN_FILE = 256 << 20  # a run file larger than this stays local
+
+
+def _safe_id(run_id: str) -> bool:
+    return bool(run_id) and "/" not in run_id and os.sep not in run_id and run_id not in (".", "..")
+
+
+def _run_prefix(run_id: str) -> str:
+    return f"runs/{run_id}/"
 
 
 class _Plan:
