@@ -547,12 +547,6 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         keys: Iterable[str] | None = None,
         project: str | None = None,
     ) -> dict[str, dict[str, MetricSummary]]:
-        sql = (
-            "SELECT r.id, k.name, s.count, s.nan_count, s.first_step, s.first_value, "
-            "s.first_wall, s.last_step, s.last_value, s.last_wall, s.min_value, s.min_step, "
-            "s.max_value, s.max_step FROM metric_summary s JOIN runs r ON r.rid = s.rid "
-            "JOIN keys k ON k.kid = s.kid"
-        )
         where: list[str] = []
         params: list[Any] = []
         if project is not None:
@@ -564,25 +558,48 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 return {}
             where.append("r.id = ANY(%s)")
             params.append(ids)
-        if keys is not None:
-            ks = list(keys)
+        one: str | None = None  # the key's name when one key is asked for
+        if keys is None:
+            names = dict(self._conn.pg("SELECT kid, name FROM keys").fetchall())
+        else:
+            ks = list(dict.fromkeys(keys))
             if not ks:
                 return {}
-            kids = [r[0] for r in self._conn.pg("SELECT kid FROM keys WHERE name = ANY(%s)", (ks,))]
-            if not kids:
+            names = dict(
+                self._conn.pg("SELECT kid, name FROM keys WHERE name = ANY(%s)", (ks,)).fetchall()
+            )
+            if not names:
                 return {}
-            where.append("s.kid = ANY(%s)")
-            params.append(kids)
+            if len(names) == 1:
+                # one key: its rows in run order straight from the (kid, rid) index
+                ((kid, one),) = names.items()
+                where.append("s.kid = %s")
+                params.append(kid)
+            else:
+                where.append("s.kid = ANY(%s)")
+                params.append(list(names))
+        sql = (
+            "SELECT r.id, s.kid, s.count, s.nan_count, s.first_step, s.first_value, "
+            "s.first_wall, s.last_step, s.last_value, s.last_wall, s.min_value, s.min_step, "
+            "s.max_value, s.max_step FROM metric_summary s JOIN runs r ON r.rid = s.rid"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
-        out: dict[str, dict[str, MetricSummary]] = {}
+        sql += " ORDER BY s.rid" if one is not None else " ORDER BY s.rid, s.kid"
+        rows = self._conn.pg(sql, params).fetchall()
         new = tuple.__new__
-        rows = self._conn.pg(sql + " ORDER BY s.rid, s.kid", params).fetchall()
+        if one is not None:
+            return {row[0]: {one: new(MetricSummary, row[2:])} for row in rows}
+        out: dict[str, dict[str, MetricSummary]] = {}
         for row in rows:
             got = out.get(row[0])
             if got is None:
                 got = out[row[0]] = {}
-            got[row[1]] = new(MetricSummary, row[2:])
+            name = names.get(row[1])
+            if name is None:  # a key another writer added since the names were read
+                names.update(self._conn.pg("SELECT kid, name FROM keys").fetchall())
+                name = names[row[1]]
+            got[name] = new(MetricSummary, row[2:])
         return out
 
     @_reads
