@@ -544,3 +544,23 @@ def test_atomic_rollback_and_nesting(backend, reader) -> None:
     with backend.atomic():
         backend.create_run(name="kept", project="p", run_id="kept0001")
     assert reader.get_run("kept0001").name == "kept"
+
+
+def test_read_only_kinds_refuse_writes(kind, backend, reader) -> None:
+    """A read-only kind (conftest.READ_ONLY: the remote store) refuses every write with a
+    one-line StoreError and stores nothing; the other kinds read and write one store."""
+    from .conftest import READ_ONLY
+
+    if kind not in READ_ONLY:
+        assert reader is backend
+        return
+    before = [r.id for r in reader.list_runs()]
+    with pytest.raises(StoreError, match="read-only"):
+        reader.create_run(name="nope", project="p")
+    run = backend.create_run(name="r", project="p")
+    with pytest.raises(StoreError, match="read-only"):
+        reader.append_points(run.id, {"k": batch([0], [1.0])})
+    with pytest.raises(StoreError, match="read-only"):
+        reader.update_run(run.id, notes="x")
+    assert [r.id for r in reader.list_runs()] == [*before, run.id]
+    assert reader.metric_summaries([run.id]) == {}
