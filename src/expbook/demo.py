@@ -118,13 +118,21 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
     emit_table(fmt, table)
     report = _write_report(book, project)
     if fmt == "table":
+        from .store import is_url
+
+        if is_url(location):  # a database: its URL (password hidden), quoted for a shell
+            import shlex
+
+            plain = book.backend.location
+            rel = shlex.quote(plain)
+        else:
+            plain = rel = os.path.relpath(location)
         click.echo(
             f"\nReport: {os.path.relpath(report)}, in the working directory "
             f"{os.path.dirname(report)} (re-render it with `expbook report "
-            f"{os.path.relpath(report)}{' --store ' + os.path.relpath(location) if store else ''}"
+            f"{os.path.relpath(report)}{' --store ' + rel if store else ''}"
             "` after more runs)"
         )
-        rel = os.path.relpath(location)
         flag = "" if store is None else f" --store {rel}"
         best = table.rows[0][table.columns.index("id")] if table.rows else ""
         click.echo(
@@ -135,7 +143,7 @@ def run_demo(*, store: str | None, fmt: str, n_runs: int, steps: int, project: s
             f"  expbook pivot{flag} --project {project} --rows hidden --cols lr --value val_loss\n"
             f"  expbook leaderboard{flag} --project {project} --metric val_acc --mode max "
             "--filter 'config.hidden >= 16'\n"
-            f"  python -c \"import expbook; print(expbook.open_store('{rel}').runs())\"\n"
+            f"  python -c \"import expbook; print(expbook.open_store('{plain}').runs())\"\n"
             f"Dashboard (runs, charts and the report above): "
             f"pip install 'expbook[ui]' && expbook ui --store {rel}"
         )

@@ -21,8 +21,9 @@ STORE_OPTION = click.option(
     "store",
     metavar="PATH",
     envvar="EXPBOOK_STORE",
-    help="The store: its folder, a folder holding .expbook/, or a .db file (default: "
-    "$EXPBOOK_STORE, else the nearest .expbook/ upwards).",
+    help="The store: its folder, a folder holding .expbook/, a .db file, a "
+    "postgresql://... URL or a server's http(s)://... URL (default: $EXPBOOK_STORE, else the "
+    "nearest .expbook/ upwards).",
 )
 
 
@@ -46,9 +47,11 @@ def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_backend(store: str | None, *, create: bool = False) -> Any:
-    from ..store import connect, resolve_location
+    from ..store import connect, is_url, resolve_location
 
     location = resolve_location(store)
+    if is_url(location):  # a database or a server: never looked for on the disk
+        return connect(location, create=create)
     if not create and not os.path.exists(location):
         if store is None and not os.environ.get("EXPBOOK_STORE"):
             raise ExpbookError(

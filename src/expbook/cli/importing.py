@@ -187,9 +187,11 @@ def _explain(
 
 
 def _maybe_backend(store: str | None) -> Any:
-    from ..store import connect, resolve_db_path, resolve_location
+    from ..store import connect, is_url, resolve_db_path, resolve_location
 
     location = resolve_location(store)
+    if is_url(location):  # a database: a dry run reads it and writes nothing
+        return connect(location, create=False)
     if os.path.exists(resolve_db_path(location)):  # a folder without a store gets none
         return connect(location)
     import tempfile

@@ -1,7 +1,10 @@
 """Stores: where runs, configs and points live.
 
 :func:`resolve_location` decides which store a command or a script uses;
-:func:`connect` opens it. The embedded SQLite store is the only backend today.
+:func:`connect` opens it: the embedded SQLite store (a folder or a ``.db`` file), a
+PostgreSQL store (``postgresql://...``, :mod:`expbook.store.postgres`) or a team server
+(``http(s)://...``, read through its API: :mod:`expbook.store.remote`). URLs are passed
+through unchanged, never turned into paths.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import os
 from ..errors import StoreError
 from .base import Backend, MetricSummary, PointBatch, RunRecord, Series
 from .sqlite import STORE_DIR, SQLiteStore, resolve_db_path
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+_HTTP_SCHEMES = ("http://", "https://")
 
 ENV_STORE = "EXPBOOK_STORE"
 
@@ -24,8 +30,14 @@ __all__ = [
     "SQLiteStore",
     "Series",
     "connect",
+    "is_url",
     "resolve_location",
 ]
+
+
+def is_url(location: str | os.PathLike[str] | None) -> bool:
+    """True when ``location`` names a PostgreSQL database or a server, not a path."""
+    return location is not None and str(location).startswith(_PG_SCHEMES + _HTTP_SCHEMES)
 
 
 def resolve_location(path: str | os.PathLike[str] | None = None, start: str | None = None) -> str:
@@ -33,7 +45,8 @@ def resolve_location(path: str | os.PathLike[str] | None = None, start: str | No
     ``$EXPBOOK_STORE`` names, else the nearest ``.expbook/`` folder from ``start`` (the
     working directory) upwards, else ``./.expbook`` (created on first write).
 
-    A named path follows one rule (:func:`~expbook.store.sqlite.resolve_db_path`), whoever
+    A URL (``postgresql://``, ``postgres://``, ``http://``, ``https://``) is returned as
+    it is. A named path follows one rule (:func:`~expbook.store.sqlite.resolve_db_path`), whoever
     names it (``--store``, ``init(store=)``, ``init(dir=)``, ``$EXPBOOK_STORE``). The answer
     is the store folder, or the database file when the path names a file.
     """
@@ -53,6 +66,8 @@ def resolve_location(path: str | os.PathLike[str] | None = None, start: str | No
 
 
 def _named(path: str) -> str:
+    if is_url(path):
+        return path
     p = os.path.abspath(os.path.expanduser(path))
     db = resolve_db_path(p)
     return db if db == p else os.path.dirname(db)
@@ -61,8 +76,19 @@ def _named(path: str) -> str:
 def connect(
     path: str | os.PathLike[str] | None = None, *, create: bool = True, readonly: bool = False
 ) -> SQLiteStore:
-    """Open (and with ``create``, create) the store at :func:`resolve_location` ``(path)``."""
+    """Open (and with ``create``, create) the store at :func:`resolve_location` ``(path)``:
+    a :class:`SQLiteStore`, a ``PostgresStore`` for a ``postgresql://`` URL, or a
+    ``RemoteStore`` (read-only) for an ``http(s)://`` URL."""
     location = resolve_location(path)
+    if location.startswith(_PG_SCHEMES):
+        from .postgres import PostgresStore
+
+        return PostgresStore(location, create=create, readonly=readonly)
+    if location.startswith(_HTTP_SCHEMES):
+        from .remote import RemoteStore  # type: ignore[import-not-found,unused-ignore]
+
+        token = os.environ.get("EXPBOOK_TOKEN")
+        return RemoteStore(location, token=token)  # type: ignore[no-any-return,return-value,unused-ignore]
     if os.path.exists(location) and not os.path.isdir(location) and not location.endswith(".db"):
         # a plain file given as --store: only acceptable if it is a SQLite database
         with open(location, "rb") as f:

@@ -90,10 +90,10 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 
 def edit_routes(ui: _UI, token: str) -> list[Route]:
     """The write endpoints, bound to ``ui``'s store."""
-    from ..store.sqlite import SQLiteStore
+    from ..store import connect
 
-    def writable() -> SQLiteStore:
-        return SQLiteStore(ui.location)
+    def writable() -> Any:
+        return connect(ui.db_location, create=False)
 
     def run_id(ref: str) -> str:
         try:

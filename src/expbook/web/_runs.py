@@ -82,9 +82,9 @@ class SnapshotCache:
     """
 
     def __init__(self, location: str, ttl_s: float = _SNAPSHOT_TTL_S) -> None:
-        from ..store import SQLiteStore
+        from ..store import connect
 
-        self._backend = SQLiteStore(location, readonly=True)
+        self._backend = connect(location, create=False, readonly=True)
         self._ttl = ttl_s
         self._lock = threading.Lock()  # guards the fields below
         self._build_lock = threading.Lock()  # one build at a time

@@ -38,7 +38,7 @@ from starlette.templating import Jinja2Templates
 from .._read import flatten, run_record_json
 from .._views import StoredRun
 from ..errors import AmbiguousRun, ExpbookError, RunNotFound
-from ..store import Series, SQLiteStore, resolve_location
+from ..store import Series, connect, is_url, resolve_location
 from ..store.sketch import SKETCH_WIDTH
 from ._media import media_file, run_artifacts, run_media
 from ._openapi import openapi_document
@@ -236,8 +236,9 @@ class _UI:
 
     def __init__(self, store_path: str | os.PathLike[str] | None) -> None:
         location = resolve_location(store_path)
-        self.backend = SQLiteStore(location, readonly=True)
-        self.db_location = self.backend.db_path
+        self.backend = connect(location, create=False, readonly=True)
+        # what another connection of the dashboard opens: the database file, or the URL
+        self.db_location = location if is_url(location) else self.backend.db_path
         self.location = self.backend.location
         self.snapshots = SnapshotCache(self.db_location)
         self.series_cache = SeriesCache()

@@ -1,0 +1,235 @@
+"""Leaderboard and pivot over 100,000 runs in PostgreSQL, as CLI processes, against the same
+commands on an SQLite store of the same runs (issue 14, "Scale": target < 1 s each on
+PostgreSQL).
+
+Each run has a config of 6 params, 4 metrics of 5 points each (chunks and per-(run, key)
+summaries, as a logged run has them). The runs are loaded straight into both stores' tables
+(PostgreSQL: binary COPY; SQLite: one executemany transaction), then each command runs
+``--reps`` times in a fresh process (interpreter start included)::
+
+    python bench/bench_server_scale.py                     # 100,000 runs
+    python bench/bench_server_scale.py --runs 10000 --reps 3
+    python bench/bench_server_scale.py --pg postgresql://me@host/db   # default: $EXPBOOK_TEST_PG
+
+Prints the median [min-max] wall time of each command on each store and the ratio
+PostgreSQL / SQLite from this run. The PostgreSQL schema is dropped at the end (``--keep``
+keeps it and the SQLite store). Exit status 1 when the two stores' outputs differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+SRC = Path(__file__).resolve().parent.parent / "src"  # this checkout's expbook, in children too
+sys.path.insert(0, str(SRC))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import child_env, expbook_cmd, log_progress, med, spread  # noqa: E402
+from expbook.store import SQLiteStore, connect  # noqa: E402
+from expbook.store.codec import encode  # noqa: E402
+from expbook.store.sqlite_write import _summarize  # noqa: E402
+
+KEYS = ("loss", "val_loss", "acc", "grad_norm")
+STEPS = [0, 250, 500, 750, 1000]
+TARGET_S = 1.0
+
+COMMANDS = {
+    "leaderboard": ["leaderboard", "--metric", "val_loss", "--top", "20"],
+    "pivot": ["pivot", "--rows", "lr", "--cols", "batch", "--value", "val_loss"],
+}
+
+
+def make_runs(n: int, seed: int = 14) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    runs = []
+    t0 = 1.75e9
+    for i in range(n):
+        lr = rng.choice([1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
+        config = {
+            "lr": lr,
+            "batch": rng.choice([32, 64, 128, 256]),
+            "layers": rng.randint(2, 8),
+            "width": rng.choice([128, 256, 512]),
+            "dropout": rng.choice([0.0, 0.1, 0.2]),
+            "seed": i % 10,
+        }
+        base = rng.uniform(0.5, 2.0)
+        points = {}
+        for k, key in enumerate(KEYS):
+            vals = [base * (1 + k) / (1 + j * lr * 300) + rng.random() * 0.01 for j in range(5)]
+            walls = [t0 + i + j for j in range(5)]
+            points[key] = (list(STEPS), walls, vals)
+        runs.append(
+            {
+                "id": f"r{i:07d}",
+                "name": f"run-{i}",
+                "created_at": t0 + i,
+                "config": config,
+                "points": points,
+            }
+        )
+    return runs
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"))
+
+
+def rows_of(runs: list[dict[str, Any]]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(runs rows, chunk rows, summary rows) with rid = position + 1 and kid = key index + 1."""
+    run_rows, chunk_rows, summ_rows = [], [], []
+    for rid, r in enumerate(runs, 1):
+        run_rows.append(
+            (rid, r["id"], r["name"], "scale", "finished", r["created_at"], r["created_at"],
+             r["created_at"] + 60, None, None, None, 0, None, None, None, "[]",
+             _dumps(r["config"]), "{}", "{}", '{"kind":"logged"}')
+        )  # fmt: skip
+        for kid, key in enumerate(KEYS, 1):
+            s, w, v = r["points"][key]
+            chunk_rows.append((rid, kid, 0, len(s), s[0], s[-1], encode(s, w, v)))
+            summ_rows.append((rid, kid, *_summarize(s, w, v)))
+    return run_rows, chunk_rows, summ_rows
+
+
+RUN_COLS = (
+    "rid, id, name, project, status, created_at, updated_at, finished_at, heartbeat_at, host, "
+    "pid, exit_code, grp, notes, parent, tags, config, summary, meta, source"
+)
+RUN_TYPES = ["int4", "text", "text", "text", "text", "float8", "float8", "float8", "float8",
+             "text", "int8", "int8", "text", "text", "text", "text", "text", "text", "text",
+             "text"]  # fmt: skip
+SUMM_TYPES = ["int4", "int4", "int8", "int8", "int8", "float8", "float8", "int8", "float8",
+              "float8", "float8", "int8", "float8", "int8"]  # fmt: skip
+
+
+def load_postgres(url: str, rows: tuple[list[tuple], list[tuple], list[tuple]]) -> float:
+    run_rows, chunk_rows, summ_rows = rows
+    store = connect(url)  # creates the schema and its tables
+    raw = store._conn.raw
+    t0 = time.perf_counter()
+    with raw.transaction(), raw.cursor() as cur:
+        cur.executemany("INSERT INTO keys (kid, name) VALUES (%s, %s)", list(enumerate(KEYS, 1)))
+        for table, cols, types, data in (
+            ("runs", RUN_COLS, RUN_TYPES, run_rows),
+            ("chunks", "rid, kid, seq, n, step_min, step_max, data",
+             ["int4", "int4", "int4", "int4", "int8", "int8", "bytea"], chunk_rows),
+            ("metric_summary", "rid, kid, count, nan_count, first_step, first_value, "
+             "first_wall, last_step, last_value, last_wall, min_value, min_step, max_value, "
+             "max_step", SUMM_TYPES, summ_rows),
+        ):  # fmt: skip
+            with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.set_types(types)
+                for row in data:
+                    cp.write_row(row)
+        for table, col in (("runs", "rid"), ("keys", "kid")):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'), "
+                f"(SELECT max({col}) FROM {table}))"
+            )
+    raw.execute("ANALYZE")
+    took = time.perf_counter() - t0
+    store.close()
+    return took
+
+
+def load_sqlite(path: Path, rows: tuple[list[tuple], list[tuple], list[tuple]]) -> float:
+    run_rows, chunk_rows, summ_rows = rows
+    SQLiteStore(path).close()  # creates the database and its tables
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(path / "expbook.db", isolation_level=None)
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO keys (kid, name) VALUES (?, ?)", list(enumerate(KEYS, 1)))
+    conn.executemany(f"INSERT INTO runs ({RUN_COLS}) VALUES ({','.join('?' * 20)})", run_rows)
+    conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)", chunk_rows)
+    conn.executemany(f"INSERT INTO metric_summary VALUES ({','.join('?' * 14)})", summ_rows)
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+    return time.perf_counter() - t0
+
+
+def timed(args: list[str], store: str) -> tuple[float, str]:
+    cmd = [*expbook_cmd(), *args, "--store", store, "--format", "json"]
+    t0 = time.perf_counter()
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr[-2000:]}")
+    return wall, p.stdout
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--pg", default=os.environ.get("EXPBOOK_TEST_PG")
+                    or "postgresql://postgres@127.0.0.1:5432/test")  # fmt: skip
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    schema = f"bench_scale_{uuid.uuid4().hex[:8]}"
+    url = f"{args.pg}{'&' if '?' in args.pg else '?'}schema={schema}"
+    tmp = Path(tempfile.mkdtemp(prefix="expbook-bench-scale-"))
+    lite = tmp / "store"
+    ok = True
+    try:
+        log_progress(f"making {args.runs:,} runs")
+        rows = rows_of(make_runs(args.runs))
+        log_progress("loading PostgreSQL (binary COPY)")
+        pg_load = load_postgres(url, rows)
+        log_progress("loading SQLite")
+        lite_load = load_sqlite(lite, rows)
+        del rows
+        print(f"runs: {args.runs:,} (6 params, {len(KEYS)} metrics x {len(STEPS)} points each)")
+        print(f"load: PostgreSQL {pg_load:.2f} s (COPY), SQLite {lite_load:.2f} s (executemany)")
+        print()
+        print("| command | PostgreSQL, s | SQLite, s | PostgreSQL / SQLite | target |")
+        print("|---|---|---|---|---|")
+        for name, cmd in COMMANDS.items():
+            pg_t, lite_t = [], []
+            for rep in range(args.reps):
+                log_progress(f"{name} rep {rep + 1}/{args.reps}")
+                w, out_pg = timed(cmd, url)
+                pg_t.append(w)
+                w, out_lite = timed(cmd, str(lite))
+                lite_t.append(w)
+                if out_pg != out_lite:
+                    ok = False
+                    print(f"{name}: the outputs differ", file=sys.stderr)
+            met = "met" if med(pg_t) < TARGET_S else "NOT met"
+            print(
+                f"| `expbook {' '.join(cmd)}` | {spread(pg_t)} | {spread(lite_t)} | "
+                f"{med(pg_t) / med(lite_t):.2f}x | < {TARGET_S:g} s: {met} |"
+            )
+        print()
+        print("same output on both stores" if ok else "OUTPUTS DIFFER")
+    finally:
+        if args.keep:
+            print(f"kept: {url} and {lite}")
+        else:
+            import psycopg
+            from psycopg import sql
+
+            with psycopg.connect(args.pg, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)))  # fmt: skip
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
