@@ -204,9 +204,20 @@ class Scheduler:
                     if not _pid_alive(pid):
                         break
                     time.sleep(0.05)
-        self._close_run(t.get("run_id"), "crashed", None)
-        t.update(status="pending", pid=None, error="interrupted: its sweep process ended")
         self.dirty.add(t["idx"])
+        run_id = t.get("run_id")
+        if run_id and self._run_status(run_id) == "finished":
+            # it ended well after its scheduler died: kept, as any finished trial
+            t.update(status="finished", finished_at=time.time(), value=self._value(run_id))
+            return
+        self._close_run(run_id, "crashed", None)
+        t.update(status="pending", pid=None, error="interrupted: its sweep process ended")
+
+    def _run_status(self, run_id: str) -> str | None:
+        try:
+            return str(self.backend.get_run(run_id).status)
+        except ExpbookError:
+            return None
 
     def _add(self, idx: int, params: dict[str, Any]) -> dict[str, Any]:
         t = {

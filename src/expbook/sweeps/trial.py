@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +35,8 @@ ENV_PARAMS = "EXPBOOK_SWEEP_PARAMS"
 ENV_CAPTURED = "EXPBOOK_SWEEP_CAPTURED"  # "1": the process's output is kept by the sweep
 STOP_SIGNAL = signal.SIGUSR1  # asks a function trial's worker to look for a stop request
 GRACE_S = 5.0  # a command asked to stop is killed after this long
+# a command with shell syntax keeps its shell; any other is run with `exec`
+_SHELL_SYNTAX = re.compile(r"[;&|<>`\n(){}]|\$\(|^\s*(exec|cd|export)\b")
 
 
 class TrialStopped(BaseException):
@@ -96,10 +99,14 @@ def _child_setup() -> None:
 def start_command(job: Mapping[str, Any]) -> subprocess.Popen[bytes]:
     """Start a command trial (not waiting for it)."""
     env = {**os.environ, **trial_env(job), ENV_CAPTURED: "1"}
+    command = job["command"]
+    if not _SHELL_SYNTAX.search(command):
+        command = "exec " + command  # one program: the shell makes way for it (and the
+        # parent-death signal, which a fork would drop, stays with it)
     out = open(output_path(job), "ab")  # noqa: SIM115 - the child holds it; closed below
     try:
         return subprocess.Popen(
-            job["command"],
+            command,
             shell=True,
             cwd=job.get("cwd") or None,
             env=env,
