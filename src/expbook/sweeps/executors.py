@@ -146,6 +146,7 @@ class RayExecutor:
                 "executor: ray needs Ray: pip install 'expbook[sweeps]' (or ray)"
             ) from None
         self.ray = ray
+        _reachable(address)
         path = os.pathsep.join(p for p in [cwd, *sys.path] if p and os.path.isdir(p))
         env = {"PYTHONPATH": path}
         try:
@@ -215,6 +216,24 @@ class RayExecutor:
             self.ray.shutdown()
         except Exception:
             pass
+
+
+def _reachable(address: str | None, timeout: float = 5.0) -> None:
+    """A ``HOST:PORT`` address that nothing answers on is one line now, not Ray's long wait."""
+    import socket
+
+    if not address or address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise ExpbookError(f"--ray-address: expected HOST:PORT, auto or ray://..., not {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout).close()
+    except OSError as e:
+        raise ExpbookError(
+            f"cannot connect to Ray at {address}: {e.strerror or e} (is `ray start --head` "
+            "running there?)"
+        ) from None
 
 
 def _ray_trial(job: dict[str, Any]) -> dict[str, Any]:
