@@ -90,8 +90,10 @@ def main() -> None:
     print(f"trials {args.trials}, workers {args.workers}, repetitions {args.repeat}")
     print(f"floor (bare ProcessPoolExecutor): {f:.3f} s  ({f / args.trials * 1000:.2f} ms/trial)")
     print(f"expbook sweep (local pool):       {s:.3f} s  ({s / args.trials * 1000:.2f} ms/trial)")
-    print(f"overhead per trial: {per:.2f} ms (target < {TARGET_MS:g} ms): "
-          f"{'ok' if per < TARGET_MS else 'OVER'}; ratio sweep/floor {s / f:.1f}x")
+    print(
+        f"overhead per trial: {per:.2f} ms (target < {TARGET_MS:g} ms): "
+        f"{'ok' if per < TARGET_MS else 'OVER'}; ratio sweep/floor {s / f:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -50,14 +50,17 @@ def _points(store: str, run_id: str) -> int:
 
 def test_pruning_stops_function_trials(tmp_path: Path) -> None:
     write_project(tmp_path)
-    store, trials = _run(tmp_path, {
-        "name": "prune-fn",
-        "function": "sweepfns:slow",
-        "params": {"level": [0.0, 5.0], "rep": [0, 1, 2]},
-        "metric": {"name": "val_loss", "goal": "min"},
-        "prune": {"after_step": 5, "rule": "median", "startup_trials": 2},
-        "workers": 1,
-    })
+    store, trials = _run(
+        tmp_path,
+        {
+            "name": "prune-fn",
+            "function": "sweepfns:slow",
+            "params": {"level": [0.0, 5.0], "rep": [0, 1, 2]},
+            "metric": {"name": "val_loss", "goal": "min"},
+            "prune": {"after_step": 5, "rule": "median", "startup_trials": 2},
+            "workers": 1,
+        },
+    )
     by = {(t["params"]["level"], t["params"]["rep"]): t for t in trials}
     for rep in range(3):
         assert by[(0.0, rep)]["status"] == "finished"
@@ -72,14 +75,17 @@ def test_pruning_stops_function_trials(tmp_path: Path) -> None:
 
 def test_pruning_terminates_command_trials(tmp_path: Path) -> None:
     (tmp_path / "slow.py").write_text(SLOW)
-    store, trials = _run(tmp_path, {
-        "name": "prune-cmd",
-        "command": "python slow.py {level}",
-        "params": {"level": [0.0, 5.0], "rep": [0, 1]},
-        "metric": {"name": "val_loss", "goal": "min"},
-        "prune": {"after_step": 5, "startup_trials": 2},
-        "workers": 1,
-    })
+    store, trials = _run(
+        tmp_path,
+        {
+            "name": "prune-cmd",
+            "command": "python slow.py {level}",
+            "params": {"level": [0.0, 5.0], "rep": [0, 1]},
+            "metric": {"name": "val_loss", "goal": "min"},
+            "prune": {"after_step": 5, "startup_trials": 2},
+            "workers": 1,
+        },
+    )
     by = {(t["params"]["level"], t["params"]["rep"]): t for t in trials}
     assert [by[(0.0, r)]["status"] for r in (0, 1)] == ["finished", "finished"]
     for r in (0, 1):
@@ -90,23 +96,26 @@ def test_pruning_terminates_command_trials(tmp_path: Path) -> None:
 
 def test_optuna_sweep_with_a_named_sampler_and_its_report(tmp_path: Path) -> None:
     write_project(tmp_path)
-    store, trials = _run(tmp_path, {
-        "name": "opt",
-        "function": "sweepfns:gnn",
-        "method": "optuna",
-        "sampler": "RandomSampler",
-        "trials": 8,
-        "seed": 3,
-        "params": {
-            "pool": ["mean", "sum"],
-            "feature": ["onehot", "deg_lap_pe"],
-            "framework": ["torch", "jax"],
-            "seed": {"int_uniform": [0, 2]},
+    store, trials = _run(
+        tmp_path,
+        {
+            "name": "opt",
+            "function": "sweepfns:gnn",
+            "method": "optuna",
+            "sampler": "RandomSampler",
+            "trials": 8,
+            "seed": 3,
+            "params": {
+                "pool": ["mean", "sum"],
+                "feature": ["onehot", "deg_lap_pe"],
+                "framework": ["torch", "jax"],
+                "seed": {"int_uniform": [0, 2]},
+            },
+            "metric": {"name": "val_loss", "goal": "min"},
+            "workers": 2,
+            "report": "opt.md",
         },
-        "metric": {"name": "val_loss", "goal": "min"},
-        "workers": 2,
-        "report": "opt.md",
-    })
+    )
     assert len(trials) == 8 and all(t["status"] == "finished" for t in trials)
     assert all(t["params"]["seed"] in (0, 1, 2) for t in trials)
     b = connect(store)

@@ -35,9 +35,18 @@ def ray_head(tmp_path: Path):
     e = env(tmp_path, RAY_USAGE_STATS_ENABLED="0")
     cmd = [
         str(RAY) if RAY.exists() else "ray",
-        "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-        "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats",
-        "--temp-dir", temp,
+        "start",
+        "--head",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num-cpus",
+        "2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        "--temp-dir",
+        temp,
     ]
     try:
         started = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=120)
@@ -61,8 +70,9 @@ def test_grid_on_a_local_ray_head(tmp_path: Path, ray_head: str) -> None:
     }
     (tmp_path / "ray.yaml").write_text(yaml.safe_dump(spec))
     store = str(tmp_path / "store")
-    res = expbook(tmp_path, "sweep", "ray.yaml", "--store", store, "--ray-address", ray_head,
-                  timeout=300)
+    res = expbook(
+        tmp_path, "sweep", "ray.yaml", "--store", store, "--ray-address", ray_head, timeout=300
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "sweep gnn-ray finished: 24 trials (24 finished)" in res.stdout
     b = connect(store)
@@ -78,11 +88,23 @@ def test_grid_on_a_local_ray_head(tmp_path: Path, ray_head: str) -> None:
 
 def test_unreachable_ray_address_is_one_line(tmp_path: Path) -> None:
     write_project(tmp_path)
-    spec = {"name": "r", "function": "sweepfns:gnn", "params": {"pool": ["mean"]},
-            "executor": "ray"}
+    spec = {
+        "name": "r",
+        "function": "sweepfns:gnn",
+        "params": {"pool": ["mean"]},
+        "executor": "ray",
+    }
     (tmp_path / "r.yaml").write_text(yaml.safe_dump(spec))
-    res = expbook(tmp_path, "sweep", "r.yaml", "--store", str(tmp_path / "st"),
-                  "--ray-address", f"127.0.0.1:{_free_port()}", timeout=60)
+    res = expbook(
+        tmp_path,
+        "sweep",
+        "r.yaml",
+        "--store",
+        str(tmp_path / "st"),
+        "--ray-address",
+        f"127.0.0.1:{_free_port()}",
+        timeout=60,
+    )
     assert res.returncode == 1
     assert res.stderr.startswith("expbook: error: cannot connect to Ray at 127.0.0.1:")
     assert len(res.stderr.strip().splitlines()) == 1

@@ -68,8 +68,9 @@ def test_killed_sweep_resumes_with_one_finished_run_per_point(tmp_path: Path) ->
     assert 6 <= len(done_before) < 24, "the kill must land mid-way"
     assert any(t["status"] == "running" for t in before.values())
 
-    status = json.loads(expbook(tmp_path, "sweep", "status", "--store", store,
-                                "--format", "json").stdout)
+    status = json.loads(
+        expbook(tmp_path, "sweep", "status", "--store", store, "--format", "json").stdout
+    )
     assert status["rows"][0]["status"] == "crashed"  # the owner is gone
 
     res = expbook(tmp_path, "sweep", "sweep.yaml", "--store", store, timeout=240)
@@ -84,9 +85,7 @@ def test_killed_sweep_resumes_with_one_finished_run_per_point(tmp_path: Path) ->
         assert trials[i]["run_id"] == before[i]["run_id"] and trials[i]["attempts"] == 1
     runs = [r for r in b.list_runs() if "sweep:gnn-ablation" in r.tags]
     finished = [b.get_run(r.id) for r in runs if r.status == "finished"]
-    points = {
-        tuple(r.config[k] for k in GRID): r for r in finished
-    }
+    points = {tuple(r.config[k] for k in GRID): r for r in finished}
     assert len(finished) == 24 and len(points) == 24
     assert set(points) == set(itertools.product(*GRID.values()))
     # the attempts that were running when the sweep died are crashed runs, not running ones
@@ -130,13 +129,16 @@ def test_stop_ends_the_running_trials_and_resume_finishes(tmp_path: Path) -> Non
     store = str(tmp_path / "store")
     proc = start(tmp_path, "sweep", "s.yaml", "--store", store)
     try:
+
         def both_running() -> bool:
             b = connect(store)
             try:
                 ts = b.sweep_trials("stopme")
                 return len(ts) == 2 and all(
-                    t["status"] == "running" and t["run_id"]
-                    and b.get_run(t["run_id"]).meta.get("python") for t in ts
+                    t["status"] == "running"
+                    and t["run_id"]
+                    and b.get_run(t["run_id"]).meta.get("python")
+                    for t in ts
                 )
             finally:
                 b.close()

@@ -33,7 +33,7 @@ def test_timeout_and_devices(tmp_path: Path) -> None:
     write_project(tmp_path)
     spec = {
         "name": "t",
-        "command": "python -c 'import os, time; print(os.environ[\"CUDA_VISIBLE_DEVICES\"]); "
+        "command": 'python -c \'import os, time; print(os.environ["CUDA_VISIBLE_DEVICES"]); '
         "time.sleep({nap})'",
         "params": {"nap": [0, 30]},
         "timeout": 3,
@@ -43,8 +43,9 @@ def test_timeout_and_devices(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(spec))
     res = expbook(tmp_path, "sweep", "t.yaml", "--store", "st")
     assert res.returncode == 1
-    got = json.loads(expbook(tmp_path, "sweep", "status", "t", "--store", "st",
-                             "--format", "json").stdout)
+    got = json.loads(
+        expbook(tmp_path, "sweep", "status", "t", "--store", "st", "--format", "json").stdout
+    )
     by = {r["nap"]: r for r in got["rows"]}
     assert by[0]["status"] == "finished" and by[30]["status"] == "timeout"
     assert by[30]["error"] == "timed out after 3 s" and by[30]["seconds"] < 20
@@ -61,8 +62,12 @@ def test_report_starter_for_a_sweep(tmp_path: Path) -> None:
     spec = {
         "name": "g",
         "function": "sweepfns:gnn",
-        "params": {"pool": ["mean", "sum"], "feature": ["onehot"], "framework": ["torch", "jax"],
-                   "seed": [0, 1]},
+        "params": {
+            "pool": ["mean", "sum"],
+            "feature": ["onehot"],
+            "framework": ["torch", "jax"],
+            "seed": [0, 1],
+        },
         "metric": "val_loss",
         "workers": 2,
     }

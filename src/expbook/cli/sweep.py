@@ -37,10 +37,27 @@ def sweep_cmd() -> None:
 
 @sweep_cmd.command("run", context_settings=CONTEXT)
 @click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(dir_okay=False))
-@click.option("--workers", "-w", type=click.IntRange(min=1), help="Trials at once (default: the spec's workers, else 1).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), help="Where trials run (default: the spec's, else local).")
-@click.option("--ray-address", metavar="ADDRESS", help="The Ray cluster: auto, HOST:PORT or ray://HOST:PORT.")
-@click.option("--report-every", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds between renderings of the report while trials finish.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    help="Trials at once (default: the spec's workers, else 1).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    help="Where trials run (default: the spec's, else local).",
+)
+@click.option(
+    "--ray-address", metavar="ADDRESS", help="The Ray cluster: auto, HOST:PORT or ray://HOST:PORT."
+)
+@click.option(
+    "--report-every",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between renderings of the report while trials finish.",
+)
 @store_options
 def run_cmd(
     store: str | None,
@@ -108,8 +125,16 @@ def _trials_table(backend: Any, name: str) -> Any:
             end = t["finished_at"] if t["status"] != "running" else time.time()
             dur = round((end or time.time()) - t["started_at"], 3)
         rows.append(
-            [t["idx"], t["status"], t["attempts"], *(t["params"].get(p) for p in params),
-             t["value"], dur, t["run_id"], t["error"]]
+            [
+                t["idx"],
+                t["status"],
+                t["attempts"],
+                *(t["params"].get(p) for p in params),
+                t["value"],
+                dur,
+                t["run_id"],
+                t["error"],
+            ]
         )
     row = backend.sweep_get(name)
     table = Table(
@@ -117,8 +142,13 @@ def _trials_table(backend: Any, name: str) -> Any:
         rows,
         kind="sweep",
         title=f"sweep {name}: {row['status'] if row else '?'}",
-        meta={"name": name, "status": row["status"] if row else None, "metric": spec.metric,
-              "goal": spec.goal},
+        meta={
+            "name": name,
+            "status": row["status"] if row else None,
+            "metric": spec.metric,
+            "goal": spec.goal,
+            "info": row["info"] if row else {},
+        },
     )
     counts: dict[str, int] = {}
     for t in trials:
@@ -151,7 +181,9 @@ def status_cmd(store: str | None, fmt: str, name: str | None) -> None:
             if state == "running" and not owner_alive(s):
                 state = "crashed"
             rows.append([s["name"], state, len(trials), done, s["pid"], s["host"]])
-        emit_table(fmt, Table(["sweep", "status", "trials", "done", "pid", "host"], rows, kind="sweeps"))
+        emit_table(
+            fmt, Table(["sweep", "status", "trials", "done", "pid", "host"], rows, kind="sweeps")
+        )
         return
     emit_table(fmt, _trials_table(backend, name))
 

@@ -29,7 +29,9 @@ TRIAL_FIELDS = (
     "error",
     "stop",
 )
-_SWEEP_COLS = "name, spec, status, owner, pid, host, heartbeat_at, created_at, updated_at, stop, info"
+_SWEEP_COLS = (
+    "name, spec, status, owner, pid, host, heartbeat_at, created_at, updated_at, stop, info"
+)
 _JSON = {"spec", "info", "params"}
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import os
 import signal
 import subprocess
@@ -82,8 +83,11 @@ class LocalExecutor:
             return fut.result()
         if isinstance(exc, cf.process.BrokenProcessPool):
             self._pool = None  # a worker died (killed, out of memory): a new pool next time
-            return {"status": stop or "crashed", "exit_code": None,
-                    "error": "the worker process died"}
+            return {
+                "status": stop or "crashed",
+                "exit_code": None,
+                "error": "the worker process died",
+            }
         return {"status": "failed", "exit_code": 1, "error": f"{type(exc).__name__}: {exc}"}
 
     def _poll_procs(self) -> list[tuple[int, dict[str, Any]]]:
@@ -143,9 +147,9 @@ class RayExecutor:
             import ray
         except ImportError:
             raise ExpbookError(
-                "executor: ray needs Ray: pip install 'expbook[sweeps]' (or ray)"
+                "executor: ray needs Ray: pip install 'expbook[ray]'"
             ) from None
-        self.ray = ray
+        self.ray: Any = ray
         _reachable(address)
         path = os.pathsep.join(p for p in [cwd, *sys.path] if p and os.path.isdir(p))
         env = {"PYTHONPATH": path}
@@ -154,14 +158,15 @@ class RayExecutor:
                 address=address or "auto",
                 ignore_reinit_error=True,
                 log_to_driver=False,
-                logging_level="ERROR",
+                logging_level=logging.ERROR,
                 runtime_env={"env_vars": env},
             )
         except Exception as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ExpbookError(f"cannot connect to Ray at {address or 'auto'}: {msg}") from None
-        opts = {"num_cpus": resources.get("num_cpus", 1), "num_gpus": resources.get("num_gpus", 0)}
-        self._task = ray.remote(**opts)(_ray_trial)
+        self._task = self.ray.remote(
+            num_cpus=resources.get("num_cpus", 1), num_gpus=resources.get("num_gpus", 0)
+        )(_ray_trial)
         self._refs: dict[Any, dict[str, Any]] = {}
         self._stops: dict[int, str] = {}
 
@@ -247,8 +252,9 @@ def _ray_trial(job: dict[str, Any]) -> dict[str, Any]:
     return T.run_function(job)
 
 
-def make_executor(kind: str, workers: int, address: str | None, resources: Mapping[str, float],
-                  cwd: str) -> LocalExecutor | RayExecutor:
+def make_executor(
+    kind: str, workers: int, address: str | None, resources: Mapping[str, float], cwd: str
+) -> LocalExecutor | RayExecutor:
     if kind == "ray":
         return RayExecutor(address, resources, cwd)
     return LocalExecutor(workers)

@@ -93,9 +93,7 @@ def _pruner(spec: SweepSpec) -> Any:
     if prune["rule"] == "median":
         return pr.MedianPruner(n_startup_trials=start, n_warmup_steps=warm)
     if prune["rule"] == "percentile":
-        return pr.PercentilePruner(
-            prune["percentile"], n_startup_trials=start, n_warmup_steps=warm
-        )
+        return pr.PercentilePruner(prune["percentile"], n_startup_trials=start, n_warmup_steps=warm)
     if prune["rule"] == "hyperband":
         return pr.HyperbandPruner(min_resource=max(1, warm))
     return pr.SuccessiveHalvingPruner(min_resource=max(1, warm))
@@ -106,7 +104,12 @@ class Study:
     pruner for every method. Trials are keyed by the sweep's trial index."""
 
     def __init__(self, spec: SweepSpec) -> None:
-        import optuna
+        try:
+            import optuna
+        except ImportError:
+            raise SpecError(
+                "method optuna and prune need Optuna: pip install 'expbook[sweep]'"
+            ) from None
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.spec = spec
@@ -120,8 +123,13 @@ class Study:
         self.live: dict[int, Any] = {}  # trial index -> optuna trial
         self.reported: dict[int, int] = {}  # trial index -> last step reported
 
-    def restore(self, params: dict[str, Any], value: float | None, state: str,
-                intermediate: dict[int, float]) -> None:
+    def restore(
+        self,
+        params: dict[str, Any],
+        value: float | None,
+        state: str,
+        intermediate: dict[int, float],
+    ) -> None:
         """Add a trial that ran before this process (a resumed sweep)."""
         ts = self.optuna.trial.TrialState
         st = {"finished": ts.COMPLETE, "pruned": ts.PRUNED}.get(state, ts.FAIL)

@@ -23,8 +23,13 @@ from typing import Any
 
 from ..errors import ExpbookError
 
-__all__ = ["render_importance", "render_parallel", "sweep_filter", "sweep_starter",
-           "write_sweep_report"]
+__all__ = [
+    "render_importance",
+    "render_parallel",
+    "sweep_filter",
+    "sweep_starter",
+    "write_sweep_report",
+]
 
 
 def sweep_filter(name: str, finished: bool = True) -> str:
@@ -60,8 +65,9 @@ def sweep_starter(backend: Any, name: str, runs: Sequence[Any] | None = None) ->
         from .._views import load_runs
         from ..analysis import select_runs
 
-        mine = select_runs(runs if runs is not None else load_runs(backend, None),
-                           filter=sweep_filter(name))
+        mine = select_runs(
+            runs if runs is not None else load_runs(backend, None), filter=sweep_filter(name)
+        )
         if not mine:
             raise ExpbookError(
                 f"sweep {name}: no metric in its spec and no finished run to guess one from"
@@ -151,7 +157,9 @@ def _metric_values(runs: Sequence[Any], metric: str, mode: str) -> list[float | 
     out: list[float | None] = []
     for r in runs:
         m = r.metrics.get(metric)
-        v: Any = (m.min_value if mode == "min" else m.max_value) if m is not None and m.count else None
+        v: Any = (
+            (m.min_value if mode == "min" else m.max_value) if m is not None and m.count else None
+        )
         if v is None:
             v = r.summary.get(metric)
         ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -179,9 +187,11 @@ def _varying(runs: Sequence[Any], params: list[str]) -> list[str]:
     out = []
     for k in keys:
         vals = {repr(c.get(k)) for c in configs}
-        if 2 <= len(vals) and not (len(runs) > 2 and len(vals) == len(runs) and all(
-            isinstance(c.get(k), str) for c in configs
-        )):
+        if len(vals) >= 2 and not (
+            len(runs) > 2
+            and len(vals) == len(runs)
+            and all(isinstance(c.get(k), str) for c in configs)
+        ):
             out.append(k)
     return out
 
@@ -217,7 +227,7 @@ def render_parallel(block: Any, runs: Sequence[Any], ctx: Any, bid: str) -> str:
     if not params:
         raise BlockError("parallel: no param varies over the selected runs")
     runs = [runs[i] for i in keep]
-    ys = [values[i] for i in keep]
+    ys = [v for v in (values[i] for i in keep) if v is not None]
     cols = _columns(runs, params)
     axes: list[tuple[str, list[float], list[str] | None]] = []
     rows = []
@@ -249,9 +259,14 @@ def render_parallel(block: Any, runs: Sequence[Any], ctx: Any, bid: str) -> str:
         order = sorted(range(len(ys)), key=lambda i: ys[i] if mode == "max" else -ys[i])
         xs = list(range(len(axes)))
         for i in order:  # the best drawn last, on top
-            ax.plot(xs, [a[1][i] for a in axes], color=cmap((ys[i] - lo) / span), alpha=0.8,
-                    linewidth=1.2)
-        for x, (label, _, cats) in enumerate(axes):
+            ax.plot(
+                xs,
+                [a[1][i] for a in axes],
+                color=cmap((ys[i] - lo) / span),
+                alpha=0.8,
+                linewidth=1.2,
+            )
+        for x, (_, _, cats) in enumerate(axes):
             ax.axvline(x, color="black", linewidth=0.8)
             if cats:
                 n = max(1, len(cats) - 1)
@@ -298,15 +313,18 @@ def render_importance(block: Any, runs: Sequence[Any], ctx: Any, bid: str) -> st
     values = _metric_values(runs, metric, mode)
     keep = [i for i, v in enumerate(values) if v is not None]
     if not keep or not params:
-        raise BlockError(f"importance: no selected run has a value of {metric!r} and a param that varies")
+        raise BlockError(
+            f"importance: no selected run has a value of {metric!r} and a param that varies"
+        )
     runs = [runs[i] for i in keep]
-    ys = [values[i] for i in keep]
+    ys = [v for v in (values[i] for i in keep) if v is not None]
     cols = _columns(runs, params)
     if method == "optuna":
         imp = _optuna_importance(cols, ys, mode)
         rows = [[p, round(v, 4)] for p, v in imp]
-        note = (f"Optuna's parameter importances (fANOVA) over {len(ys)} runs; they sum to 1.")
+        note = f"Optuna's parameter importances (fANOVA) over {len(ys)} runs; they sum to 1."
         return Table(["param", "importance"], rows, kind="importance").to_markdown() + f"\n\n{note}"
+    importance: Any
     try:
         from ..web._sweep import importance  # the dashboard's (a model with scikit-learn)
     except ImportError:  # the dashboard's extra is not installed
@@ -315,21 +333,39 @@ def render_importance(block: Any, runs: Sequence[Any], ctx: Any, bid: str) -> st
     entries = []
     for p, vs, numeric in cols:
         if numeric:
-            entries.append({"key": p, "kind": "numeric",
-                            "values": [float(v) if v is not None else None for v in vs]})
+            entries.append(
+                {
+                    "key": p,
+                    "kind": "numeric",
+                    "values": [float(v) if v is not None else None for v in vs],
+                }
+            )
         else:
             labels = [_lab(v) if v is not None else None for v in vs]
-            entries.append({"key": p, "kind": "categorical", "values": labels,
-                            "categories": sorted({x for x in labels if x is not None})})
+            entries.append(
+                {
+                    "key": p,
+                    "kind": "categorical",
+                    "values": labels,
+                    "categories": sorted({x for x in labels if x is not None}),
+                }
+            )
     got = importance(entries, list(ys))
     rows = []
     for r in got["params"]:
         c = r.get("correlation")
-        rows.append([r["key"], r["measure"], None if c is None else round(c, 4),
-                     None if r.get("importance") is None else round(r["importance"], 4)])
+        rows.append(
+            [
+                r["key"],
+                r["measure"],
+                None if c is None else round(c, 4),
+                None if r.get("importance") is None else round(r["importance"], 4),
+            ]
+        )
     return (
-        Table(["param", "measure", "correlation", "importance"], rows, kind="importance")
-        .to_markdown()
+        Table(
+            ["param", "measure", "correlation", "importance"], rows, kind="importance"
+        ).to_markdown()
         + f"\n\n{got['method']} over {len(ys)} runs."
     )
 

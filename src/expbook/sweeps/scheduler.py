@@ -72,7 +72,8 @@ def stop_sweep(backend: Any, name: str) -> str:
     if not owner_alive(row):
         if row["status"] == "running":
             backend.sweep_update(name, status="stopped")
-        return f"sweep {name} is not running ({row['status'] if row['status'] != 'running' else 'its process is gone'})"
+        why = "its process is gone" if row["status"] == "running" else row["status"]
+        return f"sweep {name} is not running ({why})"
     backend.sweep_update(name, stop=1)
     return (
         f"sweep {name}: stop requested (pid {row['pid']} on {row['host']} stops its running "
@@ -99,7 +100,9 @@ class Scheduler:
     ) -> None:
         self.spec = spec
         self.backend = backend
-        self.location = backend.db_path if not backend.db_path.endswith("expbook.db") else backend.location
+        self.location = (
+            backend.db_path if not backend.db_path.endswith("expbook.db") else backend.location
+        )
         self.workers = workers or spec.workers
         self.executor_kind = executor or spec.executor
         self.ray_address = ray_address or spec.ray_address
@@ -241,7 +244,9 @@ class Scheduler:
 
     def flush(self) -> None:
         if self.dirty:
-            self.backend.sweep_put_trials(self.spec.name, [self.trials[i] for i in sorted(self.dirty)])
+            self.backend.sweep_put_trials(
+                self.spec.name, [self.trials[i] for i in sorted(self.dirty)]
+            )
             self.dirty.clear()
 
     def _todo(self) -> list[dict[str, Any]]:
@@ -250,10 +255,7 @@ class Scheduler:
             t
             for t in sorted(self.trials.values(), key=lambda t: t["idx"])
             if t["idx"] not in self.running
-            and (
-                t["status"] in REQUEUE
-                or (t["status"] in RETRYABLE and t["failures"] <= retries)
-            )
+            and (t["status"] in REQUEUE or (t["status"] in RETRYABLE and t["failures"] <= retries))
         ]
 
     def _next(self, todo: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -384,9 +386,7 @@ class Scheduler:
         shown = f" {self.spec.metric}={value:.6g}" if value is not None else ""
         more = f": {error}" if error and status not in DONE else ""
         done = sum(x["status"] in DONE for x in self.trials.values())
-        self.echo(
-            f"[{done}/{self._total()}] trial {idx} {status}{shown} ({took:.1f} s){more}"
-        )
+        self.echo(f"[{done}/{self._total()}] trial {idx} {status}{shown} ({took:.1f} s){more}")
         self.report_due = True
 
     def _total(self) -> int:
@@ -420,9 +420,12 @@ class Scheduler:
                 ).get(self.spec.metric)
             except ExpbookError:
                 continue
-            if got is not None and len(got.steps):
-                if self.study.report(idx, list(got.steps), list(got.values)):
-                    self._request_stop(idx, "pruned", executor)
+            if (
+                got is not None
+                and len(got.steps)
+                and self.study.report(idx, list(got.steps), list(got.values))
+            ):
+                self._request_stop(idx, "pruned", executor)
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -433,7 +436,10 @@ class Scheduler:
             self.load()
             self._write_report(first=True)
             executor = make_executor(
-                self.executor_kind, self.workers, self.ray_address, self.spec.resources,
+                self.executor_kind,
+                self.workers,
+                self.ray_address,
+                self.spec.resources,
                 self.spec.cwd,
             )
         except BaseException:
@@ -520,14 +526,20 @@ class Scheduler:
         info: dict[str, Any] = {"trials": len(self.trials), "counts": counts}
         best = self._best()
         if best is not None:
-            info["best"] = {"trial": best["idx"], "run": best["run_id"], "value": best["value"],
-                            "params": best["params"]}
+            info["best"] = {
+                "trial": best["idx"],
+                "run": best["run_id"],
+                "value": best["value"],
+                "params": best["params"],
+            }
         if self.spec.method == "optuna" and self.study is not None:
             info["importances"] = self.study.importances()
         return info
 
     def _best(self) -> dict[str, Any] | None:
-        have = [t for t in self.trials.values() if t["status"] == "finished" and t["value"] is not None]
+        have = [
+            t for t in self.trials.values() if t["status"] == "finished" and t["value"] is not None
+        ]
         if not have:
             return None
         sign = 1 if self.spec.goal == "min" else -1
@@ -543,9 +555,7 @@ class Scheduler:
         self.report_due = False
         try:
             if self.spec.method == "optuna" and self.study is not None and not first:
-                self.backend.sweep_update(
-                    self.spec.name, owner=self.token, info=self._info()
-                )
+                self.backend.sweep_update(self.spec.name, owner=self.token, info=self._info())
             write_sweep_report(self.backend, self.spec.name, path, create_only=first)
         except ExpbookError as e:
             self.echo(f"sweep {self.spec.name}: report {path}: {e}")

@@ -239,7 +239,9 @@ def parse_spec(data: Any, base_dir: str = ".") -> SweepSpec:
         )
     method = str(data.get("method", "grid"))
     if method not in METHODS:
-        raise SpecError(f"unknown method {method!r}{_suggest(method, METHODS)}; methods: grid, random, optuna")
+        raise SpecError(
+            f"unknown method {method!r}{_suggest(method, METHODS)}; methods: grid, random, optuna"
+        )
     command, function = data.get("command"), data.get("function")
     if (command is None) == (function is None):
         raise SpecError("give exactly one of command (a shell command) or function (module:name)")

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TrialStopped", "output_path", "run_function", "run_command", "start_command"]
+__all__ = ["TrialStopped", "output_path", "run_command", "run_function", "start_command"]
 
 ENV_SWEEP = "EXPBOOK_SWEEP"
 ENV_TRIAL = "EXPBOOK_SWEEP_TRIAL"
