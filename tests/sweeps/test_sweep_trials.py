@@ -85,3 +85,53 @@ def test_report_starter_for_a_sweep(tmp_path: Path) -> None:
     assert len(table_rows(md, "| rank |")) == 8
     bad = expbook(tmp_path, "report", "h.md", "--new", "sweep", "--sweep", "zz", "--store", "st")
     assert bad.returncode == 1 and bad.stderr == "expbook: error: no sweep named 'zz'; sweeps: g\n"
+
+
+def test_ctrl_c_stops_the_sweep_and_resume_runs_the_rest(tmp_path: Path) -> None:
+    import signal
+
+    from .sweepkit import start, wait_for
+
+    spec = {
+        "name": "c",
+        "command": "python -c 'import time; time.sleep({nap})'",
+        "params": {"nap": [0, 30, 0.1]},
+        "workers": 2,
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec))
+    proc = start(tmp_path, "sweep", "c.yaml", "--store", "st")
+    try:
+
+        def long_one_running() -> bool:
+            b = connect(str(tmp_path / "st"))
+            try:
+                ts = b.sweep_trials("c")
+                st = {t["params"]["nap"]: t["status"] for t in ts}
+                return st.get(30) == "running" and st.get(0) == "finished"
+            finally:
+                b.close()
+
+        wait_for(long_one_running, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # the CLI's answer to Ctrl-C in any command: one line, exit 1
+    assert proc.returncode == 1 and err.strip().endswith("expbook: aborted")
+    b = connect(str(tmp_path / "st"))
+    by = {t["params"]["nap"]: t for t in b.sweep_trials("c")}
+    assert by[0]["status"] == "finished" and by[30]["status"] == "stopped"
+    assert b.sweep_get("c")["status"] == "stopped"
+    b.close()
+    spec["params"]["nap"] = [0, 0.2, 0.1]  # the long one made short; the grid point is new
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec))
+    res = expbook(tmp_path, "sweep", "c.yaml", "--store", "st")
+    b = connect(str(tmp_path / "st"))
+    by = {t["params"]["nap"]: t for t in b.sweep_trials("c")}
+    b.close()
+    assert by[0]["attempts"] == 1  # kept
+    assert {by[n]["status"] for n in (0, 0.2, 0.1)} == {"finished"}
+    assert by[30]["status"] == "stopped"  # a point no longer in the grid is left as it was
+    assert res.returncode == 0
+    assert "sweep c finished: 3 trials (3 finished)" in res.stdout

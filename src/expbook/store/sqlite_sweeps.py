@@ -1,7 +1,8 @@
 """Sweep state in the SQLite store (``expbook sweep``): one row per sweep (its spec, status and
 owner process) and one per trial (params, status, attempts, the run of the last attempt).
 
-Six small methods, all a backend needs for sweeps; the scheduler
+Six small methods (``sweep_get``, ``sweep_list``, ``sweep_claim``, ``sweep_update``,
+``sweep_trials``, ``sweep_put_trials``), all a backend needs for sweeps; the scheduler
 (:mod:`expbook.sweeps.scheduler`) holds the logic. Dicts in and out, JSON fields decoded.
 """
 
@@ -155,9 +156,3 @@ class SweepsPath(StoreCore):
                         f"VALUES (?, ?{', ?' * len(cols)})",
                         (name, t["idx"], *vals),
                     )
-
-    def sweep_delete(self, name: str) -> None:
-        """Forget a sweep and its trials (its runs stay)."""
-        with self.atomic():
-            self._conn.execute("DELETE FROM sweep_trials WHERE sweep=?", (name,))
-            self._conn.execute("DELETE FROM sweeps WHERE name=?", (name,))

@@ -111,6 +111,7 @@ class Scheduler:
         self.host = _this_host()
         self.token = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
         self.trials: dict[int, dict[str, Any]] = {}
+        self.active: set[int] = set()  # the trials of the spec as it is now
         self.dirty: set[int] = set()
         self.running: dict[int, float] = {}  # idx -> start (monotonic)
         self.devices_free = list(spec.devices)
@@ -160,17 +161,24 @@ class Scheduler:
         for t in self.trials.values():
             if t["status"] == "running":
                 self._reap(t)
+        # trials of an earlier version of the spec that this one no longer has are left
+        # as they are (not run again); self.active holds the others
         if spec.method == "grid":
-            have = {_key(t["params"]): t for t in self.trials.values()}
+            have = {_key(t["params"]): t["idx"] for t in self.trials.values()}
             nxt = max(self.trials, default=-1) + 1
             for p in grid_points(spec):
-                if _key(p) not in have:
-                    self._add(nxt, p)
+                if _key(p) in have:
+                    self.active.add(have[_key(p)])
+                else:
+                    self.active.add(self._add(nxt, p)["idx"])
                     nxt += 1
         elif spec.method == "random":
             for i in range(spec.total):
                 if i not in self.trials:
                     self._add(i, random_point(spec, i))
+                self.active.add(i)
+        else:
+            self.active.update(self.trials)
         if spec.method == "optuna" or spec.prune:
             self.study = Study(spec)
             for t in self.trials.values():
@@ -255,6 +263,7 @@ class Scheduler:
             t
             for t in sorted(self.trials.values(), key=lambda t: t["idx"])
             if t["idx"] not in self.running
+            and t["idx"] in self.active
             and (t["status"] in REQUEUE or (t["status"] in RETRYABLE and t["failures"] <= retries))
         ]
 
@@ -264,6 +273,7 @@ class Scheduler:
         if self.spec.method == "optuna" and len(self.trials) < self.spec.total:
             assert self.study is not None
             idx = max(self.trials, default=-1) + 1
+            self.active.add(idx)
             return self._add(idx, self.study.ask(idx))
         return None
 
@@ -521,9 +531,12 @@ class Scheduler:
 
     def _info(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
-        for t in self.trials.values():
+        mine = [t for t in self.trials.values() if t["idx"] in self.active]
+        for t in mine:
             counts[t["status"]] = counts.get(t["status"], 0) + 1
-        info: dict[str, Any] = {"trials": len(self.trials), "counts": counts}
+        info: dict[str, Any] = {"trials": len(mine), "counts": counts}
+        if len(mine) < len(self.trials):
+            info["earlier"] = len(self.trials) - len(mine)  # of an earlier spec, left as is
         best = self._best()
         if best is not None:
             info["best"] = {
