@@ -27,9 +27,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def ray_head(tmp_path: Path):
-    write_project(tmp_path)
+@pytest.fixture(scope="module")
+def ray_head(tmp_path_factory: pytest.TempPathFactory):
+    """One Ray head for the module, on loopback, stopped at its end."""
+    tmp_path = tmp_path_factory.mktemp("ray")
     port = _free_port()
     temp = f"/tmp/ray-{os.getpid()}-{port}"
     e = env(tmp_path, RAY_USAGE_STATS_ENABLED="0")
@@ -58,6 +59,7 @@ def ray_head(tmp_path: Path):
 
 
 def test_grid_on_a_local_ray_head(tmp_path: Path, ray_head: str) -> None:
+    write_project(tmp_path)
     spec = {
         "name": "gnn-ray",
         "function": "sweepfns:gnn",
@@ -108,3 +110,30 @@ def test_unreachable_ray_address_is_one_line(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert res.stderr.startswith("expbook: error: cannot connect to Ray at 127.0.0.1:")
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_command_trials_on_ray(tmp_path: Path, ray_head: str) -> None:
+    write_project(tmp_path)
+    spec = {
+        "name": "cmd-ray",
+        "command": "python train_gnn.py --pool {pool} --feature onehot --framework torch "
+        "--seed {seed} --steps 30",
+        "params": {"pool": ["mean", "sum"], "seed": [0, 1]},
+        "metric": "val_loss",
+        "executor": "ray",
+        "workers": 2,
+        "ray_address": ray_head,
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec))
+    store = str(tmp_path / "store")
+    res = expbook(tmp_path, "sweep", "c.yaml", "--store", store, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    b = connect(store)
+    trials = b.sweep_trials("cmd-ray")
+    assert [t["status"] for t in trials] == ["finished"] * 4
+    for t in trials:
+        run = b.get_run(t["run_id"])
+        assert run.status == "finished" and run.config["pool"] == t["params"]["pool"]
+        out = Path(b.run_dir(run.id), "output.log").read_text()
+        assert out.startswith(f"trial {t['params']['pool']} onehot torch {t['params']['seed']}")
+    b.close()
