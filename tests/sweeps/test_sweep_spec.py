@@ -53,6 +53,11 @@ def test_bad_spec_on_the_cli_runs_nothing(cli_run, tmp_path: Path, store_path: s
     assert not list(tmp_path.glob("ran-*")) and not Path(store_path).exists()
     code, _, err = cli_run("sweep", "nope.yaml")
     assert code == 1 and err.startswith("expbook: error: cannot read sweep spec nope.yaml")
+    code, _, err = cli_run("sweep", store=False)
+    assert code == 2 and err == (
+        "expbook: error: expbook sweep SPEC.yaml runs a sweep; also: status [NAME], stop NAME "
+        "(-h: help)\n"
+    )
     code, _, err = cli_run("sweep", "status", "nosuch")
     assert code == 1 and err.startswith("expbook: error: no expbook store")
 

@@ -17,6 +17,10 @@ class _SweepGroup(click.Group):
     ``expbook sweep spec.yaml`` is ``expbook sweep run spec.yaml``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args:
+            raise click.UsageError(
+                "expbook sweep SPEC.yaml runs a sweep; also: status [NAME], stop NAME (-h: help)"
+            )
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
