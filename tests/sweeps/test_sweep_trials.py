@@ -135,3 +135,15 @@ def test_ctrl_c_stops_the_sweep_and_resume_runs_the_rest(tmp_path: Path) -> None
     assert by[30]["status"] == "stopped"  # a point no longer in the grid is left as it was
     assert res.returncode == 0
     assert "sweep c finished: 3 trials (3 finished)" in res.stdout
+
+
+def test_a_trial_that_cannot_start_fails_alone(tmp_path: Path) -> None:
+    spec = {"name": "nc", "command": "true {a}", "params": {"a": [1, 2]}, "cwd": "missing"}
+    (tmp_path / "nc.yaml").write_text(yaml.safe_dump(spec))
+    res = expbook(tmp_path, "sweep", "nc.yaml", "--store", "st")
+    assert res.returncode == 1 and "sweep nc finished: 2 trials (2 failed)" in res.stdout
+    b = connect(str(tmp_path / "st"))
+    trials = b.sweep_trials("nc")
+    assert all(t["error"].startswith("cannot start: FileNotFoundError") for t in trials)
+    assert {b.get_run(t["run_id"]).status for t in trials} == {"failed"}
+    b.close()

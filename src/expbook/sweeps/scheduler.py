@@ -151,6 +151,12 @@ class Scheduler:
         if row is None or row["owner"] != self.token:
             raise ExpbookError(f"sweep {self.spec.name}: another process took it over")
         self.backend.sweep_update(self.spec.name, owner=self.token, heartbeat_at=time.time())
+        # the runs of running command trials live while their trial does, whether or not the
+        # script calls expbook.init (which then keeps its own heartbeat)
+        if self.spec.command and hasattr(self.backend, "heartbeat"):
+            ids = [self.trials[i]["run_id"] for i in self.running if self.trials[i]["run_id"]]
+            if ids:
+                self.backend.heartbeat(ids)
         return not row["stop"]
 
     # -- trials ----------------------------------------------------------------------------
@@ -322,11 +328,10 @@ class Scheduler:
                     "command": job["command"],
                 },
             )
-        pid = executor.submit(job)
         t.update(
             status="running",
             run_id=run_id,
-            pid=pid,
+            pid=None,
             host=self.host if self.executor_kind == "local" else None,
             started_at=time.time(),
             finished_at=None,
@@ -334,9 +339,15 @@ class Scheduler:
             error=None,
             stop=None,
         )
+        # running before it is submitted: a Ctrl-C from here on finds it among the running
         self.running[idx] = time.monotonic()
         self.counts["started"] += 1
         self.dirty.add(idx)
+        try:
+            t["pid"] = executor.submit(job)
+        except Exception as e:  # e.g. a cwd that does not exist: this trial fails, not all
+            msg = f"cannot start: {type(e).__name__}: {e}".splitlines()[0][:500]
+            self._ended(idx, {"status": "failed", "exit_code": None, "error": msg})
 
     def _close_run(self, run_id: str | None, status: str, code: int | None) -> None:
         """Mark a trial's run ended when its process could not (killed, never called init)."""
