@@ -32,7 +32,7 @@ def sweep_cmd() -> None:
     a Ray cluster), resume it after a crash, list its trials, stop it.
 
     \b
-    Examples:
+    Example:
       expbook sweep sweep.yaml --workers 4
       expbook sweep status gnn-ablation
       expbook sweep stop gnn-ablation

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ class LocalExecutor:
         self._futures: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
         self._procs: dict[int, tuple[subprocess.Popen[bytes], dict[str, Any], float]] = {}
         self._stops: dict[int, str] = {}
+        self._kill_at: dict[int, float] = {}  # a command asked to stop: SIGKILL after this
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
@@ -96,13 +98,16 @@ class LocalExecutor:
         for idx, (proc, job, started) in list(self._procs.items()):
             code = proc.poll()
             timeout = job.get("timeout")
-            if code is None and timeout and now - started > timeout:
+            if code is None and timeout and now - started > timeout and idx not in self._stops:
                 self._stops[idx] = "timeout"
-                T.terminate(proc)
-                code = proc.returncode
+                self._term(idx, proc)
+            if code is None and now >= self._kill_at.get(idx, math.inf):
+                _signal_group(proc.pid, signal.SIGKILL)
+                self._kill_at[idx] = now + 1.0
             if code is None:
                 continue
             del self._procs[idx]
+            self._kill_at.pop(idx, None)
             out.append((idx, T.command_outcome(job, code, self._stops.pop(idx, None))))
         return out
 
@@ -111,7 +116,8 @@ class LocalExecutor:
         request to the store for a function trial, whose worker ``pid`` is signalled."""
         self._stops[idx] = kind
         if idx in self._procs:
-            T.terminate(self._procs[idx][0], grace=T.GRACE_S)
+            if idx not in self._kill_at:
+                self._term(idx, self._procs[idx][0])
             return
         for fut, job in self._futures.items():
             if job["idx"] == idx:
@@ -123,6 +129,12 @@ class LocalExecutor:
                     except OSError:
                         pass
                 return
+
+    def _term(self, idx: int, proc: subprocess.Popen[bytes]) -> None:
+        """SIGTERM a command's process group now, SIGKILL it :data:`~.trial.GRACE_S` later
+        (in :meth:`poll`: the scheduler does not wait here)."""
+        _signal_group(proc.pid, signal.SIGTERM)
+        self._kill_at[idx] = time.monotonic() + T.GRACE_S
 
     def shutdown(self, kill: bool = False) -> None:
         for proc, _, _ in self._procs.values():
@@ -221,6 +233,13 @@ class RayExecutor:
             self.ray.shutdown()
         except Exception:
             pass
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _reachable(address: str | None, timeout: float = 5.0) -> None:

@@ -428,6 +428,20 @@ class Scheduler:
                 pid = None
         executor.stop(idx, kind, pid)
 
+    def _resignal(self, executor: Any) -> None:
+        """Signal again the function trials asked to stop before their worker was known (the
+        worker's pid is the run's, once the trial's run exists)."""
+        if not self.spec.function:
+            return
+        for idx, kind in list(self.stopping.items()):
+            run_id = self.trials[idx].get("run_id")
+            if idx in self.running and run_id:
+                try:
+                    pid = self.backend.get_run(run_id).pid
+                except ExpbookError:
+                    continue
+                executor.stop(idx, kind, pid)
+
     def _prune(self, executor: Any) -> None:
         assert self.study is not None and self.spec.metric
         for idx in list(self.running):
@@ -512,6 +526,7 @@ class Scheduler:
                     self.echo(f"sweep {self.spec.name}: stop requested")
                     for idx in list(self.running):
                         self._request_stop(idx, "stopped", executor)
+                self._resignal(executor)
                 next_beat = now + HEARTBEAT_S
             if not stop_asked:
                 while len(self.running) < slots:
