@@ -45,6 +45,13 @@ def _report_runs(backend: Any, project: str | None) -> Any:
 )
 @click.option("--project", "-p", help="Only runs of this project.")
 @click.option(
+    "--sweep",
+    "sweep",
+    metavar="NAME",
+    help="With --new sweep: the report of sweep NAME (`expbook sweep`): its finished runs, "
+    "parallel coordinates and param importances.",
+)
+@click.option(
     "--allow-dir",
     "allow_dirs",
     multiple=True,
@@ -63,6 +70,7 @@ def report_cmd(
     new: str | None,
     project: str | None,
     allow_dirs: tuple[str, ...],
+    sweep: str | None,
 ) -> None:
     """Render a Markdown document: ```expbook blocks into generated regions, inline values
     {{ EXPR | fmt }} and claim statuses. Text outside those is never changed.
@@ -81,7 +89,16 @@ def report_cmd(
 
         if os.path.exists(doc) and not force:
             raise ExpbookError(f"{doc} exists: choose a new file name (or --force)")
-        write_atomic(doc, starter(new, load(), project))
+        if sweep is not None:
+            from ..sweeps.report import sweep_starter
+
+            if new != "sweep":
+                raise ExpbookError("--sweep goes with --new sweep")
+            write_atomic(doc, sweep_starter(backend, sweep, load()))
+        else:
+            write_atomic(doc, starter(new, load(), project))
+    elif sweep is not None:
+        raise ExpbookError("--sweep goes with --new sweep")
     elif not os.path.isfile(doc):
         raise ExpbookError(f"no such document: {doc}")
     result = render_file(

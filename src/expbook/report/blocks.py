@@ -26,6 +26,8 @@ plot           metric (a key, or a list overlaid); x (step, wall or a metric), g
 bar            metric; mode, top, log_x (plot and bar draw the best 50 runs at most)
 scatter        files; true, pred (predicted against true values, with y = x)
 media          key; step (last, first or a number: see :mod:`expbook.media.report`)
+parallel       metric; mode, params (parallel coordinates: see :mod:`expbook.sweeps.report`)
+importance     metric; mode, params, method (correlation or optuna)
 =============  ==========================================================================
 
 A scalar may stand for the main field: ``leaderboard: val_loss``, ``value: final(a, loss)``.
@@ -60,6 +62,8 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "bar": (("metric",), ("mode", "top", "log_x")),
     "scatter": (("files",), ("true", "pred")),
     "media": (("key",), ("step",)),
+    "parallel": (("metric",), ("mode", "params")),
+    "importance": (("metric",), ("mode", "params", "method")),
 }
 SHORTHAND = {
     "leaderboard": "metric",
@@ -72,6 +76,8 @@ SHORTHAND = {
     "bar": "metric",
     "scatter": "files",
     "media": "key",
+    "parallel": "metric",
+    "importance": "metric",
 }
 
 
@@ -440,6 +446,11 @@ def _render(block: Block, ctx: Context, bid: str) -> str:
         from ..media.report import render_media
 
         return render_media(block, runs, ctx, bid)
+    if kind in ("parallel", "importance"):
+        from ..sweeps.report import render_importance, render_parallel
+
+        fn = render_parallel if kind == "parallel" else render_importance
+        return fn(block, runs, ctx, bid)
     derive = _derive(block)
     if kind in ("plot", "bar"):
         from .plots import render_bar, render_plot

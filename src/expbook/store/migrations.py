@@ -230,6 +230,48 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX events_run ON events(rid, kind, eid)",
         ],
     ),
+    (
+        "0006_sweeps",
+        [
+            # a sweep (expbook sweep SPEC.yaml): its spec, its status and the process that
+            # owns it (pid, host, a heartbeat: a second scheduler refuses a live owner)
+            """
+            CREATE TABLE sweeps (
+                name         TEXT PRIMARY KEY,
+                spec         TEXT NOT NULL,
+                status       TEXT NOT NULL,
+                owner        TEXT,
+                pid          INTEGER,
+                host         TEXT,
+                heartbeat_at REAL,
+                created_at   REAL NOT NULL,
+                updated_at   REAL NOT NULL,
+                stop         INTEGER NOT NULL DEFAULT 0,
+                info         TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+            # one row per trial: its params, its state and its attempts
+            """
+            CREATE TABLE sweep_trials (
+                sweep       TEXT NOT NULL,
+                idx         INTEGER NOT NULL,
+                params      TEXT NOT NULL,
+                status      TEXT NOT NULL,
+                attempts    INTEGER NOT NULL DEFAULT 0,
+                failures    INTEGER NOT NULL DEFAULT 0,
+                run_id      TEXT,
+                pid         INTEGER,
+                host        TEXT,
+                started_at  REAL,
+                finished_at REAL,
+                value       REAL,
+                error       TEXT,
+                stop        TEXT,
+                PRIMARY KEY (sweep, idx)
+            ) WITHOUT ROWID
+            """,
+        ],
+    ),
 ]
 
 

@@ -74,6 +74,19 @@ def init(
     store_arg = kwargs.pop("store", None)
     reinit = kwargs.pop("reinit", None)
     strict = bool(kwargs.pop("strict", False))
+    join = _sweep_trial() if id is None else None
+    if join is not None:
+        # a trial started by `expbook sweep`: join the trial's run (see expbook.sweeps)
+        cur = state.current()
+        if cur is not None and cur.id == join["run"] and not cur.finished:
+            if config is not None:
+                cur.config.update(config_dict(config))
+            return cur
+        id, resume, group = join["run"], "allow", group or join["sweep"]
+        config = {**join["params"], **config_dict(config)}
+        tags = [*(tags or []), "sweep:" + join["sweep"]]
+        if join["captured"]:  # the sweep keeps the process's stdout and stderr already
+            kwargs.setdefault("capture_console", False)
     recording = recording_options(kwargs)  # console, system metrics, environment, traceback
     settings = kwargs.get("settings")
     mode = (
@@ -112,6 +125,9 @@ def init(
         writer = _writer_for(location)
         store = writer.store
         meta = process_info()
+        if join is not None:
+            meta["sweep"] = join["sweep"]
+            meta["sweep_trial"] = join["trial"]
         extra = {k: _plain(v) for k, v in kwargs.items() if v is not None and k != "settings"}
         if mode:
             extra["mode"] = mode
@@ -131,7 +147,7 @@ def init(
                     f"a run with id {id!r} exists already: pass resume='allow' to continue it"
                 )
             try:
-                run = _resume(existing, writer, cfg, meta, tags, notes)
+                run = _resume(existing, writer, cfg, meta, tags, notes, joining=join is not None)
             except sqlite3.Error as e:
                 raise StoreError(f"cannot write to store {location}: {e}") from None
         else:
@@ -189,6 +205,7 @@ def _resume(
     meta: dict[str, Any],
     tags: Sequence[str] | None,
     notes: str | None,
+    joining: bool = False,
 ) -> Run:
     store = writer.store
     sums = store.metric_summaries([rec.id]).get(rec.id, {})
@@ -196,7 +213,10 @@ def _resume(
     config = dict(rec.config)
     config.update(cfg)
     all_tags = list(dict.fromkeys([*rec.tags, *(tags or [])]))
-    meta["resumed"] = rec.meta.get("resumed", 0) + 1
+    if joining:  # a sweep trial's run, made by the sweep for this process: not a resume
+        meta = {**rec.meta, **meta}
+    else:
+        meta["resumed"] = rec.meta.get("resumed", 0) + 1
     store.update_run(
         rec.id,
         status="running",
@@ -223,6 +243,29 @@ def _resume(
         notes=notes if notes is not None else rec.notes,
     )
     return run
+
+
+def _sweep_trial() -> dict[str, Any] | None:
+    """The sweep trial this process runs (``EXPBOOK_SWEEP_RUN`` and friends, set by
+    ``expbook sweep``), or None."""
+    run_id = os.environ.get("EXPBOOK_SWEEP_RUN")
+    sweep = os.environ.get("EXPBOOK_SWEEP")
+    if not run_id or not sweep:
+        return None
+    import json
+
+    try:
+        params = json.loads(os.environ.get("EXPBOOK_SWEEP_PARAMS") or "{}")
+    except ValueError:
+        params = {}
+    trial = os.environ.get("EXPBOOK_SWEEP_TRIAL", "")
+    return {
+        "run": run_id,
+        "sweep": sweep,
+        "trial": int(trial) if trial.isdigit() else None,
+        "params": params if isinstance(params, dict) else {},
+        "captured": os.environ.get("EXPBOOK_SWEEP_CAPTURED") == "1",
+    }
 
 
 def _plain(v: Any) -> Any:
