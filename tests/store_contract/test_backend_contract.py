@@ -564,3 +564,26 @@ def test_read_only_kinds_refuse_writes(kind, backend, reader) -> None:
         reader.update_run(run.id, notes="x")
     assert [r.id for r in reader.list_runs()] == [*before, run.id]
     assert reader.metric_summaries([run.id]) == {}
+
+
+def test_sweeps(backend) -> None:
+    """Sweep state (``expbook sweep``): the owner taken by compare-and-set, updates only by
+    the owner, trials upserted, JSON fields round-tripped."""
+    spec = {"name": "s", "params": {"lr": [0.1, 0.01]}, "metric": {"name": "loss"}}
+    assert backend.sweep_get("s") is None and backend.sweep_list() == []
+    assert backend.sweep_claim("s", spec=spec, owner="A", pid=1, host="h", expect=None)
+    assert not backend.sweep_claim("s", spec=spec, owner="B", pid=2, host="h", expect=None)
+    assert backend.sweep_update("s", owner="A", heartbeat_at=5.0, info={"done": 1})
+    assert backend.sweep_claim("s", spec=spec, owner="B", pid=2, host="h", expect="A")
+    assert not backend.sweep_update("s", owner="A", status="finished")
+    row = backend.sweep_get("s")
+    assert (row["owner"], row["pid"], row["status"], row["spec"], row["info"]) == (
+        "B", 2, "running", spec, {"done": 1})
+    backend.sweep_put_trials("s", [{"idx": 0, "params": {"lr": 0.1}, "status": "pending"},
+                                   {"idx": 1, "params": {"lr": 0.01}, "status": "pending"}])
+    backend.sweep_put_trials("s", [{"idx": 1, "status": "finished", "value": 0.5}])
+    t0, t1 = backend.sweep_trials("s")
+    assert (t0["params"], t0["status"], t0["value"]) == ({"lr": 0.1}, "pending", None)
+    assert (t1["params"], t1["status"], t1["value"]) == ({"lr": 0.01}, "finished", 0.5)
+    assert backend.sweep_trials("s", 1) == [t1]
+    assert [r["name"] for r in backend.sweep_list()] == ["s"]

@@ -254,6 +254,46 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0004_sweeps",
+        [
+            # a sweep (expbook sweep SPEC.yaml) and its owner process, as in the SQLite store
+            """
+            CREATE TABLE sweeps (
+                name         text COLLATE "C" PRIMARY KEY,
+                spec         text NOT NULL,
+                status       text COLLATE "C" NOT NULL,
+                owner        text COLLATE "C",
+                pid          bigint,
+                host         text COLLATE "C",
+                heartbeat_at double precision,
+                created_at   double precision NOT NULL,
+                updated_at   double precision NOT NULL,
+                stop         integer NOT NULL DEFAULT 0,
+                info         text NOT NULL DEFAULT '{}'
+            )
+            """,
+            """
+            CREATE TABLE sweep_trials (
+                sweep       text COLLATE "C" NOT NULL,
+                idx         integer NOT NULL,
+                params      text NOT NULL,
+                status      text COLLATE "C" NOT NULL,
+                attempts    integer NOT NULL DEFAULT 0,
+                failures    integer NOT NULL DEFAULT 0,
+                run_id      text COLLATE "C",
+                pid         bigint,
+                host        text COLLATE "C",
+                started_at  double precision,
+                finished_at double precision,
+                value       double precision,
+                error       text,
+                stop        text,
+                PRIMARY KEY (sweep, idx)
+            )
+            """,
+        ],
+    ),
 ]
 
 
