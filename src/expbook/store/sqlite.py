@@ -40,6 +40,7 @@ from .sqlite_core import BUSY_TIMEOUT_S, _dumps, _loads, _reads
 from .sqlite_events import EventsPath
 from .sqlite_media import MediaPath
 from .sqlite_read import ReadPath
+from .sqlite_tokens import TokensPath
 from .sqlite_write import WritePath
 
 DB_NAME = "expbook.db"
@@ -248,7 +249,7 @@ class _StoredRecord(RunRecord):
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(RunRecord))
 
 
-class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath):
+class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, TokensPath):
     """A store in one SQLite file. Thread-safe; open one per process and share it."""
 
     def __init__(
