@@ -49,7 +49,7 @@ def open_backend(store: str | None, *, create: bool = False) -> Any:
     from ..store import connect, resolve_location
 
     location = resolve_location(store)
-    if not create and not os.path.exists(location):
+    if not create and "://" not in location and not os.path.exists(location):
         if store is None and not os.environ.get("EXPBOOK_STORE"):
             raise ExpbookError(
                 "no expbook store here (no .expbook/ folder in this directory or above): "

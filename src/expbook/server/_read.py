@@ -79,6 +79,16 @@ MAX_KEYS = 1000  # keys in one request
 MAX_OVERVIEWS = 20_000  # (run, key) pairs in one overviews request
 MAX_BODY = 16 * 1024 * 1024
 _INT64 = 2**63 - 1
+# the orders page_runs takes (those the dashboard's runs table asks for)
+PAGE_ORDERS = (
+    "created_at, rid",
+    "created_at ASC, rid ASC",
+    "created_at DESC, rid DESC",
+    "lower(name) ASC, created_at ASC, rid ASC",
+    "lower(name) DESC, created_at DESC, rid DESC",
+    "id ASC",
+    "id DESC",
+)
 
 
 # -- encoding --------------------------------------------------------------------------------
@@ -269,11 +279,9 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
         project = scope(request, project_param(request))
         limit = _int(request, "limit", 1, 10_000) or 50
         offset = _int(request, "offset", 0) or 0
-        order = {"created": "created_at, rid", "created_desc": "created_at DESC, rid DESC"}.get(
-            request.query_params.get("order") or "created"
-        )
-        if order is None:
-            raise HTTPException(400, "order: created or created_desc")
+        order = request.query_params.get("order") or "created_at, rid"
+        if order not in PAGE_ORDERS:
+            raise HTTPException(400, f"order: one of {', '.join(PAGE_ORDERS)}")
         total, records = get_backend().page_runs(project, order, limit, offset)
         return send(
             {"fields": list(RUN_FIELDS), "total": total, "runs": [run_row(r) for r in records]}
@@ -281,7 +289,9 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
 
     def run(request: Request) -> Response:
         project = scope(request, project_param(request))
-        ref = request.path_params["ref"]
+        ref = request.query_params.get("ref")
+        if not ref:
+            raise HTTPException(400, "ref: a run id, id prefix or name")
         backend = get_backend()
         try:
             rec = backend.get_run(ref, project=project)
@@ -428,7 +438,7 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
         Route(PREFIX, info),
         Route(PREFIX + "/runs", runs),
         Route(PREFIX + "/page", page),
-        Route(PREFIX + "/runs/{ref}", run),
+        Route(PREFIX + "/run", run),
         Route(PREFIX + "/summaries", summaries, methods=["POST"]),
         Route(PREFIX + "/keys", metric_keys),
         Route(PREFIX + "/runs/{run_id}/keys", run_keys),
@@ -544,15 +554,15 @@ def openapi_paths() -> dict[str, Any]:
                 _PROJECT,
                 _q("limit", "rows", "integer", minimum=1, maximum=10000, default=50),
                 _q("offset", "rows to skip", "integer", minimum=0, maximum=_INT64, default=0),
-                _q("order", "by creation", enum=["created", "created_desc"], default="created"),
+                _q("order", "the order (a fixed list)", enum=list(PAGE_ORDERS), default=PAGE_ORDERS[0]),
             ],
             {**_RUNS_PROPS, "total": {"type": "integer"}},
             errors=("400",),
         ),
-        PREFIX + "/runs/{ref}": _get(
+        PREFIX + "/run": _get(
             "One run by id, unique id prefix or unique name (409 when ambiguous)",
             [
-                _p("ref", "run id, id prefix or name"),
+                {**_q("ref", "run id, id prefix or name", minLength=1), "required": True},
                 _PROJECT,
                 _q("summaries", "1: include its metric summaries", enum=["0", "1"]),
             ],

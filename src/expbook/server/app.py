@@ -349,7 +349,8 @@ def _write_api() -> tuple[Callable[..., list[Any]] | None, dict[str, Any]]:
         return None, {}
     routes = getattr(_write, "write_routes", None)
     paths_fn = getattr(_write, "openapi_paths", None)
-    return routes, (paths_fn() if callable(paths_fn) else {})
+    paths = paths_fn() if callable(paths_fn) else getattr(_write, "WRITE_OPENAPI_PATHS", {})
+    return routes, dict(paths)
 
 
 # -- the app ---------------------------------------------------------------------------------

@@ -52,7 +52,13 @@ def resolve_location(path: str | os.PathLike[str] | None = None, start: str | No
     return str(here / STORE_DIR)
 
 
+def _is_http(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
 def _named(path: str) -> str:
+    if _is_http(path):
+        return path  # a server's URL: passed through as it is
     p = os.path.abspath(os.path.expanduser(path))
     db = resolve_db_path(p)
     return db if db == p else os.path.dirname(db)
@@ -63,6 +69,10 @@ def connect(
 ) -> SQLiteStore:
     """Open (and with ``create``, create) the store at :func:`resolve_location` ``(path)``."""
     location = resolve_location(path)
+    if _is_http(location):
+        from .remote import RemoteStore
+
+        return RemoteStore(location, token=os.environ.get("EXPBOOK_TOKEN"))  # type: ignore[return-value]
     if os.path.exists(location) and not os.path.isdir(location) and not location.endswith(".db"):
         # a plain file given as --store: only acceptable if it is a SQLite database
         with open(location, "rb") as f:
