@@ -91,7 +91,11 @@ class RemoteStore:
             headers["Authorization"] = f"Bearer {self.token}"
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
         self._listed: dict[str | None, tuple[float, set[str], dict[str, dict[str, MetricSummary]]]] = {}
-        info = self._get(API)
+        try:
+            info = self._get(API)
+        except BaseException:
+            self.close()
+            raise
         self.project: str | None = info.get("project")  # the token's only project, if one
 
     # -- plumbing --------------------------------------------------------------------------
@@ -159,7 +163,15 @@ class RemoteStore:
         return [SQLiteStore._record(r) for r in rows]
 
     def close(self) -> None:
-        self._http.close()
+        http = getattr(self, "_http", None)
+        if http is not None:
+            http.close()
+
+    def __del__(self) -> None:  # a command that never closes its store leaks no socket
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def __enter__(self) -> RemoteStore:
         return self
