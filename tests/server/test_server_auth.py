@@ -36,7 +36,13 @@ def test_store_keeps_tokens_hashed(store_dir: Path) -> None:
         listed = s.tokens()
         assert [t["id"] for t in listed] == [info["id"]]
         assert set(listed[0]) == {
-            "id", "project", "scope", "name", "created_at", "revoked_at", "last_used_at"
+            "id",
+            "project",
+            "scope",
+            "name",
+            "created_at",
+            "revoked_at",
+            "last_used_at",
         }
         assert secret not in repr(listed) and hash_secret(secret) not in repr(listed)
         # only the hash is on disk: the secret is in no column
@@ -84,7 +90,7 @@ def test_revoked_token_gets_401(client: TestClient, store_dir: Path) -> None:
 
 
 def test_last_used_is_recorded(client: TestClient, store_dir: Path) -> None:
-    info, secret = make_token(store_dir, "*", "read")
+    _info, secret = make_token(store_dir, "*", "read")
     client.get("/api/v1/store", headers=bearer(secret))
     with SQLiteStore(store_dir) as s:
         assert s.tokens()[0]["last_used_at"] is not None
@@ -187,9 +193,7 @@ def test_login_sets_a_strict_httponly_cookie(client: TestClient, store_dir: Path
     assert form.status_code == 200 and 'name="token"' in form.text
     bad = client.post("/login", data={"token": "eb_wrong"}, follow_redirects=False)
     assert bad.status_code == 401 and "set-cookie" not in bad.headers
-    r = client.post(
-        "/login", data={"token": secret, "next": "/reports"}, follow_redirects=False
-    )
+    r = client.post("/login", data={"token": secret, "next": "/reports"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/reports"
     cookie = r.headers["set-cookie"]
     assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()

@@ -130,9 +130,7 @@ def _plain(records):
 
 
 def _eq_nan(a, b) -> bool:
-    return len(a) == len(b) and all(
-        (x != x and y != y) or x == y for x, y in zip(a, b)
-    )
+    return len(a) == len(b) and all((x != x and y != y) or x == y for x, y in zip(a, b))
 
 
 def _same_nan(a, b) -> bool:

@@ -154,9 +154,10 @@ def token_list(db: str | None, fmt: str) -> None:
     finally:
         backend.close()
     columns = ["id", "project", "scope", "name", "created_at", "last_used_at", "revoked_at"]
-    rows = [[t["id"], t["project"], t["scope"], t["name"]] + [
-        _iso(t[c]) for c in columns[4:]
-    ] for t in tokens]
+    rows = [
+        [t["id"], t["project"], t["scope"], t["name"]] + [_iso(t[c]) for c in columns[4:]]
+        for t in tokens
+    ]
     emit(
         fmt,
         columns=columns,

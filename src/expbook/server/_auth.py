@@ -191,7 +191,9 @@ class Authorizer:
 def authorize_function(auth: Authorizer) -> Callable[..., dict[str, Any] | None]:
     """``auth`` as the plain function the write routes take (contract 5)."""
 
-    def authorize(request: HTTPConnection, scope: str, project: str | None) -> dict[str, Any] | None:
+    def authorize(
+        request: HTTPConnection, scope: str, project: str | None
+    ) -> dict[str, Any] | None:
         return auth(request, scope, project)
 
     return authorize

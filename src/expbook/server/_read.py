@@ -357,9 +357,7 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
                 ids = [r for r in ids if r in seen]
             got = backend.read_overviews(ids, keys) if ids and keys else {}
             return {
-                "overviews": [
-                    {"run": r, "key": k, **series_json(s)} for (r, k), s in got.items()
-                ]
+                "overviews": [{"run": r, "key": k, **series_json(s)} for (r, k), s in got.items()]
             }
 
         return send(await run_in_threadpool(work))
@@ -463,7 +461,13 @@ def _q(name: str, desc: str, typ: str = "string", **extra: Any) -> dict[str, Any
 
 
 def _p(name: str, desc: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": desc, "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": desc,
+        "schema": {"type": "string"},
+    }
 
 
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -473,7 +477,9 @@ _AUTH_ERRORS = {
 }
 
 
-def _ok(desc: str, props: dict[str, Any], *, errors: Sequence[str] = ("400", "404")) -> dict[str, Any]:
+def _ok(
+    desc: str, props: dict[str, Any], *, errors: Sequence[str] = ("400", "404")
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "200": {
             "description": desc,
@@ -486,8 +492,12 @@ def _ok(desc: str, props: dict[str, Any], *, errors: Sequence[str] = ("400", "40
     return out
 
 
-def _get(summary: str, params: list[dict[str, Any]], props: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    return {"get": {"summary": summary, "parameters": params, "responses": _ok(summary, props, **kw)}}
+def _get(
+    summary: str, params: list[dict[str, Any]], props: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
+    return {
+        "get": {"summary": summary, "parameters": params, "responses": _ok(summary, props, **kw)}
+    }
 
 
 def _post(summary: str, body: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -506,10 +516,12 @@ def _post(summary: str, body: dict[str, Any], props: dict[str, Any]) -> dict[str
     }
 
 
-_NUMBER = {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}
+_NUMBER = {
+    "oneOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]
+}
 _STRS = {"type": "array", "items": {"type": "string"}}
 _ROWS = {"type": "array", "items": {"type": "array"}}
-_SUMMARIES = {
+_SUMMARIES: dict[str, Any] = {
     "type": "object",
     "description": "rows [run index, key index, " + ", ".join(SUMMARY_FIELDS) + "]",
     "properties": {"runs": _STRS, "keys": _STRS, "rows": _ROWS},
@@ -554,7 +566,12 @@ def openapi_paths() -> dict[str, Any]:
                 _PROJECT,
                 _q("limit", "rows", "integer", minimum=1, maximum=10000, default=50),
                 _q("offset", "rows to skip", "integer", minimum=0, maximum=_INT64, default=0),
-                _q("order", "the order (a fixed list)", enum=list(PAGE_ORDERS), default=PAGE_ORDERS[0]),
+                _q(
+                    "order",
+                    "the order (a fixed list)",
+                    enum=list(PAGE_ORDERS),
+                    default=PAGE_ORDERS[0],
+                ),
             ],
             {**_RUNS_PROPS, "total": {"type": "integer"}},
             errors=("400",),
@@ -580,9 +597,7 @@ def openapi_paths() -> dict[str, Any]:
             {"keys": {"type": "object", "additionalProperties": _STRS}},
             errors=("400",),
         ),
-        PREFIX + "/runs/{run_id}/keys": _get(
-            "The run's metric keys", [_RUN_ID], {"keys": _STRS}
-        ),
+        PREFIX + "/runs/{run_id}/keys": _get("The run's metric keys", [_RUN_ID], {"keys": _STRS}),
         PREFIX + "/runs/{run_id}/series": _get(
             "Every point of the run's keys (in a step range)",
             [

@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AmbiguousRun, ExpbookError, RunNotFound
-from ._auth import COOKIE, Authorizer, authorize_function, hash_secret, visible_project
+from ._auth import COOKIE, Authorizer, authorize_function, visible_project
 from ._read import openapi_paths as read_paths
 from ._read import read_routes
 
@@ -120,9 +120,7 @@ class DashboardGuard:
     token sees its project only (the runs table and sweeps are filtered to it, another
     project's run is a 404, pages that span projects—reports, the column list—a 403)."""
 
-    def __init__(
-        self, app: ASGIApp, auth: Authorizer, get_backend: Callable[[], Any]
-    ) -> None:
+    def __init__(self, app: ASGIApp, auth: Authorizer, get_backend: Callable[[], Any]) -> None:
         self.app = app
         self.auth = auth
         self.get_backend = get_backend
@@ -171,9 +169,7 @@ class DashboardGuard:
             return
         if path.startswith("/files/"):
             return  # content-addressed media: a name is only known from a visible run
-        raise HTTPException(
-            403, f"this token sees project {only!r} only; this page spans projects"
-        )
+        raise HTTPException(403, f"this token sees project {only!r} only; this page spans projects")
 
     def _visible(self, ref: str, only: str) -> None:
         try:
@@ -251,7 +247,12 @@ def _login_routes(auth: Authorizer) -> list[Route]:
         secret = fields.get("token", "").strip()
         next_ = _safe_next(fields.get("next"))
         as_json = ctype == "application/json"
-        probe = Request({"type": "http", "headers": [(b"authorization", f"Bearer {secret}".encode("latin-1", "replace"))]})
+        probe = Request(
+            {
+                "type": "http",
+                "headers": [(b"authorization", f"Bearer {secret}".encode("latin-1", "replace"))],
+            }
+        )
         try:
             info = await run_in_threadpool(auth, probe, "read", None)
         except HTTPException as e:
@@ -343,8 +344,10 @@ def openapi_document(write_paths: dict[str, Any] | None = None) -> dict[str, Any
 
 def _write_api() -> tuple[Callable[..., list[Any]] | None, dict[str, Any]]:
     """The write API's routes and OpenAPI paths, where this install has them."""
+    import importlib
+
     try:
-        from . import _write
+        _write = importlib.import_module("expbook.server._write")
     except ImportError:
         return None, {}
     routes = getattr(_write, "write_routes", None)
@@ -366,7 +369,7 @@ def create_server(
     from ..web.app import create_app
 
     backend = open_store(db)
-    location = os.fspath(db) if is_url(db) else backend.location
+    location = os.fspath(db) if db is not None and is_url(db) else backend.location
     try:
         dashboard = create_app(location)
     except BaseException:
@@ -435,4 +438,3 @@ def create_server(
     app.state.dashboard = dashboard
     app.state.location = location
     return app
-

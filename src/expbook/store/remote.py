@@ -90,7 +90,9 @@ class RemoteStore:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
-        self._listed: dict[str | None, tuple[float, set[str], dict[str, dict[str, MetricSummary]]]] = {}
+        self._listed: dict[
+            str | None, tuple[float, set[str], dict[str, dict[str, MetricSummary]]]
+        ] = {}
         try:
             info = self._get(API)
         except BaseException:
@@ -137,7 +139,9 @@ class RemoteStore:
         try:
             return response.json()
         except ValueError:
-            raise StoreError(f"{self.url} is not an expbook server (its answer is not JSON)") from None
+            raise StoreError(
+                f"{self.url} is not an expbook server (its answer is not JSON)"
+            ) from None
 
     def _get(self, path: str, params: Any = None, run_errors: bool = False) -> Any:
         return self._call("GET", path, run_errors, params=params)
@@ -229,7 +233,9 @@ class RemoteStore:
         from urllib.parse import quote
 
         try:
-            got: dict[str, Any] = self._get(f"{API}/reports/{quote(report_id, safe='')}", None, True)
+            got: dict[str, Any] = self._get(
+                f"{API}/reports/{quote(report_id, safe='')}", None, True
+            )
         except RunNotFound:
             return None
         return got
@@ -364,7 +370,9 @@ class RemoteStore:
         return list(self._get(self._run_path(run_id, "media_keys"), None, True)["media_keys"])
 
     def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        return list(self._get(self._run_path(run_id, "events"), {"kind": kind or ""}, True)["events"])
+        return list(
+            self._get(self._run_path(run_id, "events"), {"kind": kind or ""}, True)["events"]
+        )
 
     def list_artifacts(
         self,
@@ -373,7 +381,12 @@ class RemoteStore:
         type: str | None = None,
         name: str | None = None,
     ) -> list[dict[str, Any]]:
-        params = {"project": project or "", "run_id": run_id or "", "type": type or "", "name": name or ""}
+        params = {
+            "project": project or "",
+            "run_id": run_id or "",
+            "type": type or "",
+            "name": name or "",
+        }
         return list(self._get(API + "/artifacts", params, True)["artifacts"])
 
     # -- writes: refused -------------------------------------------------------------------

@@ -29,7 +29,8 @@ class TokensPath(StoreCore):
     ) -> None:
         with self.atomic():
             self._conn.execute(
-                f"INSERT INTO tokens ({_TOKEN_COLUMNS}, secret_hash) VALUES (?,?,?,?,?,NULL,NULL,?)",
+                f"INSERT INTO tokens ({_TOKEN_COLUMNS}, secret_hash) "
+                "VALUES (?,?,?,?,?,NULL,NULL,?)",
                 (token_id, project, scope, name, created_at, secret_hash),
             )
 
