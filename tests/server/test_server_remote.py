@@ -144,6 +144,10 @@ def test_one_line_errors(live: LiveServer, store_dir: Path, seeded, monkeypatch)
     # writes are refused, nothing changes
     code, _, err = cli("rm", seeded["vision"][0], "--store", live.url, "-y")
     assert code == 1 and "read-only" in err and err.count("\n") == 1
+    csv = Path(store_dir).parent / "m.csv"
+    csv.write_text("step,loss\n0,1\n1,0.5\n")
+    code, _, err = cli("import", str(csv), "--store", live.url)
+    assert code == 1 and "read-only" in err and err.count("\n") == 1
     # tokens: none sent, another project, revoked
     info, secret = make_token(store_dir, "nlp", "read")
     import time

@@ -420,6 +420,34 @@ class RemoteStore:
     def add_media(self, run_id: str, rows: Any) -> NoReturn:
         self._read_only("log media")
 
+    # importing checks what was imported before: an import target must be writable
+    def source_of(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("import runs")
+
+    def source_files(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("import runs")
+
+    def set_source_files(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("import runs")
+
+    def refresh_source_files(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("import runs")
+
+    def record_source(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("import runs")
+
+    def set_artifacts(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("record artifacts")
+
+    def add_artifact_version(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("log an artifact")
+
+    def record_artifact_use(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("record an artifact's use")
+
+    def add_event(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._read_only("record an event")
+
     def add_token(self, **kwargs: Any) -> NoReturn:
         self._read_only("add a token")
 
