@@ -213,3 +213,30 @@ def test_cli_server_process_serves_the_store(store_dir: Path, seeded, tmp_path) 
         output = proc.communicate(timeout=30)[0].decode()
     assert f"http://127.0.0.1:{port}/" in output and "no tokens" in output
     shutil.rmtree(tmp_path / "unused", ignore_errors=True)
+
+
+def test_media_files_are_fetched_by_content_address(live: LiveServer, store_dir: Path, seeded):
+    from expbook.media._files import put_bytes
+
+    rid = seeded["vision"][0]
+    with SQLiteStore(store_dir) as s:
+        rel = put_bytes(s.files_dir, "media", b"\x89PNG fake", ".png")
+        s.add_media(rid, [("img", 1, 0, 1.0, "image", rel, {"caption": "c"})])
+        (Path(s.files_dir) / "secret.txt").write_text("no")
+    remote = connect(live.url)
+    try:
+        rows = remote.read_media(rid)
+        assert [r["path"] for r in rows] == [rel]
+        assert (Path(remote.files_dir) / rel).read_bytes() == b"\x89PNG fake"
+        files_dir = remote.files_dir
+    finally:
+        remote.close()
+    assert not Path(files_dir).exists()  # the fetched copies go with the store
+    import httpx
+
+    for path in ("secret.txt", "media/../secret.txt", "/etc/passwd", rel + "/../../secret.txt"):
+        r = httpx.get(live.url + "/api/v1/store/file", params={"path": path})
+        assert r.status_code == 404, path
+    assert httpx.get(live.url + "/api/v1/store/file", params={"path": rel}).content == (
+        b"\x89PNG fake"
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -88,6 +89,12 @@ PAGE_ORDERS = (
     "lower(name) DESC, created_at DESC, rid DESC",
     "id ASC",
     "id DESC",
+)
+
+
+# the store's content-addressed files (media and artifact blobs): the only files served
+STORED_FILE = re.compile(
+    r"(media|artifacts)/([0-9a-f]{2})/\2[0-9a-f]{62}(\.[A-Za-z0-9]{1,12}){0,2}"
 )
 
 
@@ -239,14 +246,17 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
     def project_param(request: Request) -> str | None:
         return request.query_params.get("project") or None
 
-    def visible_run(request: Request, run_id: str) -> Any:
-        """The run ``run_id`` (an exact id) when the token may see it, else 404."""
+    def visible_run(request: Request, run_id: str, missing_ok: bool = False) -> Any:
+        """The run ``run_id`` (an exact id) when the token may see it, else 404 (None with
+        ``missing_ok``: the store's answer for a run that is not there is then empty)."""
         only = scope(request)
         try:
             rec = get_backend().get_run(run_id, project=only)
         except (RunNotFound, AmbiguousRun):
-            raise HTTPException(404, f"no run with id {run_id!r}") from None
-        if rec.id != run_id:
+            rec = None
+        if rec is None or rec.id != run_id:
+            if missing_ok:
+                return None
             raise HTTPException(404, f"no run with id {run_id!r}")
         return rec
 
@@ -264,6 +274,11 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
                 "project": only,
             }
         )
+
+    def stats(request: Request) -> Response:
+        if scope(request) is not None:
+            raise HTTPException(403, "the store's totals need a token for every project (*)")
+        return send(get_backend().stats())
 
     def runs(request: Request) -> Response:
         project = scope(request, project_param(request))
@@ -403,9 +418,71 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
         return send({"media_keys": get_backend().media_keys(rec.id)})
 
     def events(request: Request) -> Response:
-        rec = visible_run(request, request.path_params["run_id"])
+        rec = visible_run(request, request.path_params["run_id"], missing_ok=True)
         kind = request.query_params.get("kind") or None
-        return send({"events": get_backend().events(rec.id, kind)})
+        return send({"events": [] if rec is None else get_backend().events(rec.id, kind)})
+
+    def run_artifacts(request: Request) -> Response:
+        rec = visible_run(request, request.path_params["run_id"])
+        return send({"artifacts": [list(a) for a in get_backend().artifacts(rec.id)]})
+
+    def artifact(request: Request) -> Response:
+        project = scope(request, project_param(request))
+        name = request.query_params.get("name")
+        if not name:
+            raise HTTPException(400, "name: the artifact's name")
+        version = request.query_params.get("version") or None
+        got = get_backend().get_artifact(name, version, project)
+        if got is None:
+            raise HTTPException(404, f"no artifact {name!r}")
+        return send(got)
+
+    def artifact_names(request: Request) -> Response:
+        project = scope(request, project_param(request))
+        return send({"names": get_backend().artifact_names(project)})
+
+    def source_of(request: Request) -> Response:
+        p = request.query_params
+        project, source = p.get("project"), p.get("source")
+        if not project or not source:
+            raise HTTPException(400, "project and source: what was imported, into which project")
+        scope(request, project)
+        got = get_backend().source_of(project, source, p.get("external_id") or "")
+        return send(
+            {"run": None, "content_hash": None}
+            if got is None
+            else {"run": got[0], "content_hash": got[1]}
+        )
+
+    def source_files(request: Request) -> Response:
+        source = request.query_params.get("source")
+        if not source:
+            raise HTTPException(400, "source: what was imported")
+        project = scope(request, project_param(request))
+        got = get_backend().source_files(source, project)
+        return send({"files": [list(f) for f in got]})
+
+    def file(request: Request) -> Response:
+        import os
+
+        from starlette.responses import FileResponse
+
+        scope(request)
+        rel = request.query_params.get("path") or ""
+        if not STORED_FILE.fullmatch(rel):
+            raise HTTPException(404, "no such file")
+        files_dir = getattr(get_backend(), "files_dir", None)
+        if not files_dir:
+            raise HTTPException(404, "no such file")
+        root = os.path.realpath(files_dir)
+        full = os.path.realpath(os.path.join(files_dir, rel))
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
+            raise HTTPException(404, "no such file")
+        return FileResponse(
+            full,
+            media_type="application/octet-stream",
+            headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        )
 
     def artifacts(request: Request) -> Response:
         project = scope(request, project_param(request))
@@ -434,6 +511,7 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
 
     return [
         Route(PREFIX, info),
+        Route(PREFIX + "/stats", stats),
         Route(PREFIX + "/runs", runs),
         Route(PREFIX + "/page", page),
         Route(PREFIX + "/run", run),
@@ -450,6 +528,12 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
         Route(PREFIX + "/runs/{run_id}/media_keys", media_keys),
         Route(PREFIX + "/runs/{run_id}/events", events),
         Route(PREFIX + "/artifacts", artifacts),
+        Route(PREFIX + "/runs/{run_id}/artifacts", run_artifacts),
+        Route(PREFIX + "/artifact", artifact),
+        Route(PREFIX + "/artifact_names", artifact_names),
+        Route(PREFIX + "/source", source_of),
+        Route(PREFIX + "/source_files", source_files),
+        Route(PREFIX + "/file", file),
         Route(PREFIX + "/reports", reports),
         Route(PREFIX + "/reports/{report_id}", report),
     ]
@@ -550,6 +634,16 @@ def openapi_paths() -> dict[str, Any]:
                 "data_version": {"type": "integer"},
                 "projects": _STRS,
                 "project": {"type": "string", "nullable": True},
+            },
+            errors=(),
+        ),
+        PREFIX + "/stats": _get(
+            "The store's totals: runs, points, bytes (a token for every project)",
+            [],
+            {
+                "runs": {"type": "integer"},
+                "points": {"type": "integer"},
+                "bytes": {"type": "integer"},
             },
             errors=(),
         ),
@@ -673,6 +767,56 @@ def openapi_paths() -> dict[str, Any]:
             ],
             {"artifacts": {"type": "array", "items": {"type": "object"}}},
         ),
+        PREFIX + "/runs/{run_id}/artifacts": _get(
+            "The run's recorded files: [path, kind, sha256]", [_RUN_ID], {"artifacts": _ROWS}
+        ),
+        PREFIX + "/artifact": _get(
+            "One artifact version with its files and lineage",
+            [
+                {**_q("name", "the artifact's name", minLength=1), "required": True},
+                _q("version", "vN, N, an alias or latest"),
+                _PROJECT,
+            ],
+            {"name": {"type": "string"}, "files": {"type": "array"}},
+        ),
+        PREFIX + "/artifact_names": _get(
+            "The names of every artifact", [_PROJECT], {"names": _STRS}, errors=("400",)
+        ),
+        PREFIX + "/source": _get(
+            "The run imported from a source, and its content hash",
+            [
+                {**_q("project", "the project", minLength=1), "required": True},
+                {**_q("source", "the imported path", minLength=1), "required": True},
+                _q("external_id", "the run's id in the source"),
+            ],
+            {
+                "run": {"type": "string", "nullable": True},
+                "content_hash": {"type": "string", "nullable": True},
+            },
+            errors=("400",),
+        ),
+        PREFIX + "/source_files": _get(
+            "[run id, name, file fingerprint] of the runs imported from a source",
+            [{**_q("source", "the imported path", minLength=1), "required": True}, _PROJECT],
+            {"files": _ROWS},
+            errors=("400",),
+        ),
+        PREFIX + "/file": {
+            "get": {
+                "summary": "One stored file (media, artifact blob) by its content address",
+                "parameters": [
+                    {**_q("path", "media/<sha[:2]>/<sha><ext> or artifacts/..."), "required": True}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file's bytes",
+                        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    },
+                    "404": {"description": "No such file", **_ERR},
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
         PREFIX + "/reports": _get(
             "The recorded reports (a project token: its project's)",
             [],

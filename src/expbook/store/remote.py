@@ -8,7 +8,7 @@ Writes raise :class:`~expbook.errors.StoreError`: runs reach a server by syncing
 (``expbook sync``), not through this class.
 
 Listing runs asks for their metric summaries in the same request; the summaries are kept a
-few seconds for the ``metric_summaries`` call that follows (every analysis command makes
+few seconds for the one ``metric_summaries`` call that follows (every analysis command makes
 one), so a leaderboard costs one round trip.
 """
 
@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +31,9 @@ __all__ = ["RemoteStore"]
 
 API = "/api/v1/store"
 CACHE_S = 5.0  # how long the summaries that came with a run listing are reused
+_STORED_FILE = re.compile(
+    r"(media|artifacts)/([0-9a-f]{2})/\2[0-9a-f]{62}(\.[A-Za-z0-9]{1,12}){0,2}"
+)
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
@@ -83,7 +89,8 @@ class RemoteStore:
         self.url = url.rstrip("/")
         self.location = self.url
         self.db_path = self.url
-        self.files_dir = ""  # media files stay on the server
+        # the server's media and artifact files that were read, fetched on first use
+        self.files_dir = tempfile.mkdtemp(prefix="expbook-remote-")
         self.readonly = True
         self.token = token or None
         headers = {"Accept": "application/json"}
@@ -170,6 +177,9 @@ class RemoteStore:
         http = getattr(self, "_http", None)
         if http is not None:
             http.close()
+        files = getattr(self, "files_dir", None)
+        if files:
+            shutil.rmtree(files, ignore_errors=True)
 
     def __del__(self) -> None:  # a command that never closes its store leaks no socket
         try:
@@ -226,6 +236,9 @@ class RemoteStore:
     def data_version(self) -> int:
         return int(self._get(API)["data_version"])
 
+    def stats(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self._get(API + "/stats").items()}
+
     def reports(self) -> list[dict[str, Any]]:
         return list(self._get(API + "/reports")["reports"])
 
@@ -256,10 +269,12 @@ class RemoteStore:
             if now - at > CACHE_S:
                 del self._listed[listed_project]
                 continue
-            # the listing had every run of its project: it answers for them
-            if ids is None and listed_project == project:
-                return _pick(sums, None, ks)
-            if ids is not None and project in (None, listed_project) and listed.issuperset(ids):
+            # the listing had every run of its project: it answers for them, once (a later
+            # call asks the server again, and sees what was logged since)
+            if (ids is None and listed_project == project) or (
+                ids is not None and project in (None, listed_project) and listed.issuperset(ids)
+            ):
+                del self._listed[listed_project]
                 return _pick(sums, ids, ks)
         body: dict[str, Any] = {"run_ids": ids, "keys": ks, "project": project}
         return _summaries(self._post(API + "/summaries", body))
@@ -364,7 +379,9 @@ class RemoteStore:
 
     def read_media(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
         got = self._get(self._run_path(run_id, "media"), {"key": key or ""}, True)
-        return list(got["media"])
+        rows = list(got["media"])
+        self._fetch(r.get("path") for r in rows)
+        return rows
 
     def media_keys(self, run_id: str) -> list[dict[str, Any]]:
         return list(self._get(self._run_path(run_id, "media_keys"), None, True)["media_keys"])
@@ -388,6 +405,54 @@ class RemoteStore:
             "name": name or "",
         }
         return list(self._get(API + "/artifacts", params, True)["artifacts"])
+
+    def artifacts(self, run_id: str) -> list[tuple[str, str, str]]:
+        got = self._get(self._run_path(run_id, "artifacts"), None, True)["artifacts"]
+        return [(p, k, h) for p, k, h in got]
+
+    def get_artifact(
+        self, name: str, version: str | None = None, project: str | None = None
+    ) -> dict[str, Any] | None:
+        params = {"name": name, "version": version or "", "project": project or ""}
+        try:
+            got: dict[str, Any] = self._get(API + "/artifact", params, True)
+        except RunNotFound:
+            return None
+        self._fetch(f.get("blob") for f in got.get("files") or [])
+        return got
+
+    def artifact_names(self, project: str | None = None) -> list[str]:
+        return list(self._get(API + "/artifact_names", {"project": project or ""})["names"])
+
+    def source_of(self, project: str, source: str, external_id: str = "") -> tuple[str, str] | None:
+        params = {"project": project, "source": source, "external_id": external_id}
+        got = self._get(API + "/source", params)
+        return None if got["run"] is None else (got["run"], got["content_hash"])
+
+    def source_files(self, source: str, project: str | None = None) -> list[tuple[str, str, Any]]:
+        got = self._get(API + "/source_files", {"source": source, "project": project or ""})
+        return [(r, n, f) for r, n, f in got["files"]]
+
+    # -- files -----------------------------------------------------------------------------
+    def _fetch(self, paths: Iterable[Any]) -> None:
+        """Copy the server's files at ``paths`` (content addresses) into :attr:`files_dir`,
+        where readers open them; one already there is not fetched again."""
+        import os
+
+        for rel in paths:
+            if not isinstance(rel, str) or not _STORED_FILE.fullmatch(rel):
+                continue  # not a content address: never a path of ours to write
+            dest = os.path.join(self.files_dir, rel)
+            if os.path.exists(dest):
+                continue
+            response = self._http.get(API + "/file", params={"path": rel})
+            if response.status_code != 200:
+                continue  # gone on the server: readers find it missing, as locally
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            tmp = dest + ".part"
+            with open(tmp, "wb") as f:
+                f.write(response.content)
+            os.replace(tmp, dest)
 
     # -- writes: refused -------------------------------------------------------------------
     def check_writable(self) -> None:
@@ -421,12 +486,6 @@ class RemoteStore:
         self._read_only("log media")
 
     # importing checks what was imported before: an import target must be writable
-    def source_of(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._read_only("import runs")
-
-    def source_files(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._read_only("import runs")
-
     def set_source_files(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._read_only("import runs")
 
