@@ -151,17 +151,46 @@ def run_row(rec: Any) -> list[Any]:
     return row
 
 
+_INT_FIELDS = ("count", "nan_count", "first_step", "last_step", "min_step", "max_step")
+
+
 def summaries_json(sums: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Summaries as columns: ``run`` and ``key`` (indices into ``runs`` and ``keys``) and
+    one array per field of :class:`~expbook.store.MetricSummary`, each base64 of
+    little-endian int64 (counts, steps) or float64 (values, walls), with ``nulls``: per
+    field that has any, a base64 byte mask of the rows where it is null."""
+    import numpy as np
+
     runs = list(sums)
     keys: dict[str, int] = {}
-    rows: list[list[Any]] = []
+    run_idx: list[int] = []
+    key_idx: list[int] = []
+    flat: list[Any] = []
     for i, run_id in enumerate(runs):
-        for key, s in sums[run_id].items():
+        for key, summary in sums[run_id].items():
             k = keys.get(key)
             if k is None:
                 k = keys[key] = len(keys)
-            rows.append([i, k, *s])
-    return {"runs": runs, "keys": list(keys), "rows": rows}
+            run_idx.append(i)
+            key_idx.append(k)
+            flat.append(summary)
+    columns: dict[str, str] = {}
+    nulls: dict[str, str] = {}
+    for f, col in zip(SUMMARY_FIELDS, zip(*flat) if flat else [()] * len(SUMMARY_FIELDS)):
+        mask = [v is None for v in col]
+        if any(mask):
+            nulls[f] = base64.b64encode(np.array(mask, dtype=np.uint8).tobytes()).decode()
+            col = tuple(0 if v is None else v for v in col)
+        columns[f] = _b64(col, "<i8" if f in _INT_FIELDS else "<f8")
+    return {
+        "runs": runs,
+        "keys": list(keys),
+        "n": len(flat),
+        "run": _b64(run_idx, "<i8"),
+        "key": _b64(key_idx, "<i8"),
+        "columns": columns,
+        "nulls": nulls,
+    }
 
 
 def _b64(a: Any, dtype: str) -> str:
@@ -605,12 +634,21 @@ _NUMBER = {
 }
 _STRS = {"type": "array", "items": {"type": "string"}}
 _ROWS = {"type": "array", "items": {"type": "array"}}
+_B64 = {"type": "string", "format": "byte"}
 _SUMMARIES: dict[str, Any] = {
     "type": "object",
-    "description": "rows [run index, key index, " + ", ".join(SUMMARY_FIELDS) + "]",
-    "properties": {"runs": _STRS, "keys": _STRS, "rows": _ROWS},
+    "description": "metric summaries as columns (base64 of little-endian int64 or float64 "
+    "arrays); run and key index runs and keys; nulls: byte masks of null entries",
+    "properties": {
+        "runs": _STRS,
+        "keys": _STRS,
+        "n": {"type": "integer"},
+        "run": _B64,
+        "key": _B64,
+        "columns": {"type": "object", "additionalProperties": _B64},
+        "nulls": {"type": "object", "additionalProperties": _B64},
+    },
 }
-_B64 = {"type": "string", "format": "byte"}
 _SERIES = {
     "type": "object",
     "description": "base64 of little-endian arrays: int64 steps, float64 walls and values",

@@ -41,19 +41,33 @@ def _num(v: Any) -> Any:
     return _NONFINITE[v] if type(v) is str else v
 
 
+_FIELDS = MetricSummary._fields
+_INT_FIELDS = {"count", "nan_count", "first_step", "last_step", "min_step", "max_step"}
+
+
 def _summaries(data: Mapping[str, Any]) -> dict[str, dict[str, MetricSummary]]:
+    """The server's summary columns (see :func:`expbook.server._read.summaries_json`)."""
+    n = int(data["n"])
+    if not n:
+        return {}
+    cols = []
+    for f in _FIELDS:
+        col = _array(data["columns"][f], "<i8" if f in _INT_FIELDS else "<f8").tolist()
+        mask = data["nulls"].get(f)
+        if mask is not None:
+            col = [None if m else v for v, m in zip(col, base64.b64decode(mask))]
+        cols.append(col)
     runs, keys = data["runs"], data["keys"]
+    run_idx = _array(data["run"], "<i8").tolist()
+    key_idx = _array(data["key"], "<i8").tolist()
     out: dict[str, dict[str, MetricSummary]] = {}
     new = tuple.__new__
-    for row in data["rows"]:
-        vals = row[2:]
-        if str in {type(v) for v in vals}:
-            vals = [_num(v) for v in vals]
-        run = runs[row[0]]
+    for r, k, vals in zip(run_idx, key_idx, zip(*cols)):
+        run = runs[r]
         got = out.get(run)
         if got is None:
             got = out[run] = {}
-        got[keys[row[1]]] = new(MetricSummary, vals)
+        got[keys[k]] = new(MetricSummary, vals)
     return out
 
 
