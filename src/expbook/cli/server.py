@@ -116,9 +116,21 @@ def token_cmd() -> None:
 )
 @click.option("--name", default=None, help="A label (who or what uses it).")
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def token_create(project: str, scope: str, name: str | None, db: str | None, fmt: str) -> None:
-    """Create a token and print its secret (shown this once: only a hash is kept)."""
+    """Create a token and print its secret (shown this once: only a hash is kept).
+
+    \b
+    Example:
+      expbook server token create --project vision --scope write --name cluster
+    """
     from ..server._auth import create_token
 
     backend = _open(db)
@@ -145,9 +157,22 @@ def _iso(t: float | None) -> str | None:
 
 @token_cmd.command("list", context_settings=CONTEXT)
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def token_list(db: str | None, fmt: str) -> None:
-    """List the tokens (never their secrets)."""
+    """List the tokens (never their secrets): id, project, scope, name, when created, last
+    used and revoked.
+
+    \b
+    Example:
+      expbook server token list --format json
+    """
     backend = _open(db)
     try:
         tokens = backend.tokens()
@@ -171,7 +196,12 @@ def token_list(db: str | None, fmt: str) -> None:
 @click.argument("token_id")
 @DB_OPTION
 def token_revoke(token_id: str, db: str | None) -> None:
-    """Revoke a token: requests with it are refused from now on."""
+    """Revoke a token: requests with it are refused from now on.
+
+    \b
+    Example:
+      expbook server token revoke tok_1a2b3c4d
+    """
     backend = _open(db)
     try:
         found = backend.revoke_token(token_id)
