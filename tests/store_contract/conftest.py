@@ -53,6 +53,12 @@ FACTORIES: dict[str, Factory] = {
 
 READ_ONLY: set[str] = set()  # kinds whose reader refuses writes
 
+# the team server's remote store: a server on a writable store, read through its HTTP API
+from server.remote_factory import remote_backend  # noqa: E402
+
+FACTORIES["remote"] = remote_backend
+READ_ONLY.add("remote")
+
 
 @pytest.fixture(params=sorted(FACTORIES))
 def kind(request: pytest.FixtureRequest) -> str:

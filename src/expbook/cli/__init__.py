@@ -24,6 +24,7 @@ from .demo import demo_cmd
 from .importing import import_cmd
 from .reports import check_cmd, report_cmd
 from .runs import history_cmd, rm_cmd, runs_cmd, show_cmd
+from .server import server_cmd
 from .shim import shim_cmd
 from .sweep import sweep_cmd
 from .ui import ui_cmd
@@ -61,6 +62,7 @@ cli.add_command(check_cmd)
 cli.add_command(artifacts_cmd)
 cli.add_command(shim_cmd)
 cli.add_command(sweep_cmd)
+cli.add_command(server_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -272,6 +272,24 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0007_tokens",
+        [
+            # the team server's access tokens: only a hash of each secret is kept
+            """
+            CREATE TABLE tokens (
+                id           TEXT PRIMARY KEY,
+                project      TEXT NOT NULL,
+                scope        TEXT NOT NULL,
+                name         TEXT,
+                secret_hash  TEXT NOT NULL UNIQUE,
+                created_at   REAL NOT NULL,
+                revoked_at   REAL,
+                last_used_at REAL
+            )
+            """,
+        ],
+    ),
 ]
 
 

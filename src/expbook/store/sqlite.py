@@ -41,6 +41,7 @@ from .sqlite_events import EventsPath
 from .sqlite_media import MediaPath
 from .sqlite_read import ReadPath
 from .sqlite_sweeps import SweepsPath
+from .sqlite_tokens import TokensPath
 from .sqlite_write import WritePath
 
 DB_NAME = "expbook.db"
@@ -249,7 +250,7 @@ class _StoredRecord(RunRecord):
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(RunRecord))
 
 
-class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, SweepsPath):
+class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, SweepsPath, TokensPath):
     """A store in one SQLite file. Thread-safe; open one per process and share it."""
 
     def __init__(
