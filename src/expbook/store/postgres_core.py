@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -87,6 +88,7 @@ class PgConnection:
         in_transaction: Callable[[], bool] = lambda: False,
     ) -> None:
         self.raw = raw
+        self._closer = weakref.finalize(self, _close_quietly, raw)
         self.location = location
         self._lock = lock
         self._reopen = reopen
@@ -119,11 +121,9 @@ class PgConnection:
 
     def _replace(self) -> None:
         assert self._reopen is not None
-        try:
-            self.raw.close()
-        except Exception:
-            pass
+        self._closer()
         self.raw = self._reopen()
+        self._closer = weakref.finalize(self, _close_quietly, self.raw)
 
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> Any:
         if params:
@@ -163,17 +163,17 @@ class PgConnection:
         self._call(run)
 
     def close(self) -> None:
-        self.raw.close()
+        self._closer()
 
-    def __del__(self) -> None:
-        # a store dropped without close() (a command's store at exit): end the session
-        # quietly, as a SQLite connection does, instead of psycopg's ResourceWarning
-        raw = getattr(self, "raw", None)
-        if raw is not None and not raw.closed:
-            try:
-                raw.close()
-            except Exception:
-                pass
+
+def _close_quietly(raw: Any) -> None:
+    # a store dropped without close() (a command's store at exit, one in a reference cycle):
+    # the finalizer holds the session, so it ends here quietly, as a SQLite connection does,
+    # whatever order the garbage collector finalizes the store's objects in
+    try:
+        raw.close()
+    except Exception:
+        pass
 
 
 def _reads(method: _F) -> _F:
