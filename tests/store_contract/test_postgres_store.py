@@ -61,6 +61,35 @@ def test_schema_created_migrated_and_reopened() -> None:
             s2.close()
 
 
+def test_store_dropped_in_a_cycle_ends_its_session_quietly() -> None:
+    # the garbage collector finalizes a cycle's objects in any order: the session must still
+    # end without psycopg's "deleted while still open" ResourceWarning (an error under pytest)
+    import gc
+    import warnings
+    import weakref
+
+    with fresh_schema("cyc") as url:
+        for older in (False, True, True):  # where the objects sit in the collector's lists
+            store = connect(url)
+            store.create_run(name="r", project="p")
+            raw = weakref.ref(store._conn.raw)  # no strong reference from this frame
+            store.me, store._conn.me = store, store  # a cycle: only the collector frees it
+            if older:
+                gc.collect()
+            del store
+            caught = []
+            hook = sys.unraisablehook
+            sys.unraisablehook = caught.append
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # as under pytest: a warning is an error
+                    gc.collect()
+            finally:
+                sys.unraisablehook = hook
+            assert [str(u.exc_value) for u in caught] == []
+            assert raw() is None or raw().closed
+
+
 def test_readonly_refuses_writes() -> None:
     with fresh_schema("ro") as url:
         connect(url).close()
