@@ -342,18 +342,18 @@ def openapi_document(write_paths: dict[str, Any] | None = None) -> dict[str, Any
     return doc
 
 
-def _write_api() -> tuple[Callable[..., list[Any]] | None, dict[str, Any]]:
-    """The write API's routes and OpenAPI paths, where this install has them."""
+def _write_api(
+    get_backend: Callable[[], Any], authorize: Callable[..., Any]
+) -> tuple[Any, list[Any], dict[str, Any]]:
+    """The write API (its object, routes and OpenAPI paths), where this install has it."""
     import importlib
 
     try:
         _write = importlib.import_module("expbook.server._write")
     except ImportError:
-        return None, {}
-    routes = getattr(_write, "write_routes", None)
-    paths_fn = getattr(_write, "openapi_paths", None)
-    paths = paths_fn() if callable(paths_fn) else getattr(_write, "WRITE_OPENAPI_PATHS", {})
-    return routes, dict(paths)
+        return None, [], {}
+    api = _write.WriteAPI(get_backend, authorize)
+    return api, api.routes(), dict(_write.openapi_paths())
 
 
 # -- the app ---------------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def create_server(
 
     auth = Authorizer(get_backend, required=require_token)
     authorize = authorize_function(auth)
-    write_routes, write_paths = _write_api()
+    write_api, write_routes, write_paths = _write_api(get_backend, authorize)
     document = openapi_document(write_paths)
 
     def openapi(request: Request) -> Response:
@@ -391,7 +391,7 @@ def create_server(
         Route("/api/openapi.json", openapi),
         *_login_routes(auth),
         *read_routes(get_backend, authorize),
-        *(write_routes(get_backend, authorize) if write_routes is not None else []),
+        *write_routes,
         Mount("", app=DashboardGuard(dashboard, auth, get_backend)),
     ]
 
@@ -417,6 +417,8 @@ def create_server(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        if write_api is not None:
+            write_api.close()
         dashboard.state.ui.close()
         backend.close()
 

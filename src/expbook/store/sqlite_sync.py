@@ -16,7 +16,8 @@ Two sides live here:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from .sqlite_core import StoreCore, _reads
@@ -53,6 +54,21 @@ class SyncPath(StoreCore):
             )
 
     # -- a client's side -------------------------------------------------------------------
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the store (a read transaction: a writer in another
+        connection goes on meanwhile, and what it commits is not seen until the end)."""
+        with self._lock:
+            if self._depth or self._conn.in_transaction:
+                yield  # inside a write transaction already: one state anyway
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+
     @_reads
     def sync_state(self, server: str, run_ids: Iterable[str] | None = None) -> dict[str, Any]:
         """run id -> ``{"status", "updated_at", "synced_at", "error", "counts": {key: n}}``:

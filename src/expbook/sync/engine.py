@@ -1,0 +1,215 @@
+"""Syncing one run of a local store to a server: what the sync thread does every second
+for a live run, and what ``expbook sync`` does for runs logged offline or imported.
+
+For a run:
+
+1. ``PUT`` the run (its fields as the local store has them). While points are still to go,
+   a finished run is sent as ``running`` with its last local heartbeat (a reader of the
+   server sees a partial upload as ``crashed``, never as a finished run that lacks points).
+   The answer carries the server's counts: how many points of each key it holds.
+2. Read the local points beyond those counts (the tail of each key's series, in step order,
+   from one read snapshot of the local store) and ``POST`` them in bounded batches that
+   name their first point's position. A retried batch is skipped by the server where it
+   overlaps what it holds, so an interrupted upload resumes where it stopped and a point
+   never arrives twice. A 409 (a gap: the server holds fewer points than the client
+   thought) gives the server's counts; the engine sends from there.
+3. ``PUT`` the run again when its status or fields changed (the final status last).
+
+What the server confirmed is kept in the local store's sync state (per server), which
+``expbook sync --status`` reads. Numeric metrics, config, summary, tags, notes, status and
+the run's metadata are synced; non-numeric values, media and artifact files are not (yet).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import Client, Gap, b64
+
+BATCH_POINTS = 250_000  # points in one request (about 6 MB of base64): bounded requests
+_GAP_RETRIES = 5
+
+
+@dataclass
+class Outcome:
+    """What one sync of a run did."""
+
+    run_id: str
+    sent: int = 0  # points the server took from this sync
+    pending: int = 0  # points of the run not on the server afterwards
+    status: str | None = None  # the status the server has now
+    created: bool = False  # the run was new on the server
+    keys: dict[str, int] = field(default_factory=dict)  # the server's counts afterwards
+
+
+def run_fields(rec: Any, status: str | None = None) -> dict[str, Any]:
+    """The fields of a run the server keeps, as the local store has them."""
+    out: dict[str, Any] = {
+        "name": rec.name,
+        "project": rec.project,
+        "status": status or rec.status,
+        "config": rec.config,
+        "summary": rec.summary,
+        "meta": rec.meta,
+        "source": rec.source,
+        "tags": list(rec.tags),
+        "group": rec.group,
+        "notes": rec.notes,
+        "host": rec.host,
+        "created_at": rec.created_at,
+        "finished_at": rec.finished_at,
+        "heartbeat_at": rec.heartbeat_at,
+        "pid": rec.pid,
+        "exit_code": rec.exit_code,
+    }
+    return _plain(out)
+
+
+def _plain(o: Any) -> Any:
+    """JSON-safe: non-finite floats in config or summary become strings."""
+    import math
+
+    if isinstance(o, float) and not math.isfinite(o):
+        return "NaN" if o != o else ("Infinity" if o > 0 else "-Infinity")
+    if isinstance(o, dict):
+        return {str(k): _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_plain(v) for v in o]
+    return o
+
+
+class Engine:
+    """Syncs runs of a local (SQLite) store to one server through ``client``."""
+
+    def __init__(self, store: Any, client: Client, server: str | None = None) -> None:
+        self.store = store
+        self.client = client
+        self.server = server or client.url
+        # what the server confirmed in this process, per run: its counts, and the
+        # (updated_at, status) of the fields last sent (the first call for a run always
+        # sends them, and learns the server's counts from the answer)
+        self._counts: dict[str, dict[str, int]] = {}
+        self._sent: dict[str, tuple[float, str]] = {}
+
+    def local(self, run_id: str) -> tuple[Any, dict[str, int]]:
+        """The run's record and its number of points per key, as the local store has them."""
+        with self.store.snapshot():
+            rec = self.store.get_run(run_id)
+            sums = self.store.metric_summaries([run_id]).get(run_id, {})
+        if rec.id != run_id:
+            from ..errors import RunNotFound
+
+            raise RunNotFound(f"no run with id {run_id!r}")
+        return rec, {k: int(s.count) for k, s in sums.items()}
+
+    def sync_run(self, run_id: str, *, deadline: float | None = None) -> Outcome:
+        """Upload what the server lacks of the run (points before a final status). Raises
+        the client's errors (:class:`~expbook.sync.client.Unavailable`...); what went
+        through before one is kept on both sides, and the next call goes on from there."""
+        out = Outcome(run_id)
+        rec, local = self.local(run_id)
+        final = rec.status != "running"
+        if run_id not in self._counts or run_id not in self._sent:
+            early = "running" if final and any(local.values()) else None
+            self._put(run_id, rec, early, out)
+        known = self._counts[run_id]
+        if any(n > known.get(k, 0) for k, n in local.items()):
+            out.sent = self._upload(run_id, local, deadline)
+            known = self._counts[run_id]
+        out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
+        if (out.pending == 0 or not final) and self._sent.get(run_id) != (
+            rec.updated_at,
+            rec.status,
+        ):
+            self._put(run_id, rec, None, out)
+        out.status = self._sent[run_id][1]
+        out.keys = dict(self._counts[run_id])
+        return out
+
+    def _put(self, run_id: str, rec: Any, status: str | None, out: Outcome) -> None:
+        got = self.client.put_run(run_id, run_fields(rec, status))
+        out.created = out.created or bool(got.get("created"))
+        counts = {str(k): int(v) for k, v in got["received"].items()}
+        self._counts[run_id] = counts
+        # a run sent as running before its points: its final status is still to send
+        sent_at = rec.updated_at if status is None else -1.0
+        self._sent[run_id] = (sent_at, str(got["status"]))
+        self.store.record_sync(
+            self.server, run_id, counts=counts, status=str(got["status"]), updated_at=sent_at
+        )
+
+    def _upload(self, run_id: str, local: dict[str, int], deadline: float | None) -> int:
+        """POST the points of the keys the server lacks, in bounded batches; returns how
+        many points the server took."""
+        sent = 0
+        for _attempt in range(_GAP_RETRIES):
+            known = self._counts[run_id]
+            todo = {k: (known.get(k, 0), n) for k, n in local.items() if n > known.get(k, 0)}
+            if not todo:
+                return sent
+            try:
+                sent += self._post_tails(run_id, todo, deadline)
+                return sent
+            except Gap as gap:  # the server holds less than this client thought
+                self._counts[run_id] = {**self._counts[run_id], **gap.received}
+        return sent
+
+    def _post_tails(
+        self, run_id: str, todo: dict[str, tuple[int, int]], deadline: float | None
+    ) -> int:
+        sent = 0
+        batch: list[dict[str, Any]] = []
+        size = 0
+        known = self._counts[run_id]
+
+        def flush() -> None:
+            nonlocal batch, size, sent
+            if not batch:
+                return
+            before = sum(known.get(b["key"], 0) for b in batch)
+            got = self.client.post_points(run_id, batch)
+            known.update(got)
+            after = sum(known.get(b["key"], 0) for b in batch)
+            sent += max(0, after - before)
+            self.store.record_sync(self.server, run_id, counts=got)
+            batch, size = [], 0
+
+        for key, (have, n) in sorted(todo.items()):
+            steps, walls, values = self._tail(run_id, key, have, n)
+            for i in range(0, len(steps), BATCH_POINTS):
+                if deadline is not None and time.monotonic() > deadline:
+                    flush()
+                    return sent
+                j = min(len(steps), i + BATCH_POINTS)
+                batch.append(
+                    {
+                        "key": key,
+                        "start": have + i,
+                        "steps": b64(steps[i:j], "<i8"),
+                        "values": b64(values[i:j], "<f8"),
+                        "times": b64(walls[i:j], "<f8"),
+                    }
+                )
+                size += j - i
+                if size >= BATCH_POINTS:
+                    flush()
+        flush()
+        return sent
+
+    def _tail(self, run_id: str, key: str, have: int, n: int) -> tuple[Any, Any, Any]:
+        """The points of ``key`` at positions ``have`` to ``n`` of its local series."""
+        store = self.store
+        with store.snapshot():
+            count = store.metric_summaries([run_id], [key]).get(run_id, {}).get(key)
+            total = int(count.count) if count is not None else 0
+            start = store.tail_start(run_id, [key], total - have) if total > have else None
+            s = store.read_series(run_id, [key], step_min=start).get(key)
+            if s is None or len(s) < total - have:  # out-of-order chunks: read it all
+                s = store.read_series(run_id, [key]).get(key)
+        if s is None:
+            return [], [], []
+        first = len(s) - (total - have)  # position `have` in what was read
+        last = first + (n - have)
+        return s.steps[first:last], s.walls[first:last], s.values[first:last]
