@@ -22,6 +22,7 @@ the run's metadata are synced; non-numeric values, media and artifact files are 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,17 @@ from typing import Any
 from .client import Client, Gap, b64
 
 BATCH_POINTS = 250_000  # points in one request (about 6 MB of base64): bounded requests
+ENV_BATCH = "EXPBOOK_SYNC_BATCH"  # another bound (1 to BATCH_POINTS), for slow links
+
+
+def batch_points() -> int:
+    try:
+        n = int(os.environ.get(ENV_BATCH) or BATCH_POINTS)
+    except ValueError:
+        n = BATCH_POINTS
+    return max(1, min(BATCH_POINTS, n))
+
+
 _GAP_RETRIES = 5
 
 
@@ -162,6 +174,7 @@ class Engine:
         sent = 0
         batch: list[dict[str, Any]] = []
         size = 0
+        most = batch_points()
         known = self._counts[run_id]
 
         def flush() -> None:
@@ -178,11 +191,11 @@ class Engine:
 
         for key, (have, n) in sorted(todo.items()):
             steps, walls, values = self._tail(run_id, key, have, n)
-            for i in range(0, len(steps), BATCH_POINTS):
+            for i in range(0, len(steps), most):
                 if deadline is not None and time.monotonic() > deadline:
                     flush()
                     return sent
-                j = min(len(steps), i + BATCH_POINTS)
+                j = min(len(steps), i + most)
                 batch.append(
                     {
                         "key": key,
@@ -193,7 +206,7 @@ class Engine:
                     }
                 )
                 size += j - i
-                if size >= BATCH_POINTS:
+                if size >= most:
                     flush()
         flush()
         return sent
