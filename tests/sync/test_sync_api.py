@@ -204,7 +204,7 @@ def test_project_option_and_named_runs(server: ServerProc, tmp_path: Path) -> No
     local = tmp_path / "local"
     a = log_offline(local, n=5, name="a", project="p")
     b = log_offline(local, n=5, name="b", project="q")
-    code, out, err = cli("sync", "-p", "q", "--server", server.url, "--store", str(local))
+    code, _, err = cli("sync", "-p", "q", "--server", server.url, "--store", str(local))
     assert code == 0, err
     with connect(server.db) as s:
         assert [r.id for r in s.list_runs()] == [b]

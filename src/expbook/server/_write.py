@@ -396,7 +396,12 @@ class WriteAPI:
                     409, f"run {run_id!r} exists in another project: pick another id"
                 )
             status = fields.get("status", "running" if rec is None else rec.status)
-            update = {k: v for k, v in fields.items() if k != "project"}
+            # a null name or created_at leaves the stored one (they are never empty)
+            update = {
+                k: v
+                for k, v in fields.items()
+                if k != "project" and not (v is None and k in ("name", "created_at"))
+            }
             if status == "running" and update.get("heartbeat_at") is None:
                 update["heartbeat_at"] = now
             if rec is None:
