@@ -342,18 +342,34 @@ def openapi_document(write_paths: dict[str, Any] | None = None) -> dict[str, Any
     return doc
 
 
-def _write_api(
-    get_backend: Callable[[], Any], authorize: Callable[..., Any]
-) -> tuple[Any, list[Any], dict[str, Any]]:
-    """The write API (its object, routes and OpenAPI paths), where this install has it."""
+def _write_api() -> tuple[Callable[..., list[Any]] | None, dict[str, Any]]:
+    """The write API's routes and OpenAPI paths, where this install has them."""
     import importlib
 
     try:
         _write = importlib.import_module("expbook.server._write")
     except ImportError:
+        return None, {}
+    routes = getattr(_write, "write_routes", None)
+    paths_fn = getattr(_write, "openapi_paths", None)
+    paths = paths_fn() if callable(paths_fn) else getattr(_write, "WRITE_OPENAPI_PATHS", {})
+    return routes, dict(paths)
+
+
+def _write_endpoints(
+    get_backend: Callable[[], Any], authorize: Callable[..., Any]
+) -> tuple[Any, list[Any], dict[str, Any]]:
+    """The write API (the object that closes its sessions, its routes, its OpenAPI paths)."""
+    import importlib
+
+    routes, paths = _write_api()
+    if routes is None:
         return None, [], {}
-    api = _write.WriteAPI(get_backend, authorize)
-    return api, api.routes(), dict(_write.openapi_paths())
+    api_class = getattr(importlib.import_module("expbook.server._write"), "WriteAPI", None)
+    if api_class is None:
+        return None, routes(get_backend, authorize), paths
+    api = api_class(get_backend, authorize)
+    return api, api.routes(), paths
 
 
 # -- the app ---------------------------------------------------------------------------------
@@ -381,7 +397,7 @@ def create_server(
 
     auth = Authorizer(get_backend, required=require_token)
     authorize = authorize_function(auth)
-    write_api, write_routes, write_paths = _write_api(get_backend, authorize)
+    write_api, write_routes, write_paths = _write_endpoints(get_backend, authorize)
     document = openapi_document(write_paths)
 
     def openapi(request: Request) -> Response:
