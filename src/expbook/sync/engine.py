@@ -123,34 +123,46 @@ class Engine:
         out = Outcome(run_id)
         rec, local = self.local(run_id)
         final = rec.status != "running"
-        if run_id not in self._counts or run_id not in self._sent:
-            early = "running" if final and any(local.values()) else None
-            self._put(run_id, rec, early, out)
-        known = self._counts[run_id]
-        if any(n > known.get(k, 0) for k, n in local.items()):
-            out.sent = self._upload(run_id, local, deadline)
+        self._dirty = False
+        try:
+            if run_id not in self._counts or run_id not in self._sent:
+                early = "running" if final and any(local.values()) else None
+                self._put(run_id, rec, early, out)
             known = self._counts[run_id]
-        out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
-        if (out.pending == 0 or not final) and self._sent.get(run_id) != (
-            rec.updated_at,
-            rec.status,
-        ):
-            self._put(run_id, rec, None, out)
+            if any(n > known.get(k, 0) for k, n in local.items()):
+                out.sent = self._upload(run_id, local, deadline)
+                known = self._counts[run_id]
+            out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
+            if (out.pending == 0 or not final) and self._sent.get(run_id) != (
+                rec.updated_at,
+                rec.status,
+            ):
+                self._put(run_id, rec, None, out)
+        finally:
+            if self._dirty:  # what the server confirmed, kept once per sync (even a failed one)
+                self._record(run_id)
         out.status = self._sent[run_id][1]
         out.keys = dict(self._counts[run_id])
         return out
 
+    def _record(self, run_id: str) -> None:
+        sent = self._sent.get(run_id)
+        self.store.record_sync(
+            self.server,
+            run_id,
+            counts=self._counts.get(run_id),
+            status=sent[1] if sent else None,
+            updated_at=sent[0] if sent else None,
+        )
+
     def _put(self, run_id: str, rec: Any, status: str | None, out: Outcome) -> None:
         got = self.client.put_run(run_id, run_fields(rec, status))
         out.created = out.created or bool(got.get("created"))
-        counts = {str(k): int(v) for k, v in got["received"].items()}
-        self._counts[run_id] = counts
+        self._counts[run_id] = {str(k): int(v) for k, v in got["received"].items()}
         # a run sent as running before its points: its final status is still to send
         sent_at = rec.updated_at if status is None else -1.0
         self._sent[run_id] = (sent_at, str(got["status"]))
-        self.store.record_sync(
-            self.server, run_id, counts=counts, status=str(got["status"]), updated_at=sent_at
-        )
+        self._dirty = True
 
     def _upload(self, run_id: str, local: dict[str, int], deadline: float | None) -> int:
         """POST the points of the keys the server lacks, in bounded batches; returns how
@@ -186,11 +198,12 @@ class Engine:
             known.update(got)
             after = sum(known.get(b["key"], 0) for b in batch)
             sent += max(0, after - before)
-            self.store.record_sync(self.server, run_id, counts=got)
+            self._dirty = True
             batch, size = [], 0
 
-        for key, (have, n) in sorted(todo.items()):
-            steps, walls, values = self._tail(run_id, key, have, n)
+        tails = self._tails(run_id, todo)
+        for key, (have, _n) in sorted(todo.items()):
+            steps, walls, values = tails[key]
             for i in range(0, len(steps), most):
                 if deadline is not None and time.monotonic() > deadline:
                     flush()
@@ -211,18 +224,32 @@ class Engine:
         flush()
         return sent
 
-    def _tail(self, run_id: str, key: str, have: int, n: int) -> tuple[Any, Any, Any]:
-        """The points of ``key`` at positions ``have`` to ``n`` of its local series."""
+    def _tails(self, run_id: str, todo: dict[str, tuple[int, int]]) -> dict[str, Any]:
+        """key -> the points of the key at positions ``have`` to ``n`` of its local series
+        (``todo``: key -> (have, n)), read in one snapshot of the local store."""
         store = self.store
+        keys = sorted(todo)
+        out: dict[str, Any] = {}
         with store.snapshot():
-            count = store.metric_summaries([run_id], [key]).get(run_id, {}).get(key)
-            total = int(count.count) if count is not None else 0
-            start = store.tail_start(run_id, [key], total - have) if total > have else None
-            s = store.read_series(run_id, [key], step_min=start).get(key)
-            if s is None or len(s) < total - have:  # out-of-order chunks: read it all
-                s = store.read_series(run_id, [key]).get(key)
-        if s is None:
-            return [], [], []
-        first = len(s) - (total - have)  # position `have` in what was read
-        last = first + (n - have)
-        return s.steps[first:last], s.walls[first:last], s.values[first:last]
+            sums = store.metric_summaries([run_id], keys).get(run_id, {})
+            totals = {k: int(sums[k].count) if k in sums else 0 for k in keys}
+            starts = []
+            for k in keys:
+                need = totals[k] - todo[k][0]
+                start = store.tail_start(run_id, [k], need) if need > 0 else None
+                starts.append(start)
+            low = None if any(x is None for x in starts) else min(starts)
+            got = store.read_series(run_id, keys, step_min=low)
+            short = [k for k in keys if len(got.get(k, ())) < totals[k] - todo[k][0]]
+            if short:  # out-of-order chunks: read those keys whole
+                got.update(store.read_series(run_id, short))
+        for k in keys:
+            s = got.get(k)
+            have, n = todo[k]
+            if s is None or totals[k] <= have:
+                out[k] = ([], [], [])
+                continue
+            first = len(s) - (totals[k] - have)  # position `have` in what was read
+            last = first + (min(n, totals[k]) - have)
+            out[k] = (s.steps[first:last], s.walls[first:last], s.values[first:last])
+        return out

@@ -13,8 +13,8 @@ connection to the local store) and uploads it about once a second
 * ``finish()`` waits at most ``$EXPBOOK_SYNC_TIMEOUT`` seconds (default 10) for the run's
   last upload, then leaves the rest to ``expbook sync`` and says so in one line.
 
-One thread per (local store, server, token) in a process; it ends when its last run has
-finished (and starts again with the next ``init``).
+One thread per (local store, server, token) in a process; it ends a little while after its
+last run has finished (and starts again with the next ``init``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ ENV_TIMEOUT = "EXPBOOK_SYNC_TIMEOUT"
 INTERVAL_S = 1.0  # a live run's new points are uploaded about this often
 BACKOFF_MAX_S = 8.0  # retries of an unreachable server at most this far apart
 DEFAULT_TIMEOUT_S = 10.0
+IDLE_S = 2.0  # with no run to sync for this long, the thread ends
 
 _threads: dict[tuple[str, str, str], SyncThread] = {}
 _lock = threading.Lock()
@@ -75,7 +76,7 @@ class _Live:
         self.final = False  # the run finished locally: upload the rest, then let go
         self.done = threading.Event()
         self.pending = 0
-        self.beat_at = 0.0
+        self.beat_at = time.monotonic()  # its first PUT is a heartbeat too
 
 
 class SyncThread:
@@ -141,15 +142,24 @@ class SyncThread:
             store = SQLiteStore(self.location, create=False)
             client = Client(self.server, self.token)
             engine = Engine(store, client, self.server)
+            idle_since: float | None = None
             while True:
                 with self._lock:
                     runs = list(self._runs.items())
                 if not runs:
-                    with _lock, self._lock:
-                        if not self._runs:  # nothing left: end (a later init starts anew)
-                            self._ending = True
-                            return
+                    # idle: wait a while for the next run of this process (a script that
+                    # logs runs one after another keeps its connections), then end
+                    if idle_since is None:
+                        idle_since = time.monotonic()
+                    elif time.monotonic() - idle_since >= IDLE_S:
+                        with _lock, self._lock:
+                            if not self._runs:  # nothing came: end (a later init starts anew)
+                                self._ending = True
+                                return
+                    self._wake.wait(0.1)
+                    self._wake.clear()
                     continue
+                idle_since = None
                 now = time.monotonic()
                 if self.stopped is None and now >= self._retry_at:
                     self._round(engine, client, runs)
