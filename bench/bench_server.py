@@ -6,10 +6,11 @@ with the server stopped in the middle of a run.
   points). Each client is a training script: ``expbook.init(server=URL)``, ``log()`` in a
   loop, ``finish()`` (which waits for its upload): logged locally, synced by the sync
   thread. Timed from the moment every client has started (interpreter, imports and the
-  one scan of installed packages a process makes ready) to the last client done; then the server's counts are checked (every point once).
-  Points/s, and the ratio to the **floor**: the same C processes ``COPY`` the same
-  ``(run, key, step, value)`` rows (binary) into an unindexed table of the same PostgreSQL,
-  in the same run (timed from the same kind of start line to the last commit).
+  one scan of installed packages a process makes ready) to the last client done; then the
+  server's counts are checked (every point once). Points/s, and the ratio to the **floor**:
+  the same C processes ``COPY`` the same ``(run, key, step, value)`` rows (binary) into an
+  unindexed table of the same PostgreSQL, in the same run (timed from the same kind of
+  start line to the last commit); the floor through one connection is printed too.
 * **MLflow peer**: the same workload against ``mlflow server --backend-store-uri
   postgresql://...`` with ``MlflowClient.log_batch`` (1,000 metrics a call, its limit), from
   a separate venv (``--mlflow-venv``, default /tmp/peervenv-mlflow; made with
@@ -89,12 +90,13 @@ def _start_line() -> None:
 
 
 def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> None:
+    import httpx  # noqa: F401
+    import numpy  # noqa: F401
+
     import expbook
     import expbook.sync.client
     import expbook.sync.engine
-    import expbook.sync.thread  # noqa: F401  (imports ready before the start line)
-    import httpx  # noqa: F401
-    import numpy  # noqa: F401
+    import expbook.sync.thread
     from expbook.tracking.sysinfo import packages
 
     packages()  # the one scan of installed packages a process makes (its first run's end)
@@ -127,11 +129,12 @@ def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> No
     print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
 
 
-def child_copy(url: str, table: str, client: int, runs: int, steps: int) -> None:
+def child_copy(url: str, table: str, clients: str, runs: int, steps: int) -> None:
     import psycopg
 
     rows = [
         (f"c{client}-r{r}", key, s, value(client, r, s, k))
+        for client in map(int, clients.split(","))
         for r in range(runs)
         for k, key in enumerate(KEYS)
         for s in range(steps)
@@ -398,9 +401,8 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
         }
     finally:
         server.close()
-        from psycopg import sql
-
         import psycopg
+        from psycopg import sql
 
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -414,18 +416,23 @@ def copy_floor(pg_url: str, a: argparse.Namespace) -> dict[str, Any]:
         conn.execute(
             f"CREATE TABLE {table} (run text, key text, step bigint, value double precision)"
         )
+    total = a.clients * a.runs * a.steps * len(KEYS)
+    out: dict[str, Any] = {"points": total}
     try:
-        cmds = [bench_cmd("copy", pg_url, table, i, a.runs, a.steps) for i in range(a.clients)]
-        got = run_parallel(cmds, child_env(), timeout=1800)
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            (n,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
-        total = a.clients * a.runs * a.steps * len(KEYS)
-        return {
-            "points": total,
-            "seconds": got["wall"],
-            "points_per_s": total / got["wall"],
-            "ok": int(n) == total,
-        }
+        for label, groups in (
+            ("parallel", [str(i) for i in range(a.clients)]),  # one connection a client
+            ("one_connection", [",".join(str(i) for i in range(a.clients))]),
+        ):
+            cmds = [bench_cmd("copy", pg_url, table, g, a.runs, a.steps) for g in groups]
+            got = run_parallel(cmds, child_env(), timeout=1800)
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                (n,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
+                conn.execute(f"TRUNCATE {table}")
+            out[label] = {"seconds": got["wall"], "points_per_s": total / got["wall"]}
+            out["ok"] = out.get("ok", True) and int(n) == total
+        out["seconds"] = out["parallel"]["seconds"]
+        out["points_per_s"] = out["parallel"]["points_per_s"]
+        return out
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -448,7 +455,7 @@ def mlflow_peer(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any
     host, port = info.get("host", "127.0.0.1"), info.get("port", "5432")
     user = info.get("user", "postgres")
     pw = f":{info['password']}" if info.get("password") else ""
-    backend = f"postgresql://{user}{pw}@{host}:{port}/{dbname}"
+    backend = f"postgresql+psycopg2://{user}{pw}@{host}:{port}/{dbname}"
     mport = free_port()
     url = f"http://127.0.0.1:{mport}"
     log = open(work / "mlflow-server.log", "ab")  # noqa: SIM115
@@ -496,7 +503,9 @@ def mlflow_peer(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any
         try:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
-        except Exception:
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
@@ -625,7 +634,7 @@ def main() -> int:
         if mode == "ingest":
             child_ingest(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
         elif mode == "copy":
-            child_copy(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
+            child_copy(rest[0], rest[1], rest[2], int(rest[3]), int(rest[4]))
         elif mode == "hot":
             child_hot(rest[0], rest[1], float(rest[2]))
         return 0
@@ -698,13 +707,22 @@ def main() -> int:
     print()
     if "ingest" in results:
         i = results["ingest"]
+        check = "ok" if i["ok"] else "FAILED"
         print(
             f"ingest: {i['points']:,} points in {i['seconds']:.2f} s; server holds {i['held']:,} "
-            f"(received {i['received']:,}) in {i['runs']} runs; check {'ok' if i['ok'] else 'FAILED'}"
+            f"(received {i['received']:,}) in {i['runs']} runs; check {check}"
         )
         print(
             f"  CPU: server {i['server_cpu_s']:.1f} s, clients {i['clients_cpu_s']:.1f} s "
             f"(from the start line), over {i['seconds']:.1f} s on {os.cpu_count()} CPUs"
+        )
+        fl = results["copy_floor"]
+        print(
+            f"COPY floor: {a.clients} connections {fl['parallel']['points_per_s']:,.0f} points/s"
+            f" ({fl['parallel']['seconds']:.2f} s), one connection "
+            f"{fl['one_connection']['points_per_s']:,.0f} points/s "
+            f"({fl['one_connection']['seconds']:.2f} s): expbook is "
+            f"{i['points_per_s'] / fl['one_connection']['points_per_s']:.2f}x the latter"
         )
         ml = results.get("mlflow")
         if ml:

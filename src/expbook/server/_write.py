@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import AmbiguousRun, RunNotFound, StoreError
+from ..errors import StoreError
 from ._auth import allows_project
 from ._read import _ERR, send
 
@@ -348,19 +348,17 @@ class WriteAPI:
         self.pool.close()
 
     # -- helpers -----------------------------------------------------------------------
-    def _run(self, store: Any, run_id: str) -> Any:
-        try:
-            rec = store.get_run(run_id)
-        except (RunNotFound, AmbiguousRun):
-            return None
-        return rec if rec.id == run_id else None
+    def _project(self, store: Any, run_id: str) -> str | None:
+        """The project of the run with exactly this id (None: no such run); one query."""
+        rows = store._q("SELECT project FROM runs WHERE id=?", (run_id,))
+        return str(rows[0][0]) if rows else None
 
-    def _visible_run(self, request: Request, store: Any, run_id: str) -> Any:
+    def _visible_run(self, request: Request, store: Any, run_id: str) -> str:
         token = self.authorize(request, "write", None)
-        rec = self._run(store, run_id)
-        if rec is None or not allows_project(token, rec.project):
+        project = self._project(store, run_id)
+        if project is None or not allows_project(token, project):
             raise HTTPException(404, f"no run with id {run_id!r}")
-        return rec
+        return project
 
     def _guarded(self, request: Request, work: Callable[[Any], Any]) -> Any:
         """``work(store)`` on a pooled store; a store that cannot be reached is a 503."""
@@ -390,12 +388,13 @@ class WriteAPI:
     def _upsert(self, store: Any, run_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         now = time.time()
         with store.atomic():
-            rec = self._run(store, run_id)
-            if rec is not None and rec.project != fields["project"]:
+            rows = store._q("SELECT project, status FROM runs WHERE id=?", (run_id,))
+            exists = bool(rows)
+            if exists and rows[0][0] != fields["project"]:
                 raise HTTPException(
                     409, f"run {run_id!r} exists in another project: pick another id"
                 )
-            status = fields.get("status", "running" if rec is None else rec.status)
+            status = fields.get("status", rows[0][1] if exists else "running")
             # a null name or created_at leaves the stored one (they are never empty)
             update = {
                 k: v
@@ -404,7 +403,7 @@ class WriteAPI:
             }
             if status == "running" and update.get("heartbeat_at") is None:
                 update["heartbeat_at"] = now
-            if rec is None:
+            if not exists:
                 store.create_run(
                     name=fields.get("name") or run_id,
                     project=fields["project"],
@@ -420,10 +419,13 @@ class WriteAPI:
                     pid=fields.get("pid"),
                     host=fields.get("host"),
                 )
+                # what create_run does not set (a new running run has its heartbeat)
                 update = {
-                    k: update[k]
-                    for k in ("summary", "finished_at", "exit_code", "heartbeat_at")
-                    if k in update
+                    k: v
+                    for k, v in update.items()
+                    if (k == "summary" and v)
+                    or (k in ("finished_at", "exit_code") and v is not None)
+                    or (k == "heartbeat_at" and status != "running")
                 }
             if update:
                 store.update_run(run_id, **update)
@@ -432,7 +434,7 @@ class WriteAPI:
             "id": run_id,
             "project": fields["project"],
             "status": status,
-            "created": rec is None,
+            "created": not exists,
             "received": received,
         }
 
