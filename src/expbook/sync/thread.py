@@ -101,8 +101,11 @@ class SyncThread:
         return not self._ending and (not self._started or self._thread.is_alive())
 
     def add(self, run_id: str, name: str) -> None:
+        live = _Live(name)
+        if self.stopped is not None:  # the server refused this token: nothing to wait for
+            live.done.set()
         with self._lock:
-            self._runs[run_id] = _Live(name)
+            self._runs[run_id] = live
         if not self._started:
             self._started = True
             self._thread.start()
@@ -182,6 +185,7 @@ class SyncThread:
                 store.close()
 
     def _round(self, engine: Any, client: Any, runs: list[tuple[str, _Live]]) -> None:
+        from ..errors import RunNotFound
         from .client import Refused, Rejected, Unavailable
 
         for run_id, live in runs:
@@ -219,6 +223,8 @@ class SyncThread:
                 return
             except Rejected as e:
                 _say(f"run {live.name} ({run_id}) is not synced: {e}")
+                live.done.set()
+            except RunNotFound:  # deleted from the local store meanwhile: nothing to send
                 live.done.set()
             except Exception as e:  # a local store that is busy, or a bug: retry later
                 self._backoff = min(BACKOFF_MAX_S, max(1.0, self._backoff * 2))
