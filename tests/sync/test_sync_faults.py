@@ -224,3 +224,58 @@ def test_token_revoked_mid_run(
         got = run_cli("sync", "--server", srv.url, "--store", str(local), "--token", fresh)
         assert got.returncode == 0, got.stderr
         assert_same_run(local, server_db, run.id)
+
+
+# a training script that logs, then hangs until it is killed
+HANGS = """
+import sys, time, expbook
+run = expbook.init(project="p", name="hangs", store=sys.argv[1], server=sys.argv[2])
+for i in range(100):
+    run.log({"x": float(i)})
+print(run.id, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("server_db", ["sqlite"], indirect=True)
+def test_a_vanished_client_reads_as_crashed(server: ServerProc, tmp_path: Path) -> None:
+    """A client killed mid-run: its run stays ``running`` on the server and reads as
+    ``crashed`` (its process is gone; elsewhere, once its heartbeats stop)."""
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HANGS, str(tmp_path / "local"), server.url],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        run_id = proc.stdout.readline().strip()
+        deadline = time.monotonic() + 20
+        while _received(server.db, run_id) < 100:
+            assert time.monotonic() < deadline, "the points never arrived"
+            time.sleep(0.05)
+        with connect(server.db) as s:
+            assert s.get_run(run_id).state == "running"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    with connect(server.db) as s:
+        rec = s.get_run(run_id)
+        assert rec.status == "running" and rec.state == "crashed"
+    # a client on another machine whose heartbeats stopped a while ago: crashed; a
+    # heartbeat brings it back
+    with httpx.Client(timeout=10) as http:
+        old = time.time() - 600
+        r = http.put(
+            f"{server.url}/api/v1/runs/far00001",
+            json={"project": "p", "status": "running", "host": "elsewhere", "heartbeat_at": old},
+        )
+        assert r.status_code == 200
+        with connect(server.db) as s:
+            assert s.get_run("far00001").state == "crashed"
+        assert http.post(f"{server.url}/api/v1/runs/far00001/heartbeat").status_code == 200
+        with connect(server.db) as s:
+            assert s.get_run("far00001").state == "running"

@@ -425,7 +425,9 @@ class WriteAPI:
                     for k, v in update.items()
                     if (k == "summary" and v)
                     or (k in ("finished_at", "exit_code") and v is not None)
-                    or (k == "heartbeat_at" and status != "running")
+                    # create_run beat it now: a heartbeat of long ago (a run synced after
+                    # its client vanished) is kept, so that it reads as crashed
+                    or (k == "heartbeat_at" and (status != "running" or abs(now - v) > 5.0))
                 }
             if update:
                 store.update_run(run_id, **update)
