@@ -10,7 +10,8 @@ with the server stopped in the middle of a run.
   server's counts are checked (every point once). Points/s, and the ratio to the **floor**:
   the same C processes ``COPY`` the same ``(run, key, step, value)`` rows (binary) into an
   unindexed table of the same PostgreSQL, in the same run (timed from the same kind of
-  start line to the last commit); the floor through one connection is printed too.
+  start line to the last commit), and through one connection: the faster of the two is
+  the floor.
 * **MLflow peer**: the same workload against ``mlflow server --backend-store-uri
   postgresql://...`` with ``MlflowClient.log_batch`` (1,000 metrics a call, its limit), from
   a separate venv (``--mlflow-venv``, default /tmp/peervenv-mlflow; made with
@@ -430,8 +431,11 @@ def copy_floor(pg_url: str, a: argparse.Namespace) -> dict[str, Any]:
                 conn.execute(f"TRUNCATE {table}")
             out[label] = {"seconds": got["wall"], "points_per_s": total / got["wall"]}
             out["ok"] = out.get("ok", True) and int(n) == total
-        out["seconds"] = out["parallel"]["seconds"]
-        out["points_per_s"] = out["parallel"]["points_per_s"]
+        # the floor: the faster of the two (on a small machine one connection may win)
+        best = max(("parallel", "one_connection"), key=lambda k: out[k]["points_per_s"])
+        out["floor"] = best
+        out["seconds"] = out[best]["seconds"]
+        out["points_per_s"] = out[best]["points_per_s"]
         return out
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -721,8 +725,7 @@ def main() -> int:
             f"COPY floor: {a.clients} connections {fl['parallel']['points_per_s']:,.0f} points/s"
             f" ({fl['parallel']['seconds']:.2f} s), one connection "
             f"{fl['one_connection']['points_per_s']:,.0f} points/s "
-            f"({fl['one_connection']['seconds']:.2f} s): expbook is "
-            f"{i['points_per_s'] / fl['one_connection']['points_per_s']:.2f}x the latter"
+            f"({fl['one_connection']['seconds']:.2f} s); the floor is the faster"
         )
         ml = results.get("mlflow")
         if ml:
