@@ -261,7 +261,9 @@ def test_a_vanished_client_reads_as_crashed(server: ServerProc, tmp_path: Path) 
             assert s.get_run(run_id).state == "running"
         proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait(30)
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)  # reaps it and closes its pipe
     with connect(server.db) as s:
         rec = s.get_run(run_id)
         assert rec.status == "running" and rec.state == "crashed"
