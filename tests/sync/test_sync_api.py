@@ -214,3 +214,50 @@ def test_project_option_and_named_runs(server: ServerProc, tmp_path: Path) -> No
     assert code == 0, err
     with connect(server.db) as s:
         assert sorted(r.id for r in s.list_runs()) == sorted([a, b])
+
+
+def test_media_round_trip(server: ServerProc, tmp_path: Path) -> None:
+    """Media rows and their content-addressed files reach the server (files checked against
+    their sha256, kept by hash); a second sync sends nothing again."""
+    import expbook
+
+    local = tmp_path / "local"
+    run = expbook.init(project="p", name="media", store=str(local))
+    for step in range(3):
+        run.log({"loss": 1.0 / (step + 1), "hist": expbook.Histogram([1, 2, 2, 3, step])})
+    run.log({"table": expbook.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])}, step=3)
+    run.log({"page": expbook.Html("<p>hello</p>")}, step=3)
+    run.finish()
+    code, _, err = cli("sync", "--server", server.url, "--store", str(local))
+    assert code == 0, err
+    with SQLiteStore(local) as mine, connect(server.db) as theirs:
+        want = mine.read_media(run.id)
+        got = theirs.read_media(run.id)
+        assert len(want) == 5
+        assert [(r["key"], r["step"], r["type"], r["path"]) for r in got] == [
+            (r["key"], r["step"], r["type"], r["path"]) for r in want
+        ]
+        assert [r["meta"] for r in got] == [r["meta"] for r in want]
+        for r in want:
+            mine_bytes = (Path(mine.files_dir) / r["path"]).read_bytes()
+            assert (Path(theirs.files_dir) / r["path"]).read_bytes() == mine_bytes
+        assert_same_run(local, server.db, run.id)
+    # nothing again
+    code, out, _ = cli("sync", "--server", server.url, "--store", str(local), "--format", "json")
+    assert code == 0 and json.loads(out)[0]["sent_points"] == 0
+    # a file whose bytes do not match its name is refused, and nothing is kept
+    with httpx.Client(timeout=10) as http:
+        sha = "0" * 64
+        body = {
+            "files": [{"sha256": sha, "ext": ".png", "data": "aGVsbG8="}],
+            "rows": [{"key": "k", "step": 0, "type": "image", "sha256": sha, "meta": {}}],
+        }
+        r = http.post(f"{server.url}/api/v1/runs/{run.id}/media", json=body)
+        assert r.status_code == 400 and "sha256" in r.json()["error"]
+        body["files"] = []
+        r = http.post(f"{server.url}/api/v1/runs/{run.id}/media", json=body)
+        assert r.status_code == 409 and r.json()["missing"] == [f"media/00/{sha}"]
+        bad = {"rows": [{**body["rows"][0], "ext": "/../../x"}]}
+        assert http.post(f"{server.url}/api/v1/runs/{run.id}/media", json=bad).status_code == 400
+    with connect(server.db) as theirs:
+        assert len(theirs.read_media(run.id)) == 5

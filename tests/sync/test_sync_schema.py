@@ -40,4 +40,4 @@ def test_write_operations_match_the_document(tmp_path: Path, project: str) -> No
 
         check()
         ran += 1
-    assert ran == 4
+    assert ran == 5

@@ -152,6 +152,7 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
                         "name": rec.name,
                         "project": rec.project,
                         "sent_points": 0,
+                        "sent_media": 0,
                         "pending_points": None,
                         "status": None,
                         "result": f"refused: {e}",
@@ -164,9 +165,10 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
                     "name": rec.name,
                     "project": rec.project,
                     "sent_points": got.sent,
+                    "sent_media": got.media,
                     "pending_points": got.pending,
                     "status": got.status,
-                    "result": "created" if got.created else ("updated" if got.sent else "synced"),
+                    "result": _result(got),
                 }
             )
     cols = ["id", "name", "project", "status", "sent_points", "pending_points", "result"]
@@ -176,6 +178,13 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
         click.echo(f"{len(rows) - failed} run(s) synced to {url}, {total:,} points sent", err=True)
     if failed:
         raise ExpbookError(f"{failed} run(s) could not be synced (see result)")
+
+
+def _result(got: Any) -> str:
+    what = "created" if got.created else ("updated" if got.sent or got.media else "synced")
+    if got.media_skipped:
+        what += f" ({got.media_skipped} media file(s) left out: missing or over 12 MiB)"
+    return what
 
 
 def _known(backend: Any, url: str, rec: Any) -> bool:

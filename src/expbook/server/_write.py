@@ -56,6 +56,10 @@ MAX_INFLATED = 64 * 1024 * 1024  # bytes of a gzip-compressed body once inflated
 MAX_ID = 128  # characters of a run id
 MAX_KEY = 1000  # characters of a metric key
 MAX_TEXT = 100_000  # characters of a name, notes, host, group
+MAX_MEDIA_ROWS = 10_000  # media rows in one request
+MAX_MEDIA_FILE = 12 * 1024 * 1024  # bytes of one media file
+_SHA = __import__("re").compile(r"[0-9a-f]{64}")
+_EXT = __import__("re").compile(r"(\.[A-Za-z0-9]{1,12}){0,2}")
 _INT64 = 2**63 - 1
 WRITE_STATUSES = ("running", "finished", "failed", "killed", "crashed")
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -323,6 +327,71 @@ def _batches(body: dict[str, Any]) -> list[_Batch]:
     return out
 
 
+def _media(body: dict[str, Any]) -> tuple[dict[str, bytes], list[tuple[Any, ...]]]:
+    """(sha256 + ext -> bytes checked against its sha256, media rows as the store takes
+    them, their file named by content address only)."""
+    bad = sorted(set(body) - {"files", "rows"})
+    if bad:
+        raise HTTPException(400, f"unknown field {bad[0][:50]!r}: send files and rows")
+    files_in = body.get("files") or []
+    rows_in = body.get("rows")
+    if not isinstance(files_in, list) or not isinstance(rows_in, list):
+        raise HTTPException(400, "files and rows: lists")
+    if len(rows_in) > MAX_MEDIA_ROWS or len(files_in) > MAX_MEDIA_ROWS:
+        raise HTTPException(400, f"at most {MAX_MEDIA_ROWS} rows and files in one request")
+    import hashlib
+
+    files: dict[str, bytes] = {}
+    for i, f in enumerate(files_in):
+        where = f"files[{i}]"
+        if not isinstance(f, dict) or set(f) - {"sha256", "ext", "data"}:
+            raise HTTPException(400, f"{where}: an object {{sha256, ext, data}}")
+        sha, ext, data = f.get("sha256"), f.get("ext", ""), f.get("data")
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+            raise HTTPException(400, f"{where}.sha256: 64 lowercase hex digits")
+        if not isinstance(ext, str) or not _EXT.fullmatch(ext):
+            raise HTTPException(400, f"{where}.ext: like .png or .json.gz (letters, digits)")
+        if not isinstance(data, str):
+            raise HTTPException(400, f"{where}.data: base64 of the file")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise HTTPException(400, f"{where}.data: base64 of the file") from None
+        if len(raw) > MAX_MEDIA_FILE:
+            raise HTTPException(413, f"{where}: a media file over {MAX_MEDIA_FILE >> 20} MiB")
+        if hashlib.sha256(raw).hexdigest() != sha:
+            raise HTTPException(400, f"{where}: its bytes do not have that sha256")
+        files[sha + ext] = raw
+    rows = []
+    for i, r in enumerate(rows_in):
+        where = f"rows[{i}]"
+        keys = {"key", "step", "index", "wall", "type", "sha256", "ext", "meta"}
+        if not isinstance(r, dict) or set(r) - keys:
+            raise HTTPException(400, f"{where}: an object {{{', '.join(sorted(keys))}}}")
+        key, step, idx, wall = r.get("key"), r.get("step"), r.get("index", 0), r.get("wall")
+        typ, sha, ext, meta = r.get("type"), r.get("sha256"), r.get("ext", ""), r.get("meta")
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
+            raise HTTPException(400, f"{where}.key: a media key")
+        for name, v in (("step", step), ("index", idx)):
+            if isinstance(v, bool) or not isinstance(v, int) or abs(v) > _INT64:
+                raise HTTPException(400, f"{where}.{name}: an integer")
+        if wall is not None and (
+            isinstance(wall, bool) or not isinstance(wall, (int, float)) or not math.isfinite(wall)
+        ):
+            raise HTTPException(400, f"{where}.wall: a number or null")
+        if not isinstance(typ, str) or not typ or len(typ) > 100:
+            raise HTTPException(400, f"{where}.type: the media type (image, table...)")
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+            raise HTTPException(400, f"{where}.sha256: 64 lowercase hex digits")
+        if not isinstance(ext, str) or not _EXT.fullmatch(ext):
+            raise HTTPException(400, f"{where}.ext: like .png")
+        if not isinstance(meta, dict):
+            raise HTTPException(400, f"{where}.meta: an object")
+        path = f"media/{sha[:2]}/{sha}{ext}"
+        rows.append((key, step, idx, None if wall is None else float(wall), typ, path, meta))
+    return files, rows
+
+
 # -- the routes ------------------------------------------------------------------------------
 class _Gap(Exception):
     def __init__(self, key: str, start: int, have: dict[str, int]) -> None:
@@ -522,12 +591,55 @@ class WriteAPI:
 
         return send(await run_in_threadpool(self._guarded, request, work))
 
+    async def post_media(self, request: Request) -> Response:
+        run_id = _run_id(request)
+        files, rows = _media(await _body(request))
+
+        def work(store: Any) -> dict[str, Any]:
+            import os
+
+            from ..media._files import put_bytes
+
+            self._visible_run(request, store, run_id)
+            root = store.files_dir
+            for name, data in files.items():
+                put_bytes(root, "media", data, name[64:])  # named by its (checked) sha256
+            missing = sorted(
+                {r[5] for r in rows}
+                - {f"media/{n[:2]}/{n}" for n in files}
+                - {r[5] for r in rows if os.path.isfile(os.path.join(root, r[5]))}
+            )
+            if missing and not hasattr(store, "fetch_files"):
+                return {"missing": missing}
+            if missing:  # a PostgreSQL store keeps files in the database: fetch them
+                store.fetch_files(missing)
+                missing = [m for m in missing if not os.path.isfile(os.path.join(root, m))]
+                if missing:
+                    return {"missing": missing}
+            if rows:
+                store.add_media(run_id, rows)
+            return {"media": len(store.read_media(run_id))}
+
+        got = await run_in_threadpool(self._guarded, request, work)
+        if "missing" in got:
+            return send(
+                {
+                    "error": f"{len(got['missing'])} media file(s) are not on the server: "
+                    "send them in files",
+                    "status": 409,
+                    "missing": got["missing"][:100],
+                },
+                409,
+            )
+        return send(got)
+
     def routes(self) -> list[Route]:
         return [
             Route(PREFIX + "/{run_id}", self.put_run, methods=["PUT"]),
             Route(PREFIX + "/{run_id}/points", self.post_points, methods=["POST"]),
             Route(PREFIX + "/{run_id}/received", self.received, methods=["GET"]),
             Route(PREFIX + "/{run_id}/heartbeat", self.heartbeat, methods=["POST"]),
+            Route(PREFIX + "/{run_id}/media", self.post_media, methods=["POST"]),
         ]
 
 
@@ -665,6 +777,52 @@ def openapi_paths() -> dict[str, Any]:
                     },
                 ],
             }
+        },
+        PREFIX + "/{run_id}/media": {
+            "post": _op(
+                "Record media rows; their files (content-addressed: checked against their "
+                "sha256, kept by hash) come in files unless the server has them (409: missing)",
+                {"media": {"type": "integer"}},
+                {
+                    "type": "object",
+                    "required": ["rows"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["sha256", "data"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                    "ext": {"type": "string", "maxLength": 26},
+                                    "data": _B64,
+                                },
+                            },
+                        },
+                        "rows": {
+                            "type": "array",
+                            "maxItems": MAX_MEDIA_ROWS,
+                            "items": {
+                                "type": "object",
+                                "required": ["key", "step", "type", "sha256", "meta"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "key": {"type": "string", "minLength": 1},
+                                    "step": {"type": "integer", "format": "int64"},
+                                    "index": {"type": "integer", "format": "int64"},
+                                    "wall": {"type": "number", "nullable": True},
+                                    "type": {"type": "string", "minLength": 1},
+                                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                    "ext": {"type": "string", "maxLength": 26},
+                                    "meta": {"type": "object"},
+                                },
+                            },
+                        },
+                    },
+                },
+            )
         },
         PREFIX + "/{run_id}/heartbeat": {
             "post": _op(

@@ -54,6 +54,14 @@ class Gap(SyncError):
         self.received = received
 
 
+class MissingFiles(SyncError):
+    """Media rows named files the server does not have (``missing``: their paths)."""
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 def server_url(url: str | None) -> str | None:
     """The server's base URL (``$EXPBOOK_SERVER`` when None), without a trailing slash."""
     url = url or os.environ.get(ENV_SERVER) or None
@@ -69,6 +77,10 @@ def b64(values: Any, dtype: str) -> str:
     import numpy as np
 
     return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def b64_bytes(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 class Client:
@@ -140,6 +152,8 @@ class Client:
             err = Refused(text)
         elif status == 409 and isinstance(got.get("received"), dict):
             err = Gap(text, {str(k): int(v) for k, v in got["received"].items()})
+        elif status == 409 and isinstance(got.get("missing"), list):
+            err = MissingFiles(text, [str(m) for m in got["missing"]])
         elif status >= 500 or status in (408, 425, 429):
             err = Unavailable(text)
         else:
@@ -159,6 +173,20 @@ class Client:
         """Append batches ``{key, start, steps, values, times}``; the server's counts after."""
         got = self._call("POST", f"{API}/{_q(run_id)}/points", {"batches": list(batches)})
         return {str(k): int(v) for k, v in got["received"].items()}
+
+    def media(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's media rows the server has (through its read API)."""
+        got = self._call("GET", f"/api/v1/store/runs/{_q(run_id)}/media")
+        return list(got.get("media") or [])
+
+    def post_media(
+        self, run_id: str, files: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
+    ) -> int:
+        """Record media rows (their files in ``files`` unless the server has them)."""
+        got = self._call(
+            "POST", f"{API}/{_q(run_id)}/media", {"files": list(files), "rows": list(rows)}
+        )
+        return int(got.get("media", 0))
 
     def heartbeat(self, run_id: str) -> None:
         self._call("POST", f"{API}/{_q(run_id)}/heartbeat")

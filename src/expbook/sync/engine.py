@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import Client, Gap, b64
+from .client import Client, Gap, MissingFiles, b64
 
 BATCH_POINTS = 250_000  # points in one request (about 6 MB of base64): bounded requests
 ENV_BATCH = "EXPBOOK_SYNC_BATCH"  # another bound (1 to BATCH_POINTS), for slow links
@@ -42,6 +42,11 @@ def batch_points() -> int:
 
 
 _GAP_RETRIES = 5
+MEDIA_BATCH_BYTES = 8 << 20  # bytes of media files in one request (bodies stay under 16 MiB)
+MEDIA_FILE_MAX = 12 << 20  # a larger media file is not synced
+_MEDIA_PATH = __import__("re").compile(
+    r"media/[0-9a-f]{2}/([0-9a-f]{64})((?:\.[A-Za-z0-9]{1,12}){0,2})"
+)
 
 
 @dataclass
@@ -51,6 +56,8 @@ class Outcome:
     run_id: str
     sent: int = 0  # points the server took from this sync
     pending: int = 0  # points of the run not on the server afterwards
+    media: int = 0  # media rows sent by this sync
+    media_skipped: int = 0  # media rows that cannot be synced (a file missing or too large)
     status: str | None = None  # the status the server has now
     created: bool = False  # the run was new on the server
     keys: dict[str, int] = field(default_factory=dict)  # the server's counts afterwards
@@ -104,6 +111,9 @@ class Engine:
         # sends them, and learns the server's counts from the answer)
         self._counts: dict[str, dict[str, int]] = {}
         self._sent: dict[str, tuple[float, str]] = {}
+        # media rows the server has, per run, as (key, step, index, path); files it has
+        self._media: dict[str, set[tuple[Any, ...]]] = {}
+        self._files: set[str] = set()
 
     def local(self, run_id: str) -> tuple[Any, dict[str, int]]:
         """The run's record and its number of points per key, as the local store has them."""
@@ -133,6 +143,8 @@ class Engine:
                 out.sent = self._upload(run_id, local, deadline)
                 known = self._counts[run_id]
             out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
+            if out.pending == 0:
+                self._sync_media(run_id, out)
             if (out.pending == 0 or not final) and self._sent.get(run_id) != (
                 rec.updated_at,
                 rec.status,
@@ -144,6 +156,97 @@ class Engine:
         out.status = self._sent[run_id][1]
         out.keys = dict(self._counts[run_id])
         return out
+
+    # -- media -------------------------------------------------------------------------
+    def _sync_media(self, run_id: str, out: Outcome) -> None:
+        """Send the run's media rows the server lacks, with the files it does not have."""
+        rows = self.store.read_media(run_id)
+        if not rows:
+            return
+        have = self._media.get(run_id)
+        if have is None:
+            have = self._media[run_id] = {
+                (r["key"], r["step"], r["index"], r["path"]) for r in self.client.media(run_id)
+            }
+            self._files.update(r[3] for r in have)
+        todo = [r for r in rows if (r["key"], r["step"], r["index"], r["path"]) not in have]
+        batch: list[dict[str, Any]] = []
+        files: dict[str, bytes] = {}
+        size = 0
+        for r in todo:
+            m = _MEDIA_PATH.fullmatch(str(r["path"]))
+            data = None
+            if m is not None and r["path"] not in self._files and r["path"] not in files:
+                data = self._read_file(r["path"])
+                if data is None:
+                    out.media_skipped += 1
+                    continue
+            elif m is None:
+                out.media_skipped += 1
+                continue
+            if data is not None:
+                if files and size + len(data) > MEDIA_BATCH_BYTES:
+                    self._post_media(run_id, batch, files, out)
+                    batch, files, size = [], {}, 0
+                files[r["path"]] = data
+                size += len(data)
+            wall = r["wall"]
+            batch.append(
+                {
+                    "key": r["key"],
+                    "step": r["step"],
+                    "index": r["index"],
+                    "wall": wall if isinstance(wall, (int, float)) and wall == wall else None,
+                    "type": r["type"],
+                    "sha256": m.group(1),
+                    "ext": m.group(2),
+                    "meta": _plain(r["meta"] or {}),
+                    "_path": r["path"],
+                }
+            )
+            if len(batch) >= 1000:
+                self._post_media(run_id, batch, files, out)
+                batch, files, size = [], {}, 0
+        if batch:
+            self._post_media(run_id, batch, files, out)
+
+    def _read_file(self, rel: str) -> bytes | None:
+        full = os.path.join(self.store.files_dir, rel)
+        try:
+            if os.path.getsize(full) > MEDIA_FILE_MAX:
+                return None
+            with open(full, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def _post_media(
+        self, run_id: str, batch: list[dict[str, Any]], files: dict[str, bytes], out: Outcome
+    ) -> None:
+        from .client import b64_bytes
+
+        def body_files(paths: Any) -> list[dict[str, Any]]:
+            got = []
+            for p in paths:
+                m = _MEDIA_PATH.fullmatch(p)
+                data = files.get(p)
+                if data is None:
+                    data = self._read_file(p)
+                if m is not None and data is not None:
+                    got.append({"sha256": m.group(1), "ext": m.group(2), "data": b64_bytes(data)})
+            return got
+
+        rows = [{k: v for k, v in r.items() if k != "_path"} for r in batch]
+        try:
+            self.client.post_media(run_id, body_files(files), rows)
+        except MissingFiles as e:  # the server lost files it had: send them too
+            self._files.difference_update(e.missing)
+            self.client.post_media(run_id, body_files({*files, *e.missing}), rows)
+        self._files.update(files)
+        self._media.setdefault(run_id, set()).update(
+            (r["key"], r["step"], r["index"], r["_path"]) for r in batch
+        )
+        out.media += len(batch)
 
     def _record(self, run_id: str) -> None:
         sent = self._sent.get(run_id)
