@@ -281,3 +281,30 @@ def test_a_vanished_client_reads_as_crashed(server: ServerProc, tmp_path: Path) 
         assert http.post(f"{server.url}/api/v1/runs/far00001/heartbeat").status_code == 200
         with connect(server.db) as s:
             assert s.get_run("far00001").state == "running"
+
+
+@pytest.mark.parametrize("server_db", ["sqlite"], indirect=True)
+def test_server_never_back_finish_is_bounded(
+    server_db: str, tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """The server stays away: finish() waits $EXPBOOK_SYNC_TIMEOUT, says in one line what
+    is left, and `expbook sync` uploads it later, once."""
+    monkeypatch.setenv("EXPBOOK_SYNC_TIMEOUT", "1")
+    srv = ServerProc(server_db)
+    local = tmp_path / "local"
+    run = expbook.init(project="p", name="away", store=str(local), server=srv.url)
+    for i in range(500):
+        run.log({"x": float(i)})
+    t0 = time.monotonic()
+    run.finish()
+    assert time.monotonic() - t0 < 5
+    err = capfd.readouterr().err
+    assert err.count("cannot sync to") == 1, err
+    lines = [ln for ln in err.splitlines() if "not fully on" in ln]
+    assert len(lines) == 1 and f"expbook sync {run.id}" in lines[0], err
+    with SQLiteStore(local) as s:
+        assert s.get_run(run.id).status == "finished"
+    with srv:
+        got = run_cli("sync", run.id, "--server", srv.url, "--store", str(local))
+        assert got.returncode == 0, got.stderr
+        assert_same_run(local, server_db, run.id)
