@@ -70,6 +70,10 @@ def init(
     else ``$EXPBOOK_STORE``'s, else the nearest ``.expbook/`` folder from the working
     directory upwards, else a new ``./.expbook/``. Unknown wandb keywords are accepted and
     recorded.
+
+    ``server=URL`` (else ``$EXPBOOK_SERVER``) also uploads the run to an ``expbook server``
+    from a sync thread, with ``token=`` (else ``$EXPBOOK_TOKEN``): ``log()`` is unchanged
+    (it writes locally), and a server that is down never blocks or fails training.
     """
     store_arg = kwargs.pop("store", None)
     sync_url = _sync_target(kwargs.pop("server", None))
