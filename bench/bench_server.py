@@ -706,6 +706,27 @@ def main() -> int:
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        _summary(results, rows, a)
+    print(text.getvalue(), end="")
+    name = "server" + ("-quick" if a.quick else "") + (f"-{a.only}" if a.only else "")
+    out = HERE / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    out.with_suffix(".txt").write_text(
+        f"{results['date']}  {results['command']}\n{results['host']['cpu']}, "
+        f"{results['host']['cpus']} CPUs\n" + text.getvalue()
+    )
+    print(f"raw results: {out.relative_to(HERE.parent)} (and .txt)")
+    bad = [r for r in rows if r.get("ok") is False]
+    return 1 if bad else 0
+
+
+def _summary(results: dict[str, Any], rows: list[dict[str, Any]], a: argparse.Namespace) -> None:
     print()
     print_results(rows, floor_head="floor (same run)", ratio2_head="x MLflow")
     print()
@@ -744,12 +765,6 @@ def main() -> int:
             f"check {'ok' if nw['ok'] else 'FAILED'}; ratios "
             + ", ".join(f"{k} {v:.2f}x" for k, v in nw["ratios"].items() if v is not None)
         )
-    out = HERE / "results" / ("server-quick.json" if a.quick else "server.json")
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(f"raw results: {out.relative_to(HERE.parent)}")
-    bad = [r for r in rows if r.get("ok") is False]
-    return 1 if bad else 0
 
 
 if __name__ == "__main__":
