@@ -42,7 +42,9 @@ def test_round_trip_and_status(server: ServerProc, tmp_path: Path) -> None:
         assert_same_run(local, server.db, run_id)
     with connect(server.db) as s:
         rec = s.get_run(first)
-        assert rec.config == {"lr": 0.1, "nested": {"a": 1}} and rec.summary == {"best": 0.5}
+        assert rec.config == {"lr": 0.1, "nested": {"a": 1}}
+        assert rec.summary["best"] == 0.5 and rec.summary["top"] == math.inf
+        assert math.isnan(rec.summary["worst"])  # stored as a number, as locally
         assert rec.name == "first" and rec.project == "p" and rec.exit_code == 0
     # nothing left: a second sync sends nothing, and --status says so
     code, out, err = cli("sync", "--server", server.url, "--store", str(local), "--format", "json")

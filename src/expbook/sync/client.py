@@ -127,7 +127,11 @@ class Client:
         content = None
         headers = {}
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+            # NaN and infinities in a run's config or summary go as Python's JSON spells
+            # them (the server reads them back as numbers: the run is stored as it is here)
+            content = json.dumps(
+                body, separators=(",", ":"), allow_nan=True, default=_default
+            ).encode()
             headers["Content-Type"] = "application/json"
         try:
             resp = self._http.request(method, path, content=content, headers=headers, params=params)
@@ -190,6 +194,15 @@ class Client:
 
     def heartbeat(self, run_id: str) -> None:
         self._call("POST", f"{API}/{_q(run_id)}/heartbeat")
+
+
+def _default(o: Any) -> Any:
+    item = getattr(o, "item", None)  # numpy scalars
+    if callable(item):
+        return item()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
 
 
 def _q(run_id: str) -> str:

@@ -83,20 +83,7 @@ def run_fields(rec: Any, status: str | None = None) -> dict[str, Any]:
         "pid": rec.pid,
         "exit_code": rec.exit_code,
     }
-    return _plain(out)
-
-
-def _plain(o: Any) -> Any:
-    """JSON-safe: non-finite floats in config or summary become strings."""
-    import math
-
-    if isinstance(o, float) and not math.isfinite(o):
-        return "NaN" if o != o else ("Infinity" if o > 0 else "-Infinity")
-    if isinstance(o, dict):
-        return {str(k): _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_plain(v) for v in o]
-    return o
+    return out
 
 
 class Engine:
@@ -200,7 +187,7 @@ class Engine:
                     "type": r["type"],
                     "sha256": m.group(1),
                     "ext": m.group(2),
-                    "meta": _plain(r["meta"] or {}),
+                    "meta": r["meta"] or {},
                     "_path": r["path"],
                 }
             )
