@@ -124,6 +124,17 @@ def test_retries_are_idempotent_and_gaps_are_409(server: ServerProc) -> None:
             assert got.status_code == 400, (bad, got.text)
             assert got.json()["status"] == 400
         assert http.post(path, content=b"{not json").status_code == 400
+        # a gzip-compressed body
+        import gzip
+
+        packed = gzip.compress(json.dumps(_points(20, [20, 21], [5.0, 6.0])).encode())
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        r = http.post(path, content=packed, headers=headers)
+        assert r.json() == {"received": {"loss": 22}}
+        r = http.post(path, content=b"junk", headers=headers)
+        assert r.status_code == 400 and "gzip" in r.json()["error"]
+        r = http.post(path, content=b"{}", headers={"Content-Encoding": "br"})
+        assert r.status_code == 415
         assert http.post(f"{url}/api/v1/runs/nothere1/points", json=body).status_code == 404
         assert _put(http, url, "run00001", project="other").status_code == 409
         assert http.put(f"{url}/api/v1/runs/x1", json={"status": "finished"}).status_code == 400
@@ -133,12 +144,12 @@ def test_retries_are_idempotent_and_gaps_are_409(server: ServerProc) -> None:
         assert r.status_code == 200 and r.json()["status"] == "finished"
     with connect(server.db) as s:
         got = s.read_series_lists("run00001")["loss"]
-        assert got.steps == list(range(20))
+        assert got.steps == list(range(22)) and got.values[20:] == [5.0, 6.0]
         assert got.values[:15] == [float(i) for i in range(15)]
         assert got.values[15] == 1.5 and math.isnan(got.values[16])
         assert got.values[17] == math.inf and got.values[18] == -math.inf
         assert math.isnan(got.values[19])
-        assert s.metric_summaries(["run00001"])["run00001"]["loss"].count == 20
+        assert s.metric_summaries(["run00001"])["run00001"]["loss"].count == 22
         rec = s.get_run("run00001")
         assert rec.status == "finished" and rec.summary == {"loss": 0.1}
 
