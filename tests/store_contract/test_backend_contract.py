@@ -449,15 +449,7 @@ def test_events(backend, reader) -> None:
 # -- tokens and sync counters (the team server's) -------------------------------------------
 
 
-def needs(store, method: str, branch: str) -> None:
-    """Until the branch that gives the embedded store ``method`` is merged, its case of a
-    test is an expected failure (it runs, and counts, as soon as the method exists)."""
-    if not hasattr(store, method):
-        pytest.xfail(f"{type(store).__name__}.{method} comes with the {branch} branch")
-
-
 def test_tokens(backend) -> None:
-    needs(backend, "tokens", "server")
     assert backend.tokens() == []
     backend.add_token(
         token_id="t1", project="*", scope="admin", name="ci", secret_hash="h1", created_at=10.0
@@ -494,8 +486,9 @@ def test_tokens(backend) -> None:
     assert revoked is not None and revoked["revoked_at"] is not None
 
 
-def test_sync_counters(backend) -> None:
-    needs(backend, "received_counts", "sync")
+def test_sync_counters(backend, kind) -> None:
+    """The team server's counters, on the stores a server writes to (the remote kind's
+    ``backend`` is the server's own SQLite store: the remote store itself is read-only)."""
     r = backend.create_run(name="s", project="p")
     assert backend.received_counts(r.id) == {}
     assert backend.received_counts(r.id, ["a", "b"]) == {"a": 0, "b": 0}
@@ -578,9 +571,19 @@ def test_sweeps(backend) -> None:
     assert not backend.sweep_update("s", owner="A", status="finished")
     row = backend.sweep_get("s")
     assert (row["owner"], row["pid"], row["status"], row["spec"], row["info"]) == (
-        "B", 2, "running", spec, {"done": 1})
-    backend.sweep_put_trials("s", [{"idx": 0, "params": {"lr": 0.1}, "status": "pending"},
-                                   {"idx": 1, "params": {"lr": 0.01}, "status": "pending"}])
+        "B",
+        2,
+        "running",
+        spec,
+        {"done": 1},
+    )
+    backend.sweep_put_trials(
+        "s",
+        [
+            {"idx": 0, "params": {"lr": 0.1}, "status": "pending"},
+            {"idx": 1, "params": {"lr": 0.01}, "status": "pending"},
+        ],
+    )
     backend.sweep_put_trials("s", [{"idx": 1, "status": "finished", "value": 0.5}])
     t0, t1 = backend.sweep_trials("s")
     assert (t0["params"], t0["status"], t0["value"]) == ({"lr": 0.1}, "pending", None)

@@ -27,6 +27,7 @@ from .runs import history_cmd, rm_cmd, runs_cmd, show_cmd
 from .server import server_cmd
 from .shim import shim_cmd
 from .sweep import sweep_cmd
+from .sync import sync_cmd
 from .ui import ui_cmd
 
 
@@ -63,6 +64,7 @@ cli.add_command(artifacts_cmd)
 cli.add_command(shim_cmd)
 cli.add_command(sweep_cmd)
 cli.add_command(server_cmd)
+cli.add_command(sync_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

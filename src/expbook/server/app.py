@@ -356,6 +356,22 @@ def _write_api() -> tuple[Callable[..., list[Any]] | None, dict[str, Any]]:
     return routes, dict(paths)
 
 
+def _write_endpoints(
+    get_backend: Callable[[], Any], authorize: Callable[..., Any]
+) -> tuple[Any, list[Any], dict[str, Any]]:
+    """The write API (the object that closes its sessions, its routes, its OpenAPI paths)."""
+    import importlib
+
+    routes, paths = _write_api()
+    if routes is None:
+        return None, [], {}
+    api_class = getattr(importlib.import_module("expbook.server._write"), "WriteAPI", None)
+    if api_class is None:
+        return None, routes(get_backend, authorize), paths
+    api = api_class(get_backend, authorize)
+    return api, api.routes(), paths
+
+
 # -- the app ---------------------------------------------------------------------------------
 def create_server(
     db: str | os.PathLike[str] | None = None,
@@ -381,7 +397,7 @@ def create_server(
 
     auth = Authorizer(get_backend, required=require_token)
     authorize = authorize_function(auth)
-    write_routes, write_paths = _write_api()
+    write_api, write_routes, write_paths = _write_endpoints(get_backend, authorize)
     document = openapi_document(write_paths)
 
     def openapi(request: Request) -> Response:
@@ -391,7 +407,7 @@ def create_server(
         Route("/api/openapi.json", openapi),
         *_login_routes(auth),
         *read_routes(get_backend, authorize),
-        *(write_routes(get_backend, authorize) if write_routes is not None else []),
+        *write_routes,
         Mount("", app=DashboardGuard(dashboard, auth, get_backend)),
     ]
 
@@ -417,6 +433,8 @@ def create_server(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        if write_api is not None:
+            write_api.close()
         dashboard.state.ui.close()
         backend.close()
 

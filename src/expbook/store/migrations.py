@@ -290,6 +290,47 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0008_sync_received",
+        [
+            # how many points of each (run, key) the team server accepted from clients
+            """
+            CREATE TABLE sync_received (
+                rid   INTEGER NOT NULL,
+                kid   INTEGER NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (rid, kid)
+            ) WITHOUT ROWID
+            """,
+        ],
+    ),
+    (
+        "0009_sync_state",
+        [
+            # a client's side of syncing, per server: what the server confirmed of each
+            # run (its status and fields as last sent, the last error) and of each key
+            """
+            CREATE TABLE sync_runs (
+                server     TEXT NOT NULL,
+                rid        INTEGER NOT NULL,
+                status     TEXT,
+                updated_at REAL,
+                synced_at  REAL,
+                error      TEXT,
+                PRIMARY KEY (server, rid)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE sync_counts (
+                server TEXT NOT NULL,
+                rid    INTEGER NOT NULL,
+                kid    INTEGER NOT NULL,
+                count  INTEGER NOT NULL,
+                PRIMARY KEY (server, rid, kid)
+            ) WITHOUT ROWID
+            """,
+        ],
+    ),
 ]
 
 

@@ -41,6 +41,7 @@ from .sqlite_events import EventsPath
 from .sqlite_media import MediaPath
 from .sqlite_read import ReadPath
 from .sqlite_sweeps import SweepsPath
+from .sqlite_sync import SyncPath
 from .sqlite_tokens import TokensPath
 from .sqlite_write import WritePath
 
@@ -250,7 +251,7 @@ class _StoredRecord(RunRecord):
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(RunRecord))
 
 
-class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, SweepsPath, TokensPath):
+class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, SweepsPath, TokensPath, SyncPath):
     """A store in one SQLite file. Thread-safe; open one per process and share it."""
 
     def __init__(
@@ -515,6 +516,9 @@ class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, SweepsPath, Tokens
                     "artifact_uses",
                 ):
                     self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
+                for table in ("sync_received", "sync_runs", "sync_counts"):
+                    if table in self._tables:  # a client's or a server's sync state
+                        self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
                 # artifact versions outlive the run that logged them (other runs use them)
                 self._conn.execute("UPDATE artifact_versions SET rid=NULL WHERE rid=?", (rid,))
                 self._conn.execute("DELETE FROM runs WHERE rid=?", (rid,))

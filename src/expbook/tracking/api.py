@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from ..errors import StoreError, UsageError
-from ..store import connect, resolve_location
+from ..store import connect, is_url, resolve_location
 from . import state
 from .recording import options as recording_options
 from .recording import record_error
@@ -70,8 +70,14 @@ def init(
     else ``$EXPBOOK_STORE``'s, else the nearest ``.expbook/`` folder from the working
     directory upwards, else a new ``./.expbook/``. Unknown wandb keywords are accepted and
     recorded.
+
+    ``server=URL`` (else ``$EXPBOOK_SERVER``) also uploads the run to an ``expbook server``
+    from a sync thread, with ``token=`` (else ``$EXPBOOK_TOKEN``): ``log()`` is unchanged
+    (it writes locally), and a server that is down never blocks or fails training.
     """
     store_arg = kwargs.pop("store", None)
+    sync_url = _sync_target(kwargs.pop("server", None))
+    token_arg = kwargs.pop("token", None)
     reinit = kwargs.pop("reinit", None)
     strict = bool(kwargs.pop("strict", False))
     join = _sweep_trial() if id is None else None
@@ -114,6 +120,10 @@ def init(
     project = project or os.environ.get(ENV_PROJECT) or DEFAULT_PROJECT
     # store= and dir= name a store by the same rule as --store and $EXPBOOK_STORE
     location = resolve_location(store_arg if store_arg is not None else dir)
+    if sync_url is not None and is_url(location):
+        raise UsageError(
+            f"server={sync_url}: syncing uploads a local store, not {location} (log locally)"
+        )
 
     with state.lock:
         previous = state.current()
@@ -183,7 +193,27 @@ def init(
         writer.add(run)
         state.add(run)
         _install_handlers()
+        if sync_url is not None:
+            _start_sync(run, location, sync_url, token_arg)
     return run
+
+
+def _sync_target(server: Any) -> str | None:
+    """The server to sync to: ``server=`` else ``$EXPBOOK_SERVER`` (None: no syncing)."""
+    if server is None and not os.environ.get("EXPBOOK_SERVER"):
+        return None
+    from ..sync.client import server_url
+
+    return server_url(str(server) if server is not None else None)
+
+
+def _start_sync(run: Run, location: str, url: str, token: Any) -> None:
+    """Upload the run to ``url`` from a sync thread, which reads what the writer commits
+    (log() is unchanged)."""
+    from ..sync import thread
+
+    secret = token if token is not None else os.environ.get("EXPBOOK_TOKEN") or None
+    run._syncer = thread.start(location, url, secret, run.id, run.name)
 
 
 def _disabled(config: Any, name: str | None, reinit: Any) -> Any:

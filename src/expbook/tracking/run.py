@@ -431,6 +431,7 @@ class Run:
     """A run being logged from this process. Create it with :func:`expbook.init`."""
 
     _recorder: Any = None  # what the run records by itself (tracking.recording), if anything
+    _syncer: Any = None  # the sync thread uploading this run to a server (expbook.sync), if any
 
     def __init__(
         self,
@@ -936,9 +937,7 @@ class Run:
         os.makedirs(path, exist_ok=True)
         return path
 
-    def alert(
-        self, title: str, text: str, level: Any = None, wait_duration: Any = None
-    ) -> None:
+    def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """Record an alert (``level`` INFO, WARN or ERROR) as an event of the run, shown by
         ``expbook show`` and on the run's page, with a one-line notice on stderr."""
         from .recording import alert
@@ -1004,6 +1003,11 @@ class Run:
                 self._last_error = self._last_error or e
                 if not unwritten:
                     writer._warn(e)
+        if self._syncer is not None:  # the last upload, bounded ($EXPBOOK_SYNC_TIMEOUT)
+            try:
+                self._syncer.finish(self.id)
+            except Exception:  # syncing never fails the end of a run
+                pass
         if unwritten:
             import warnings
 

@@ -1,0 +1,131 @@
+"""Syncing to a team server, in the SQLite store (mixed into :class:`SQLiteStore`).
+
+Two sides live here:
+
+* the server's counters (``sync_received``, migration ``0008_sync_received``): how many
+  points of each (run, key) the server accepted from clients, the same methods as the
+  PostgreSQL store's. A client's batch names the position of its first point; the server
+  skips what it holds already and appends the rest, the points and the counter in one
+  transaction, so a retried batch never stores a point twice;
+* a client's state (``sync_runs`` and ``sync_counts``, migration ``0009_sync_state``):
+  per server, what the server confirmed of each run (points per key, the status and the
+  ``updated_at`` of the fields last sent) and the last error, which ``expbook sync
+  --status`` reads without asking the server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from .sqlite_core import StoreCore, _reads
+
+
+class SyncPath(StoreCore):
+    """Sync counters (server side) and sync state (client side)."""
+
+    # -- the server's side -----------------------------------------------------------------
+    @_reads
+    def received_counts(self, run_id: str, keys: Iterable[str] | None = None) -> dict[str, int]:
+        """How many points of each (run, key) the server accepted from clients (0 for a
+        key asked for and never received). Inside :meth:`atomic` (SQLite's write lock is
+        held from its start) no other upload of the run can count the same points."""
+        with self._lock:
+            rid = self._rid(run_id)
+            rows = self._conn.execute(
+                "SELECT k.name, s.count FROM sync_received s JOIN keys k ON k.kid = s.kid "
+                "WHERE s.rid=?",
+                (rid,),
+            ).fetchall()
+        have = {name: int(n) for name, n in rows}
+        if keys is None:
+            return dict(sorted(have.items()))
+        return {k: have.get(k, 0) for k in dict.fromkeys(keys)}
+
+    def set_received_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        with self.atomic():
+            rid = self._rid(run_id)
+            self._conn.executemany(
+                "INSERT INTO sync_received (rid, kid, count) VALUES (?,?,?) "
+                "ON CONFLICT (rid, kid) DO UPDATE SET count = excluded.count",
+                [(rid, self._kid(k), int(n)) for k, n in sorted(counts.items())],
+            )
+
+    # -- a client's side -------------------------------------------------------------------
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the store (a read transaction: a writer in another
+        connection goes on meanwhile, and what it commits is not seen until the end)."""
+        with self._lock:
+            if self._depth or self._conn.in_transaction:
+                yield  # inside a write transaction already: one state anyway
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+
+    @_reads
+    def sync_state(self, server: str, run_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """run id -> ``{"status", "updated_at", "synced_at", "error", "counts": {key: n}}``:
+        what ``server`` confirmed of each run synced to it (runs never synced are left out)."""
+        sql = (
+            "SELECT r.id, s.status, s.updated_at, s.synced_at, s.error FROM sync_runs s "
+            "JOIN runs r ON r.rid = s.rid WHERE s.server=?"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (server,)).fetchall()
+            counts = self._conn.execute(
+                "SELECT r.id, k.name, c.count FROM sync_counts c JOIN runs r ON r.rid = c.rid "
+                "JOIN keys k ON k.kid = c.kid WHERE c.server=?",
+                (server,),
+            ).fetchall()
+        wanted = None if run_ids is None else set(run_ids)
+        out: dict[str, Any] = {}
+        for run_id, status, updated, synced, error in rows:
+            if wanted is None or run_id in wanted:
+                out[run_id] = {
+                    "status": status,
+                    "updated_at": updated,
+                    "synced_at": synced,
+                    "error": error,
+                    "counts": {},
+                }
+        for run_id, key, n in counts:
+            if run_id in out:
+                out[run_id]["counts"][key] = int(n)
+        return out
+
+    def record_sync(
+        self,
+        server: str,
+        run_id: str,
+        *,
+        counts: Mapping[str, int] | None = None,
+        status: str | None = None,
+        updated_at: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Remember what ``server`` confirmed of a run: the counts of some keys, the status
+        and ``updated_at`` of the fields last sent (left as they were when None), and the
+        last error (None clears it)."""
+        with self.atomic():
+            rid = self._rid(run_id)
+            self._conn.execute(
+                "INSERT INTO sync_runs (server, rid, status, updated_at, synced_at, error) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (server, rid) DO UPDATE SET "
+                "status = COALESCE(excluded.status, status), "
+                "updated_at = COALESCE(excluded.updated_at, updated_at), "
+                "synced_at = COALESCE(excluded.synced_at, synced_at), error = excluded.error",
+                (server, rid, status, updated_at, None if error else time.time(), error),
+            )
+            if counts:
+                self._conn.executemany(
+                    "INSERT INTO sync_counts (server, rid, kid, count) VALUES (?,?,?,?) "
+                    "ON CONFLICT (server, rid, kid) DO UPDATE SET count = excluded.count",
+                    [(server, rid, self._kid(k), int(n)) for k, n in sorted(counts.items())],
+                )

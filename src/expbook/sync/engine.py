@@ -1,0 +1,345 @@
+"""Syncing one run of a local store to a server: what the sync thread does every second
+for a live run, and what ``expbook sync`` does for runs logged offline or imported.
+
+For a run:
+
+1. ``PUT`` the run (its fields as the local store has them). While points are still to go,
+   a finished run is sent as ``running`` with its last local heartbeat (a reader of the
+   server sees a partial upload as ``crashed``, never as a finished run that lacks points).
+   The answer carries the server's counts: how many points of each key it holds.
+2. Read the local points beyond those counts (the tail of each key's series, in step order,
+   from one read snapshot of the local store) and ``POST`` them in bounded batches that
+   name their first point's position. A retried batch is skipped by the server where it
+   overlaps what it holds, so an interrupted upload resumes where it stopped and a point
+   never arrives twice. A 409 (a gap: the server holds fewer points than the client
+   thought) gives the server's counts; the engine sends from there.
+3. ``PUT`` the run again when its status or fields changed (the final status last).
+
+What the server confirmed is kept in the local store's sync state (per server), which
+``expbook sync --status`` reads. Numeric metrics, config, summary, tags, notes, status and
+the run's metadata are synced; non-numeric values, media and artifact files are not (yet).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import Client, Gap, MissingFiles, b64
+
+BATCH_POINTS = 250_000  # points in one request (about 6 MB of base64): bounded requests
+ENV_BATCH = "EXPBOOK_SYNC_BATCH"  # another bound (1 to BATCH_POINTS), for slow links
+
+
+def batch_points() -> int:
+    try:
+        n = int(os.environ.get(ENV_BATCH) or BATCH_POINTS)
+    except ValueError:
+        n = BATCH_POINTS
+    return max(1, min(BATCH_POINTS, n))
+
+
+_GAP_RETRIES = 5
+MEDIA_BATCH_BYTES = 8 << 20  # bytes of media files in one request (bodies stay under 16 MiB)
+MEDIA_FILE_MAX = 12 << 20  # a larger media file is not synced
+_MEDIA_PATH = __import__("re").compile(
+    r"media/[0-9a-f]{2}/([0-9a-f]{64})((?:\.[A-Za-z0-9]{1,12}){0,2})"
+)
+
+
+@dataclass
+class Outcome:
+    """What one sync of a run did."""
+
+    run_id: str
+    sent: int = 0  # points the server took from this sync
+    pending: int = 0  # points of the run not on the server afterwards
+    media: int = 0  # media rows sent by this sync
+    media_skipped: int = 0  # media rows that cannot be synced (a file missing or too large)
+    status: str | None = None  # the status the server has now
+    created: bool = False  # the run was new on the server
+    keys: dict[str, int] = field(default_factory=dict)  # the server's counts afterwards
+
+
+def run_fields(rec: Any, status: str | None = None) -> dict[str, Any]:
+    """The fields of a run the server keeps, as the local store has them."""
+    out: dict[str, Any] = {
+        "name": rec.name,
+        "project": rec.project,
+        "status": status or rec.status,
+        "config": rec.config,
+        "summary": rec.summary,
+        "meta": rec.meta,
+        "source": rec.source,
+        "tags": list(rec.tags),
+        "group": rec.group,
+        "notes": rec.notes,
+        "host": rec.host,
+        "created_at": rec.created_at,
+        "finished_at": rec.finished_at,
+        "heartbeat_at": rec.heartbeat_at,
+        "pid": rec.pid,
+        "exit_code": rec.exit_code,
+    }
+    return out
+
+
+class Engine:
+    """Syncs runs of a local (SQLite) store to one server through ``client``."""
+
+    def __init__(self, store: Any, client: Client, server: str | None = None) -> None:
+        self.store = store
+        self.client = client
+        self.server = server or client.url
+        # what the server confirmed in this process, per run: its counts, and the
+        # (updated_at, status) of the fields last sent (the first call for a run always
+        # sends them, and learns the server's counts from the answer)
+        self._counts: dict[str, dict[str, int]] = {}
+        self._sent: dict[str, tuple[float, str]] = {}
+        # media rows the server has, per run, as (key, step, index, path); files it has
+        self._media: dict[str, set[tuple[Any, ...]]] = {}
+        self._files: set[str] = set()
+
+    def local(self, run_id: str) -> tuple[Any, dict[str, int]]:
+        """The run's record and its number of points per key, as the local store has them."""
+        with self.store.snapshot():
+            rec = self.store.get_run(run_id)
+            sums = self.store.metric_summaries([run_id]).get(run_id, {})
+        if rec.id != run_id:
+            from ..errors import RunNotFound
+
+            raise RunNotFound(f"no run with id {run_id!r}")
+        return rec, {k: int(s.count) for k, s in sums.items()}
+
+    def sync_run(self, run_id: str, *, deadline: float | None = None) -> Outcome:
+        """Upload what the server lacks of the run (points before a final status). Raises
+        the client's errors (:class:`~expbook.sync.client.Unavailable`...); what went
+        through before one is kept on both sides, and the next call goes on from there."""
+        out = Outcome(run_id)
+        rec, local = self.local(run_id)
+        final = rec.status != "running"
+        self._dirty = False
+        try:
+            if run_id not in self._counts or run_id not in self._sent:
+                early = "running" if final and any(local.values()) else None
+                self._put(run_id, rec, early, out)
+            known = self._counts[run_id]
+            if any(n > known.get(k, 0) for k, n in local.items()):
+                out.sent = self._upload(run_id, local, deadline)
+                known = self._counts[run_id]
+            out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
+            if out.pending == 0:
+                self._sync_media(run_id, out)
+            if (out.pending == 0 or not final) and self._sent.get(run_id) != (
+                rec.updated_at,
+                rec.status,
+            ):
+                self._put(run_id, rec, None, out)
+        finally:
+            if self._dirty:  # what the server confirmed, kept once per sync (even a failed one)
+                self._record(run_id)
+        out.status = self._sent[run_id][1]
+        out.keys = dict(self._counts[run_id])
+        return out
+
+    # -- media -------------------------------------------------------------------------
+    def _sync_media(self, run_id: str, out: Outcome) -> None:
+        """Send the run's media rows the server lacks, with the files it does not have."""
+        rows = self.store.read_media(run_id)
+        if not rows:
+            return
+        have = self._media.get(run_id)
+        if have is None:
+            have = self._media[run_id] = {
+                (r["key"], r["step"], r["index"], r["path"]) for r in self.client.media(run_id)
+            }
+            self._files.update(r[3] for r in have)
+        todo = [r for r in rows if (r["key"], r["step"], r["index"], r["path"]) not in have]
+        batch: list[dict[str, Any]] = []
+        files: dict[str, bytes] = {}
+        size = 0
+        for r in todo:
+            m = _MEDIA_PATH.fullmatch(str(r["path"]))
+            data = None
+            if m is not None and r["path"] not in self._files and r["path"] not in files:
+                data = self._read_file(r["path"])
+                if data is None:
+                    out.media_skipped += 1
+                    continue
+            elif m is None:
+                out.media_skipped += 1
+                continue
+            if data is not None:
+                if files and size + len(data) > MEDIA_BATCH_BYTES:
+                    self._post_media(run_id, batch, files, out)
+                    batch, files, size = [], {}, 0
+                files[r["path"]] = data
+                size += len(data)
+            wall = r["wall"]
+            batch.append(
+                {
+                    "key": r["key"],
+                    "step": r["step"],
+                    "index": r["index"],
+                    "wall": wall if isinstance(wall, (int, float)) and wall == wall else None,
+                    "type": r["type"],
+                    "sha256": m.group(1),
+                    "ext": m.group(2),
+                    "meta": r["meta"] or {},
+                    "_path": r["path"],
+                }
+            )
+            if len(batch) >= 1000:
+                self._post_media(run_id, batch, files, out)
+                batch, files, size = [], {}, 0
+        if batch:
+            self._post_media(run_id, batch, files, out)
+
+    def _read_file(self, rel: str) -> bytes | None:
+        full = os.path.join(self.store.files_dir, rel)
+        try:
+            if os.path.getsize(full) > MEDIA_FILE_MAX:
+                return None
+            with open(full, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def _post_media(
+        self, run_id: str, batch: list[dict[str, Any]], files: dict[str, bytes], out: Outcome
+    ) -> None:
+        from .client import b64_bytes
+
+        def body_files(paths: Any) -> list[dict[str, Any]]:
+            got = []
+            for p in paths:
+                m = _MEDIA_PATH.fullmatch(p)
+                data = files.get(p)
+                if data is None:
+                    data = self._read_file(p)
+                if m is not None and data is not None:
+                    got.append({"sha256": m.group(1), "ext": m.group(2), "data": b64_bytes(data)})
+            return got
+
+        rows = [{k: v for k, v in r.items() if k != "_path"} for r in batch]
+        try:
+            self.client.post_media(run_id, body_files(files), rows)
+        except MissingFiles as e:  # the server lost files it had: send them too
+            self._files.difference_update(e.missing)
+            self.client.post_media(run_id, body_files({*files, *e.missing}), rows)
+        self._files.update(files)
+        self._media.setdefault(run_id, set()).update(
+            (r["key"], r["step"], r["index"], r["_path"]) for r in batch
+        )
+        out.media += len(batch)
+
+    def _record(self, run_id: str) -> None:
+        sent = self._sent.get(run_id)
+        self.store.record_sync(
+            self.server,
+            run_id,
+            counts=self._counts.get(run_id),
+            status=sent[1] if sent else None,
+            updated_at=sent[0] if sent else None,
+        )
+
+    def _put(self, run_id: str, rec: Any, status: str | None, out: Outcome) -> None:
+        got = self.client.put_run(run_id, run_fields(rec, status))
+        out.created = out.created or bool(got.get("created"))
+        self._counts[run_id] = {str(k): int(v) for k, v in got["received"].items()}
+        # a run sent as running before its points: its final status is still to send
+        sent_at = rec.updated_at if status is None else -1.0
+        self._sent[run_id] = (sent_at, str(got["status"]))
+        self._dirty = True
+
+    def _upload(self, run_id: str, local: dict[str, int], deadline: float | None) -> int:
+        """POST the points of the keys the server lacks, in bounded batches; returns how
+        many points the server took."""
+        sent = 0
+        for _attempt in range(_GAP_RETRIES):
+            known = self._counts[run_id]
+            todo = {k: (known.get(k, 0), n) for k, n in local.items() if n > known.get(k, 0)}
+            if not todo:
+                return sent
+            try:
+                sent += self._post_tails(run_id, todo, deadline)
+                return sent
+            except Gap as gap:  # the server holds less than this client thought
+                self._counts[run_id] = {**self._counts[run_id], **gap.received}
+        return sent
+
+    def _post_tails(
+        self, run_id: str, todo: dict[str, tuple[int, int]], deadline: float | None
+    ) -> int:
+        sent = 0
+        batch: list[dict[str, Any]] = []
+        size = 0
+        most = batch_points()
+        known = self._counts[run_id]
+
+        def flush() -> None:
+            nonlocal batch, size, sent
+            if not batch:
+                return
+            before = sum(known.get(b["key"], 0) for b in batch)
+            got = self.client.post_points(run_id, batch)
+            known.update(got)
+            after = sum(known.get(b["key"], 0) for b in batch)
+            sent += max(0, after - before)
+            self._dirty = True
+            batch, size = [], 0
+
+        tails = self._tails(run_id, todo)
+        for key, (have, _n) in sorted(todo.items()):
+            steps, walls, values = tails[key]
+            for i in range(0, len(steps), most):
+                if deadline is not None and time.monotonic() > deadline:
+                    flush()
+                    return sent
+                j = min(len(steps), i + most)
+                batch.append(
+                    {
+                        "key": key,
+                        "start": have + i,
+                        "steps": b64(steps[i:j], "<i8"),
+                        "values": b64(values[i:j], "<f8"),
+                        "times": b64(walls[i:j], "<f8"),
+                    }
+                )
+                size += j - i
+                if size >= most:
+                    flush()
+        flush()
+        return sent
+
+    def _tails(self, run_id: str, todo: dict[str, tuple[int, int]]) -> dict[str, Any]:
+        """key -> the points of the key at positions ``have`` to ``n`` of its local series
+        (``todo``: key -> (have, n)), read in one snapshot of the local store."""
+        store = self.store
+        keys = sorted(todo)
+        out: dict[str, Any] = {}
+        with store.snapshot():
+            sums = store.metric_summaries([run_id], keys).get(run_id, {})
+            totals = {k: int(sums[k].count) if k in sums else 0 for k in keys}
+            starts = []
+            for k in keys:
+                need = totals[k] - todo[k][0]
+                start = store.tail_start(run_id, [k], need) if need > 0 else None
+                starts.append(start)
+            low = None if any(x is None for x in starts) else min(starts)
+            got = store.read_series(run_id, keys, step_min=low)
+            short = [k for k in keys if len(got.get(k, ())) < totals[k] - todo[k][0]]
+            if short:  # out-of-order chunks: read those keys whole
+                got.update(store.read_series(run_id, short))
+        for k in keys:
+            s = got.get(k)
+            have, n = todo[k]
+            if s is None or totals[k] <= have:
+                out[k] = ([], [], [])
+                continue
+            first = len(s) - (totals[k] - have)  # position `have` in what was read
+            last = first + (min(n, totals[k]) - have)
+            out[k] = (s.steps[first:last], s.walls[first:last], s.values[first:last])
+        return out
