@@ -66,6 +66,25 @@ def leaderboard(
     ``params`` adds param columns (config first); ``columns`` adds metric/summary columns;
     ``derive`` (``NAME=EXPR``) computes derived columns first, which are shown too.
     """
+    return _leaderboard(runs, metric, mode, at_step, top, params, columns, sort, derive)
+
+
+def _leaderboard(
+    runs: Sequence[RunView],
+    metric: str,
+    mode: str = "min",
+    at_step: int | None = None,
+    top: int | None = None,
+    params: Iterable[str] = (),
+    columns: Iterable[str] = (),
+    sort: str = "best",
+    derive: Iterable[str | Derived] = (),
+    more_missing: int = 0,
+    more_unscored: int = 0,
+) -> Table:
+    """:func:`leaderboard`; ``more_missing`` and ``more_unscored`` count runs left out of
+    ``runs`` that would have been listed after the ranked ones (without the metric, without
+    a value to sort by): the store ranked them, and only the notes count them."""
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
     if sort not in SORTS:
@@ -163,12 +182,14 @@ def leaderboard(
         cols.append("at_value")
     cols += ["points", "source", "note", *params, *extra]
     notes = []
-    if missing:
-        notes.append(f"{_runs(len(missing))} no '{metric}' (listed last)")
+    n_missing = len(missing) + more_missing
+    n_unscored = len(unscored) + more_unscored
+    if n_missing:
+        notes.append(f"{_runs(n_missing)} no '{metric}' (listed last)")
     if n_no_point:
         notes.append(f"{_runs(n_no_point)} no point at step {at_step}")
-    if sort != "best" and unscored:
-        notes.append(f"{_runs(len(unscored))} no value to sort by (listed last)")
+    if sort != "best" and n_unscored:
+        notes.append(f"{_runs(n_unscored)} no value to sort by (listed last)")
     if kinds:
         notes.append(
             "derived: "

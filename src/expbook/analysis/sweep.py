@@ -199,6 +199,56 @@ def pivot(
         ck = tuple(_freeze(g(run)) for g in cget)
         col_keys[ck] = None
         cells.setdefault(rk, {}).setdefault(ck, []).append(vget(run))
+    done = {rk: {ck: aggregate(vs, agg) for ck, vs in by_col.items()} for rk, by_col in cells.items()}
+    return pivot_table(rows, cols, value, agg, done, list(col_keys))
+
+
+def group_cells(
+    values: Iterable[Sequence[Any]], split: int, agg: str, has_metric: bool = False
+) -> dict[str, Any] | None:
+    """A pivot's aggregated cells from one tuple per run (in run order): the row keys'
+    values (the first ``split``), the column keys' values, then the cell value, as
+    :func:`pivot` groups and aggregates them. What a store that reads those columns itself
+    returns from ``pivot_cells``: ``{"cells": [[row key, [[col key, value], ...]], ...],
+    "col_keys": [col key, ...]}`` in first-seen order. None where :func:`pivot` over the
+    runs would check something these tuples cannot tell (no run, or a key or the value
+    null in every run, unless ``has_metric``: some run logged the value's key)."""
+    cells: dict[tuple, dict[tuple, list[Any]]] = {}
+    col_keys: dict[tuple, None] = {}
+    seen: list[bool] | None = None
+    for t in values:
+        if seen is None:
+            seen = [False] * len(t)
+            if has_metric:
+                seen[-1] = True
+        for i, v in enumerate(t):
+            if v is not None:
+                seen[i] = True
+        rk = tuple(_freeze(v) for v in t[:split])
+        ck = tuple(_freeze(v) for v in t[split:-1])
+        col_keys[ck] = None
+        cells.setdefault(rk, {}).setdefault(ck, []).append(t[-1])
+    if seen is None or not all(seen):
+        return None
+    return {
+        "cells": [
+            [rk, [[ck, aggregate(vs, agg)] for ck, vs in by_col.items()]]
+            for rk, by_col in cells.items()
+        ],
+        "col_keys": list(col_keys),
+    }
+
+
+def pivot_table(
+    rows: list[str],
+    cols: list[str],
+    value: str,
+    agg: str,
+    cells: Mapping[tuple, Mapping[tuple, Any]],
+    col_keys: Sequence[tuple],
+) -> Table:
+    """The pivot :class:`Table` of aggregated ``cells`` (row key -> col key -> value, in
+    first-seen order) and the column keys in first-seen order."""
     ckeys = sorted(col_keys, key=_tuple_key)
     labels = [" / ".join(_label(v) for v in ck) for ck in ckeys] if cols else [value]
     labels = _unique(labels, set(rows))
@@ -206,7 +256,7 @@ def pivot(
     for rk in sorted(cells, key=_tuple_key):
         row = list(rk)
         by_col = cells[rk]
-        row.extend(aggregate(by_col[ck], agg) if ck in by_col else None for ck in ckeys)
+        row.extend(by_col[ck] if ck in by_col else None for ck in ckeys)
         out_rows.append(row)
     return Table(
         [*rows, *labels],

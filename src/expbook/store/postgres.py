@@ -602,6 +602,26 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             got[name] = new(MetricSummary, row[2:])
         return out
 
+    # the pushed-down reads (rank_runs, get_runs, pivot_cells) of the SQLite store, in
+    # PostgreSQL's dialect: NaN is a value here, JSON members through the json type (whose
+    # members keep their text as stored), run ids as one array
+    _NOT_NAN = " AND {col} <> 'NaN'::float8"
+    _RUN_IDS = "SELECT unnest(?::text[])"
+
+    def _json_member(self, column: str) -> tuple[str, Any]:
+        return f"({column}::json -> ?::text)::text", None
+
+    def _json_param(self, key: str) -> Any:
+        return key
+
+    def _ids_param(self, ids: list[str]) -> Any:
+        return ids
+
+    def _json_errors(self) -> tuple[type[BaseException], ...]:
+        import psycopg
+
+        return (psycopg.DataError,)
+
     @_reads
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
         """run id -> the keys it has points for (sorted). Each run's key ids are grouped on

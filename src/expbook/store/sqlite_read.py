@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
@@ -510,6 +511,220 @@ class ReadPath(StoreCore):
 
     def _all_keys(self, run_id: str) -> set[str]:
         return set(self.keys(run_id))
+
+    # -- pushed-down reads of many runs (leaderboard, pivot) -------------------------------
+    # Dialect hooks, overridden by the PostgreSQL store: a value that is a number to rank
+    # by (SQLite keeps NaN as NULL), a JSON member of a text column as JSON text (NULL when
+    # absent), run ids as one bound parameter.
+    _NOT_NAN = ""
+    _RUN_IDS = "SELECT value FROM json_each(?)"
+
+    def _json_member(self, column: str) -> tuple[str, Any]:
+        return f"{column} -> ?", None
+
+    def _json_param(self, key: str) -> Any:
+        return '$."' + key + '"'
+
+    def _ids_param(self, ids: list[str]) -> Any:
+        return json.dumps(ids)
+
+    def _json_errors(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.OperationalError,)
+
+    def _kid_or_none(self, key: str) -> int | None:
+        rows = self._q("SELECT kid FROM keys WHERE name = ?", (key,))
+        return int(rows[0][0]) if rows else None
+
+    @_reads
+    def rank_runs(
+        self,
+        key: str,
+        by: str = "min",
+        *,
+        desc: bool = False,
+        project: str | None = None,
+        limit: int = 10,
+    ) -> dict[str, Any]:
+        """The runs of ``project`` ranked by ``key``'s per-run summary, only as far as a
+        leaderboard's first ``limit`` rows need (see :meth:`Backend.rank_runs`)."""
+        col = _RANK_COLUMNS.get(by)
+        if col is None:
+            raise ValueError(f"by must be one of {', '.join(_RANK_COLUMNS)}, not {by!r}")
+        limit = max(0, int(limit))
+        kid = self._kid_or_none(key)
+        kid = -1 if kid is None else kid
+        like = _like_key(key)
+        where_p, pp = (" AND r.project = ?", [project]) if project is not None else ("", [])
+        good = f"s.{col} IS NOT NULL" + self._NOT_NAN.format(col=f"s.{col}")
+        join = "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = ?"
+        plain = "s.rid IS NULL AND NOT (r.summary LIKE ? ESCAPE '\\')"
+        total, scored, with_row, n_plain = self._q(
+            f"SELECT count(*), count(*) FILTER (WHERE s.count > 0 AND {good}), "
+            f"count(*) FILTER (WHERE s.count > 0), count(*) FILTER (WHERE {plain}) "
+            f"{join} WHERE 1 = 1{where_p}",
+            [like, kid, *pp],
+        )[0]
+        ranked = "FROM metric_summary s JOIN runs r ON r.rid = s.rid WHERE s.kid = ?"
+        top = unscored = plain_first = []
+        if scored and limit:
+            top = self._q(
+                f"SELECT r.id {ranked} AND s.count > 0 AND {good}{where_p} "
+                f"ORDER BY s.{col}{' DESC' if desc else ''}, r.created_at, r.rid LIMIT ?",
+                [kid, *pp, limit],
+            )
+        if with_row > scored and limit:
+            unscored = self._q(
+                f"SELECT r.id {ranked} AND s.count > 0 AND NOT ({good}){where_p} "
+                "ORDER BY r.created_at, r.rid LIMIT ?",
+                [kid, *pp, limit],
+            )
+        if n_plain and limit:
+            plain_first = self._q(
+                f"SELECT r.id {join} WHERE {plain}{where_p} ORDER BY r.created_at, r.rid LIMIT ?",
+                [kid, like, *pp, limit],
+            )
+        candidates = []
+        if total - with_row - n_plain > 0:
+            candidates = self._q(
+                f"SELECT r.id {join} WHERE (s.count = 0 OR (s.rid IS NULL AND "
+                f"r.summary LIKE ? ESCAPE '\\')){where_p} ORDER BY r.created_at, r.rid",
+                [kid, like, *pp],
+            )
+        return {
+            "total": int(total),
+            "scored": int(scored),
+            "unscored": int(with_row - scored),
+            "plain": int(n_plain),
+            "top": [r[0] for r in top],
+            "unscored_first": [r[0] for r in unscored],
+            "plain_first": [r[0] for r in plain_first],
+            "candidates": [r[0] for r in candidates],
+        }
+
+    @_reads
+    def get_runs(self, run_ids: Iterable[str]) -> list[Any]:
+        """The records of the runs ``run_ids`` (exact ids; unknown ones left out), in the
+        order :meth:`list_runs` gives them."""
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return []
+        from .sqlite import _BY_CREATED, _RUN_COLUMNS
+
+        rows = self._q(
+            f"SELECT {_RUN_COLUMNS}, rid FROM runs WHERE id IN ({self._RUN_IDS})",
+            [self._ids_param(ids)],
+        )
+        rows.sort(key=_BY_CREATED)
+        return [self._record(r) for r in rows]  # type: ignore[attr-defined]
+
+    @_reads
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """A pivot's cells computed from two columns of each run (see
+        :meth:`Backend.pivot_cells`); None where the store cannot answer exactly."""
+        from ..analysis.sweep import group_cells
+
+        got = self._pivot_rows(list(keys), value, project)
+        if got is None:
+            return None
+        return group_cells(got, split, agg)
+
+    def _pivot_rows(
+        self, keys: list[str], value: str, project: str | None
+    ) -> list[tuple[Any, ...]] | None:
+        """Per run, in run order: the config values of ``keys`` and the value of ``value``
+        as :func:`~expbook.analysis.keys.getter` reads them; None when a run's config
+        lacks one of ``keys`` (the key would be looked up elsewhere), a value needs a dotted
+        config path, or a config is not JSON the database reads."""
+        if not all(_plain_key(k) for k in [*keys, value]):
+            return None
+        kid = self._kid_or_none(value)
+        cols, params = [], []
+        for k in [*keys, value]:
+            expr, _ = self._json_member("r.config")
+            cols.append(expr)
+            params.append(self._json_param(k))
+        where_p, pp = (" WHERE r.project = ?", [project]) if project is not None else ("", [])
+        sql = (
+            f"SELECT {', '.join(cols)}, s.rid, s.last_value, s.last_step, "
+            "CASE WHEN r.summary LIKE ? ESCAPE '\\' THEN r.summary END "
+            "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = ?"
+            f"{where_p} ORDER BY r.created_at, r.rid"
+        )
+        try:
+            rows = self._q(sql, [*params, _like_key(value), -1 if kid is None else kid, *pp])
+        except self._json_errors():
+            return None
+        n = len(keys)
+        decoded: dict[str, Any] = {}
+        out = []
+        loads = json.loads
+        for row in rows:
+            vals = []
+            for text in row[:n]:
+                if text is None:
+                    return None  # not in this run's config: read elsewhere (general path)
+                v = decoded.get(text, _MISS)
+                if v is _MISS:
+                    v = decoded[text] = loads(text)
+                    if type(v) is not str and ("NaN" in text or "Infinity" in text):
+                        return None  # NaN keys never group (each run apart): general path
+                vals.append(v)
+            v = _MISS
+            explicit = row[n + 4]
+            if explicit is not None:
+                d = loads(explicit)
+                if isinstance(d, dict) and value in d:
+                    v = d[value]
+            if v is _MISS:
+                if row[n + 1] is not None:  # a logged key: its last value
+                    v = row[n + 2]
+                    if not self._NOT_NAN:  # SQLite: NULL next to a step was a NaN
+                        v = _nan_if_none(row[n + 3], v)
+                elif row[n] is not None:
+                    v = loads(row[n])
+                elif "." in value:
+                    return None  # a dotted path into the config: general path
+                else:
+                    v = None
+            vals.append(v)
+            out.append(tuple(vals))
+        return out
+
+
+_RANK_COLUMNS = {"min": "min_value", "max": "max_value", "last": "last_value"}
+_MISS: Any = object()
+
+
+def _like_key(key: str) -> str:
+    """A LIKE pattern that the JSON text of every summary holding ``key`` matches (and
+    maybe more: a candidate, checked after decoding)."""
+    if key and all(32 <= ord(c) < 127 for c in key) and '"' not in key and "\\" not in key:
+        return '%"' + key.replace("%", "\\%").replace("_", "\\_") + '"%'
+    return "%"
+
+
+def _plain_key(key: str) -> bool:
+    """A key the pushed-down pivot reads as one config member: not a run field, not
+    prefixed (config., summary., run.), not a list index, JSON-path safe."""
+    from ..analysis.keys import RUN_FIELDS
+
+    return (
+        bool(key)
+        and key not in RUN_FIELDS
+        and not key.startswith(("config.", "summary.", "run."))
+        and not key.isdigit()
+        and all(32 <= ord(c) < 127 for c in key)
+        and '"' not in key
+        and "\\" not in key
+    )
 
 
 def _chunks_ordered(chunks: Sequence[tuple[int, int, bytes]]) -> bool:
