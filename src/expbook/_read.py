@@ -236,9 +236,7 @@ class Store:
         return RunList([r.record for r in chosen], sums)
 
     # -- analyses ------------------------------------------------------------------------
-    def _select(
-        self, project: str | None, filter: str | None, names: Keys | None
-    ) -> list[Any]:
+    def _select(self, project: str | None, filter: str | None, names: Keys | None) -> list[Any]:
         from ._views import load_runs
         from .analysis import select_runs
         from .errors import ExpbookError

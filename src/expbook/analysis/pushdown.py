@@ -33,7 +33,8 @@ __all__ = ["leaderboard_pushdown", "pivot_pushdown"]
 
 
 def _plain_metric(key: str) -> bool:
-    return bool(key) and key not in RUN_FIELDS and not key.startswith(("config.", "summary.", "run."))
+    prefixed = key.startswith(("config.", "summary.", "run."))
+    return bool(key) and key not in RUN_FIELDS and not prefixed
 
 
 def leaderboard_pushdown(

@@ -603,24 +603,75 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         return out
 
     # the pushed-down reads (rank_runs, get_runs, pivot_cells) of the SQLite store, in
-    # PostgreSQL's dialect: NaN is a value here, JSON members through the json type (whose
-    # members keep their text as stored), run ids as one array
+    # PostgreSQL's dialect: NaN is a value here, run ids as one array
     _NOT_NAN = " AND {col} <> 'NaN'::float8"
     _RUN_IDS = "SELECT unnest(?::text[])"
-
-    def _json_member(self, column: str) -> tuple[str, Any]:
-        return f"({column}::json -> ?::text)::text", None
-
-    def _json_param(self, key: str) -> Any:
-        return key
 
     def _ids_param(self, ids: list[str]) -> Any:
         return ids
 
-    def _json_errors(self) -> tuple[type[BaseException], ...]:
-        import psycopg
+    @_reads
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """As the SQLite store's, with the runs grouped by their config text here: one row
+        per distinct config with its runs' values (``first``/``last``, which need every
+        value in run order, read one row per run)."""
+        if agg in ("first", "last"):
+            return super().pivot_cells(keys, value, agg, split=split, project=project)
+        from ..analysis.sweep import group_cells
+        from .sqlite_read import _Fallback, _like_key, _pick_config, _plain_key
 
-        return (psycopg.DataError,)
+        keys = list(keys)
+        if not all(_plain_key(k) for k in [*keys, value]):
+            return None
+        kid = self._kid_or_none(value)
+        like = _like_key(value)
+        where_p, pp = (" AND r.project = %s", [project]) if project is not None else ("", [])
+        # runs whose value is their logged key's last value, per config text; then, one by
+        # one, those with an explicit summary that may hold the value, or without the key
+        grouped = []
+        if kid is not None:
+            grouped = self._conn.pg(
+                "SELECT min(ARRAY[r.created_at, r.rid::float8]), r.config, "
+                "array_agg(s.last_value) FROM runs r JOIN metric_summary s "
+                "ON s.rid = r.rid AND s.kid = %s "
+                f"WHERE NOT (r.summary LIKE %s ESCAPE '\\'){where_p} GROUP BY r.config",
+                [kid, like, *pp],
+            ).fetchall()
+        odd = self._conn.pg(
+            "SELECT ARRAY[r.created_at, r.rid::float8], r.config, s.rid, s.last_value, "
+            "s.last_step, CASE WHEN r.summary LIKE %s ESCAPE '\\' THEN r.summary END "
+            "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = %s "
+            f"WHERE (s.rid IS NULL OR r.summary LIKE %s ESCAPE '\\'){where_p}",
+            [like, -1 if kid is None else kid, like, *pp],
+        ).fetchall()
+        picked: dict[str, tuple[tuple, Any]] = {}
+        items: list[tuple[list[float], tuple, list[Any]]] = []
+        try:
+            for pos, text, values in grouped:
+                got = picked.get(text)
+                if got is None:
+                    got = picked[text] = _pick_config(text, keys, value)
+                items.append((pos, got[0], values))
+            for pos, text, has_row, last, last_step, explicit in odd:
+                got = picked.get(text)
+                if got is None:
+                    got = picked[text] = _pick_config(text, keys, value)
+                v = self._run_value(value, got[1], has_row, last, last_step, explicit, False)
+                items.append((pos, got[0], [v]))
+        except _Fallback:
+            return None
+        items.sort(key=lambda t: t[0])  # by each group's first run: first-seen key order
+        return group_cells(
+            ((k, vs) for _, k, vs in items), split, agg, kid is not None, ordered=False
+        )
 
     @_reads
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:

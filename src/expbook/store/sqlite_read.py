@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,7 @@ from .base import (
     Series,
 )
 from .sketch import sketch_indices
-from .sqlite_core import _FEW_RUNS, _THREADS_FROM, StoreCore, _nan_if_none, _reads
+from .sqlite_core import _FEW_RUNS, _THREADS_FROM, StoreCore, _loads, _nan_if_none, _reads
 
 
 class ReadPath(StoreCore):
@@ -514,22 +513,12 @@ class ReadPath(StoreCore):
 
     # -- pushed-down reads of many runs (leaderboard, pivot) -------------------------------
     # Dialect hooks, overridden by the PostgreSQL store: a value that is a number to rank
-    # by (SQLite keeps NaN as NULL), a JSON member of a text column as JSON text (NULL when
-    # absent), run ids as one bound parameter.
+    # by (SQLite keeps NaN as NULL), run ids as one bound parameter.
     _NOT_NAN = ""
     _RUN_IDS = "SELECT value FROM json_each(?)"
 
-    def _json_member(self, column: str) -> tuple[str, Any]:
-        return f"{column} -> ?", None
-
-    def _json_param(self, key: str) -> Any:
-        return '$."' + key + '"'
-
     def _ids_param(self, ids: list[str]) -> Any:
         return json.dumps(ids)
-
-    def _json_errors(self) -> tuple[type[BaseException], ...]:
-        return (sqlite3.OperationalError,)
 
     def _kid_or_none(self, key: str) -> int | None:
         rows = self._q("SELECT kid FROM keys WHERE name = ?", (key,))
@@ -627,80 +616,106 @@ class ReadPath(StoreCore):
         split: int,
         project: str | None = None,
     ) -> dict[str, Any] | None:
-        """A pivot's cells computed from two columns of each run (see
-        :meth:`Backend.pivot_cells`); None where the store cannot answer exactly."""
+        """A pivot's aggregated cells, read from each run's config and one summary row
+        (see :meth:`Backend.pivot_cells`); None where the store cannot answer exactly."""
         from ..analysis.sweep import group_cells
 
-        got = self._pivot_rows(list(keys), value, project)
-        if got is None:
+        try:
+            got = self._pivot_rows(list(keys), value, project)
+        except _Fallback:
             return None
-        return group_cells(got, split, agg)
+        has_metric = self._kid_or_none(value) is not None
+        return group_cells(((t[:-1], t[-1:]) for t in got), split, agg, has_metric)
 
-    def _pivot_rows(
-        self, keys: list[str], value: str, project: str | None
-    ) -> list[tuple[Any, ...]] | None:
+    def _pivot_rows(self, keys: list[str], value: str, project: str | None) -> list[tuple]:
         """Per run, in run order: the config values of ``keys`` and the value of ``value``
-        as :func:`~expbook.analysis.keys.getter` reads them; None when a run's config
-        lacks one of ``keys`` (the key would be looked up elsewhere), a value needs a dotted
-        config path, or a config is not JSON the database reads."""
+        as :func:`~expbook.analysis.keys.getter` reads them (param first for keys, metric
+        first for the value). Raises :class:`_Fallback` where that needs more than a config
+        member (a key missing from a config, a dotted path) or NaN keys (which never group)."""
         if not all(_plain_key(k) for k in [*keys, value]):
-            return None
+            raise _Fallback
         kid = self._kid_or_none(value)
-        cols, params = [], []
-        for k in [*keys, value]:
-            expr, _ = self._json_member("r.config")
-            cols.append(expr)
-            params.append(self._json_param(k))
         where_p, pp = (" WHERE r.project = ?", [project]) if project is not None else ("", [])
-        sql = (
-            f"SELECT {', '.join(cols)}, s.rid, s.last_value, s.last_step, "
+        rows = self._q(
+            "SELECT r.config, s.rid, s.last_value, s.last_step, "
             "CASE WHEN r.summary LIKE ? ESCAPE '\\' THEN r.summary END "
             "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = ?"
-            f"{where_p} ORDER BY r.created_at, r.rid"
+            f"{where_p} ORDER BY r.created_at, r.rid",
+            [_like_key(value), -1 if kid is None else kid, *pp],
         )
-        try:
-            rows = self._q(sql, [*params, _like_key(value), -1 if kid is None else kid, *pp])
-        except self._json_errors():
-            return None
-        n = len(keys)
-        decoded: dict[str, Any] = {}
+        picked: dict[str, tuple[tuple, Any]] = {}
         out = []
-        loads = json.loads
-        for row in rows:
-            vals = []
-            for text in row[:n]:
-                if text is None:
-                    return None  # not in this run's config: read elsewhere (general path)
-                v = decoded.get(text, _MISS)
-                if v is _MISS:
-                    v = decoded[text] = loads(text)
-                    if type(v) is not str and ("NaN" in text or "Infinity" in text):
-                        return None  # NaN keys never group (each run apart): general path
-                vals.append(v)
-            v = _MISS
-            explicit = row[n + 4]
-            if explicit is not None:
-                d = loads(explicit)
-                if isinstance(d, dict) and value in d:
-                    v = d[value]
-            if v is _MISS:
-                if row[n + 1] is not None:  # a logged key: its last value
-                    v = row[n + 2]
-                    if not self._NOT_NAN:  # SQLite: NULL next to a step was a NaN
-                        v = _nan_if_none(row[n + 3], v)
-                elif row[n] is not None:
-                    v = loads(row[n])
-                elif "." in value:
-                    return None  # a dotted path into the config: general path
-                else:
-                    v = None
-            vals.append(v)
-            out.append(tuple(vals))
+        nan_fix = not self._NOT_NAN
+        for text, has_row, last, last_step, explicit in rows:
+            got = picked.get(text)
+            if got is None:
+                got = picked[text] = _pick_config(text, keys, value)
+            out.append(
+                (
+                    *got[0],
+                    self._run_value(value, got[1], has_row, last, last_step, explicit, nan_fix),
+                )
+            )
         return out
+
+    @staticmethod
+    def _run_value(
+        value: str,
+        from_config: Any,
+        has_row: Any,
+        last: Any,
+        last_step: Any,
+        explicit: Any,
+        nan_fix: bool,
+    ) -> Any:
+        """``run.summary.get(value)``, else the config's: explicit summary values first,
+        then the logged key's last value."""
+        if explicit is not None:
+            d = _loads(explicit)
+            if isinstance(d, dict) and value in d:
+                return d[value]
+        if has_row is not None:
+            return _nan_if_none(last_step, last) if nan_fix else last
+        if from_config is _DOTTED:
+            raise _Fallback
+        return None if from_config is _MISS else from_config
 
 
 _RANK_COLUMNS = {"min": "min_value", "max": "max_value", "last": "last_value"}
 _MISS: Any = object()
+_DOTTED: Any = object()  # not a member of the config: a dotted path would be tried
+
+
+class _Fallback(Exception):
+    """The pushed-down pivot cannot promise the general path's answer."""
+
+
+def _has_nan(v: Any) -> bool:
+    if type(v) is float:
+        return v != v
+    if isinstance(v, list):
+        return any(_has_nan(x) for x in v)
+    if isinstance(v, dict):
+        return any(_has_nan(x) for x in v.values())
+    return False
+
+
+def _pick_config(text: str, keys: list[str], value: str) -> tuple[tuple, Any]:
+    """(the values of ``keys`` in the config ``text``, its value of ``value``: _MISS when
+    absent, _DOTTED when only a dotted path could find it)."""
+    d = _loads(text)
+    if type(d) is not dict:
+        raise _Fallback
+    vals = []
+    for k in keys:
+        v = d.get(k, _MISS)
+        if v is _MISS or _has_nan(v):
+            raise _Fallback  # looked up elsewhere, or NaN (never equal: no group)
+        vals.append(v)
+    own = d.get(value, _MISS)
+    if own is _MISS and "." in value:
+        own = _DOTTED
+    return tuple(vals), own
 
 
 def _like_key(key: str) -> str:
