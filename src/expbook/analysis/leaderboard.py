@@ -31,13 +31,16 @@ JSON shape (``kind: "leaderboard"``)::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .derive import Derived, DerivedRun, apply_derived, derived_kinds, value_at
 from .keys import getter, require_keys
 from .table import Table
 from .view import RunView
+
+if TYPE_CHECKING:
+    from .derive import Derived
 
 __all__ = ["leaderboard", "leaderboard_df"]
 
@@ -95,10 +98,17 @@ def _leaderboard(
         raise ValueError("top must be >= 0")
     derived = list(derive)
     if derived:
+        from .derive import apply_derived
+
         runs = apply_derived(runs, derived)
-    kinds = derived_kinds(runs)
+    # derived runs exist only once the derive module is loaded: without it, none to check
+    derive_mod = sys.modules.get(__package__ + ".derive")
+    kinds = derive_mod.derived_kinds(runs) if derive_mod else {}
+    derived_cls = derive_mod.DerivedRun if derive_mod else ()
+    if at_step is not None:
+        from .derive import value_at
     series_names = {k for k, v in kinds.items() if v == "series"}
-    derived_names = [c for c in _derived_names(runs) if c != metric]
+    derived_names = [c for c in _derived_names(runs, derived_cls) if c != metric]
     params = list(params)
     columns = list(columns)
     require_keys(runs, [metric], "metric", extra=kinds)
@@ -146,7 +156,7 @@ def _leaderboard(
         else:
             v = run.summary.get(metric)
             if _num(v):
-                is_derived = isinstance(run, DerivedRun) and metric in run.derived
+                is_derived = isinstance(run, derived_cls) and metric in run.derived
                 source = "derived" if is_derived else "summary"
                 if has_at:
                     note = f"no point at step {at_step} ({source} value only)"
@@ -226,9 +236,9 @@ def _runs(n: int) -> str:
     return "1 run has" if n == 1 else f"{n} runs have"
 
 
-def _derived_names(runs: Sequence[RunView]) -> list[str]:
+def _derived_names(runs: Sequence[RunView], derived_cls: Any) -> list[str]:
     for r in runs:
-        if isinstance(r, DerivedRun):
+        if isinstance(r, derived_cls):
             return list(r.derived)
         return []
     return []

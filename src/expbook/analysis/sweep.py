@@ -77,6 +77,9 @@ def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 
+_FLOATS = frozenset({float, type(None)})
+
+
 def _mean(xs: Sequence[float]) -> float:
     return math.fsum(xs) / len(xs)
 
@@ -105,7 +108,10 @@ def aggregate(values: Sequence[Any], agg: str) -> Any:
     if agg in ("first", "last"):
         present = [v for v in values if v is not None]
         return (present[0] if agg == "first" else present[-1]) if present else None
-    nums = [v for v in values if _num(v)]
+    if _FLOATS.issuperset(map(type, values)):  # a store's values: no call per value
+        nums = [v for v in values if v == v and v is not None]
+    else:
+        nums = [v for v in values if _num(v)]
     if not nums:
         return None
     if agg == "min":
@@ -257,6 +263,8 @@ def group_cells(
 
 def _order_free(values: Sequence[Any]) -> bool:
     """Whether no two numbers of ``values`` compare equal while they print differently."""
+    if _FLOATS.issuperset(map(type, values)) and 0.0 not in values:
+        return True  # floats print differently only as 0.0 and -0.0 (NaN never counts)
     shown: dict[Any, str] = {}
     for v in values:
         if _num(v):

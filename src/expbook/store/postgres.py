@@ -636,15 +636,6 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         where_p, pp = (" AND r.project = %s", [project]) if project is not None else ("", [])
         # runs whose value is their logged key's last value, per config text; then, one by
         # one, those with an explicit summary that may hold the value, or without the key
-        grouped = []
-        if kid is not None:
-            grouped = self._conn.pg(
-                "SELECT min(ARRAY[r.created_at, r.rid::float8]), r.config, "
-                "array_agg(s.last_value) FROM runs r JOIN metric_summary s "
-                "ON s.rid = r.rid AND s.kid = %s "
-                f"WHERE NOT (r.summary LIKE %s ESCAPE '\\'){where_p} GROUP BY r.config",
-                [kid, like, *pp],
-            ).fetchall()
         odd = self._conn.pg(
             "SELECT ARRAY[r.created_at, r.rid::float8], r.config, s.rid, s.last_value, "
             "s.last_step, CASE WHEN r.summary LIKE %s ESCAPE '\\' THEN r.summary END "
@@ -652,6 +643,26 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             f"WHERE (s.rid IS NULL OR r.summary LIKE %s ESCAPE '\\'){where_p}",
             [like, -1 if kid is None else kid, like, *pp],
         ).fetchall()
+        grouped: list[Any] = []
+        if kid is not None:
+            # each group's first run, for first-seen order: its created_at (the rid too
+            # only when two groups start at the same time: building arrays costs)
+            sql = (
+                "SELECT {first}, r.config, array_agg(s.last_value) FROM runs r "
+                "JOIN metric_summary s ON s.rid = r.rid AND s.kid = %s "
+                f"WHERE NOT (r.summary LIKE %s ESCAPE '\\'){where_p} GROUP BY r.config"
+            )
+            grouped = self._conn.pg(
+                sql.format(first="min(r.created_at)"), [kid, like, *pp]
+            ).fetchall()
+            starts = {g[0] for g in grouped} | {o[0][0] for o in odd}
+            if len(starts) == len(grouped) + len(odd):
+                grouped = [([g[0]], *g[1:]) for g in grouped]
+            else:
+                grouped = self._conn.pg(
+                    sql.format(first="min(ARRAY[r.created_at, r.rid::float8])"),
+                    [kid, like, *pp],
+                ).fetchall()
         picked: dict[str, tuple[tuple, Any]] = {}
         items: list[tuple[list[float], tuple, list[Any]]] = []
         try:
