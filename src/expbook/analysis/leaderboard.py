@@ -84,10 +84,12 @@ def _leaderboard(
     derive: Iterable[str | Derived] = (),
     more_missing: int = 0,
     more_unscored: int = 0,
+    present: Iterable[str] = (),
 ) -> Table:
     """:func:`leaderboard`; ``more_missing`` and ``more_unscored`` count runs left out of
     ``runs`` that would have been listed after the ranked ones (without the metric, without
-    a value to sort by): the store ranked them, and only the notes count them."""
+    a value to sort by): the store ranked them, and only the notes count them; ``present``
+    names param and column keys that some run left out has (the store said so)."""
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
     if sort not in SORTS:
@@ -112,8 +114,9 @@ def _leaderboard(
     params = list(params)
     columns = list(columns)
     require_keys(runs, [metric], "metric", extra=kinds)
-    require_keys(runs, params, "param", prefer="param", extra=kinds)
-    require_keys(runs, columns, "column", extra=kinds)
+    known = {**kinds, **dict.fromkeys(present, "")}
+    require_keys(runs, params, "param", prefer="param", extra=known)
+    require_keys(runs, columns, "column", extra=known)
     extra = [c for c in [*columns, *derived_names] if c != metric and c not in params]
     extra = list(dict.fromkeys(extra))
     pget = [getter(p, "param") for p in params]

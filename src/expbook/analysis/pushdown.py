@@ -25,11 +25,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import UnknownKey
-from .keys import RUN_FIELDS
+from .keys import RUN_FIELDS, _has_key
 from .sweep import AGGS, _freeze, pivot_table
 from .table import Table
 
 __all__ = ["leaderboard_pushdown", "pivot_pushdown"]
+
+MAX_CANDIDATES = 50_000  # runs read one by one, past which the general path is as quick
 
 
 def _plain_metric(key: str) -> bool:
@@ -66,14 +68,23 @@ def leaderboard_pushdown(
         return None
     by = "last" if sort == "last" else mode
     got = rank(metric, by, desc=mode == "max", project=project, limit=top)
-    if not got["total"] or not (got["scored"] or got["unscored"] or got["candidates"]):
+    if got is None or not (got["scored"] or got["unscored"] or got["candidates"]):
         return None  # no run, or no run has the metric: the general path's answer or error
     ids = [*got["top"], *got["unscored_first"], *got["plain_first"], *got["candidates"]]
+    if len(ids) > MAX_CANDIDATES:
+        return None  # most runs need a look anyway (summary values): the general path
     records = backend.get_runs(ids)
     if len(records) != len(set(ids)):
         return None  # a run deleted in between: read everything again
     index = _RunsIndex(backend, project, [r.id for r in records])
     runs = [StoredRun(r, _Metrics(index, r.id), backend) for r in records]
+    # a param or column none of these runs has may still be a logged key of another run,
+    # which the store can tell (else the general path words the error)
+    present = [
+        k
+        for k, prefer in [*((p, "param") for p in params), *((c, "metric") for c in columns)]
+        if not _has_key(runs, k, prefer) and _logged(rank, k, project)
+    ]
     try:
         return _leaderboard(
             runs,
@@ -85,9 +96,16 @@ def leaderboard_pushdown(
             sort=sort,
             more_missing=got["plain"] - len(got["plain_first"]),
             more_unscored=got["unscored"] - len(got["unscored_first"]),
+            present=present,
         )
     except UnknownKey:
         return None  # no shown run has a --param or --column: the general path decides
+
+
+def _logged(rank: Any, key: str, project: str | None) -> bool:
+    """Whether some run of ``project`` logged ``key`` (has its per-run summary)."""
+    got = rank(key, "last", project=project, limit=1)
+    return got is not None and bool(got["scored"] or got["unscored"])
 
 
 class _RunsIndex:

@@ -30,6 +30,7 @@ from .base import MetricSummary, RunRecord, Series
 __all__ = ["RemoteStore"]
 
 API = "/api/v1/store"
+MAX_IDS = 100_000  # run ids in one request (the server's limit)
 CACHE_S = 5.0  # how long the summaries that came with a run listing are reused
 _STORED_FILE = re.compile(
     r"(media|artifacts)/([0-9a-f]{2})/\2[0-9a-f]{62}(\.[A-Za-z0-9]{1,12}){0,2}"
@@ -292,6 +293,46 @@ class RemoteStore:
                 return _pick(sums, ids, ks)
         body: dict[str, Any] = {"run_ids": ids, "keys": ks, "project": project}
         return _summaries(self._post(API + "/summaries", body))
+
+    def rank_runs(
+        self,
+        key: str,
+        by: str = "min",
+        *,
+        desc: bool = False,
+        project: str | None = None,
+        limit: int = 10,
+    ) -> dict[str, Any] | None:
+        """The server's ``rank_runs`` (one request); None past the server's limit."""
+        if limit > MAX_IDS:
+            return None
+        params = {"key": key, "by": by, "desc": "1" if desc else "0", "limit": max(1, limit)}
+        got: dict[str, Any] = self._get(API + "/rank", {**params, "project": project or ""})
+        return got
+
+    def get_runs(self, run_ids: Iterable[str]) -> list[RunRecord]:
+        ids = list(dict.fromkeys(run_ids))
+        records: list[RunRecord] = []
+        for i in range(0, len(ids), MAX_IDS):
+            got = self._post(API + "/runs_by_id", {"run_ids": ids[i : i + MAX_IDS]})
+            records.extend(self._records(got["fields"], got["runs"]))
+        if len(ids) > MAX_IDS:  # several answers: back in the store's order
+            records.sort(key=lambda r: r.created_at)
+        return records
+
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The server's ``pivot_cells`` (one request)."""
+        body = {"keys": list(keys), "value": value, "agg": agg, "split": split}
+        got = self._post(API + "/pivot", {**body, "project": project})["pivot"]
+        return None if got is None else json.loads(got)
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
         got: dict[str, list[str]] = self._get(API + "/keys", {"project": project or ""})["keys"]
