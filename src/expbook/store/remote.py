@@ -146,7 +146,9 @@ class RemoteStore:
             raise StoreError(f"{self.url} is not an expbook server (HTTP {code})")
         raise StoreError(f"{self.url}: {detail} (HTTP {code})")
 
-    def _call(self, method: str, path: str, run_errors: bool, **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, path: str, run_errors: bool, missing_ok: bool = False, **kwargs: Any
+    ) -> Any:
         import httpx
 
         try:
@@ -156,6 +158,8 @@ class RemoteStore:
         except httpx.HTTPError as e:
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise StoreError(f"cannot reach expbook server {self.url}: {reason}") from None
+        if missing_ok and response.status_code in (404, 405):
+            return None  # a server from before this endpoint: the caller reads otherwise
         if response.status_code != 200:
             self._fail(response, run_errors)
         try:
@@ -307,7 +311,9 @@ class RemoteStore:
         if limit > MAX_IDS:
             return None
         params = {"key": key, "by": by, "desc": "1" if desc else "0", "limit": max(1, limit)}
-        got: dict[str, Any] = self._get(API + "/rank", {**params, "project": project or ""})
+        got: dict[str, Any] | None = self._call(
+            "GET", API + "/rank", False, True, params={**params, "project": project or ""}
+        )
         return got
 
     def get_runs(self, run_ids: Iterable[str]) -> list[RunRecord]:
@@ -331,8 +337,15 @@ class RemoteStore:
     ) -> dict[str, Any] | None:
         """The server's ``pivot_cells`` (one request)."""
         body = {"keys": list(keys), "value": value, "agg": agg, "split": split}
-        got = self._post(API + "/pivot", {**body, "project": project})["pivot"]
-        return None if got is None else json.loads(got)
+        got = self._call(
+            "POST",
+            API + "/pivot",
+            False,
+            True,
+            content=json.dumps({**body, "project": project}, separators=(",", ":")),
+            headers={"Content-Type": "application/json"},
+        )
+        return None if got is None or got["pivot"] is None else json.loads(got["pivot"])
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
         got: dict[str, list[str]] = self._get(API + "/keys", {"project": project or ""})["keys"]
