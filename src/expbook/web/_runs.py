@@ -160,19 +160,66 @@ class SnapshotCache:
             self._backend.close()
 
 
+# Requests the dashboard is serving now (its ASGI middleware counts them): the snapshot,
+# built in a background thread, pauses for them, so a page served while 100,000 runs are
+# read does not wait for the interpreter lock.
+IN_FLIGHT = [0]
+
+
+def yield_to_requests(most_s: float = 2.0) -> None:
+    """Wait while a request is being served (at most ``most_s``)."""
+    if IN_FLIGHT[0]:
+        deadline = time.monotonic() + most_s
+        while IN_FLIGHT[0] and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
+class CountRequests:
+    """ASGI middleware: counts the HTTP requests in flight in :data:`IN_FLIGHT`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        IN_FLIGHT[0] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            IN_FLIGHT[0] -= 1
+
+
 def _snapshot(backend: Any) -> RunsSnapshot:
+    yield_to_requests()
     runs = load_runs(backend)
     params: dict[str, set[str]] = {}
     metrics: set[str] = set()
     projects: set[str] = set()
     p_params: dict[str, set[str]] = {}
     p_metrics: dict[str, set[str]] = {}
-    for r in runs:
+    # runs with the same config text (and project) add the same params: each read once;
+    # likewise runs that log the same keys and set no summary values
+    seen_configs: set[tuple[str, str]] = set()
+    seen_keys: set[tuple[str, tuple[str, ...]]] = set()
+    for i, r in enumerate(runs):
+        if not i % 500:
+            yield_to_requests()
         projects.add(r.project)
-        pp = p_params.setdefault(r.project, set())
-        for k, v in flatten(r.config).items():
-            params.setdefault("config." + k, set()).add(repr(v))
-            pp.add("config." + k)
+        raw = r.record.__dict__.get("_raw_config")
+        if raw is None or (r.project, raw) not in seen_configs:
+            if raw is not None:
+                seen_configs.add((r.project, raw))
+            pp = p_params.setdefault(r.project, set())
+            for k, v in flatten(r.config).items():
+                params.setdefault("config." + k, set()).add(repr(v))
+                pp.add("config." + k)
+        if r.record.__dict__.get("_raw_summary") == "{}":
+            logged = (r.project, tuple(r.metrics))
+            if logged in seen_keys:
+                continue
+            seen_keys.add(logged)
         keys = ["summary." + k for k in r.summary]
         metrics.update(keys)
         p_metrics.setdefault(r.project, set()).update(keys)

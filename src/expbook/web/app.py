@@ -45,6 +45,7 @@ from ._openapi import openapi_document
 from ._runs import (
     BASE_COLUMNS,
     BadQuery,
+    CountRequests,
     RunsQuery,
     SnapshotCache,
     group_columns,
@@ -695,7 +696,7 @@ def create_app(
         *(_edit_routes(ui, edit_token) if edit_token else []),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    middleware = []
+    middleware = [Middleware(CountRequests)]  # the runs snapshot pauses for requests
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     handlers: dict[Any, Callable[..., Any]] = {
