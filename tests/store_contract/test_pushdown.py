@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from expbook._read import Store
 from expbook._output import to_json
+from expbook._read import Store
 from expbook._views import load_runs
 from expbook.analysis import AGGS, leaderboard, pivot
 from expbook.analysis.pushdown import leaderboard_pushdown, pivot_pushdown
