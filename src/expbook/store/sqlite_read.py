@@ -547,19 +547,39 @@ class ReadPath(StoreCore):
         good = f"s.{col} IS NOT NULL" + self._NOT_NAN.format(col=f"s.{col}")
         join = "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = ?"
         plain = "s.rid IS NULL AND NOT (r.summary LIKE ? ESCAPE '\\')"
-        total, scored, with_row, n_plain = self._q(
+        # counts from the summary table alone (its rows of one key); the runs without a row
+        # are counted with a join only when there are some
+        (total,) = self._q(f"SELECT count(*) FROM runs r WHERE 1 = 1{where_p}", pp)[0]
+        rows_of = "FROM metric_summary s" + (" JOIN runs r ON r.rid = s.rid" if pp else "")
+        any_row, scored, with_row = self._q(
             f"SELECT count(*), count(*) FILTER (WHERE s.count > 0 AND {good}), "
-            f"count(*) FILTER (WHERE s.count > 0), count(*) FILTER (WHERE {plain}) "
-            f"{join} WHERE 1 = 1{where_p}",
-            [like, kid, *pp],
+            f"count(*) FILTER (WHERE s.count > 0) {rows_of} WHERE s.kid = ?{where_p}",
+            [kid, *pp],
         )[0]
+        n_plain = 0
+        if total > any_row:
+            (n_plain,) = self._q(
+                f"SELECT count(*) {join} WHERE {plain}{where_p}", [kid, like, *pp]
+            )[0]
         ranked = "FROM metric_summary s JOIN runs r ON r.rid = s.rid WHERE s.kid = ?"
         top = unscored = plain_first = []
         if scored and limit:
+            order = f"s.{col}{' DESC' if desc else ''}"
+            bound: list[Any] = []
+            if not pp and scored > limit:
+                # the limit-th value, from the summary table alone: only runs up to it (ties
+                # included) are joined to their run for the tie order
+                (edge,) = self._q(
+                    f"SELECT s.{col} FROM metric_summary s WHERE s.kid = ? AND s.count > 0 "
+                    f"AND {good} ORDER BY {order} LIMIT 1 OFFSET ?",
+                    [kid, limit - 1],
+                )[0]
+                bound = [edge]
             top = self._q(
-                f"SELECT r.id {ranked} AND s.count > 0 AND {good}{where_p} "
-                f"ORDER BY s.{col}{' DESC' if desc else ''}, r.created_at, r.rid LIMIT ?",
-                [kid, *pp, limit],
+                f"SELECT r.id {ranked} AND s.count > 0 AND {good}{where_p}"
+                + (f" AND s.{col} {'>=' if desc else '<='} ?" if bound else "")
+                + f" ORDER BY {order}, r.created_at, r.rid LIMIT ?",
+                [kid, *pp, *bound, limit],
             )
         if with_row > scored and limit:
             unscored = self._q(
