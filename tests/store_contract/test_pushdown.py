@@ -55,6 +55,8 @@ def _populate(backend: Any, seed: int = 14) -> None:
         if kind in (2, 3, 7):
             n = rng.randint(1, 3)
             batches["acc"] = PointBatch(list(range(n)), [T0] * n, [rng.random() for _ in range(n)])
+        if project == "p2" and kind in (3, 6):
+            batches["p2_only"] = PointBatch([0], [T0], [float(i)])
         if batches:
             backend.append_points(run.id, batches)
         if kind == 0 and i % 2:
@@ -228,3 +230,16 @@ def test_rank_runs_contract(store: Any) -> None:
     assert [r.id for r in store.get_runs(list(reversed(ids)))] == ids
     assert store.get_runs([]) == []
     assert [r.id for r in store.get_runs([ids[0], "no-such-run"])] == [ids[0]]
+
+
+def test_pivot_of_a_key_only_another_project_logged(store: Any) -> None:
+    """The key is known to the store, but no run of the project has it: the general path's
+    error, not an empty pivot."""
+    assert pivot_pushdown(store, ["lr"], [], "p2_only", "min", project="p1") is None
+    with pytest.raises(UnknownKey, match="p2_only"):
+        pivot(load_runs(store, "p1"), ["lr"], value="p2_only")
+    with pytest.raises(UnknownKey, match="p2_only"):
+        Store(store).pivot("lr", value="p2_only", project="p1")
+    got = pivot_pushdown(store, ["batch"], [], "p2_only", "mean", project="p2")
+    assert got is not None
+    assert _out(got) == _out(pivot(load_runs(store, "p2"), ["batch"], value="p2_only", agg="mean"))

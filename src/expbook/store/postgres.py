@@ -681,7 +681,11 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             return None
         items.sort(key=lambda t: t[0])  # by each group's first run: first-seen key order
         return group_cells(
-            ((k, vs) for _, k, vs in items), split, agg, kid is not None, ordered=False
+            ((k, vs) for _, k, vs in items),
+            split,
+            agg,
+            bool(grouped) or any(o[2] is not None for o in odd),
+            ordered=False,
         )
 
     @_reads

@@ -644,14 +644,17 @@ class ReadPath(StoreCore):
             got = self._pivot_rows(list(keys), value, project)
         except _Fallback:
             return None
-        has_metric = self._kid_or_none(value) is not None
-        return group_cells(((t[:-1], t[-1:]) for t in got), split, agg, has_metric)
+        rows, has_metric = got
+        return group_cells(((t[:-1], t[-1:]) for t in rows), split, agg, has_metric)
 
-    def _pivot_rows(self, keys: list[str], value: str, project: str | None) -> list[tuple]:
+    def _pivot_rows(
+        self, keys: list[str], value: str, project: str | None
+    ) -> tuple[list[tuple], bool]:
         """Per run, in run order: the config values of ``keys`` and the value of ``value``
         as :func:`~expbook.analysis.keys.getter` reads them (param first for keys, metric
-        first for the value). Raises :class:`_Fallback` where that needs more than a config
-        member (a key missing from a config, a dotted path) or NaN keys (which never group)."""
+        first for the value), and whether some run logged ``value``. Raises
+        :class:`_Fallback` where that needs more than a config member (a key missing from a
+        config, a dotted path) or NaN keys (which never group)."""
         if not all(_plain_key(k) for k in [*keys, value]):
             raise _Fallback
         kid = self._kid_or_none(value)
@@ -665,8 +668,11 @@ class ReadPath(StoreCore):
         )
         picked: dict[str, tuple[tuple, Any]] = {}
         out = []
+        logged = False  # whether some run has points of value (so pivot knows the key)
         nan_fix = not self._NOT_NAN
         for text, has_row, last, last_step, explicit in rows:
+            if has_row is not None:
+                logged = True
             got = picked.get(text)
             if got is None:
                 got = picked[text] = _pick_config(text, keys, value)
@@ -676,7 +682,7 @@ class ReadPath(StoreCore):
                     self._run_value(value, got[1], has_row, last, last_step, explicit, nan_fix),
                 )
             )
-        return out
+        return out, logged
 
     @staticmethod
     def _run_value(
