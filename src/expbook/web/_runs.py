@@ -125,9 +125,21 @@ class SnapshotCache:
         # changes whenever another connection commits to the database
         return self._backend.data_version()
 
-    def start(self) -> None:
-        """Build the first snapshot in the background (the app calls this at creation)."""
-        threading.Thread(target=self._build_quietly, daemon=True, name="expbook-ui-runs").start()
+    def start(self, after: threading.Event | None = None, wait_s: float = 20.0) -> None:
+        """Build the first snapshot in the background (the app calls this at creation),
+        once ``after`` is set (the first page served: reading every run holds the
+        interpreter for seconds, which that page should not wait for) or ``wait_s`` passed.
+        A request that needs the snapshot earlier builds it."""
+
+        def build() -> None:
+            if after is not None:
+                after.wait(wait_s)
+            with self._lock:
+                if self._snap is not None:
+                    return
+            self._build_quietly()
+
+        threading.Thread(target=build, daemon=True, name="expbook-ui-runs").start()
 
     def peek(self) -> RunsSnapshot | None:
         """The current snapshot, or None while the first one is being built."""
@@ -175,10 +187,12 @@ def yield_to_requests(most_s: float = 2.0) -> None:
 
 
 class CountRequests:
-    """ASGI middleware: counts the HTTP requests in flight in :data:`IN_FLIGHT`."""
+    """ASGI middleware: counts the HTTP requests in flight in :data:`IN_FLIGHT`, and sets
+    ``served`` once the first one is answered."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, served: threading.Event | None = None) -> None:
         self.app = app
+        self.served = served
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -189,6 +203,8 @@ class CountRequests:
             await self.app(scope, receive, send)
         finally:
             IN_FLIGHT[0] -= 1
+            if self.served is not None:
+                self.served.set()
 
 
 def _snapshot(backend: Any) -> RunsSnapshot:
