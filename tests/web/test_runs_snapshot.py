@@ -18,7 +18,13 @@ from expbook._read import flatten
 from expbook._views import load_runs
 from expbook.store import PointBatch, SQLiteStore
 from expbook.web import _runs
-from expbook.web._runs import IN_FLIGHT, CountRequests, _snapshot, yield_to_requests
+from expbook.web._runs import (
+    IN_FLIGHT,
+    CountRequests,
+    SnapshotCache,
+    _snapshot,
+    yield_to_requests,
+)
 
 
 def _brute(backend: SQLiteStore) -> tuple[list[str], list[str], list[str], dict, dict]:
@@ -93,3 +99,23 @@ def test_requests_in_flight_are_counted_and_waited_for() -> None:
     waiter.join(5)
     assert done.is_set()
     assert _runs.IN_FLIGHT is IN_FLIGHT
+
+
+def test_the_first_snapshot_waits_for_the_first_page(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store")
+    store.create_run(name="only", project="p", config={"lr": 0.1})
+    store.close()
+    cache = SnapshotCache(str(tmp_path / "store" / "expbook.db"))
+    try:
+        served = threading.Event()
+        cache.start(served, wait_s=30)
+        time.sleep(0.3)
+        assert cache.peek() is None  # not read while the first page is being served
+        served.set()
+        deadline = time.monotonic() + 10
+        while cache.peek() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        snap = cache.peek()
+        assert snap is not None and [r.name for r in snap.runs] == ["only"]
+    finally:
+        cache.close()

@@ -93,14 +93,14 @@ class SnapshotCache:
         self._at = 0.0
         self._refreshing = False
 
-    def _build(self, if_changed: bool = False) -> RunsSnapshot:
+    def _build(self, if_changed: bool = False, background: bool = False) -> RunsSnapshot:
         with self._build_lock:
             try:
                 version = self._data_version()
                 with self._lock:
                     if if_changed and self._snap is not None and version == self._version:
                         return self._snap  # e.g. built by another request meanwhile
-                snap = _snapshot(self._backend)
+                snap = _snapshot(self._backend, pause=background)
             except BaseException:
                 with self._lock:
                     self._refreshing = False  # the next request tries again
@@ -114,7 +114,7 @@ class SnapshotCache:
         # in a background thread: a store that cannot be read is reported by the request
         # that waits for the snapshot, not as a traceback on the server's terminal
         with contextlib.suppress(Exception):
-            self._build()
+            self._build(background=True)
 
     def fresh(self) -> RunsSnapshot:
         """The snapshot, rebuilt now (the caller waits) if the store changed since it was
@@ -186,6 +186,10 @@ def yield_to_requests(most_s: float = 2.0) -> None:
             time.sleep(0.002)
 
 
+def _no_wait() -> None:
+    pass
+
+
 class CountRequests:
     """ASGI middleware: counts the HTTP requests in flight in :data:`IN_FLIGHT`, and sets
     ``served`` once the first one is answered."""
@@ -207,8 +211,11 @@ class CountRequests:
                 self.served.set()
 
 
-def _snapshot(backend: Any) -> RunsSnapshot:
-    yield_to_requests()
+def _snapshot(backend: Any, pause: bool = False) -> RunsSnapshot:
+    """Every run with the keys the column picker lists; with ``pause`` (a build in the
+    background) it waits whenever a request is being served."""
+    wait = yield_to_requests if pause else _no_wait
+    wait()
     runs = load_runs(backend)
     params: dict[str, set[str]] = {}
     metrics: set[str] = set()
@@ -221,7 +228,7 @@ def _snapshot(backend: Any) -> RunsSnapshot:
     seen_keys: set[tuple[str, tuple[str, ...]]] = set()
     for i, r in enumerate(runs):
         if not i % 500:
-            yield_to_requests()
+            wait()
         projects.add(r.project)
         raw = r.record.__dict__.get("_raw_config")
         if raw is None or (r.project, raw) not in seen_configs:
