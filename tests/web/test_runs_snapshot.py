@@ -119,3 +119,16 @@ def test_the_first_snapshot_waits_for_the_first_page(tmp_path: Path) -> None:
         assert snap is not None and [r.name for r in snap.runs] == ["only"]
     finally:
         cache.close()
+
+
+def test_a_closed_cache_never_builds_late(tmp_path: Path) -> None:
+    """A dashboard closed before its first page: the waiting build gives up, and never
+    opens its store again (a PostgreSQL store would reconnect: a leaked connection)."""
+    SQLiteStore(tmp_path / "store").close()
+    cache = SnapshotCache(str(tmp_path / "store" / "expbook.db"))
+    served = threading.Event()
+    cache.start(served, wait_s=0.2)
+    cache.close()
+    served.set()
+    time.sleep(0.5)
+    assert cache.peek() is None

@@ -77,7 +77,7 @@ def leaderboard_pushdown(
     if len(records) != len(set(ids)):
         return None  # a run deleted in between: read everything again
     index = _RunsIndex(backend, project, [r.id for r in records])
-    runs = [StoredRun(r, _Metrics(index, r.id), backend) for r in records]
+    runs = [StoredRun(r, _Metrics(index, r.id), backend) for r in records]  # type: ignore[arg-type]
     # a param or column none of these runs has may still be a logged key of another run,
     # which the store can tell (else the general path words the error)
     present = [

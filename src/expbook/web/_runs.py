@@ -92,9 +92,12 @@ class SnapshotCache:
         self._version: Any = None
         self._at = 0.0
         self._refreshing = False
+        self._closed = threading.Event()
 
     def _build(self, if_changed: bool = False, background: bool = False) -> RunsSnapshot:
         with self._build_lock:
+            if self._closed.is_set():  # a late background build: its connection is gone
+                raise RuntimeError("the runs snapshot's store is closed")
             try:
                 version = self._data_version()
                 with self._lock:
@@ -132,8 +135,10 @@ class SnapshotCache:
         A request that needs the snapshot earlier builds it."""
 
         def build() -> None:
-            if after is not None:
-                after.wait(wait_s)
+            deadline = time.monotonic() + wait_s
+            while after is not None and not after.wait(0.05):
+                if self._closed.is_set() or time.monotonic() > deadline:
+                    break
             with self._lock:
                 if self._snap is not None:
                     return
@@ -168,6 +173,7 @@ class SnapshotCache:
         return snap
 
     def close(self) -> None:
+        self._closed.set()
         with self._build_lock:
             self._backend.close()
 
