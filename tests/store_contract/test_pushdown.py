@@ -36,6 +36,8 @@ def _populate(backend: Any, seed: int = 14) -> None:
             config["batch"] = rng.choice([None, [1, 2], 16])
         if i % 17 == 5:
             config["arch"] = {"depth": rng.randint(1, 3)}
+        if i == 10:
+            config["noise"] = math.nan  # JSON PostgreSQL cannot read: configs decoded here
         created = T0 + (i // 2) * 10  # pairs of runs created at the same time: ties
         run = backend.create_run(
             name=f"run-{i:03d}", project=project, config=config, created_at=created
