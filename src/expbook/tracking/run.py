@@ -936,7 +936,9 @@ class Run:
         os.makedirs(path, exist_ok=True)
         return path
 
-    def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    def alert(
+        self, title: str, text: str, level: Any = None, wait_duration: Any = None
+    ) -> None:
         """Record an alert (``level`` INFO, WARN or ERROR) as an event of the run, shown by
         ``expbook show`` and on the run's page, with a one-line notice on stderr."""
         from .recording import alert
