@@ -236,9 +236,7 @@ class Store:
         return RunList([r.record for r in chosen], sums)
 
     # -- analyses ------------------------------------------------------------------------
-    def _select(
-        self, project: str | None, filter: str | None, names: Keys | None
-    ) -> list[Any]:
+    def _select(self, project: str | None, filter: str | None, names: Keys | None) -> list[Any]:
         from ._views import load_runs
         from .analysis import select_runs
         from .errors import ExpbookError
@@ -275,6 +273,22 @@ class Store:
         is point-wise in logged keys (``derive="ppl=exp(val_loss)"``) is a series: its best
         value, best step and value at a step are those of the derived points.
         """
+        if filter is None and not _keys(runs) and at_step is None and not _derives(derive):
+            # every run, ranked by the store: only the rows shown are read (or None)
+            from .analysis.pushdown import leaderboard_pushdown
+
+            table = leaderboard_pushdown(
+                self.backend,
+                metric,
+                project=project,
+                mode=mode,
+                sort=sort,
+                top=top,
+                params=_keys(params),
+                columns=_keys(columns),
+            )
+            if table is not None:
+                return table
         from ._views import prefetch_values_at
         from .analysis import leaderboard
 
@@ -308,6 +322,15 @@ class Store:
         """A sweep table (``expbook pivot``): one row per combination of the ``rows`` params,
         one column per combination of the ``cols`` params, ``value`` aggregated with ``agg``
         (``min max mean median std count first last``) in the cells."""
+        if filter is None and not _keys(runs) and not _derives(derive):
+            # every run, grouped and aggregated by the store (or None)
+            from .analysis.pushdown import pivot_pushdown
+
+            table = pivot_pushdown(
+                self.backend, _keys(rows), _keys(cols), value, agg, project=project
+            )
+            if table is not None:
+                return table
         from .analysis import pivot
 
         chosen = self._select(project, filter, runs)

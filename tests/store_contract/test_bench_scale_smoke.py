@@ -1,5 +1,6 @@
 """``bench/bench_server_scale.py`` runs end to end on a small store (no timing asserted: the
-benchmark prints times, the test checks that both stores gave the same output)."""
+benchmark prints times, the test checks that every store, the server's URL included, gave
+the same output, and that the dashboard's first page was served)."""
 
 from __future__ import annotations
 
@@ -22,5 +23,8 @@ def test_bench_runs_small_and_outputs_agree() -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert "runs: 300 " in out.stdout
-    assert "same output on both stores" in out.stdout
-    assert out.stdout.count("| `expbook ") == 2
+    assert "same output on every store" in out.stdout
+    # two commands on PostgreSQL, SQLite and the server; the first page of server and ui
+    assert out.stdout.count("| `expbook ") == 6
+    assert out.stdout.count(" | server | ") == 2
+    assert out.stdout.count("| GET / (expbook ") == 4

@@ -31,13 +31,16 @@ JSON shape (``kind: "leaderboard"``)::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .derive import Derived, DerivedRun, apply_derived, derived_kinds, value_at
 from .keys import getter, require_keys
 from .table import Table
 from .view import RunView
+
+if TYPE_CHECKING:
+    from .derive import Derived
 
 __all__ = ["leaderboard", "leaderboard_df"]
 
@@ -66,6 +69,27 @@ def leaderboard(
     ``params`` adds param columns (config first); ``columns`` adds metric/summary columns;
     ``derive`` (``NAME=EXPR``) computes derived columns first, which are shown too.
     """
+    return _leaderboard(runs, metric, mode, at_step, top, params, columns, sort, derive)
+
+
+def _leaderboard(
+    runs: Sequence[RunView],
+    metric: str,
+    mode: str = "min",
+    at_step: int | None = None,
+    top: int | None = None,
+    params: Iterable[str] = (),
+    columns: Iterable[str] = (),
+    sort: str = "best",
+    derive: Iterable[str | Derived] = (),
+    more_missing: int = 0,
+    more_unscored: int = 0,
+    present: Iterable[str] = (),
+) -> Table:
+    """:func:`leaderboard`; ``more_missing`` and ``more_unscored`` count runs left out of
+    ``runs`` that would have been listed after the ranked ones (without the metric, without
+    a value to sort by): the store ranked them, and only the notes count them; ``present``
+    names param and column keys that some run left out has (the store said so)."""
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
     if sort not in SORTS:
@@ -76,15 +100,23 @@ def leaderboard(
         raise ValueError("top must be >= 0")
     derived = list(derive)
     if derived:
+        from .derive import apply_derived
+
         runs = apply_derived(runs, derived)
-    kinds = derived_kinds(runs)
+    # derived runs exist only once the derive module is loaded: without it, none to check
+    derive_mod = sys.modules.get(__package__ + ".derive")
+    kinds = derive_mod.derived_kinds(runs) if derive_mod else {}
+    derived_cls = derive_mod.DerivedRun if derive_mod else ()
+    if at_step is not None:
+        from .derive import value_at
     series_names = {k for k, v in kinds.items() if v == "series"}
-    derived_names = [c for c in _derived_names(runs) if c != metric]
+    derived_names = [c for c in _derived_names(runs, derived_cls) if c != metric]
     params = list(params)
     columns = list(columns)
     require_keys(runs, [metric], "metric", extra=kinds)
-    require_keys(runs, params, "param", prefer="param", extra=kinds)
-    require_keys(runs, columns, "column", extra=kinds)
+    known = {**kinds, **dict.fromkeys(present, "")}
+    require_keys(runs, params, "param", prefer="param", extra=known)
+    require_keys(runs, columns, "column", extra=known)
     extra = [c for c in [*columns, *derived_names] if c != metric and c not in params]
     extra = list(dict.fromkeys(extra))
     pget = [getter(p, "param") for p in params]
@@ -127,7 +159,7 @@ def leaderboard(
         else:
             v = run.summary.get(metric)
             if _num(v):
-                is_derived = isinstance(run, DerivedRun) and metric in run.derived
+                is_derived = isinstance(run, derived_cls) and metric in run.derived
                 source = "derived" if is_derived else "summary"
                 if has_at:
                     note = f"no point at step {at_step} ({source} value only)"
@@ -163,12 +195,14 @@ def leaderboard(
         cols.append("at_value")
     cols += ["points", "source", "note", *params, *extra]
     notes = []
-    if missing:
-        notes.append(f"{_runs(len(missing))} no '{metric}' (listed last)")
+    n_missing = len(missing) + more_missing
+    n_unscored = len(unscored) + more_unscored
+    if n_missing:
+        notes.append(f"{_runs(n_missing)} no '{metric}' (listed last)")
     if n_no_point:
         notes.append(f"{_runs(n_no_point)} no point at step {at_step}")
-    if sort != "best" and unscored:
-        notes.append(f"{_runs(len(unscored))} no value to sort by (listed last)")
+    if sort != "best" and n_unscored:
+        notes.append(f"{_runs(n_unscored)} no value to sort by (listed last)")
     if kinds:
         notes.append(
             "derived: "
@@ -205,9 +239,9 @@ def _runs(n: int) -> str:
     return "1 run has" if n == 1 else f"{n} runs have"
 
 
-def _derived_names(runs: Sequence[RunView]) -> list[str]:
+def _derived_names(runs: Sequence[RunView], derived_cls: Any) -> list[str]:
     for r in runs:
-        if isinstance(r, DerivedRun):
+        if isinstance(r, derived_cls):
             return list(r.derived)
         return []
     return []

@@ -77,6 +77,9 @@ def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 
+_FLOATS = frozenset({float, type(None)})
+
+
 def _mean(xs: Sequence[float]) -> float:
     return math.fsum(xs) / len(xs)
 
@@ -105,7 +108,10 @@ def aggregate(values: Sequence[Any], agg: str) -> Any:
     if agg in ("first", "last"):
         present = [v for v in values if v is not None]
         return (present[0] if agg == "first" else present[-1]) if present else None
-    nums = [v for v in values if _num(v)]
+    if _FLOATS.issuperset(map(type, values)):  # a store's values: no call per value
+        nums = [v for v in values if v == v and v is not None]
+    else:
+        nums = [v for v in values if _num(v)]
     if not nums:
         return None
     if agg == "min":
@@ -199,6 +205,85 @@ def pivot(
         ck = tuple(_freeze(g(run)) for g in cget)
         col_keys[ck] = None
         cells.setdefault(rk, {}).setdefault(ck, []).append(vget(run))
+    done = {rk: {ck: aggregate(v, agg) for ck, v in by_col.items()} for rk, by_col in cells.items()}
+    return pivot_table(rows, cols, value, agg, done, list(col_keys))
+
+
+def group_cells(
+    items: Iterable[tuple[Sequence[Any], Sequence[Any]]],
+    split: int,
+    agg: str,
+    has_metric: bool = False,
+    ordered: bool = True,
+) -> dict[str, Any] | None:
+    """A pivot's aggregated cells as :func:`pivot` groups and aggregates them, from
+    ``(key values, cell values)`` items in the order of the runs they first come from: the
+    row keys' values (the first ``split``) and the column keys' values of some runs, and
+    the values of ``value`` of those runs (in run order when ``ordered``; else in any order,
+    which ``first``/``last`` cannot take).
+
+    What a store that reads those columns itself returns from ``pivot_cells``: ``{"cells":
+    [[row key, [[col key, value], ...]], ...], "col_keys": [col key, ...]}`` in first-seen
+    order. None where :func:`pivot` over the runs could answer otherwise: no run; a key, or
+    the value, null in every run (unless ``has_metric``: some run logged the value's key),
+    for which :func:`pivot` checks more; or, unordered, a cell whose min, max or median
+    depends on the order of values that compare equal (0.0 and -0.0, 1 and 1.0)."""
+    if not ordered and agg in ("first", "last"):
+        raise ValueError("first and last need the values in run order")
+    cells: dict[tuple, dict[tuple, list[Any]]] = {}
+    col_keys: dict[tuple, None] = {}
+    seen: list[bool] | None = None
+    value_seen = has_metric
+    for keys, values in items:
+        if seen is None:
+            seen = [False] * len(keys)
+        for i, v in enumerate(keys):
+            if v is not None:
+                seen[i] = True
+        if not value_seen:
+            value_seen = any(v is not None for v in values)
+        rk = tuple(_freeze(v) for v in keys[:split])
+        ck = tuple(_freeze(v) for v in keys[split:])
+        col_keys[ck] = None
+        cells.setdefault(rk, {}).setdefault(ck, []).extend(values)
+    if seen is None or not all(seen) or not value_seen:
+        return None
+    if not ordered and agg in ("min", "max", "median"):
+        for by_col in cells.values():
+            if not all(_order_free(vs) for vs in by_col.values()):
+                return None
+    return {
+        "cells": [
+            [rk, [[ck, aggregate(vs, agg)] for ck, vs in by_col.items()]]
+            for rk, by_col in cells.items()
+        ],
+        "col_keys": list(col_keys),
+    }
+
+
+def _order_free(values: Sequence[Any]) -> bool:
+    """Whether no two numbers of ``values`` compare equal while they print differently."""
+    if _FLOATS.issuperset(map(type, values)) and 0.0 not in values:
+        return True  # floats print differently only as 0.0 and -0.0 (NaN never counts)
+    shown: dict[Any, str] = {}
+    for v in values:
+        if _num(v):
+            r = repr(v)
+            if shown.setdefault(v, r) != r:
+                return False
+    return True
+
+
+def pivot_table(
+    rows: list[str],
+    cols: list[str],
+    value: str,
+    agg: str,
+    cells: Mapping[tuple, Mapping[tuple, Any]],
+    col_keys: Sequence[tuple],
+) -> Table:
+    """The pivot :class:`Table` of aggregated ``cells`` (row key -> col key -> value, in
+    first-seen order) and the column keys in first-seen order."""
     ckeys = sorted(col_keys, key=_tuple_key)
     labels = [" / ".join(_label(v) for v in ck) for ck in ckeys] if cols else [value]
     labels = _unique(labels, set(rows))
@@ -206,7 +291,7 @@ def pivot(
     for rk in sorted(cells, key=_tuple_key):
         row = list(rk)
         by_col = cells[rk]
-        row.extend(aggregate(by_col[ck], agg) if ck in by_col else None for ck in ckeys)
+        row.extend(by_col.get(ck) for ck in ckeys)
         out_rows.append(row)
     return Table(
         [*rows, *labels],

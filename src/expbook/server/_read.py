@@ -79,6 +79,8 @@ MAX_IDS = 100_000  # run ids in one request
 MAX_KEYS = 1000  # keys in one request
 MAX_OVERVIEWS = 20_000  # (run, key) pairs in one overviews request
 MAX_BODY = 16 * 1024 * 1024
+RANK_BY = ("min", "max", "last")  # which per-run summary value /rank orders by
+PIVOT_AGGS = ("min", "max", "mean", "median", "std", "count", "first", "last")
 _INT64 = 2**63 - 1
 # the orders page_runs takes (those the dashboard's runs table asks for)
 PAGE_ORDERS = (
@@ -359,6 +361,56 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
 
         return send(await run_in_threadpool(work))
 
+    def rank(request: Request) -> Response:
+        project = scope(request, project_param(request))
+        p = request.query_params
+        key = p.get("key")
+        if not key:
+            raise HTTPException(400, "key: name the metric")
+        by = p.get("by") or "min"
+        if by not in RANK_BY:
+            raise HTTPException(400, f"by: one of {', '.join(RANK_BY)}")
+        desc = p.get("desc") or "0"
+        if desc not in ("0", "1"):
+            raise HTTPException(400, "desc: 0 or 1")
+        limit = _int(request, "limit", 1, MAX_IDS) or 10
+        got = get_backend().rank_runs(key, by, desc=desc == "1", project=project, limit=limit)
+        return send(got)
+
+    async def runs_by_id(request: Request) -> Response:
+        body = await _body(request)
+        run_ids = _str_list(body, "run_ids", MAX_IDS) or []
+        only = scope(request)
+
+        def work() -> dict[str, Any]:
+            records = get_backend().get_runs(run_ids) if run_ids else []
+            if only is not None:
+                records = [r for r in records if r.project == only]
+            return {"fields": list(RUN_FIELDS), "runs": [run_row(r) for r in records]}
+
+        return send(await run_in_threadpool(work))
+
+    async def pivot(request: Request) -> Response:
+        body = await _body(request)
+        keys = _str_list(body, "keys", MAX_KEYS)
+        value = _opt_str(body, "value")
+        agg = _opt_str(body, "agg") or "min"
+        split = body.get("split")
+        if not keys or not value:
+            raise HTTPException(400, "keys and value: the row and column keys, the cell key")
+        if agg not in PIVOT_AGGS:
+            raise HTTPException(400, f"agg: one of {', '.join(PIVOT_AGGS)}")
+        if not isinstance(split, int) or isinstance(split, bool) or not 1 <= split <= len(keys):
+            raise HTTPException(400, "split: how many of keys are row keys (1 to their number)")
+        project = scope(request, _opt_str(body, "project"))
+
+        def work() -> dict[str, Any]:
+            got = get_backend().pivot_cells(keys, value, agg, split=split, project=project)
+            # JSON text with NaN spelled as Python writes it: cells hold any JSON value
+            return {"pivot": None if got is None else json.dumps(got, separators=(",", ":"))}
+
+        return send(await run_in_threadpool(work))
+
     def metric_keys(request: Request) -> Response:
         project = scope(request, project_param(request))
         return send({"keys": get_backend().metric_keys(project)})
@@ -546,6 +598,9 @@ def read_routes(get_backend: Callable[[], Any], authorize: Callable[..., Any]) -
         Route(PREFIX + "/run", run),
         Route(PREFIX + "/summaries", summaries, methods=["POST"]),
         Route(PREFIX + "/keys", metric_keys),
+        Route(PREFIX + "/rank", rank),
+        Route(PREFIX + "/runs_by_id", runs_by_id, methods=["POST"]),
+        Route(PREFIX + "/pivot", pivot, methods=["POST"]),
         Route(PREFIX + "/runs/{run_id}/keys", run_keys),
         Route(PREFIX + "/runs/{run_id}/series", series),
         Route(PREFIX + "/runs/{run_id}/overview", overview),
@@ -728,6 +783,46 @@ def openapi_paths() -> dict[str, Any]:
             [_PROJECT],
             {"keys": {"type": "object", "additionalProperties": _STRS}},
             errors=("400",),
+        ),
+        PREFIX + "/rank": _get(
+            "Runs ranked by a metric's per-run summary, as far as a leaderboard's first "
+            "limit rows need: counts, the first ranked, unranked and metric-less runs' ids, "
+            "and the runs whose summary values need a look",
+            [
+                {**_q("key", "the metric", minLength=1), "required": True},
+                _q("by", "the summary value to rank by", enum=list(RANK_BY), default="min"),
+                _q("desc", "1: highest first", enum=["0", "1"], default="0"),
+                _q("limit", "rows shown", "integer", minimum=1, maximum=MAX_IDS, default=10),
+                _PROJECT,
+            ],
+            {
+                "total": {"type": "integer"},
+                "scored": {"type": "integer"},
+                "unscored": {"type": "integer"},
+                "plain": {"type": "integer"},
+                "top": _STRS,
+                "unscored_first": _STRS,
+                "plain_first": _STRS,
+                "candidates": _STRS,
+            },
+            errors=("400",),
+        ),
+        PREFIX + "/runs_by_id": _post(
+            "The runs with these ids (those the token sees), oldest first, as rows",
+            {"run_ids": _STRS},
+            _RUNS_PROPS,
+        ),
+        PREFIX + "/pivot": _post(
+            "A pivot's aggregated cells (keys: row keys, then column keys; split: how many "
+            "are row keys), as JSON text; null when only every run's data can answer",
+            {
+                "keys": _STRS,
+                "value": {"type": "string"},
+                "agg": {"type": "string", "enum": list(PIVOT_AGGS)},
+                "split": {"type": "integer", "minimum": 1},
+                "project": {"type": "string", "nullable": True},
+            },
+            {"pivot": {"type": "string", "nullable": True}},
         ),
         PREFIX + "/runs/{run_id}/keys": _get("The run's metric keys", [_RUN_ID], {"keys": _STRS}),
         PREFIX + "/runs/{run_id}/series": _get(

@@ -205,6 +205,54 @@ class Backend(Protocol):
         self, run_ids: Sequence[str], keys: Sequence[str]
     ) -> dict[tuple[str, str], Series]: ...
 
+    # -- pushed-down reads (leaderboard, pivot) -------------------------------------------
+    def rank_runs(
+        self,
+        key: str,
+        by: str = "min",
+        *,
+        desc: bool = False,
+        project: str | None = None,
+        limit: int = 10,
+    ) -> dict[str, Any] | None:
+        """The runs (of ``project``) ranked by ``key``'s per-run summary value ``by``
+        (``min``: ``min_value``, ``max``: ``max_value``, ``last``: ``last_value``), only as
+        far as a leaderboard's first ``limit`` rows need. A JSON-ready dict:
+
+        * ``total``: runs; ``scored``: runs with points of ``key`` whose value is a number
+          (not NaN); ``unscored``: runs with points but no such value; ``plain``: runs
+          without points of ``key`` whose explicit summary cannot hold it;
+        * ``top``: the first ``limit`` scored runs' ids, by value (descending with
+          ``desc``), then ``created_at``, then creation order (the order of
+          :meth:`list_runs`); ``unscored_first`` and ``plain_first``: the first ``limit``
+          of those, in run order;
+        * ``candidates``: every other run (no points of ``key`` but an explicit summary
+          that may hold it), in run order: their value is read from their record.
+
+        None when the store cannot answer (the caller reads every run)."""
+        ...
+
+    def get_runs(self, run_ids: Iterable[str]) -> list[RunRecord]:
+        """The records of ``run_ids`` (unknown ids left out), in :meth:`list_runs` order."""
+        ...
+
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The cells of ``expbook pivot`` over every run (of ``project``): ``keys`` are the
+        row keys (the first ``split``) then the column keys, read from each run's config,
+        ``value`` as :func:`~expbook.analysis.keys.getter` reads a metric, aggregated with
+        ``agg``; what :func:`expbook.analysis.sweep.group_cells` returns. None where that
+        would not be :func:`~expbook.analysis.sweep.pivot`'s exact answer (a key missing
+        from a config, NaN keys, ...): the caller then reads every run."""
+        ...
+
     # -- reports -------------------------------------------------------------------------
     def record_report(
         self,

@@ -602,6 +602,117 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             got[name] = new(MetricSummary, row[2:])
         return out
 
+    # the pushed-down reads (rank_runs, get_runs, pivot_cells) of the SQLite store, in
+    # PostgreSQL's dialect: NaN is a value here, run ids as one array
+    _NOT_NAN = " AND {col} <> 'NaN'::float8"
+    _RUN_IDS = "SELECT unnest(?::text[])"
+
+    def _ids_param(self, ids: list[str]) -> Any:
+        return ids
+
+    @_reads
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """As the SQLite store's, with the runs grouped by their config text here: one row
+        per distinct config with its runs' values (``first``/``last``, which need every
+        value in run order, read one row per run)."""
+        if agg in ("first", "last"):
+            return super().pivot_cells(keys, value, agg, split=split, project=project)
+        from ..analysis.sweep import group_cells
+        from .sqlite_read import _Fallback, _like_key, _pick_config, _plain_key
+
+        keys = list(keys)
+        if not all(_plain_key(k) for k in [*keys, value]):
+            return None
+        kid = self._kid_or_none(value)
+        like = _like_key(value)
+        where_p, pp = (" AND r.project = %s", [project]) if project is not None else ("", [])
+        # runs whose value is their logged key's last value, grouped by config text (with
+        # each group's first run, for first-seen order: its created_at; the rid too only
+        # when two groups start at the same time, as building arrays costs); then, one by
+        # one, the others: an explicit summary that may hold the value, or no points of it
+        sql = (
+            "SELECT {first} AS first, r.config AS config, array_agg(s.last_value) AS vals "
+            "FROM runs r JOIN metric_summary s ON s.rid = r.rid AND s.kid = %s "
+            f"WHERE NOT (r.summary LIKE %s ESCAPE '\\'){where_p} GROUP BY r.config"
+        )
+        # the keys' members of each distinct config, read by the database (the json type
+        # keeps a member's text as written, which decodes as the whole config does); when it
+        # cannot read a config (NaN), the configs come whole and are decoded here
+        members = ", ".join("(x.j -> %s::text)::text" for _ in keys)
+        by_member = (
+            f"SELECT g.first, {members}, g.vals FROM ({sql}) g "
+            "CROSS JOIN LATERAL (SELECT g.config::json AS j) x"
+        )
+        params: list[Any] = [*keys, kid, like, *pp]
+        first: list[Any] = []
+        if kid is not None:
+            import psycopg
+
+            try:
+                first = self._conn.pg(by_member.format(first="min(r.created_at)"), params)
+                first = first.fetchall()
+            except psycopg.DataError:
+                by_member, params = sql, [kid, like, *pp]
+                first = self._conn.pg(by_member.format(first="min(r.created_at)"), params)
+                first = first.fetchall()
+        (total,) = self._conn.pg(f"SELECT count(*) FROM runs r WHERE true{where_p}", pp).fetchone()
+        odd: list[Any] = []
+        if total != sum(len(g[-1]) for g in first):
+            odd = self._conn.pg(
+                "SELECT ARRAY[r.created_at, r.rid::float8], r.config, s.rid, s.last_value, "
+                "s.last_step, CASE WHEN r.summary LIKE %s ESCAPE '\\' THEN r.summary END "
+                "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = %s "
+                f"WHERE (s.rid IS NULL OR r.summary LIKE %s ESCAPE '\\'){where_p}",
+                [like, -1 if kid is None else kid, like, *pp],
+            ).fetchall()
+        if len({g[0] for g in first} | {o[0][0] for o in odd}) == len(first) + len(odd):
+            first = [([g[0]], *g[1:]) for g in first]
+        else:
+            exact = by_member.format(first="min(ARRAY[r.created_at, r.rid::float8])")
+            first = self._conn.pg(exact, params).fetchall()
+        grouped: list[Any] = []
+        extracted: list[Any] = []
+        if by_member is sql:
+            grouped = first
+        elif first:
+            got = _members(first, len(keys))
+            if got is None:
+                return None
+            extracted = got
+        picked: dict[str, tuple[tuple, Any]] = {}
+        items: list[tuple[list[float], tuple, list[Any]]] = []
+        try:
+            for pos, text, values in grouped:
+                got = picked.get(text)
+                if got is None:
+                    got = picked[text] = _pick_config(text, keys, value)
+                items.append((pos, got[0], values))
+            items.extend(extracted)
+            for pos, text, has_row, last, last_step, explicit in odd:
+                got = picked.get(text)
+                if got is None:
+                    got = picked[text] = _pick_config(text, keys, value)
+                v = self._run_value(value, got[1], has_row, last, last_step, explicit, False)
+                items.append((pos, got[0], [v]))
+        except _Fallback:
+            return None
+        items.sort(key=lambda t: t[0])  # by each group's first run: first-seen key order
+        return group_cells(
+            ((k, vs) for _, k, vs in items),
+            split,
+            agg,
+            bool(grouped or extracted) or any(o[2] is not None for o in odd),
+            ordered=False,
+        )
+
     @_reads
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
         """run id -> the keys it has points for (sorted). Each run's key ids are grouped on
@@ -919,6 +1030,24 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 ),
             ).fetchone()
             return int(eid)
+
+
+def _members(rows: Sequence[Sequence[Any]], n: int) -> list[Any] | None:
+    """(first position, key values, values) of config groups whose ``n`` key members came
+    as JSON text; None when a config lacks one (read elsewhere: the general path)."""
+    decoded: dict[str, Any] = {}
+    out = []
+    for row in rows:
+        vals = []
+        for text in row[1 : n + 1]:
+            if text is None:
+                return None
+            v = decoded.get(text, decoded)
+            if v is decoded:
+                v = decoded[text] = json.loads(text)
+            vals.append(v)
+        out.append((row[0], tuple(vals), row[n + 1]))
+    return out
 
 
 def _token(row: Sequence[Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from .base import MetricSummary, RunRecord, Series
 __all__ = ["RemoteStore"]
 
 API = "/api/v1/store"
+MAX_IDS = 100_000  # run ids in one request (the server's limit)
 CACHE_S = 5.0  # how long the summaries that came with a run listing are reused
 _STORED_FILE = re.compile(
     r"(media|artifacts)/([0-9a-f]{2})/\2[0-9a-f]{62}(\.[A-Za-z0-9]{1,12}){0,2}"
@@ -145,7 +146,9 @@ class RemoteStore:
             raise StoreError(f"{self.url} is not an expbook server (HTTP {code})")
         raise StoreError(f"{self.url}: {detail} (HTTP {code})")
 
-    def _call(self, method: str, path: str, run_errors: bool, **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, path: str, run_errors: bool, missing_ok: bool = False, **kwargs: Any
+    ) -> Any:
         import httpx
 
         try:
@@ -155,6 +158,8 @@ class RemoteStore:
         except httpx.HTTPError as e:
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise StoreError(f"cannot reach expbook server {self.url}: {reason}") from None
+        if missing_ok and response.status_code in (404, 405):
+            return None  # a server from before this endpoint: the caller reads otherwise
         if response.status_code != 200:
             self._fail(response, run_errors)
         try:
@@ -292,6 +297,55 @@ class RemoteStore:
                 return _pick(sums, ids, ks)
         body: dict[str, Any] = {"run_ids": ids, "keys": ks, "project": project}
         return _summaries(self._post(API + "/summaries", body))
+
+    def rank_runs(
+        self,
+        key: str,
+        by: str = "min",
+        *,
+        desc: bool = False,
+        project: str | None = None,
+        limit: int = 10,
+    ) -> dict[str, Any] | None:
+        """The server's ``rank_runs`` (one request); None past the server's limit."""
+        if limit > MAX_IDS:
+            return None
+        params = {"key": key, "by": by, "desc": "1" if desc else "0", "limit": max(1, limit)}
+        got: dict[str, Any] | None = self._call(
+            "GET", API + "/rank", False, True, params={**params, "project": project or ""}
+        )
+        return got
+
+    def get_runs(self, run_ids: Iterable[str]) -> list[RunRecord]:
+        ids = list(dict.fromkeys(run_ids))
+        records: list[RunRecord] = []
+        for i in range(0, len(ids), MAX_IDS):
+            got = self._post(API + "/runs_by_id", {"run_ids": ids[i : i + MAX_IDS]})
+            records.extend(self._records(got["fields"], got["runs"]))
+        if len(ids) > MAX_IDS:  # several answers: back in the store's order
+            records.sort(key=lambda r: r.created_at)
+        return records
+
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The server's ``pivot_cells`` (one request)."""
+        body = {"keys": list(keys), "value": value, "agg": agg, "split": split}
+        got = self._call(
+            "POST",
+            API + "/pivot",
+            False,
+            True,
+            content=json.dumps({**body, "project": project}, separators=(",", ":")),
+            headers={"Content-Type": "application/json"},
+        )
+        return None if got is None or got["pivot"] is None else json.loads(got["pivot"])
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:
         got: dict[str, list[str]] = self._get(API + "/keys", {"project": project or ""})["keys"]

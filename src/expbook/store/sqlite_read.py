@@ -17,7 +17,7 @@ from .base import (
     Series,
 )
 from .sketch import sketch_indices
-from .sqlite_core import _FEW_RUNS, _THREADS_FROM, StoreCore, _nan_if_none, _reads
+from .sqlite_core import _FEW_RUNS, _THREADS_FROM, StoreCore, _loads, _nan_if_none, _reads
 
 
 class ReadPath(StoreCore):
@@ -510,6 +510,262 @@ class ReadPath(StoreCore):
 
     def _all_keys(self, run_id: str) -> set[str]:
         return set(self.keys(run_id))
+
+    # -- pushed-down reads of many runs (leaderboard, pivot) -------------------------------
+    # Dialect hooks, overridden by the PostgreSQL store: a value that is a number to rank
+    # by (SQLite keeps NaN as NULL), run ids as one bound parameter.
+    _NOT_NAN = ""
+    _RUN_IDS = "SELECT value FROM json_each(?)"
+
+    def _ids_param(self, ids: list[str]) -> Any:
+        return json.dumps(ids)
+
+    def _kid_or_none(self, key: str) -> int | None:
+        rows = self._q("SELECT kid FROM keys WHERE name = ?", (key,))
+        return int(rows[0][0]) if rows else None
+
+    @_reads
+    def rank_runs(
+        self,
+        key: str,
+        by: str = "min",
+        *,
+        desc: bool = False,
+        project: str | None = None,
+        limit: int = 10,
+    ) -> dict[str, Any]:
+        """The runs of ``project`` ranked by ``key``'s per-run summary, only as far as a
+        leaderboard's first ``limit`` rows need (see :meth:`Backend.rank_runs`)."""
+        col = _RANK_COLUMNS.get(by)
+        if col is None:
+            raise ValueError(f"by must be one of {', '.join(_RANK_COLUMNS)}, not {by!r}")
+        limit = max(0, int(limit))
+        kid = self._kid_or_none(key)
+        kid = -1 if kid is None else kid
+        like = _like_key(key)
+        where_p, pp = (" AND r.project = ?", [project]) if project is not None else ("", [])
+        good = f"s.{col} IS NOT NULL" + self._NOT_NAN.format(col=f"s.{col}")
+        join = "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = ?"
+        plain = "s.rid IS NULL AND NOT (r.summary LIKE ? ESCAPE '\\')"
+        # counts from the summary table alone (its rows of one key); the runs without a row
+        # are counted with a join only when there are some
+        (total,) = self._q(f"SELECT count(*) FROM runs r WHERE 1 = 1{where_p}", pp)[0]
+        rows_of = "FROM metric_summary s" + (" JOIN runs r ON r.rid = s.rid" if pp else "")
+        any_row, scored, with_row = self._q(
+            f"SELECT count(*), count(*) FILTER (WHERE s.count > 0 AND {good}), "
+            f"count(*) FILTER (WHERE s.count > 0) {rows_of} WHERE s.kid = ?{where_p}",
+            [kid, *pp],
+        )[0]
+        n_plain = 0
+        if total > any_row:
+            (n_plain,) = self._q(
+                f"SELECT count(*) {join} WHERE {plain}{where_p}", [kid, like, *pp]
+            )[0]
+        ranked = "FROM metric_summary s JOIN runs r ON r.rid = s.rid WHERE s.kid = ?"
+        top = unscored = plain_first = []
+        if scored and limit:
+            order = f"s.{col}{' DESC' if desc else ''}"
+            bound: list[Any] = []
+            if not pp and scored > limit:
+                # the limit-th value, from the summary table alone: only runs up to it (ties
+                # included) are joined to their run for the tie order
+                (edge,) = self._q(
+                    f"SELECT s.{col} FROM metric_summary s WHERE s.kid = ? AND s.count > 0 "
+                    f"AND {good} ORDER BY {order} LIMIT 1 OFFSET ?",
+                    [kid, limit - 1],
+                )[0]
+                bound = [edge]
+            top = self._q(
+                f"SELECT r.id {ranked} AND s.count > 0 AND {good}{where_p}"
+                + (f" AND s.{col} {'>=' if desc else '<='} ?" if bound else "")
+                + f" ORDER BY {order}, r.created_at, r.rid LIMIT ?",
+                [kid, *pp, *bound, limit],
+            )
+        if with_row > scored and limit:
+            unscored = self._q(
+                f"SELECT r.id {ranked} AND s.count > 0 AND NOT ({good}){where_p} "
+                "ORDER BY r.created_at, r.rid LIMIT ?",
+                [kid, *pp, limit],
+            )
+        if n_plain and limit:
+            plain_first = self._q(
+                f"SELECT r.id {join} WHERE {plain}{where_p} ORDER BY r.created_at, r.rid LIMIT ?",
+                [kid, like, *pp, limit],
+            )
+        candidates = []
+        if total - with_row - n_plain > 0:
+            candidates = self._q(
+                f"SELECT r.id {join} WHERE (s.count = 0 OR (s.rid IS NULL AND "
+                f"r.summary LIKE ? ESCAPE '\\')){where_p} ORDER BY r.created_at, r.rid",
+                [kid, like, *pp],
+            )
+        return {
+            "total": int(total),
+            "scored": int(scored),
+            "unscored": int(with_row - scored),
+            "plain": int(n_plain),
+            "top": [r[0] for r in top],
+            "unscored_first": [r[0] for r in unscored],
+            "plain_first": [r[0] for r in plain_first],
+            "candidates": [r[0] for r in candidates],
+        }
+
+    @_reads
+    def get_runs(self, run_ids: Iterable[str]) -> list[Any]:
+        """The records of the runs ``run_ids`` (exact ids; unknown ones left out), in the
+        order :meth:`list_runs` gives them."""
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return []
+        from .sqlite import _BY_CREATED, _RUN_COLUMNS
+
+        rows = self._q(
+            f"SELECT {_RUN_COLUMNS}, rid FROM runs WHERE id IN ({self._RUN_IDS})",
+            [self._ids_param(ids)],
+        )
+        rows.sort(key=_BY_CREATED)
+        return [self._record(r) for r in rows]  # type: ignore[attr-defined]
+
+    @_reads
+    def pivot_cells(
+        self,
+        keys: Sequence[str],
+        value: str,
+        agg: str,
+        *,
+        split: int,
+        project: str | None = None,
+    ) -> dict[str, Any] | None:
+        """A pivot's aggregated cells, read from each run's config and one summary row
+        (see :meth:`Backend.pivot_cells`); None where the store cannot answer exactly."""
+        from ..analysis.sweep import group_cells
+
+        try:
+            got = self._pivot_rows(list(keys), value, project)
+        except _Fallback:
+            return None
+        rows, has_metric = got
+        return group_cells(((t[:-1], t[-1:]) for t in rows), split, agg, has_metric)
+
+    def _pivot_rows(
+        self, keys: list[str], value: str, project: str | None
+    ) -> tuple[list[tuple], bool]:
+        """Per run, in run order: the config values of ``keys`` and the value of ``value``
+        as :func:`~expbook.analysis.keys.getter` reads them (param first for keys, metric
+        first for the value), and whether some run logged ``value``. Raises
+        :class:`_Fallback` where that needs more than a config member (a key missing from a
+        config, a dotted path) or NaN keys (which never group)."""
+        if not all(_plain_key(k) for k in [*keys, value]):
+            raise _Fallback
+        kid = self._kid_or_none(value)
+        where_p, pp = (" WHERE r.project = ?", [project]) if project is not None else ("", [])
+        rows = self._q(
+            "SELECT r.config, s.rid, s.last_value, s.last_step, "
+            "CASE WHEN r.summary LIKE ? ESCAPE '\\' THEN r.summary END "
+            "FROM runs r LEFT JOIN metric_summary s ON s.rid = r.rid AND s.kid = ?"
+            f"{where_p} ORDER BY r.created_at, r.rid",
+            [_like_key(value), -1 if kid is None else kid, *pp],
+        )
+        picked: dict[str, tuple[tuple, Any]] = {}
+        out = []
+        logged = False  # whether some run has points of value (so pivot knows the key)
+        nan_fix = not self._NOT_NAN
+        for text, has_row, last, last_step, explicit in rows:
+            if has_row is not None:
+                logged = True
+            got = picked.get(text)
+            if got is None:
+                got = picked[text] = _pick_config(text, keys, value)
+            out.append(
+                (
+                    *got[0],
+                    self._run_value(value, got[1], has_row, last, last_step, explicit, nan_fix),
+                )
+            )
+        return out, logged
+
+    @staticmethod
+    def _run_value(
+        value: str,
+        from_config: Any,
+        has_row: Any,
+        last: Any,
+        last_step: Any,
+        explicit: Any,
+        nan_fix: bool,
+    ) -> Any:
+        """``run.summary.get(value)``, else the config's: explicit summary values first,
+        then the logged key's last value."""
+        if explicit is not None:
+            d = _loads(explicit)
+            if isinstance(d, dict) and value in d:
+                return d[value]
+        if has_row is not None:
+            return _nan_if_none(last_step, last) if nan_fix else last
+        if from_config is _DOTTED:
+            raise _Fallback
+        return None if from_config is _MISS else from_config
+
+
+_RANK_COLUMNS = {"min": "min_value", "max": "max_value", "last": "last_value"}
+_MISS: Any = object()
+_DOTTED: Any = object()  # not a member of the config: a dotted path would be tried
+
+
+class _Fallback(Exception):
+    """The pushed-down pivot cannot promise the general path's answer."""
+
+
+def _has_nan(v: Any) -> bool:
+    if type(v) is float:
+        return v != v
+    if isinstance(v, list):
+        return any(_has_nan(x) for x in v)
+    if isinstance(v, dict):
+        return any(_has_nan(x) for x in v.values())
+    return False
+
+
+def _pick_config(text: str, keys: list[str], value: str) -> tuple[tuple, Any]:
+    """(the values of ``keys`` in the config ``text``, its value of ``value``: _MISS when
+    absent, _DOTTED when only a dotted path could find it)."""
+    d = _loads(text)
+    if type(d) is not dict:
+        raise _Fallback
+    vals = []
+    for k in keys:
+        v = d.get(k, _MISS)
+        if v is _MISS or _has_nan(v):
+            raise _Fallback  # looked up elsewhere, or NaN (never equal: no group)
+        vals.append(v)
+    own = d.get(value, _MISS)
+    if own is _MISS and "." in value:
+        own = _DOTTED
+    return tuple(vals), own
+
+
+def _like_key(key: str) -> str:
+    """A LIKE pattern that the JSON text of every summary holding ``key`` matches (and
+    maybe more: a candidate, checked after decoding)."""
+    if key and all(32 <= ord(c) < 127 for c in key) and '"' not in key and "\\" not in key:
+        return '%"' + key.replace("%", "\\%").replace("_", "\\_") + '"%'
+    return "%"
+
+
+def _plain_key(key: str) -> bool:
+    """A key the pushed-down pivot reads as one config member: not a run field, not
+    prefixed (config., summary., run.), not a list index, JSON-path safe."""
+    from ..analysis.keys import RUN_FIELDS
+
+    return (
+        bool(key)
+        and key not in RUN_FIELDS
+        and not key.startswith(("config.", "summary.", "run."))
+        and not key.isdigit()
+        and all(32 <= ord(c) < 127 for c in key)
+        and '"' not in key
+        and "\\" not in key
+    )
 
 
 def _chunks_ordered(chunks: Sequence[tuple[int, int, bytes]]) -> bool:

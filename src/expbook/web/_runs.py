@@ -92,15 +92,18 @@ class SnapshotCache:
         self._version: Any = None
         self._at = 0.0
         self._refreshing = False
+        self._closed = threading.Event()
 
-    def _build(self, if_changed: bool = False) -> RunsSnapshot:
+    def _build(self, if_changed: bool = False, background: bool = False) -> RunsSnapshot:
         with self._build_lock:
+            if self._closed.is_set():  # a late background build: its connection is gone
+                raise RuntimeError("the runs snapshot's store is closed")
             try:
                 version = self._data_version()
                 with self._lock:
                     if if_changed and self._snap is not None and version == self._version:
                         return self._snap  # e.g. built by another request meanwhile
-                snap = _snapshot(self._backend)
+                snap = _snapshot(self._backend, pause=background)
             except BaseException:
                 with self._lock:
                     self._refreshing = False  # the next request tries again
@@ -114,7 +117,7 @@ class SnapshotCache:
         # in a background thread: a store that cannot be read is reported by the request
         # that waits for the snapshot, not as a traceback on the server's terminal
         with contextlib.suppress(Exception):
-            self._build()
+            self._build(background=True)
 
     def fresh(self) -> RunsSnapshot:
         """The snapshot, rebuilt now (the caller waits) if the store changed since it was
@@ -125,9 +128,23 @@ class SnapshotCache:
         # changes whenever another connection commits to the database
         return self._backend.data_version()
 
-    def start(self) -> None:
-        """Build the first snapshot in the background (the app calls this at creation)."""
-        threading.Thread(target=self._build_quietly, daemon=True, name="expbook-ui-runs").start()
+    def start(self, after: threading.Event | None = None, wait_s: float = 20.0) -> None:
+        """Build the first snapshot in the background (the app calls this at creation),
+        once ``after`` is set (the first page served: reading every run holds the
+        interpreter for seconds, which that page should not wait for) or ``wait_s`` passed.
+        A request that needs the snapshot earlier builds it."""
+
+        def build() -> None:
+            deadline = time.monotonic() + wait_s
+            while after is not None and not after.wait(0.05):
+                if self._closed.is_set() or time.monotonic() > deadline:
+                    break
+            with self._lock:
+                if self._snap is not None:
+                    return
+            self._build_quietly()
+
+        threading.Thread(target=build, daemon=True, name="expbook-ui-runs").start()
 
     def peek(self) -> RunsSnapshot | None:
         """The current snapshot, or None while the first one is being built."""
@@ -156,23 +173,82 @@ class SnapshotCache:
         return snap
 
     def close(self) -> None:
+        self._closed.set()
         with self._build_lock:
             self._backend.close()
 
 
-def _snapshot(backend: Any) -> RunsSnapshot:
+# Requests the dashboard is serving now (its ASGI middleware counts them): the snapshot,
+# built in a background thread, pauses for them, so a page served while 100,000 runs are
+# read does not wait for the interpreter lock.
+IN_FLIGHT = [0]
+
+
+def yield_to_requests(most_s: float = 2.0) -> None:
+    """Wait while a request is being served (at most ``most_s``)."""
+    if IN_FLIGHT[0]:
+        deadline = time.monotonic() + most_s
+        while IN_FLIGHT[0] and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
+def _no_wait() -> None:
+    pass
+
+
+class CountRequests:
+    """ASGI middleware: counts the HTTP requests in flight in :data:`IN_FLIGHT`, and sets
+    ``served`` once the first one is answered."""
+
+    def __init__(self, app: Any, served: threading.Event | None = None) -> None:
+        self.app = app
+        self.served = served
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        IN_FLIGHT[0] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            IN_FLIGHT[0] -= 1
+            if self.served is not None:
+                self.served.set()
+
+
+def _snapshot(backend: Any, pause: bool = False) -> RunsSnapshot:
+    """Every run with the keys the column picker lists; with ``pause`` (a build in the
+    background) it waits whenever a request is being served."""
+    wait = yield_to_requests if pause else _no_wait
+    wait()
     runs = load_runs(backend)
     params: dict[str, set[str]] = {}
     metrics: set[str] = set()
     projects: set[str] = set()
     p_params: dict[str, set[str]] = {}
     p_metrics: dict[str, set[str]] = {}
-    for r in runs:
+    # runs with the same config text (and project) add the same params: each read once;
+    # likewise runs that log the same keys and set no summary values
+    seen_configs: set[tuple[str, str]] = set()
+    seen_keys: set[tuple[str, tuple[str, ...]]] = set()
+    for i, r in enumerate(runs):
+        if not i % 500:
+            wait()
         projects.add(r.project)
-        pp = p_params.setdefault(r.project, set())
-        for k, v in flatten(r.config).items():
-            params.setdefault("config." + k, set()).add(repr(v))
-            pp.add("config." + k)
+        raw = r.record.__dict__.get("_raw_config")
+        if raw is None or (r.project, raw) not in seen_configs:
+            if raw is not None:
+                seen_configs.add((r.project, raw))
+            pp = p_params.setdefault(r.project, set())
+            for k, v in flatten(r.config).items():
+                params.setdefault("config." + k, set()).add(repr(v))
+                pp.add("config." + k)
+        if r.record.__dict__.get("_raw_summary") == "{}":
+            logged = (r.project, tuple(r.metrics))
+            if logged in seen_keys:
+                continue
+            seen_keys.add(logged)
         keys = ["summary." + k for k in r.summary]
         metrics.update(keys)
         p_metrics.setdefault(r.project, set()).update(keys)

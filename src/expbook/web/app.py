@@ -45,6 +45,7 @@ from ._openapi import openapi_document
 from ._runs import (
     BASE_COLUMNS,
     BadQuery,
+    CountRequests,
     RunsQuery,
     SnapshotCache,
     group_columns,
@@ -695,7 +696,9 @@ def create_app(
         *(_edit_routes(ui, edit_token) if edit_token else []),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    middleware = []
+    # the runs snapshot is built once the first page is out, and pauses for requests
+    first_served = threading.Event()
+    middleware = [Middleware(CountRequests, served=first_served)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     handlers: dict[Any, Callable[..., Any]] = {
@@ -713,7 +716,7 @@ def create_app(
         routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
     )
     app.state.ui = ui
-    ui.snapshots.start()  # filters and sorts by metric are fast from the first click
+    ui.snapshots.start(first_served)  # filters and sorts by metric fast from early on
     # the pages' templates compiled before the first visit asks for them
     threading.Thread(target=ui.warm_templates, name="expbook-templates", daemon=True).start()
     return app
