@@ -126,7 +126,7 @@ def test_many_writers_of_one_run() -> None:
     summary counts them all (writers of a run take its advisory lock)."""
     with fresh_schema("conc") as url:
         first = connect(url)
-        run = first.create_run(name="shared", project="p")
+        run = first.create_run(name="one-run", project="p")
         errors: list[BaseException] = []
 
         def writer(offset: int) -> None:

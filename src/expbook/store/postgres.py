@@ -815,33 +815,6 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
     def touch_token(self, token_id: str, when: float) -> None:
         self._conn.execute("UPDATE tokens SET last_used_at=? WHERE id=?", (when, token_id))
 
-    # -- sync counters (the team server's) -----------------------------------------------
-    def received_counts(self, run_id: str, keys: Iterable[str] | None = None) -> dict[str, int]:
-        """How many points of each (run, key) the server accepted from clients (0 when
-        none). In a transaction, the run's counters stay locked until it ends, so two
-        uploads of one run never both count the same points."""
-        rid = self._rid(run_id)
-        self._lock_run(rid)
-        wanted = None if keys is None else list(dict.fromkeys(keys))
-        rows = self._conn.execute(
-            "SELECT k.name, s.count FROM sync_received s JOIN keys k ON k.kid = s.kid "
-            "WHERE s.rid=?",
-            (rid,),
-        ).fetchall()
-        have = {name: int(n) for name, n in rows}
-        if wanted is None:
-            return dict(sorted(have.items()))
-        return {k: have.get(k, 0) for k in wanted}
-
-    def set_received_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
-        with self.atomic():
-            rid = self._rid(run_id)
-            self._conn.executemany(
-                "INSERT INTO sync_received AS s (rid, kid, count) VALUES (?,?,?) "
-                "ON CONFLICT (rid, kid) DO UPDATE SET count = excluded.count",
-                [(rid, self._kid(k), int(n)) for k, n in sorted(counts.items())],
-            )
-
     # -- media and artifacts: the files' bytes live in the blobs table ---------------------
     def _upload(self, paths: Iterable[str]) -> None:
         """Keep the bytes of these files (paths under files_dir) in the blobs table."""

@@ -143,6 +143,11 @@ class StoreCore:
     def __enter__(self: _S) -> _S:
         return self
 
+    def _lock_run(self, rid: int) -> None:
+        """Serialize writers of one run until the transaction ends: SQLite's write lock,
+        held from a write transaction's start, does it already (PostgreSQL's store takes
+        an advisory lock)."""
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 

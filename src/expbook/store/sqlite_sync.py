@@ -30,10 +30,11 @@ class SyncPath(StoreCore):
     @_reads
     def received_counts(self, run_id: str, keys: Iterable[str] | None = None) -> dict[str, int]:
         """How many points of each (run, key) the server accepted from clients (0 for a
-        key asked for and never received). Inside :meth:`atomic` (SQLite's write lock is
-        held from its start) no other upload of the run can count the same points."""
+        key asked for and never received). Inside :meth:`atomic` the run stays locked until
+        it ends, so two uploads of one run never both count the same points."""
         with self._lock:
             rid = self._rid(run_id)
+            self._lock_run(rid)
             rows = self._conn.execute(
                 "SELECT k.name, s.count FROM sync_received s JOIN keys k ON k.kid = s.kid "
                 "WHERE s.rid=?",
