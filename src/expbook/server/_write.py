@@ -29,6 +29,7 @@ import json
 import math
 import os
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -58,8 +59,8 @@ MAX_KEY = 1000  # characters of a metric key
 MAX_TEXT = 100_000  # characters of a name, notes, host, group
 MAX_MEDIA_ROWS = 10_000  # media rows in one request
 MAX_MEDIA_FILE = 12 * 1024 * 1024  # bytes of one media file
-_SHA = __import__("re").compile(r"[0-9a-f]{64}")
-_EXT = __import__("re").compile(r"(\.[A-Za-z0-9]{1,12}){0,2}")
+_SHA = re.compile(r"[0-9a-f]{64}")
+_EXT = re.compile(r"(\.[A-Za-z0-9]{1,12}){0,2}")
 _INT64 = 2**63 - 1
 WRITE_STATUSES = ("running", "finished", "failed", "killed", "crashed")
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -275,13 +276,11 @@ class _Batch:
     __slots__ = ("key", "start", "steps", "times", "values")
 
     def __init__(self, key: str, start: int, steps: Any, times: Any, values: Any) -> None:
-        self.key, self.start, self.steps, self.times, self.values = (
-            key,
-            start,
-            steps,
-            times,
-            values,
-        )
+        self.key = key
+        self.start = start
+        self.steps = steps
+        self.times = times
+        self.values = values
 
 
 def _batches(body: dict[str, Any]) -> list[_Batch]:

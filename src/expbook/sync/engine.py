@@ -23,6 +23,7 @@ the run's metadata are synced; non-numeric values, media and artifact files are 
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +45,7 @@ def batch_points() -> int:
 _GAP_RETRIES = 5
 MEDIA_BATCH_BYTES = 8 << 20  # bytes of media files in one request (bodies stay under 16 MiB)
 MEDIA_FILE_MAX = 12 << 20  # a larger media file is not synced
-_MEDIA_PATH = __import__("re").compile(
-    r"media/[0-9a-f]{2}/([0-9a-f]{64})((?:\.[A-Za-z0-9]{1,12}){0,2})"
-)
+_MEDIA_PATH = re.compile(r"media/[0-9a-f]{2}/([0-9a-f]{64})((?:\.[A-Za-z0-9]{1,12}){0,2})")
 
 
 @dataclass
