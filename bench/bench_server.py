@@ -5,8 +5,9 @@ with the server stopped in the middle of a run.
 * **Ingest**: C client processes x R runs x S steps x 4 metrics (8 x 25 x 2,000 x 4 = 1.6M
   points). Each client is a training script: ``expbook.init(server=URL)``, ``log()`` in a
   loop, ``finish()`` (which waits for its upload): logged locally, synced by the sync
-  thread. Timed from the moment every client has started (interpreter, imports and the
-  one scan of installed packages a process makes ready) to the last client done; then the
+  thread. Timed from the moment every client has started (interpreter, imports, the
+  one scan of installed packages a process makes, and its metric values made, as the
+  floor's rows are) to the last client done; then the
   server's counts are checked (every point once). Points/s, and the ratio to the **floor**:
   the same C processes ``COPY`` the same ``(run, key, step, value)`` rows (binary) into an
   unindexed table of the same PostgreSQL, in the same run (timed from the same kind of
@@ -103,6 +104,19 @@ def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> No
     packages()  # the one scan of installed packages a process makes (its first run's end)
     import resource
 
+    # the metrics each step logs, made before the start line (as the floor's rows are)
+    work = [
+        [
+            {
+                "loss": value(client, r, s, 0),
+                "acc": value(client, r, s, 1),
+                "lr": value(client, r, s, 2),
+                "grad_norm": value(client, r, s, 3),
+            }
+            for s in range(steps)
+        ]
+        for r in range(runs)
+    ]
     _start_line()
     t0 = time.perf_counter()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -115,15 +129,8 @@ def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> No
             config={"client": client, "run": r},
         )
         log = run.log
-        for s in range(steps):
-            log(
-                {
-                    "loss": value(client, r, s, 0),
-                    "acc": value(client, r, s, 1),
-                    "lr": value(client, r, s, 2),
-                    "grad_norm": value(client, r, s, 3),
-                }
-            )
+        for metrics in work[r]:
+            log(metrics)
         run.finish()
     ru = resource.getrusage(resource.RUSAGE_SELF)
     cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime

@@ -273,20 +273,63 @@ def _float(x: Any) -> float:
 
 
 class _Batch:
-    __slots__ = ("key", "start", "steps", "times", "values")
+    __slots__ = ("blobs", "key", "start", "steps", "times", "values")
 
-    def __init__(self, key: str, start: int, steps: Any, times: Any, values: Any) -> None:
+    def __init__(
+        self,
+        key: str,
+        start: int,
+        steps: Any,
+        times: Any,
+        values: Any,
+        blobs: list[bytes] | None = None,
+    ) -> None:
         self.key = key
         self.start = start
         self.steps = steps
         self.times = times
         self.values = values
+        self.blobs = blobs  # the client's chunks holding exactly these points, if it sent them
 
 
-def _batches(body: dict[str, Any]) -> list[_Batch]:
+def _chunks(name: str, v: Any, room: int) -> tuple[Any, Any, Any, list[bytes]]:
+    """A batch's ``chunks``: base64 of expbook chunk blobs (the client's local chunks), each
+    decoded and checked; (steps, times, values, blobs). ``room``: points still allowed."""
     import numpy as np
 
-    bad = sorted(set(body) - {"batches"})
+    from ..store import codec
+    from ..store.sqlite_core import CHUNK_POINTS
+
+    if not isinstance(v, list) or not v:
+        raise HTTPException(400, f"{name}: a non-empty list of base64 chunks")
+    blobs, cols = [], []
+    for i, text in enumerate(v):
+        if not isinstance(text, str):
+            raise HTTPException(400, f"{name}[{i}]: base64 of a chunk")
+        try:
+            blob = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise HTTPException(400, f"{name}[{i}]: base64 of a chunk") from None
+        try:
+            got = codec.decode_checked(blob, CHUNK_POINTS)
+        except ValueError as e:
+            raise HTTPException(400, f"{name}[{i}]: not a chunk: {str(e)[:200]}") from None
+        room -= len(got[0])
+        if room < 0:
+            raise HTTPException(400, f"at most {MAX_POINTS:,} points in one request")
+        blobs.append(blob)
+        cols.append(got)
+    if len(cols) == 1:
+        steps, walls, values = cols[0]
+    else:
+        steps, walls, values = (np.concatenate([c[j] for c in cols]) for j in range(3))
+    return steps, walls, values, blobs
+
+
+def _batches(body: dict[str, Any], extra: tuple[str, ...] = ()) -> list[_Batch]:
+    import numpy as np
+
+    bad = sorted(set(body) - {"batches", *extra})
     if bad:
         raise HTTPException(400, f"unknown field {bad[0][:50]!r}: send batches")
     raw = body.get("batches")
@@ -300,30 +343,43 @@ def _batches(body: dict[str, Any]) -> list[_Batch]:
         where = f"batches[{i}]"
         if not isinstance(b, dict):
             raise HTTPException(400, f"{where}: an object")
-        extra = sorted(set(b) - {"key", "start", "steps", "values", "times"})
+        chunked = "chunks" in b
+        fields = ("key", "start", "chunks") if chunked else ("key", "start", *_COLUMNS)
+        extra = sorted(set(b) - set(fields))
         if extra:
-            raise HTTPException(400, f"{where}: unknown field {extra[0][:50]!r}")
+            also = " (chunks come without steps, values and times)" if chunked else ""
+            raise HTTPException(400, f"{where}: unknown field {extra[0][:50]!r}{also}")
         key = b.get("key")
         if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
             raise HTTPException(400, f"{where}.key: a metric key (1 to {MAX_KEY} characters)")
         start = b.get("start")
         if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= _INT64:
             raise HTTPException(400, f"{where}.start: the position of its first point (>= 0)")
-        steps = _column(f"{where}.steps", b.get("steps"), "int64", None)
-        total += len(steps)
-        if total > MAX_POINTS:
-            raise HTTPException(400, f"at most {MAX_POINTS:,} points in one request")
-        values = _column(f"{where}.values", b.get("values"), "float64", len(steps))
-        times = b.get("times")
-        walls = (
-            np.full(len(steps), np.nan)
-            if times is None
-            else _column(f"{where}.times", times, "float64", len(steps))
-        )
+        blobs = None
+        if chunked:
+            steps, walls, values, blobs = _chunks(
+                f"{where}.chunks", b["chunks"], MAX_POINTS - total
+            )
+            total += len(steps)
+        else:
+            steps = _column(f"{where}.steps", b.get("steps"), "int64", None)
+            total += len(steps)
+            if total > MAX_POINTS:
+                raise HTTPException(400, f"at most {MAX_POINTS:,} points in one request")
+            values = _column(f"{where}.values", b.get("values"), "float64", len(steps))
+            times = b.get("times")
+            walls = (
+                np.full(len(steps), np.nan)
+                if times is None
+                else _column(f"{where}.times", times, "float64", len(steps))
+            )
         if len(steps) > 1 and not bool(np.all(steps[1:] > steps[:-1])):
             raise HTTPException(400, f"{where}.steps: strictly increasing")
-        out.append(_Batch(key, start, steps, walls, values))
+        out.append(_Batch(key, start, steps, walls, values, blobs))
     return out
+
+
+_COLUMNS = ("steps", "values", "times")
 
 
 def _media(body: dict[str, Any]) -> tuple[dict[str, bytes], list[tuple[Any, ...]]]:
@@ -510,14 +566,39 @@ class WriteAPI:
 
     async def post_points(self, request: Request) -> Response:
         run_id = _run_id(request)
-        batches = _batches(await _body(request))
+        body = await _body(request)
+        batches = _batches(body, ("run",))
+        fields = None
+        if "run" in body:
+            if not isinstance(body["run"], dict):
+                raise HTTPException(400, "run: the run's fields, as PUT takes them")
+            fields = _run_fields(body["run"])
 
         def work(store: Any) -> dict[str, Any]:
-            self._visible_run(request, store, run_id)
-            try:
-                return {"received": self._append(store, run_id, batches)}
-            except _Gap as gap:
-                return {"gap": gap}
+            if fields is None:
+                self._visible_run(request, store, run_id)
+                try:
+                    return {"received": self._append(store, run_id, batches)}
+                except _Gap as gap:
+                    return {"gap": gap}
+            # the run's fields and its points in one transaction (a client's one request
+            # for a short run): created or updated, then appended
+            self.authorize(request, "write", fields["project"])
+            for attempt in (0, 1):
+                try:
+                    with store.atomic():
+                        got = self._upsert(store, run_id, fields)
+                        got["received"] = {
+                            **got["received"],
+                            **self._append(store, run_id, batches),
+                        }
+                        return got
+                except _Gap as gap:
+                    return {"gap": gap}
+                except StoreError as e:
+                    if attempt or "already exists" not in str(e):
+                        raise  # a second writer created it meanwhile: update it
+            raise AssertionError("unreachable")  # pragma: no cover
 
         got = await run_in_threadpool(self._guarded, request, work)
         gap = got.get("gap")
@@ -545,16 +626,22 @@ class WriteAPI:
             for b in batches:
                 n = have[b.key]
                 if b.start > n:
-                    raise _Gap(b.key, b.start, have)
+                    # the counts of every key of the run: the client learns them all
+                    raise _Gap(b.key, b.start, {**store.received_counts(run_id), **have})
                 skip = n - b.start
                 if skip >= len(b.steps):
                     continue  # all of it is here already (a retried batch)
-                if skip:
+                if skip:  # the part the server lacks (the client's chunks cut: not kept)
                     b = _Batch(b.key, n, b.steps[skip:], b.times[skip:], b.values[skip:])
                 parts.setdefault(b.key, []).append(b)
                 have[b.key] = b.start + len(b.steps)
             if parts:
                 out = {}
+                encoded = {
+                    key: [blob for b in got for blob in b.blobs or ()]
+                    for key, got in parts.items()
+                    if all(b.blobs for b in got)
+                }
                 for key, got in parts.items():
                     if len(got) == 1:
                         out[key] = PointBatch(got[0].steps, got[0].times, got[0].values)
@@ -564,7 +651,7 @@ class WriteAPI:
                             np.concatenate([b.times for b in got]),
                             np.concatenate([b.values for b in got]),
                         )
-                store.append_points(run_id, out)
+                store.append_points(run_id, out, encoded=encoded or None)
                 store.set_received_counts(run_id, {k: have[k] for k in parts})
         return have
 
@@ -734,11 +821,33 @@ def openapi_paths() -> dict[str, Any]:
             "times": {"oneOf": [{"type": "array", "items": _NUM}, _B64]},
         },
     }
+    chunked = {
+        "type": "object",
+        "required": ["key", "start", "chunks"],
+        "additionalProperties": False,
+        "properties": {
+            "key": batch["properties"]["key"],
+            "start": batch["properties"]["start"],
+            "chunks": {
+                "description": "base64 of expbook chunks (codec version 1), in step order",
+                "type": "array",
+                "minItems": 1,
+                "items": _B64,
+            },
+        },
+    }
     points_body = {
         "type": "object",
         "required": ["batches"],
         "additionalProperties": False,
-        "properties": {"batches": {"type": "array", "maxItems": MAX_BATCHES, "items": batch}},
+        "properties": {
+            "batches": {
+                "type": "array",
+                "maxItems": MAX_BATCHES,
+                "items": {"oneOf": [batch, chunked]},
+            },
+            "run": {**run_body, "description": "the run's fields, written first (as PUT)"},
+        },
     }
     return {
         PREFIX + "/{run_id}": {
@@ -757,8 +866,15 @@ def openapi_paths() -> dict[str, Any]:
         PREFIX + "/{run_id}/points": {
             "post": _op(
                 "Append points, idempotent by position (409: a gap; the body has the "
-                "server's counts)",
-                {"received": _COUNTS},
+                "server's counts); with run, create or update the run first, in the same "
+                "transaction",
+                {
+                    "received": _COUNTS,
+                    "id": {"type": "string"},
+                    "project": {"type": "string"},
+                    "status": {"type": "string"},
+                    "created": {"type": "boolean"},
+                },
                 points_body,
             )
         },

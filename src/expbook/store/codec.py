@@ -169,3 +169,58 @@ def value_at(blob: bytes, step: int, step_min: int, step_max: int) -> float | No
         raw += d.decompress(d.unconsumed_tail, 12 * n + 8 * (i + 1) - len(raw))
     (value,) = _VALUE.unpack_from(raw, 12 * n + 8 * i)
     return value
+
+
+def points_in(blob: bytes) -> int:
+    """How many points a chunk blob holds (from its header; the body is not read)."""
+    if len(blob) < _HEAD.size:
+        raise ValueError("shorter than a chunk's header")
+    version, n, _ = _HEAD.unpack_from(blob)
+    if version != 1:
+        raise ValueError(f"unknown chunk version {version}")
+    return int(n)
+
+
+def segments(
+    n: int, chunk_points: int, encoded: Sequence[bytes] | None = None
+) -> list[tuple[int, int, bytes | None]]:
+    """How ``n`` points are cut into chunks: ``(start, end, blob)`` for each. With
+    ``encoded`` (blobs that hold exactly these points, in order, each of at most
+    ``chunk_points``; a sync client's chunks) the cuts are theirs and each blob is stored as
+    it is; otherwise the points are cut every ``chunk_points`` and encoded (blob None)."""
+    if encoded:
+        sizes = [points_in(b) for b in encoded]
+        if sum(sizes) == n and all(0 < s <= chunk_points for s in sizes):
+            out: list[tuple[int, int, bytes | None]] = []
+            i = 0
+            for blob, size in zip(encoded, sizes):
+                out.append((i, i + size, blob))
+                i += size
+            return out
+    return [(i, min(n, i + chunk_points), None) for i in range(0, n, chunk_points)]
+
+
+def decode_checked(blob: bytes, max_points: int) -> tuple[Any, Any, Any]:
+    """:func:`decode_arrays` of a blob from elsewhere (a client's upload), checked: version
+    1, 1 to ``max_points`` points, a body of exactly their size (inflated no further than
+    that), nothing after it. Raises ValueError saying what is wrong."""
+    import numpy as np
+
+    if len(blob) < _HEAD.size:
+        raise ValueError("shorter than a chunk's header")
+    version, n, wall0 = _HEAD.unpack_from(blob)
+    if version != 1:
+        raise ValueError(f"unknown chunk version {version}")
+    if not 0 < n <= max_points:
+        raise ValueError(f"{n} points (a chunk holds 1 to {max_points})")
+    d = zlib.decompressobj()
+    try:
+        raw = d.decompress(memoryview(blob)[_HEAD.size :], 20 * n + 1)
+    except zlib.error as e:
+        raise ValueError(f"body is not zlib data ({e})") from None
+    if len(raw) != 20 * n or not d.eof or d.unused_data:
+        raise ValueError(f"body is not {20 * n} bytes of zlib data for {n} points")
+    steps = np.cumsum(np.frombuffer(raw, dtype="<i8", count=n))
+    walls = np.frombuffer(raw, dtype="<f4", count=n, offset=8 * n).astype(np.float64) + wall0
+    values = np.frombuffer(raw, dtype="<f8", count=n, offset=12 * n).astype(np.float64)
+    return steps, walls, values

@@ -405,22 +405,33 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 [(rid, kid, step, w, t) for (kid, step), (w, t) in latest.items()],
             )
 
-    def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
+    def append_points(
+        self,
+        run_id: str,
+        batches: Mapping[str, PointBatch],
+        *,
+        encoded: Mapping[str, Sequence[bytes]] | None = None,
+    ) -> None:
         """Append points; a step already stored for a key is replaced (last write wins).
 
         A few round trips whatever the number of keys: the state of every key (its last
         step, its tail chunk) is read in one query, then every key's chunks, sketches and
-        summary are written in one pipeline (many chunks at once: binary COPY)."""
+        summary are written in one pipeline (many chunks at once: binary COPY).
+        ``encoded``: as :meth:`SQLiteStore.append_points` (a client's chunks kept as
+        they are)."""
         with self.atomic():
             rid = self._rid(run_id)
             self._lock_run(rid)
-            items = [(self._kid(key), *_dedupe(batch)) for key, batch in iter_batches(batches)]
+            items = [
+                (self._kid(key), *_dedupe(batch), encoded.get(key) if encoded else None)
+                for key, batch in iter_batches(batches)
+            ]
             if not items:
                 return
             state = self._key_states(rid, [it[0] for it in items])
             plan = _Plan()
-            for kid, steps, walls, values in items:
-                self._plan_key(plan, rid, kid, state.get(kid), steps, walls, values)
+            for kid, steps, walls, values, blobs in items:
+                self._plan_key(plan, rid, kid, state.get(kid), steps, walls, values, blobs)
             self._apply(plan)
 
     def _key_states(self, rid: int, kids: list[int]) -> dict[int, tuple[Any, ...]]:
@@ -445,6 +456,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         steps: Any,
         walls: Any,
         values: Any,
+        blobs: Sequence[bytes] | None = None,
     ) -> None:
         from . import codec
 
@@ -468,7 +480,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 )
                 _chunk_rows(plan, rid, kid, tail_seq, s0 + steps, w0 + walls, v0 + values)
             else:
-                _chunk_rows(plan, rid, kid, next_seq, steps, walls, values)
+                _chunk_rows(plan, rid, kid, next_seq, steps, walls, values, blobs)
             plan.summaries.append((_MERGE_SUMMARY, (rid, kid, *_summarize(steps, walls, values))))
             return
         # out of order (rare): is any of these steps stored already?
@@ -1053,16 +1065,25 @@ class _Plan:
 
 
 def _chunk_rows(
-    plan: _Plan, rid: int, kid: int, seq: int, steps: Any, walls: Any, values: Any
+    plan: _Plan,
+    rid: int,
+    kid: int,
+    seq: int,
+    steps: Any,
+    walls: Any,
+    values: Any,
+    blobs: Sequence[bytes] | None = None,
 ) -> None:
-    """Cut points into chunks of at most CHUNK_POINTS (a sketch for each large one)."""
+    """Cut points into chunks of at most CHUNK_POINTS (a sketch for each large one); with
+    ``blobs`` that hold exactly these points, their cuts and bytes."""
     from . import codec
 
-    for i in range(0, len(steps), CHUNK_POINTS):
-        s = steps[i : i + CHUNK_POINTS]
-        w = walls[i : i + CHUNK_POINTS]
-        v = values[i : i + CHUNK_POINTS]
-        plan.chunks.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), codec.encode(s, w, v)))
+    for i, j, blob in codec.segments(len(steps), CHUNK_POINTS, blobs):
+        s = steps[i:j]
+        w = walls[i:j]
+        v = values[i:j]
+        data = codec.encode(s, w, v) if blob is None else blob
+        plan.chunks.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), data))
         if len(s) >= SKETCH_MIN:
             idx = sketch_indices(v)
             plan.sketches.append((rid, kid, seq, codec.encode(*_pick((s, w, v), idx))))

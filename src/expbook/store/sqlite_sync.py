@@ -71,6 +71,52 @@ class SyncPath(StoreCore):
                     self._conn.execute("COMMIT")
 
     @_reads
+    def encoded_tails(self, run_id: str, have: Mapping[str, int]) -> dict[str, list[bytes]]:
+        """key -> the stored chunks (blobs as they are) that hold exactly the points of the
+        key from position ``have[key]`` on, for the keys whose chunks lie in step order and
+        one of which starts at that position; the other keys are left out (a reader
+        decodes those). What a sync client sends without decoding and encoding again."""
+        keys = [k for k in have if have[k] >= 0]
+        if not keys:
+            return {}
+        with self._lock:
+            rid = self._rid(run_id)
+            rows = self._conn.execute(
+                "SELECT k.name, c.seq, c.n, c.step_min, c.step_max FROM chunks c "
+                f"JOIN keys k ON k.kid = c.kid WHERE c.rid=? AND k.name IN "
+                f"({','.join('?' * len(keys))}) ORDER BY c.kid, c.seq",
+                (rid, *keys),
+            ).fetchall()
+            first: dict[str, int] = {}  # key -> seq of the chunk starting at have[key]
+            bad: set[str] = set()
+            pos: dict[str, int] = {}
+            last: dict[str, int] = {}
+            for key, seq, n, lo, hi in rows:
+                if key in bad:
+                    continue
+                if key in last and lo <= last[key]:  # overlapping or out of order
+                    bad.add(key)
+                    continue
+                last[key] = hi
+                at = pos.get(key, 0)
+                if at == have[key]:
+                    first[key] = seq
+                pos[key] = at + n
+            out: dict[str, list[bytes]] = {}
+            for key, seq in first.items():
+                if key in bad:
+                    continue
+                out[key] = [
+                    bytes(r[0])
+                    for r in self._conn.execute(
+                        "SELECT c.data FROM chunks c JOIN keys k ON k.kid = c.kid "
+                        "WHERE c.rid=? AND k.name=? AND c.seq>=? ORDER BY c.seq",
+                        (rid, key, seq),
+                    )
+                ]
+        return out
+
+    @_reads
     def sync_state(self, server: str, run_ids: Iterable[str] | None = None) -> dict[str, Any]:
         """run id -> ``{"status", "updated_at", "synced_at", "error", "counts": {key: n}}``:
         what ``server`` confirmed of each run synced to it (runs never synced are left out)."""
@@ -78,14 +124,20 @@ class SyncPath(StoreCore):
             "SELECT r.id, s.status, s.updated_at, s.synced_at, s.error FROM sync_runs s "
             "JOIN runs r ON r.rid = s.rid WHERE s.server=?"
         )
-        with self._lock:
-            rows = self._conn.execute(sql, (server,)).fetchall()
-            counts = self._conn.execute(
-                "SELECT r.id, k.name, c.count FROM sync_counts c JOIN runs r ON r.rid = c.rid "
-                "JOIN keys k ON k.kid = c.kid WHERE c.server=?",
-                (server,),
-            ).fetchall()
+        counts_sql = (
+            "SELECT r.id, k.name, c.count FROM sync_counts c JOIN runs r ON r.rid = c.rid "
+            "JOIN keys k ON k.kid = c.kid WHERE c.server=?"
+        )
         wanted = None if run_ids is None else set(run_ids)
+        params: list[Any] = [server]
+        if wanted is not None and len(wanted) <= 500:  # a few runs: looked up by id
+            where = f" AND r.id IN ({','.join('?' * len(wanted))})"
+            sql += where
+            counts_sql += where
+            params.extend(sorted(wanted))
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+            counts = self._conn.execute(counts_sql, params).fetchall()
         out: dict[str, Any] = {}
         for run_id, status, updated, synced, error in rows:
             if wanted is None or run_id in wanted:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import operator
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -34,15 +34,32 @@ class WritePath(StoreCore):
                 [(rid, self._kid(key), step, wall, text) for key, step, wall, text in rows],
             )
 
-    def append_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
-        """Append points; a step already stored for a key is replaced (last write wins)."""
+    def append_points(
+        self,
+        run_id: str,
+        batches: Mapping[str, PointBatch],
+        *,
+        encoded: Mapping[str, Sequence[bytes]] | None = None,
+    ) -> None:
+        """Append points; a step already stored for a key is replaced (last write wins).
+
+        ``encoded`` (a server taking a client's chunks): key -> chunk blobs holding exactly
+        that key's batch, in order; when the points go to new chunks they are stored as
+        they are, not encoded again."""
         with self.atomic():
             rid = self._rid(run_id)
             for key, batch in iter_batches(batches):
-                self._append_key(rid, self._kid(key), *_dedupe(batch))
+                blobs = encoded.get(key) if encoded else None
+                self._append_key(rid, self._kid(key), *_dedupe(batch), blobs=blobs)
 
     def _append_key(
-        self, rid: int, kid: int, steps: list[int], walls: list[float], values: list[float]
+        self,
+        rid: int,
+        kid: int,
+        steps: list[int],
+        walls: list[float],
+        values: list[float],
+        blobs: Sequence[bytes] | None = None,
     ) -> None:
         conn = self._conn
         summ = conn.execute(
@@ -69,7 +86,7 @@ class WritePath(StoreCore):
                     )
                 self._write_chunks(rid, kid, tail[0], s0 + steps, w0 + walls, v0 + values)
             else:
-                self._write_chunks(rid, kid, next_seq, steps, walls, values)
+                self._write_chunks(rid, kid, next_seq, steps, walls, values, blobs)
             self._merge_summary(rid, kid, _summarize(steps, walls, values))
             return
         # Out of order: is any of these steps stored already?
@@ -93,14 +110,16 @@ class WritePath(StoreCore):
         steps: list[int],
         walls: list[float],
         values: list[float],
+        blobs: Sequence[bytes] | None = None,
     ) -> None:
         rows = []
         sketches = []
-        for i in range(0, len(steps), CHUNK_POINTS):
-            s = steps[i : i + CHUNK_POINTS]
-            w = walls[i : i + CHUNK_POINTS]
-            v = values[i : i + CHUNK_POINTS]
-            rows.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), codec.encode(s, w, v)))
+        for i, j, blob in codec.segments(len(steps), CHUNK_POINTS, blobs):
+            s = steps[i:j]
+            w = walls[i:j]
+            v = values[i:j]
+            data = codec.encode(s, w, v) if blob is None else blob
+            rows.append((rid, kid, seq, len(s), int(s[0]), int(s[-1]), data))
             if len(s) >= SKETCH_MIN:
                 idx = sketch_indices(v)
                 sketches.append((rid, kid, seq, codec.encode(*_pick((s, w, v), idx))))

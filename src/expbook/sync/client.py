@@ -173,10 +173,20 @@ class Client:
         got = self._call("GET", f"{API}/{_q(run_id)}/received")
         return {str(k): int(v) for k, v in got["received"].items()}
 
-    def post_points(self, run_id: str, batches: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        """Append batches ``{key, start, steps, values, times}``; the server's counts after."""
-        got = self._call("POST", f"{API}/{_q(run_id)}/points", {"batches": list(batches)})
-        return {str(k): int(v) for k, v in got["received"].items()}
+    def post_points(
+        self,
+        run_id: str,
+        batches: Sequence[Mapping[str, Any]],
+        run: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Append batches (``{key, start, steps, values, times}`` or ``{key, start,
+        chunks}``), after creating or updating the run with ``run``'s fields when given (one
+        transaction); the answer: the server's counts after (``received``) and, with
+        ``run``, what PUT answers."""
+        body: dict[str, Any] = {"batches": list(batches)}
+        if run is not None:
+            body["run"] = dict(run)
+        return dict(self._call("POST", f"{API}/{_q(run_id)}/points", body))
 
     def media(self, run_id: str) -> list[dict[str, Any]]:
         """The run's media rows the server has (through its read API)."""

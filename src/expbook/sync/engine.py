@@ -28,7 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import Client, Gap, MissingFiles, b64
+from ..store.codec import points_in
+from .client import Client, Gap, MissingFiles, b64, b64_bytes
 
 BATCH_POINTS = 250_000  # points in one request (about 6 MB of base64): bounded requests
 ENV_BATCH = "EXPBOOK_SYNC_BATCH"  # another bound (1 to BATCH_POINTS), for slow links
@@ -85,6 +86,10 @@ def run_fields(rec: Any, status: str | None = None) -> dict[str, Any]:
     return out
 
 
+def _behind(local: dict[str, int], known: dict[str, int]) -> bool:
+    return any(n > known.get(k, 0) for k, n in local.items())
+
+
 class Engine:
     """Syncs runs of a local (SQLite) store to one server through ``client``."""
 
@@ -96,6 +101,9 @@ class Engine:
         # (updated_at, status) of the fields last sent (the first call for a run always
         # sends them, and learns the server's counts from the answer)
         self._counts: dict[str, dict[str, int]] = {}
+        # runs whose counts come from the store's sync state, not yet confirmed by the
+        # server: their final status waits until the server has said what it holds
+        self._guessed: set[str] = set()
         self._sent: dict[str, tuple[float, str]] = {}
         # media rows the server has, per run, as (key, step, index, path); files it has
         self._media: dict[str, set[tuple[Any, ...]]] = {}
@@ -115,19 +123,36 @@ class Engine:
     def sync_run(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """Upload what the server lacks of the run (points before a final status). Raises
         the client's errors (:class:`~expbook.sync.client.Unavailable`...); what went
-        through before one is kept on both sides, and the next call goes on from there."""
+        through before one is kept on both sides, and the next call goes on from there.
+
+        A run this engine has not sent yet goes with its first batch of points (one request
+        for a short run: its fields, its points and, when they are all, its final status);
+        what the server holds is taken from the store's sync state (0 for a run never
+        synced) and corrected by the server's 409 when it holds less."""
         out = Outcome(run_id)
         rec, local = self.local(run_id)
         final = rec.status != "running"
         self._dirty = False
         try:
-            if run_id not in self._counts or run_id not in self._sent:
+            known = self._counts.get(run_id)
+            if known is None:
+                known = self._counts[run_id] = self._recorded(run_id)
+                if known:
+                    self._guessed.add(run_id)
+            if run_id not in self._sent and not _behind(local, known):
+                # nothing to send as far as this store knows: the fields, whose answer
+                # says what the server holds
                 early = "running" if final and any(local.values()) else None
                 self._put(run_id, rec, early, out)
-            known = self._counts[run_id]
-            if any(n > known.get(k, 0) for k, n in local.items()):
-                out.sent = self._upload(run_id, local, deadline)
                 known = self._counts[run_id]
+            for _round in range(_GAP_RETRIES):
+                if not _behind(local, known):
+                    break
+                sent = self._upload(run_id, rec, local, deadline, out)
+                out.sent += sent
+                known = self._counts[run_id]
+                if not sent:
+                    break
             out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
             if out.pending == 0:
                 self._sync_media(run_id, out)
@@ -139,9 +164,15 @@ class Engine:
         finally:
             if self._dirty:  # what the server confirmed, kept once per sync (even a failed one)
                 self._record(run_id)
-        out.status = self._sent[run_id][1]
+        sent = self._sent.get(run_id)
+        out.status = sent[1] if sent else None
         out.keys = dict(self._counts[run_id])
         return out
+
+    def _recorded(self, run_id: str) -> dict[str, int]:
+        """The server's counts of the run as this store last heard them (none: nothing)."""
+        state = self.store.sync_state(self.server, [run_id]).get(run_id)
+        return {str(k): int(v) for k, v in (state or {}).get("counts", {}).items()}
 
     # -- media -------------------------------------------------------------------------
     def _sync_media(self, run_id: str, out: Outcome) -> None:
@@ -209,8 +240,6 @@ class Engine:
     def _post_media(
         self, run_id: str, batch: list[dict[str, Any]], files: dict[str, bytes], out: Outcome
     ) -> None:
-        from .client import b64_bytes
-
         def body_files(paths: Any) -> list[dict[str, Any]]:
             got = []
             for p in paths:
@@ -246,14 +275,27 @@ class Engine:
 
     def _put(self, run_id: str, rec: Any, status: str | None, out: Outcome) -> None:
         got = self.client.put_run(run_id, run_fields(rec, status))
-        out.created = out.created or bool(got.get("created"))
         self._counts[run_id] = {str(k): int(v) for k, v in got["received"].items()}
+        self._guessed.discard(run_id)
+        self._sent_fields(run_id, rec, status, got, out)
+
+    def _sent_fields(
+        self, run_id: str, rec: Any, status: str | None, got: dict[str, Any], out: Outcome
+    ) -> None:
+        out.created = out.created or bool(got.get("created"))
         # a run sent as running before its points: its final status is still to send
         sent_at = rec.updated_at if status is None else -1.0
         self._sent[run_id] = (sent_at, str(got["status"]))
         self._dirty = True
 
-    def _upload(self, run_id: str, local: dict[str, int], deadline: float | None) -> int:
+    def _upload(
+        self,
+        run_id: str,
+        rec: Any,
+        local: dict[str, int],
+        deadline: float | None,
+        out: Outcome,
+    ) -> int:
         """POST the points of the keys the server lacks, in bounded batches; returns how
         many points the server took."""
         sent = 0
@@ -263,41 +305,92 @@ class Engine:
             if not todo:
                 return sent
             try:
-                sent += self._post_tails(run_id, todo, deadline)
+                sent += self._post_tails(run_id, rec, todo, deadline, out)
                 return sent
             except Gap as gap:  # the server holds less than this client thought
-                self._counts[run_id] = {**self._counts[run_id], **gap.received}
+                self._counts[run_id] = dict(gap.received)  # every key of the run
+                self._guessed.discard(run_id)
         return sent
 
     def _post_tails(
-        self, run_id: str, todo: dict[str, tuple[int, int]], deadline: float | None
+        self,
+        run_id: str,
+        rec: Any,
+        todo: dict[str, tuple[int, int]],
+        deadline: float | None,
+        out: Outcome,
     ) -> int:
         sent = 0
         batch: list[dict[str, Any]] = []
         size = 0
         most = batch_points()
         known = self._counts[run_id]
+        final = rec.status != "running"
+        tails = self._tails(run_id, todo, most)
+        remaining = sum(t[0] for t in tails.values())
+        posted = 0
 
         def flush() -> None:
-            nonlocal batch, size, sent
+            nonlocal batch, size, sent, posted
             if not batch:
                 return
+            posted += size
+            complete = posted >= remaining
+            fields = status = None
+            if run_id not in self._sent or (
+                complete and self._sent[run_id] != (rec.updated_at, rec.status)
+            ):
+                # the run's fields go with its points: running until they are all there
+                # (and until the server confirmed what it holds of the other keys)
+                sure = complete and run_id not in self._guessed
+                status = "running" if final and not sure else None
+                fields = run_fields(rec, status)
             before = sum(known.get(b["key"], 0) for b in batch)
-            got = self.client.post_points(run_id, batch)
-            known.update(got)
+            got = self.client.post_points(run_id, batch, run=fields)
+            if fields is not None:  # the counts of every key (one the server lacks: absent)
+                known.clear()
+            known.update({str(k): int(v) for k, v in got["received"].items()})
+            if fields is not None:  # the answer had the counts of every key
+                self._sent_fields(run_id, rec, status, got, out)
+                self._guessed.discard(run_id)
             after = sum(known.get(b["key"], 0) for b in batch)
             sent += max(0, after - before)
             self._dirty = True
             batch, size = [], 0
 
-        tails = self._tails(run_id, todo)
         for key, (have, _n) in sorted(todo.items()):
-            steps, walls, values = tails[key]
-            for i in range(0, len(steps), most):
+            count, tail = tails[key]
+            if isinstance(tail, list):  # the store's chunks, as they are
+                pos = have
+                group: list[str] = []
+                group_n = 0
+                for blob in tail:
+                    k = points_in(blob)
+                    if size and size + k > most:
+                        if group:
+                            batch.append({"key": key, "start": pos, "chunks": group})
+                            pos += group_n
+                            group, group_n = [], 0
+                        flush()
+                    if deadline is not None and time.monotonic() > deadline:
+                        if group:
+                            batch.append({"key": key, "start": pos, "chunks": group})
+                        flush()
+                        return sent
+                    group.append(b64_bytes(blob))
+                    group_n += k
+                    size += k
+                if group:
+                    batch.append({"key": key, "start": pos, "chunks": group})
+                if size >= most:
+                    flush()
+                continue
+            steps, walls, values = tail
+            for i in range(0, count, most):
                 if deadline is not None and time.monotonic() > deadline:
                     flush()
                     return sent
-                j = min(len(steps), i + most)
+                j = min(count, i + most)
                 batch.append(
                     {
                         "key": key,
@@ -313,32 +406,47 @@ class Engine:
         flush()
         return sent
 
-    def _tails(self, run_id: str, todo: dict[str, tuple[int, int]]) -> dict[str, Any]:
-        """key -> the points of the key at positions ``have`` to ``n`` of its local series
-        (``todo``: key -> (have, n)), read in one snapshot of the local store."""
+    def _tails(
+        self, run_id: str, todo: dict[str, tuple[int, int]], most: int
+    ) -> dict[str, tuple[int, Any]]:
+        """key -> (how many points, what to send) for the points of the key from position
+        ``have`` on (``todo``: key -> (have, n)), read in one snapshot of the local store.
+        What to send is the store's chunks as they are (a list of blobs) where they start
+        right at ``have`` and each fits a request, else (steps, walls, values) of positions
+        ``have`` to ``n``."""
         store = self.store
         keys = sorted(todo)
-        out: dict[str, Any] = {}
+        out: dict[str, tuple[int, Any]] = {}
         with store.snapshot():
             sums = store.metric_summaries([run_id], keys).get(run_id, {})
             totals = {k: int(sums[k].count) if k in sums else 0 for k in keys}
+            wanted = {k: todo[k][0] for k in keys if totals[k] > todo[k][0]}
+            encoded = store.encoded_tails(run_id, wanted) if wanted else {}
+            for k, blobs in encoded.items():
+                sizes = [points_in(b) for b in blobs]
+                if sum(sizes) == totals[k] - todo[k][0] and max(sizes) <= most:
+                    out[k] = (sum(sizes), blobs)
+            rest = [k for k in keys if k not in out]
             starts = []
-            for k in keys:
+            for k in rest:
                 need = totals[k] - todo[k][0]
                 start = store.tail_start(run_id, [k], need) if need > 0 else None
                 starts.append(start)
-            low = None if any(x is None for x in starts) else min(starts)
-            got = store.read_series(run_id, keys, step_min=low)
-            short = [k for k in keys if len(got.get(k, ())) < totals[k] - todo[k][0]]
+            low = None if any(x is None for x in starts) else min(starts, default=None)
+            got = store.read_series(run_id, rest, step_min=low) if rest else {}
+            short = [k for k in rest if len(got.get(k, ())) < totals[k] - todo[k][0]]
             if short:  # out-of-order chunks: read those keys whole
                 got.update(store.read_series(run_id, short))
-        for k in keys:
+        for k in rest:
             s = got.get(k)
             have, n = todo[k]
             if s is None or totals[k] <= have:
-                out[k] = ([], [], [])
+                out[k] = (0, ([], [], []))
                 continue
             first = len(s) - (totals[k] - have)  # position `have` in what was read
             last = first + (min(n, totals[k]) - have)
-            out[k] = (s.steps[first:last], s.walls[first:last], s.values[first:last])
+            out[k] = (
+                last - first,
+                (s.steps[first:last], s.walls[first:last], s.values[first:last]),
+            )
         return out

@@ -69,14 +69,17 @@ def start(location: str, server: str, token: str | None, run_id: str, name: str)
 
 
 class _Live:
-    __slots__ = ("beat_at", "done", "final", "name", "pending")
+    __slots__ = ("beat_at", "done", "due", "final", "name", "pending")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.final = False  # the run finished locally: upload the rest, then let go
         self.done = threading.Event()
         self.pending = 0
-        self.beat_at = time.monotonic()  # its first PUT is a heartbeat too
+        self.beat_at = time.monotonic()  # its first upload is a heartbeat too
+        # first uploaded a round after it started (or when it finishes, if sooner): a
+        # short run goes up in one request, its fields and points together
+        self.due = self.beat_at + INTERVAL_S
 
 
 class SyncThread:
@@ -192,6 +195,8 @@ class SyncThread:
             if live.done.is_set():
                 continue
             final = live.final  # read before the local state: a finish after is seen next
+            if not final and time.monotonic() < live.due:
+                continue
             try:
                 got = engine.sync_run(run_id)
                 live.pending = got.pending
