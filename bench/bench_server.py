@@ -92,7 +92,8 @@ def _start_line() -> None:
 
 
 def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> None:
-    import httpx  # noqa: F401
+    import http.client  # noqa: F401
+
     import numpy  # noqa: F401
 
     import expbook

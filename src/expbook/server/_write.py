@@ -509,7 +509,11 @@ class WriteAPI:
 
         return send(await run_in_threadpool(self._guarded, request, work))
 
-    def _upsert(self, store: Any, run_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _upsert(
+        self, store: Any, run_id: str, fields: dict[str, Any], counts: bool = True
+    ) -> dict[str, Any]:
+        """Create or update the run; the answer (with the server's counts unless not
+        ``counts``: the caller reads them)."""
         now = time.time()
         with store.atomic():
             rows = store._q("SELECT project, status FROM runs WHERE id=?", (run_id,))
@@ -555,7 +559,7 @@ class WriteAPI:
                 }
             if update:
                 store.update_run(run_id, **update)
-            received = store.received_counts(run_id)
+            received = store.received_counts(run_id) if counts else {}
         return {
             "id": run_id,
             "project": fields["project"],
@@ -587,11 +591,8 @@ class WriteAPI:
             for attempt in (0, 1):
                 try:
                     with store.atomic():
-                        got = self._upsert(store, run_id, fields)
-                        got["received"] = {
-                            **got["received"],
-                            **self._append(store, run_id, batches),
-                        }
+                        got = self._upsert(store, run_id, fields, counts=False)
+                        got["received"] = self._append(store, run_id, batches, every=True)
                         return got
                 except _Gap as gap:
                     return {"gap": gap}
@@ -614,20 +615,25 @@ class WriteAPI:
             )
         return send(got)
 
-    def _append(self, store: Any, run_id: str, batches: list[_Batch]) -> dict[str, int]:
+    def _append(
+        self, store: Any, run_id: str, batches: list[_Batch], every: bool = False
+    ) -> dict[str, int]:
+        """Append what the server lacks of the batches; the counts after of the batches'
+        keys (``every``: of every key of the run)."""
         import numpy as np
 
         from ..store.base import PointBatch
 
         keys = list(dict.fromkeys(b.key for b in batches))
         with store.atomic():
-            have = store.received_counts(run_id, keys)
+            held = store.received_counts(run_id)  # one query; the run locked until the end
+            have = {k: held.get(k, 0) for k in keys}
             parts: dict[str, list[_Batch]] = {}
             for b in batches:
                 n = have[b.key]
                 if b.start > n:
                     # the counts of every key of the run: the client learns them all
-                    raise _Gap(b.key, b.start, {**store.received_counts(run_id), **have})
+                    raise _Gap(b.key, b.start, {**held, **have})
                 skip = n - b.start
                 if skip >= len(b.steps):
                     continue  # all of it is here already (a retried batch)
@@ -653,7 +659,7 @@ class WriteAPI:
                         )
                 store.append_points(run_id, out, encoded=encoded or None)
                 store.set_received_counts(run_id, {k: have[k] for k in parts})
-        return have
+        return {**held, **have} if every else have
 
     async def received(self, request: Request) -> Response:
         run_id = _run_id(request)

@@ -87,6 +87,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         self.readonly = readonly
         self._lock = threading.RLock()
         self._depth = 0
+        self._locked: set[int] = set()  # runs locked in the transaction under way
         self._kids: dict[str, int] = {}
         self._rids: dict[str, int] = {}
         digest = hashlib.sha256(f"{location}#{schema}".encode()).hexdigest()[:16]

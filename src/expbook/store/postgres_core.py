@@ -236,6 +236,7 @@ class PgCore:
                 return
             self._conn.execute("BEGIN")
             self._depth = 1
+            self._locked = set()
             try:
                 yield
                 self._conn.execute("COMMIT")
@@ -244,6 +245,7 @@ class PgCore:
                 raise
             finally:
                 self._depth = 0
+                self._locked = set()
 
     def _abort(self) -> None:
         """Undo a failed transaction, keeping the error that failed it; the key and run ids
@@ -263,9 +265,11 @@ class PgCore:
             return list(self._conn.execute(sql, params).fetchall())
 
     def _lock_run(self, rid: int) -> None:
-        """Serialize writers of one run's points until the transaction ends."""
-        if self._depth:
+        """Serialize writers of one run's points until the transaction ends (one lock a
+        run and transaction: it is held until the end anyway)."""
+        if self._depth and rid not in self._locked:
             self._conn.pg("SELECT pg_advisory_xact_lock(%s, %s)", (_RUN_LOCK, rid))
+            self._locked.add(rid)
 
     def _kid(self, key: str) -> int:
         kid = self._kids.get(key)
