@@ -300,6 +300,23 @@ class Server:
         self.log.close()
 
 
+def postgres_cpu_s() -> float | None:
+    """CPU seconds used so far by this machine's PostgreSQL processes (Linux, a local
+    server; its sessions that ended meanwhile are not counted): None when there are none."""
+    total, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition(" (")[2].partition(") ")
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+            seen = True
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
+
+
 def run_parallel(cmds: list[list[str]], env: dict[str, str], timeout: float) -> dict[str, Any]:
     """Start the children, wait until each says ready, release them at once; the wall time
     from the release to the last one done, and what each printed last."""
@@ -370,8 +387,11 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
         env = child_env()
         env["EXPBOOK_SYNC_TIMEOUT"] = "300"
         cpu0 = server.cpu_s() or 0.0
+        pg0 = postgres_cpu_s()
         got = run_parallel(cmds, env, timeout=1800)
         server_cpu = (server.cpu_s() or 0.0) - cpu0
+        pg1 = postgres_cpu_s()
+        pg_cpu = pg1 - pg0 if pg0 is not None and pg1 is not None else None
         clients_cpu = sum(json.loads(o).get("cpu", 0.0) for o in got["outs"])
         with connect(db) as s:
             (held,) = s._q("SELECT COALESCE(SUM(count), 0) FROM metric_summary")[0]
@@ -407,6 +427,7 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
             "ok": ok,
             "server_cpu_s": server_cpu,
             "clients_cpu_s": clients_cpu,
+            "postgres_cpu_s": pg_cpu,
         }
     finally:
         server.close()
@@ -745,9 +766,11 @@ def _summary(results: dict[str, Any], rows: list[dict[str, Any]], a: argparse.Na
             f"ingest: {i['points']:,} points in {i['seconds']:.2f} s; server holds {i['held']:,} "
             f"(received {i['received']:,}) in {i['runs']} runs; check {check}"
         )
+        pg = i.get("postgres_cpu_s")
+        pg_text = "" if pg is None else f", PostgreSQL {pg:.1f} s"
         print(
             f"  CPU: server {i['server_cpu_s']:.1f} s, clients {i['clients_cpu_s']:.1f} s "
-            f"(from the start line), over {i['seconds']:.1f} s on {os.cpu_count()} CPUs"
+            f"(from the start line){pg_text}, over {i['seconds']:.1f} s on {os.cpu_count()} CPUs"
         )
         fl = results["copy_floor"]
         print(

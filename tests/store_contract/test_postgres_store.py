@@ -295,3 +295,46 @@ def test_console_log_reaches_other_machines(tmp_path) -> None:
         (left,) = store._conn.pg("SELECT count(*) FROM blobs").fetchone()
         assert left == 0
         store.close()
+
+
+def test_many_keys_in_one_write_merge_as_the_sqlite_store_does(tmp_path) -> None:
+    """Summaries, chunks and sketches of several keys go in one statement each; the result
+    is the SQLite store's, for first writes and for merges into what is stored."""
+    from expbook.store import SQLiteStore
+
+    nan, inf = float("nan"), float("inf")
+    writes = [
+        {
+            "a": PointBatch(list(range(2000)), [float(i) for i in range(2000)], [1.0] * 2000),
+            "b": PointBatch([0, 1, 2], [0.0, 1.0, 2.0], [nan, nan, nan]),
+            "c": PointBatch([5, 6], [5.0, nan], [-inf, 3.0]),
+        },
+        {
+            "a": PointBatch([2000, 2001], [1.0, 2.0], [-1.0, 9.0]),
+            "b": PointBatch([3, 4], [3.0, 4.0], [2.0, nan]),
+            "c": PointBatch([1, 9], [1.0, 9.0], [inf, 0.0]),  # one before what is stored
+            "d": PointBatch(list(range(1500)), [0.5] * 1500, [float(i % 7) for i in range(1500)]),
+        },
+    ]
+    with fresh_schema("many") as url, SQLiteStore(tmp_path / "s") as lite:
+        pg = connect(url)
+        try:
+            runs = []
+            for store in (pg, lite):
+                rec = store.create_run(name="r", project="p")
+                for batches in writes:
+                    store.append_points(rec.id, batches)
+                runs.append((store, rec.id))
+            (s1, r1), (s2, r2) = runs
+            got1, got2 = s1.metric_summaries([r1])[r1], s2.metric_summaries([r2])[r2]
+            assert sorted(got1) == ["a", "b", "c", "d"]
+            for key in got1:
+                assert repr(tuple(got1[key])) == repr(tuple(got2[key])), key
+            assert repr(s1.read_series_lists(r1)) == repr(s2.read_series_lists(r2))
+            (n,) = pg._q(
+                "SELECT COUNT(*) FROM chunk_sketches WHERE rid = (SELECT rid FROM runs WHERE id=?)",
+                (r1,),
+            )[0]
+            assert n == 2  # the large chunks of a and d
+        finally:
+            pg.close()
