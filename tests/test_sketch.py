@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import array
+import importlib
 import math
 import sqlite3
 from pathlib import Path
@@ -11,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expbook.store import PointBatch, SQLiteStore
+from expbook.store import PointBatch, SQLiteStore, sketch
 from expbook.store.sketch import (
     SKETCH_MIN,
     SKETCH_WIDTH,
+    sketch_indices,
     sketch_indices_numpy,
     sketch_indices_python,
 )
@@ -41,12 +44,123 @@ def reference(values: list[float], width: int) -> list[int]:
     return sorted(out)
 
 
+def c_sketch():
+    """The C function itself: an extension that does not import fails the test (no skip)."""
+    return importlib.import_module("expbook._speedups").sketch_indices
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(VALUES, max_size=300), st.sampled_from([1, 2, 3, 7, 64]))
-def test_both_implementations_follow_the_definition(values: list[float], width: int) -> None:
+def test_every_implementation_follows_the_definition(values: list[float], width: int) -> None:
     want = reference(values, width)
+    arr = np.array(values, dtype=np.float64)
     assert sketch_indices_python(values, width) == want
-    assert sketch_indices_numpy(np.array(values, dtype=np.float64), width) == want
+    assert sketch_indices_numpy(arr, width) == want
+    assert c_sketch()(values, width) == want
+    assert c_sketch()(arr, width) == want
+    assert sketch_indices(values, width) == want
+    assert sketch_indices(arr, width) == want
+
+
+def test_the_c_sketch_is_built_and_used() -> None:
+    assert sketch._c_sketch is not None, "the _speedups extension was not compiled"
+    assert sketch._c_sketch is c_sketch()
+
+
+def awkward(n: int, seed: int) -> list[list[float]]:
+    """Series of length n with what the comparisons must get right."""
+    rng = np.random.default_rng(seed)
+    inf, nan = math.inf, math.nan
+    noisy = rng.standard_normal(n)
+    noisy[rng.random(n) < 0.2] = nan
+    noisy[rng.random(n) < 0.02] = inf
+    noisy[rng.random(n) < 0.02] = -inf
+    runs = np.repeat(rng.integers(-2, 3, size=n // 5 + 1).astype(np.float64), 5)[:n]
+    zeros = rng.choice([0.0, -0.0, nan], size=n)
+    holes = rng.standard_normal(n)
+    holes[(np.arange(n) // 3) % 2 == 0] = nan  # every other group of 3 is all NaN
+    return [
+        noisy.tolist(),
+        runs.tolist(),  # repeated extremes
+        zeros.tolist(),
+        holes.tolist(),
+        [nan] * n,
+        [inf] * n,
+        [-inf, inf] * (n // 2) + [nan] * (n % 2),
+        rng.integers(-3, 4, size=n).tolist(),  # Python ints
+    ]
+
+
+@pytest.mark.parametrize("width", [1, 3, 64])
+def test_the_c_sketch_on_lengths_around_the_width(width: int) -> None:
+    f = c_sketch()
+    for n in sorted({0, 1, width - 1, width, width + 1, 2 * width + 1, 2000}):
+        for k, values in enumerate(awkward(n, seed=n + width)):
+            want = sketch_indices_python(values, width)
+            assert want == reference([float(x) for x in values], width)
+            arr = np.array(values, dtype=np.float64)
+            assert sketch_indices_numpy(arr, width) == want, (n, k)
+            assert f(values, width) == want, (n, k)
+            assert f(tuple(values), width) == want, (n, k)
+            assert f(arr, width) == want, (n, k)
+            assert f(array.array("d", arr.tolist()), width) == want, (n, k)
+
+
+def test_what_the_c_sketch_accepts_and_rejects() -> None:
+    f = c_sketch()
+    assert f([], 64) == [] and f(np.array([]), 64) == []
+    assert f([5.0], 64) == [0]
+    assert f([1, 2.5, True], 2) == [0, 1, 2]
+    with pytest.raises(TypeError):
+        f([1.0, "2", 3.0], 64)
+    with pytest.raises(TypeError):
+        f([1.0, None], 64)
+    with pytest.raises(ValueError):
+        f([1.0, 2.0], 0)
+    with pytest.raises(ValueError):
+        f([], -1)
+    with pytest.raises(TypeError):
+        f([1.0], 2.5)
+    with pytest.raises(TypeError):
+        f([1.0])
+    # not a 1-d C-contiguous buffer of native float64: TypeError, and the caller falls back
+    v = np.random.default_rng(2).standard_normal(300)
+    for other in (
+        v[::2],
+        v.astype(np.float32),
+        v.astype(np.int64),
+        v.astype(">f8"),
+        v.reshape(3, 100),
+        b"12345678",
+        "abc",
+        iter([1.0]),
+        {1.0: 1},
+    ):
+        with pytest.raises(TypeError):
+            f(other, 64)
+
+    class Shrinks:
+        def __float__(self) -> float:
+            values.clear()
+            return 1.0
+
+    values = [0.0, Shrinks(), 3.0]
+    with pytest.raises(RuntimeError):  # an error, not a read past the end
+        f(values, 64)
+
+
+def test_sketch_indices_takes_any_array_or_sequence() -> None:
+    """Arrays of other dtypes or layouts go through C after a conversion; other sequences
+    and bad values fall back to Python, with the same result or error."""
+    v = np.random.default_rng(4).standard_normal(1000)
+    v[v > 2.5] = math.nan
+    ints = np.arange(-500, 500) % 37
+    for values in (v[::2], v.astype(np.float32), ints, v.astype(">f8")):
+        assert sketch_indices(values, 64) == sketch_indices_python(values.tolist(), 64)
+    assert sketch_indices(tuple(v.tolist()), 7) == sketch_indices_python(v.tolist(), 7)
+    assert sketch_indices(range(100), 64) == [0, 63, 64, 99]
+    with pytest.raises((TypeError, ValueError)):  # numpy's ValueError, as before the C path
+        sketch_indices([1.0, "x"], 64)
 
 
 def test_a_sketch_keeps_at_most_three_points_per_group() -> None:

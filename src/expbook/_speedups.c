@@ -20,6 +20,9 @@
  * log() calls on_full() after buffering its row. on_full (Python) waits until the writer
  * has taken the buffer, so a loop that logs faster than the store can write is held back
  * instead of piling up points in memory.
+ *
+ * The module also holds two helpers of the store, at the end of this file: encode_chunk (the
+ * chunk blob of a list of points) and sketch_indices (the overview points of a chunk).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -839,14 +842,172 @@ done:
     return out;
 }
 
+/* sketch_indices(values, width) -> list of int: the sketch of a chunk (expbook.store.sketch),
+ * the same indices as sketch_indices_python and sketch_indices_numpy. `values` is a list or
+ * tuple of Python numbers (the logging path) or a 1-d C-contiguous buffer of native float64
+ * (a numpy array: the readers, the importers, the server); anything else raises TypeError,
+ * and the caller falls back to Python. Of each group of `width` consecutive points it keeps
+ * the first minimum, the first maximum (NaN ignored, infinities count, -0.0 == 0.0) and the
+ * last point, plus point 0; sorted, without repeats. */
+static PyObject *
+sketch_of(const double *v, Py_ssize_t n, Py_ssize_t width)
+{
+    if (n == 0) return PyList_New(0);
+    Py_ssize_t groups = n / width + (n % width != 0);
+    Py_ssize_t *idx = PyMem_Malloc((size_t)(3 * groups + 1) * sizeof(Py_ssize_t));
+    if (idx == NULL) return PyErr_NoMemory();
+    Py_ssize_t k = 0;
+    idx[k++] = 0;
+    for (Py_ssize_t lo = 0; lo < n; ) {
+        Py_ssize_t hi = width < n - lo ? lo + width : n;
+        Py_ssize_t imin = -1, imax = -1;
+        double vmin = 0.0, vmax = 0.0;
+        for (Py_ssize_t i = lo; i < hi; i++) {
+            double x = v[i];
+            if (x != x) continue; /* NaN */
+            if (imin < 0) {
+                imin = imax = i;
+                vmin = vmax = x;
+                continue;
+            }
+            /* strict comparisons: the first of equal values stays (-0.0 == 0.0 included) */
+            if (x < vmin) {
+                vmin = x;
+                imin = i;
+            }
+            else if (x > vmax) {
+                vmax = x;
+                imax = i;
+            }
+        }
+        /* the candidates in increasing order: imin and imax (either may come first) and
+         * hi - 1, the largest; keep those past the last one kept */
+        Py_ssize_t c[3];
+        int m = 0;
+        if (imin >= 0) {
+            c[m++] = imin < imax ? imin : imax;
+            c[m++] = imin < imax ? imax : imin;
+        }
+        c[m++] = hi - 1;
+        for (int j = 0; j < m; j++) {
+            if (c[j] > idx[k - 1]) idx[k++] = c[j];
+        }
+        lo = hi;
+    }
+    PyObject *out = PyList_New(k);
+    if (out != NULL) {
+        for (Py_ssize_t j = 0; j < k; j++) {
+            PyObject *o = PyLong_FromSsize_t(idx[j]);
+            if (o == NULL) {
+                Py_CLEAR(out);
+                break;
+            }
+            PyList_SET_ITEM(out, j, o);
+        }
+    }
+    PyMem_Free(idx);
+    return out;
+}
+
+static int
+is_native_double(const char *format)
+{
+    if (format == NULL) return 0; /* no format: unsigned bytes */
+    if (format[0] == '@' || format[0] == '=') format++;
+#if PY_LITTLE_ENDIAN
+    else if (format[0] == '<') format++;
+#else
+    else if (format[0] == '>' || format[0] == '!') format++;
+#endif
+    return format[0] == 'd' && format[1] == '\0';
+}
+
+static PyObject *
+sketch_indices(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "sketch_indices(values, width)");
+        return NULL;
+    }
+    Py_ssize_t width = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (width == -1 && PyErr_Occurred()) return NULL;
+    if (width < 1) {
+        PyErr_SetString(PyExc_ValueError, "width must be at least 1");
+        return NULL;
+    }
+    PyObject *obj = args[0];
+    if (PyList_Check(obj) || PyTuple_Check(obj)) {
+        Py_ssize_t n = Py_SIZE(obj);
+        double *v = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(double));
+        if (v == NULL) return PyErr_NoMemory();
+        PyObject **items = PySequence_Fast_ITEMS(obj);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *x = items[i];
+            if (PyFloat_CheckExact(x)) {
+                v[i] = PyFloat_AS_DOUBLE(x);
+                continue;
+            }
+            /* an int or an object with __float__: its code may change the list */
+            Py_INCREF(x);
+            v[i] = PyFloat_AsDouble(x);
+            Py_DECREF(x);
+            if (v[i] == -1.0 && PyErr_Occurred()) {
+                PyMem_Free(v);
+                return NULL;
+            }
+            if (Py_SIZE(obj) != n) {
+                PyMem_Free(v);
+                PyErr_SetString(PyExc_RuntimeError, "values changed size during sketch_indices");
+                return NULL;
+            }
+            items = PySequence_Fast_ITEMS(obj);
+        }
+        PyObject *out = sketch_of(v, n, width);
+        PyMem_Free(v);
+        return out;
+    }
+    if (PyObject_CheckBuffer(obj)) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(obj, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "sketch_indices: %.200s is not a contiguous buffer",
+                         Py_TYPE(obj)->tp_name);
+            return NULL;
+        }
+        if (view.ndim != 1 || view.itemsize != (Py_ssize_t)sizeof(double)
+            || !is_native_double(view.format)) {
+            PyBuffer_Release(&view);
+            PyErr_Format(PyExc_TypeError,
+                         "sketch_indices: %.200s is not a 1-d buffer of float64",
+                         Py_TYPE(obj)->tp_name);
+            return NULL;
+        }
+        PyObject *out = sketch_of((const double *)view.buf, view.shape[0], width);
+        PyBuffer_Release(&view);
+        return out;
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "sketch_indices: values must be a list or a float64 buffer, not %.200s",
+                 Py_TYPE(obj)->tp_name);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"encode_chunk", (PyCFunction)(void (*)(void))encode_chunk, METH_FASTCALL,
      "encode_chunk(steps, walls, values) -> bytes: a chunk blob (expbook.store.codec)"},
     {NULL, NULL, 0, NULL},
 };
 
+static PyMethodDef sketch_methods[] = {
+    {"sketch_indices", (PyCFunction)(void (*)(void))sketch_indices, METH_FASTCALL,
+     "sketch_indices(values, width) -> list of int: the sketch of a chunk "
+     "(expbook.store.sketch)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "_speedups", "C hot path for expbook's Run.log.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_speedups",
+    "C hot paths of expbook: Run.log, chunk encoding and chunk sketches.", -1, sketch_methods,
 };
 
 PyMODINIT_FUNC
