@@ -7,8 +7,14 @@
 * ``POST /api/v1/runs/{run_id}/points`` appends points, idempotent by position: the server
   keeps, per (run, key), how many points it holds (``received``); a batch names the
   position of its first point (``start``), the part the server holds already is skipped,
-  a batch that would leave a gap is a 409 carrying the server's counts. The points and the
-  counters are written in one transaction.
+  a batch that would leave a gap is a 409 carrying the server's counts (of every key of
+  the run). The points and the counters are written in one transaction. A batch is either
+  columns (``steps``, ``values``, ``times``) or ``chunks``: the client's stored chunks
+  (base64 of :mod:`expbook.store.codec` blobs), each checked (version, size, body inflated
+  no further than its size, steps strictly increasing) and kept as it is when it starts a
+  chunk of the server's, so a client's upload is neither decoded on its side nor encoded
+  again here. With ``run`` (the fields ``PUT`` takes) the run is created or updated first,
+  in the same transaction: a short run goes up in one request.
 * ``GET /api/v1/runs/{run_id}/received``: the counts, so a client resumes where it stopped.
 * ``POST /api/v1/runs/{run_id}/heartbeat``: a live client's sign of life; a ``running``
   run whose heartbeats stop reads as ``crashed``, as in a local store.

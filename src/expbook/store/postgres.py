@@ -510,21 +510,12 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             with raw.pipeline(), raw.cursor() as cur:
                 for sql, params in statements:
                     cur.execute(sql, params)
-                if inserts:
-                    for one, many, rows in (
-                        (_INSERT_CHUNK, _INSERT_CHUNKS, plan.chunks),
-                        (_INSERT_SKETCH, _INSERT_SKETCHES, plan.sketches),
-                    ):
-                        if len(rows) == 1:
-                            cur.execute(one, rows[0])
-                        elif rows:  # one statement for all: columns as arrays
-                            cur.execute(many, [list(col) for col in zip(*rows)])
-                merged = [p for sql, p in plan.summaries if sql is _MERGE_SUMMARY]
-                if len(merged) > 1:  # every key's summary in one statement
-                    cur.execute(_MERGE_SUMMARIES, [list(col) for col in zip(*merged)])
+                if inserts and plan.chunks:
+                    cur.executemany(_INSERT_CHUNK, plan.chunks)
+                if inserts and plan.sketches:
+                    cur.executemany(_INSERT_SKETCH, plan.sketches)
                 for sql, params in plan.summaries:
-                    if len(merged) < 2 or sql is not _MERGE_SUMMARY:
-                        cur.execute(sql, params)
+                    cur.execute(sql, params)
 
         if not many:
             conn._call(lambda: pipelined(plan.deletes, True))
@@ -534,20 +525,6 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
         conn.copy_rows("chunks", _CHUNK_COLUMNS, _CHUNK_TYPES, plan.chunks)
         conn.copy_rows("chunk_sketches", _SKETCH_COLUMNS, _SKETCH_TYPES, plan.sketches)
         conn._call(lambda: pipelined([], False))
-
-    def set_received_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
-        """As the SQLite store's, in one statement whatever the number of keys."""
-        if not counts:
-            return
-        with self.atomic():
-            rid = self._rid(run_id)
-            keys = sorted(counts)
-            self._conn.pg(
-                "INSERT INTO sync_received (rid, kid, count) SELECT %s, * FROM "
-                "unnest(%s::int4[], %s::int8[]) ON CONFLICT (rid, kid) DO UPDATE SET "
-                "count = excluded.count",
-                (rid, [self._kid(k) for k in keys], [int(counts[k]) for k in keys]),
-            )
 
     def _merge_summary(self, rid: int, kid: int, s: MetricSummary) -> None:
         self._conn.pg(_MERGE_SUMMARY, (rid, kid, *s))
@@ -1120,15 +1097,6 @@ _SKETCH_COLUMNS = ("rid", "kid", "seq", "data")
 _SKETCH_TYPES = ("int4", "int4", "int4", "bytea")
 _INSERT_CHUNK = "INSERT INTO chunks VALUES (%s,%s,%s,%s,%s,%s,%s)"
 _INSERT_SKETCH = "INSERT INTO chunk_sketches VALUES (%s,%s,%s,%s)"
-# many rows in one statement (one round of parsing and planning on the server)
-_INSERT_CHUNKS = (
-    "INSERT INTO chunks SELECT * FROM unnest(%s::int4[], %s::int4[], %s::int4[], "
-    "%s::int4[], %s::int8[], %s::int8[], %s::bytea[])"
-)
-_INSERT_SKETCHES = (
-    "INSERT INTO chunk_sketches SELECT * FROM unnest(%s::int4[], %s::int4[], %s::int4[], "
-    "%s::bytea[])"
-)
 
 # a summary merged with the one stored (the SQLite store's rule, in PostgreSQL's words)
 _MERGE_SUMMARY = """
@@ -1157,10 +1125,3 @@ _MERGE_SUMMARY = """
       max_value = CASE WHEN m.max_value IS NULL OR excluded.max_value > m.max_value
                   THEN excluded.max_value ELSE m.max_value END
 """
-# the same for many (run, key) at once (each at most once): the columns as arrays
-_MERGE_SUMMARIES = _MERGE_SUMMARY.replace(
-    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-    "SELECT * FROM unnest(%s::int4[], %s::int4[], %s::int8[], %s::int8[], %s::int8[], "
-    "%s::float8[], %s::float8[], %s::int8[], %s::float8[], %s::float8[], %s::float8[], "
-    "%s::int8[], %s::float8[], %s::int8[])",
-)

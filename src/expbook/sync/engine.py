@@ -3,17 +3,21 @@ for a live run, and what ``expbook sync`` does for runs logged offline or import
 
 For a run:
 
-1. ``PUT`` the run (its fields as the local store has them). While points are still to go,
-   a finished run is sent as ``running`` with its last local heartbeat (a reader of the
-   server sees a partial upload as ``crashed``, never as a finished run that lacks points).
-   The answer carries the server's counts: how many points of each key it holds.
-2. Read the local points beyond those counts (the tail of each key's series, in step order,
-   from one read snapshot of the local store) and ``POST`` them in bounded batches that
-   name their first point's position. A retried batch is skipped by the server where it
-   overlaps what it holds, so an interrupted upload resumes where it stopped and a point
-   never arrives twice. A 409 (a gap: the server holds fewer points than the client
-   thought) gives the server's counts; the engine sends from there.
-3. ``PUT`` the run again when its status or fields changed (the final status last).
+1. Read the local points beyond what the server holds of each key (its counts as this
+   client last heard them, from the local store's sync state; none for a run never synced)
+   in one read snapshot of the local store: the stored chunks as they are where one starts
+   right there, else the points decoded from that position on.
+2. ``POST`` them in bounded batches that name their first point's position, the run's
+   fields with the first one (one request for a short run). A retried batch is skipped by
+   the server where it overlaps what it holds, so an interrupted upload resumes where it
+   stopped and a point never arrives twice. A 409 (a gap: the server holds fewer points
+   than the client thought) gives the server's counts of every key; the engine sends from
+   there. While points are still to go, or before the server has told its counts, a
+   finished run is sent as ``running`` (a reader of the server sees a partial upload as
+   ``crashed``, never as a finished run that lacks points); its final status goes with its
+   last points.
+3. A run with nothing to send is ``PUT`` (whose answer has the server's counts), and again
+   when its status or fields changed.
 
 What the server confirmed is kept in the local store's sync state (per server), which
 ``expbook sync --status`` reads. Numeric metrics, config, summary, tags, notes, status and
