@@ -126,7 +126,7 @@ def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> No
             project="ingest",
             name=f"c{client}-r{r}",
             store=store,
-            server=url,
+            server=url or None,
             config={"client": client, "run": r},
         )
         log = run.log
@@ -148,9 +148,12 @@ def child_copy(url: str, table: str, clients: str, runs: int, steps: int) -> Non
         for k, key in enumerate(KEYS)
         for s in range(steps)
     ]
+    import resource
+
     with psycopg.connect(url) as conn:
         _start_line()
         t0 = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
         with (
             conn.cursor() as cur,
             cur.copy(f"COPY {table} (run, key, step, value) FROM STDIN (FORMAT BINARY)") as cp,
@@ -159,7 +162,9 @@ def child_copy(url: str, table: str, clients: str, runs: int, steps: int) -> Non
             for row in rows:
                 cp.write_row(row)
         conn.commit()
-    print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
 
 
 def child_hot(store: str, url: str, seconds: float) -> None:
@@ -302,7 +307,8 @@ class Server:
 
 def postgres_cpu_s() -> float | None:
     """CPU seconds used so far by this machine's PostgreSQL processes (Linux, a local
-    server; its sessions that ended meanwhile are not counted): None when there are none."""
+    server), with those of its sessions that ended (counted in the postmaster's children's
+    time once it reaped them): None when there are none."""
     total, seen = 0, False
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -312,7 +318,7 @@ def postgres_cpu_s() -> float | None:
         name, _, rest = text.partition(" (")[2].partition(") ")
         if name == "postgres":
             fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
             seen = True
     return total / os.sysconf("SC_CLK_TCK") if seen else None
 
@@ -379,13 +385,22 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
     server = Server(db, free_port(), work)
     total = a.clients * a.runs * a.steps * len(KEYS)
     try:
+        env = child_env()
+        env["EXPBOOK_SYNC_TIMEOUT"] = "300"
+        # the same clients logging locally only (no server): what offline-first costs
+        alone = run_parallel(
+            [
+                bench_cmd("ingest", work / f"alone{i}", "", i, a.runs, a.steps)
+                for i in range(a.clients)
+            ],
+            env,
+            timeout=1800,
+        )
         server.start()
         cmds = [
             bench_cmd("ingest", work / f"client{i}", server.url, i, a.runs, a.steps)
             for i in range(a.clients)
         ]
-        env = child_env()
-        env["EXPBOOK_SYNC_TIMEOUT"] = "300"
         cpu0 = server.cpu_s() or 0.0
         pg0 = postgres_cpu_s()
         got = run_parallel(cmds, env, timeout=1800)
@@ -428,6 +443,10 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
             "server_cpu_s": server_cpu,
             "clients_cpu_s": clients_cpu,
             "postgres_cpu_s": pg_cpu,
+            "local_only": {
+                "seconds": alone["wall"],
+                "clients_cpu_s": sum(json.loads(o).get("cpu", 0.0) for o in alone["outs"]),
+            },
         }
     finally:
         server.close()
@@ -454,11 +473,18 @@ def copy_floor(pg_url: str, a: argparse.Namespace) -> dict[str, Any]:
             ("one_connection", [",".join(str(i) for i in range(a.clients))]),
         ):
             cmds = [bench_cmd("copy", pg_url, table, g, a.runs, a.steps) for g in groups]
+            pg0 = postgres_cpu_s()
             got = run_parallel(cmds, child_env(), timeout=1800)
+            pg1 = postgres_cpu_s()
             with psycopg.connect(pg_url, autocommit=True) as conn:
                 (n,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
                 conn.execute(f"TRUNCATE {table}")
-            out[label] = {"seconds": got["wall"], "points_per_s": total / got["wall"]}
+            out[label] = {
+                "seconds": got["wall"],
+                "points_per_s": total / got["wall"],
+                "clients_cpu_s": sum(json.loads(o).get("cpu", 0.0) for o in got["outs"]),
+                "postgres_cpu_s": pg1 - pg0 if pg0 is not None and pg1 is not None else None,
+            }
             out["ok"] = out.get("ok", True) and int(n) == total
         # the floor: the faster of the two (on a small machine one connection may win)
         best = max(("parallel", "one_connection"), key=lambda k: out[k]["points_per_s"])
@@ -779,6 +805,18 @@ def _summary(results: dict[str, Any], rows: list[dict[str, Any]], a: argparse.Na
             f"{fl['one_connection']['points_per_s']:,.0f} points/s "
             f"({fl['one_connection']['seconds']:.2f} s); the floor is the faster"
         )
+        best = fl[fl["floor"]]
+        if pg is not None and best.get("postgres_cpu_s") is not None:
+            # what the database side costs a point, where the clients run on other machines
+            ours = (i["server_cpu_s"] + pg) / i["points"] * 1e6
+            floor = (best["clients_cpu_s"] + best["postgres_cpu_s"]) / fl["points"] * 1e6
+            print(
+                f"  CPU a point: server and PostgreSQL {ours:.2f} us; the floor's COPY clients "
+                f"and PostgreSQL {floor:.2f} us ({floor / ours:.2f}x ours); the clients' "
+                f"{i['clients_cpu_s'] / i['points'] * 1e6:.2f} us, of which logging locally "
+                f"{i['local_only']['clients_cpu_s'] / i['points'] * 1e6:.2f} us (the same "
+                f"clients with no server: {i['local_only']['seconds']:.2f} s)"
+            )
         ml = results.get("mlflow")
         if ml:
             print(
