@@ -37,6 +37,7 @@ import os
 import queue
 import re
 import sqlite3
+import sys
 import threading
 import time
 import zlib
@@ -237,13 +238,20 @@ def _run_fields(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _unb64(text: str) -> bytes:
+    """Strict base64 (only its alphabet and padding): binascii.Error or ValueError else."""
+    if sys.version_info >= (3, 11):  # half the time of b64decode(validate=True)
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    return base64.b64decode(text, validate=True)
+
+
 def _column(name: str, v: Any, dtype: str, n: int | None) -> Any:
     """A batch's column: a JSON list or base64 of little-endian int64/float64."""
     import numpy as np
 
     if isinstance(v, str):
         try:
-            raw = base64.b64decode(v, validate=True)
+            raw = _unb64(v)
         except (binascii.Error, ValueError):
             raise HTTPException(400, f"{name}: base64 of little-endian {dtype}") from None
         if len(raw) % 8:
@@ -313,7 +321,7 @@ def _chunks(name: str, v: Any, room: int) -> tuple[Any, Any, Any, list[bytes]]:
         if not isinstance(text, str):
             raise HTTPException(400, f"{name}[{i}]: base64 of a chunk")
         try:
-            blob = base64.b64decode(text, validate=True)
+            blob = _unb64(text)
         except (binascii.Error, ValueError):
             raise HTTPException(400, f"{name}[{i}]: base64 of a chunk") from None
         try:
@@ -415,7 +423,7 @@ def _media(body: dict[str, Any]) -> tuple[dict[str, bytes], list[tuple[Any, ...]
         if not isinstance(data, str):
             raise HTTPException(400, f"{where}.data: base64 of the file")
         try:
-            raw = base64.b64decode(data, validate=True)
+            raw = _unb64(data)
         except (binascii.Error, ValueError):
             raise HTTPException(400, f"{where}.data: base64 of the file") from None
         if len(raw) > MAX_MEDIA_FILE:
