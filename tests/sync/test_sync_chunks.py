@@ -322,3 +322,25 @@ def test_a_final_status_waits_for_the_keys_the_client_only_guessed_were_there(
     statuses = [(body.get("run") or body).get("status") for _m, _p, body in calls.seen]
     assert statuses[0] == "running" and statuses[-1] == "finished", statuses
     assert_same_run(local, server.db, run_id)
+
+
+def test_chunks_after_a_small_tail_are_merged_into_it(server: ServerProc) -> None:
+    """A server whose last chunk of a key is small merges what comes next into it (as the
+    stores do for any write): the client's chunk is decoded, not kept as it is."""
+    steps = list(range(3000))
+    walls = [1_700_000_000.0 + s for s in steps]
+    values = [math.cos(s / 50) for s in steps]
+    url = f"{server.url}/api/v1/runs/tail1/points"
+    head = {"key": "m", "start": 0, "steps": steps[:700], "values": values[:700]}
+    head["times"] = walls[:700]
+    r = _post(url, {"batches": [head], "run": {"project": "p", "status": "running"}})
+    assert r.status_code == 200 and r.json()["received"] == {"m": 700}
+    rest = codec.encode_python(steps[700:], walls[700:], values[700:])
+    r = _post(url, {"batches": [{"key": "m", "start": 700, "chunks": [_b64(rest)]}]})
+    assert r.status_code == 200 and r.json()["received"] == {"m": 3000}
+    (stored,) = _stored_chunks(server.db, "tail1", "m")  # one chunk: the tail grown
+    assert codec.points_in(stored) == 3000 and stored != rest
+    with connect(server.db) as s:
+        got = s.read_series_lists("tail1")["m"]
+        assert list(got.steps) == steps and list(got.values) == values
+        assert s.metric_summaries(["tail1"])["tail1"]["m"].count == 3000
