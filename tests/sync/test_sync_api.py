@@ -274,3 +274,37 @@ def test_media_round_trip(server: ServerProc, tmp_path: Path) -> None:
         assert http.post(f"{server.url}/api/v1/runs/{run.id}/media", json=bad).status_code == 400
     with connect(server.db) as theirs:
         assert len(theirs.read_media(run.id)) == 5
+
+
+@pytest.mark.parametrize("server_db", ["sqlite"], indirect=True)
+def test_status_counts_pending_media(server: ServerProc, tmp_path: Path) -> None:
+    import expbook
+
+    local = tmp_path / "local"
+    run = expbook.init(project="p", name="media", store=str(local))
+    for step in range(3):
+        run.log({"loss": 1.0 / (step + 1), "hist": expbook.Histogram([1, 2, step])})
+    run.finish()
+
+    def status() -> dict:
+        code, out, err = cli(
+            "sync", "--status", "--server", server.url, "--store", str(local), "--format", "json"
+        )
+        assert code == 0, err
+        (row,) = json.loads(out)
+        return row
+
+    row = status()
+    assert row["pending_media"] == 3 and row["state"] == "never synced"
+    assert cli("sync", "--server", server.url, "--store", str(local))[0] == 0
+    row = status()
+    assert row["pending_media"] == 0 and row["state"] == "synced"
+    # what this store knew of the server was one media row only: two pending
+    with SQLiteStore(local) as s:
+        s.record_sync(server.url, run.id, media=1)
+    row = status()
+    assert row["pending_media"] == 2 and row["state"] == "media pending"
+    code, out, err = cli("sync", "--server", server.url, "--store", str(local), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)[0]["sent_media"] == 0  # the server had them: nothing sent again
+    assert status()["state"] == "synced"

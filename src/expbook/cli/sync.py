@@ -31,17 +31,21 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
     ids = [r.id for r in runs]
     state = store.sync_state(server, ids)
     sums = store.metric_summaries(ids) if ids else {}
+    media = store.media_counts(ids) if hasattr(store, "media_counts") else {}
     rows = []
     for rec in runs:
         local = {k: int(s.count) for k, s in sums.get(rec.id, {}).items()}
         st = state.get(rec.id)
         have = st["counts"] if st else {}
         pending = sum(max(0, n - have.get(k, 0)) for k, n in local.items())
+        pending_media = max(0, media.get(rec.id, 0) - (st.get("media", 0) if st else 0))
         shown = rec.state
         if st is None:
             what = "never synced"
         elif pending:
             what = "points pending"
+        elif pending_media:
+            what = "media pending"
         elif st["updated_at"] != rec.updated_at or st["status"] != rec.status:
             what = "status differs" if st["status"] != rec.status else "fields changed"
         else:
@@ -55,6 +59,7 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
                 "server_status": st["status"] if st else None,
                 "points": sum(local.values()),
                 "pending_points": pending,
+                "pending_media": pending_media,
                 "state": what,
                 "synced_at": st["synced_at"] if st else None,
                 "error": st["error"] if st else None,
@@ -94,8 +99,8 @@ def sync_cmd(
     """Upload runs of the local store to an expbook server: every run (of --project), or
     the RUNs named (id, id prefix or name). Only what the server lacks is sent; a sync
     that stops halfway goes on where it stopped next time. --status lists per run what is
-    pending (points not on the server, a status it does not have, never synced), from
-    what the server last confirmed.
+    pending (points or media not on the server, a status it does not have, never synced),
+    from what the server last confirmed.
 
     \b
     Example:
@@ -192,7 +197,16 @@ def _known(backend: Any, url: str, rec: Any) -> bool:
 
 
 def _print_status(rows: list[dict[str, Any]], fmt: str) -> None:
-    cols = ["id", "name", "project", "status", "server_status", "pending_points", "state"]
+    cols = [
+        "id",
+        "name",
+        "project",
+        "status",
+        "server_status",
+        "pending_points",
+        "pending_media",
+        "state",
+    ]
     emit(fmt, columns=cols, rows=[[r[c] for c in cols] for r in rows], json_obj=rows)
     if fmt == "json":
         return

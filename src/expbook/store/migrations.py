@@ -331,6 +331,21 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0010_sync_media",
+        [
+            # a client's side, per server: how many of a run's media rows the server has
+            # (or cannot take: a file missing or too large) as of the last sync
+            """
+            CREATE TABLE sync_media (
+                server TEXT NOT NULL,
+                rid    INTEGER NOT NULL,
+                count  INTEGER NOT NULL,
+                PRIMARY KEY (server, rid)
+            ) WITHOUT ROWID
+            """,
+        ],
+    ),
 ]
 
 

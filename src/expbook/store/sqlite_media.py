@@ -45,6 +45,18 @@ class MediaPath(StoreCore):
             )
 
     @_reads
+    def media_counts(self, run_ids: list[str]) -> dict[str, int]:
+        """run id -> how many media rows it has (runs with none are left out)."""
+        if "media" not in self._tables or not run_ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT r.id, COUNT(*) FROM media m JOIN runs r ON r.rid = m.rid GROUP BY m.rid"
+            ).fetchall()
+        wanted = set(run_ids)
+        return {str(r[0]): int(r[1]) for r in rows if r[0] in wanted}
+
+    @_reads
     def read_media(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
         """The run's media rows (all keys, or one), by key, step and index in a list."""
         if "media" not in self._tables:

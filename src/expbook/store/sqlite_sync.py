@@ -118,8 +118,9 @@ class SyncPath(StoreCore):
 
     @_reads
     def sync_state(self, server: str, run_ids: Iterable[str] | None = None) -> dict[str, Any]:
-        """run id -> ``{"status", "updated_at", "synced_at", "error", "counts": {key: n}}``:
-        what ``server`` confirmed of each run synced to it (runs never synced are left out)."""
+        """run id -> ``{"status", "updated_at", "synced_at", "error", "counts": {key: n},
+        "media": n}``: what ``server`` confirmed of each run synced to it (runs never synced
+        are left out)."""
         sql = (
             "SELECT r.id, s.status, s.updated_at, s.synced_at, s.error FROM sync_runs s "
             "JOIN runs r ON r.rid = s.rid WHERE s.server=?"
@@ -129,15 +130,24 @@ class SyncPath(StoreCore):
             "JOIN keys k ON k.kid = c.kid WHERE c.server=?"
         )
         wanted = None if run_ids is None else set(run_ids)
+        media_sql = (
+            "SELECT r.id, m.count FROM sync_media m JOIN runs r ON r.rid = m.rid WHERE m.server=?"
+        )
         params: list[Any] = [server]
         if wanted is not None and len(wanted) <= 500:  # a few runs: looked up by id
             where = f" AND r.id IN ({','.join('?' * len(wanted))})"
             sql += where
             counts_sql += where
+            media_sql += where
             params.extend(sorted(wanted))
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
             counts = self._conn.execute(counts_sql, params).fetchall()
+            media = (
+                self._conn.execute(media_sql, params).fetchall()
+                if "sync_media" in self._tables
+                else []
+            )
         out: dict[str, Any] = {}
         for run_id, status, updated, synced, error in rows:
             if wanted is None or run_id in wanted:
@@ -147,10 +157,14 @@ class SyncPath(StoreCore):
                     "synced_at": synced,
                     "error": error,
                     "counts": {},
+                    "media": 0,
                 }
         for run_id, key, n in counts:
             if run_id in out:
                 out[run_id]["counts"][key] = int(n)
+        for run_id, n in media:
+            if run_id in out:
+                out[run_id]["media"] = int(n)
         return out
 
     def record_sync(
@@ -162,10 +176,12 @@ class SyncPath(StoreCore):
         status: str | None = None,
         updated_at: float | None = None,
         error: str | None = None,
+        media: int | None = None,
     ) -> None:
         """Remember what ``server`` confirmed of a run: the counts of some keys, the status
-        and ``updated_at`` of the fields last sent (left as they were when None), and the
-        last error (None clears it)."""
+        and ``updated_at`` of the fields last sent (left as they were when None), the last
+        error (None clears it), and how many of its media rows are done (sent, or left out
+        for good)."""
         with self.atomic():
             rid = self._rid(run_id)
             self._conn.execute(
@@ -181,4 +197,10 @@ class SyncPath(StoreCore):
                     "INSERT INTO sync_counts (server, rid, kid, count) VALUES (?,?,?,?) "
                     "ON CONFLICT (server, rid, kid) DO UPDATE SET count = excluded.count",
                     [(server, rid, self._kid(k), int(n)) for k, n in sorted(counts.items())],
+                )
+            if media is not None and "sync_media" in self._tables:
+                self._conn.execute(
+                    "INSERT INTO sync_media (server, rid, count) VALUES (?,?,?) "
+                    "ON CONFLICT (server, rid) DO UPDATE SET count = excluded.count",
+                    (server, rid, int(media)),
                 )

@@ -112,6 +112,7 @@ class Engine:
         # media rows the server has, per run, as (key, step, index, path); files it has
         self._media: dict[str, set[tuple[Any, ...]]] = {}
         self._files: set[str] = set()
+        self._media_done: dict[str, int] = {}  # run -> its media rows done, to record
 
     def local(self, run_id: str) -> tuple[Any, dict[str, int]]:
         """The run's record and its number of points per key, as the local store has them."""
@@ -184,6 +185,8 @@ class Engine:
         rows = self.store.read_media(run_id)
         if not rows:
             return
+        if self._media_done.get(run_id) == len(rows):
+            return  # every row done already (in this process)
         have = self._media.get(run_id)
         if have is None:
             have = self._media[run_id] = {
@@ -230,6 +233,9 @@ class Engine:
                 batch, files, size = [], {}, 0
         if batch:
             self._post_media(run_id, batch, files, out)
+        # every row is on the server now, or left out for good (out.media_skipped)
+        self._media_done[run_id] = len(rows)
+        self._dirty = True
 
     def _read_file(self, rel: str) -> bytes | None:
         full = os.path.join(self.store.files_dir, rel)
@@ -275,6 +281,7 @@ class Engine:
             counts=self._counts.get(run_id),
             status=sent[1] if sent else None,
             updated_at=sent[0] if sent else None,
+            media=self._media_done.get(run_id),
         )
 
     def _put(self, run_id: str, rec: Any, status: str | None, out: Outcome) -> None:
