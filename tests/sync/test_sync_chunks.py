@@ -344,3 +344,27 @@ def test_chunks_after_a_small_tail_are_merged_into_it(server: ServerProc) -> Non
         got = s.read_series_lists("tail1")["m"]
         assert list(got.steps) == steps and list(got.values) == values
         assert s.metric_summaries(["tail1"])["tail1"]["m"].count == 3000
+
+
+@pytest.mark.parametrize("server_db", ["sqlite"], indirect=True)
+def test_a_run_with_media_is_finished_on_the_server_after_its_media(
+    server: ServerProc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = tmp_path / "local"
+    run = expbook.init(project="p", name="m", store=str(local))
+    for step in range(3):
+        run.log({"loss": 1.0 / (step + 1), "hist": expbook.Histogram([1, 2, step])})
+    run.finish()
+    calls = _Calls(monkeypatch)
+    with SQLiteStore(local) as s, sync_client.Client(server.url) as c:
+        out = Engine(s, c).sync_run(run.id)
+    assert out.status == "finished" and out.media == 3
+    seen = [
+        (m, p.rsplit("/", 1)[-1], (b or {}).get("run", b or {}).get("status"))
+        for m, p, b in calls.seen
+    ]
+    assert seen[0] == ("POST", "points", "running")
+    assert ("POST", "media", None) in seen
+    assert seen[-1] == ("PUT", run.id, "finished")
+    assert seen.index(("POST", "media", None)) < len(seen) - 1
+    assert_same_run(local, server.db, run.id)

@@ -49,11 +49,14 @@ class MediaPath(StoreCore):
         """run id -> how many media rows it has (runs with none are left out)."""
         if "media" not in self._tables or not run_ids:
             return {}
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT r.id, COUNT(*) FROM media m JOIN runs r ON r.rid = m.rid GROUP BY m.rid"
-            ).fetchall()
         wanted = set(run_ids)
+        sql = "SELECT r.id, COUNT(*) FROM media m JOIN runs r ON r.rid = m.rid"
+        args: list[Any] = []
+        if len(wanted) <= 500:  # a few runs: by id
+            sql += f" WHERE r.id IN ({','.join('?' * len(wanted))})"
+            args = sorted(wanted)
+        with self._lock:
+            rows = self._conn.execute(sql + " GROUP BY m.rid", args).fetchall()
         return {str(r[0]): int(r[1]) for r in rows if r[0] in wanted}
 
     @_reads

@@ -339,6 +339,9 @@ class Engine:
         final = rec.status != "running"
         tails = self._tails(run_id, todo, most)
         remaining = sum(t[0] for t in tails.values())
+        # media go after the points: then the final status waits for them (a PUT after)
+        media = self.store.media_counts([run_id]).get(run_id, 0)
+        media_left = bool(media) and self._media_done.get(run_id) != media
         posted = 0
 
         def flush() -> None:
@@ -353,7 +356,7 @@ class Engine:
             ):
                 # the run's fields go with its points: running until they are all there
                 # (and until the server confirmed what it holds of the other keys)
-                sure = complete and run_id not in self._guessed
+                sure = complete and run_id not in self._guessed and not media_left
                 status = "running" if final and not sure else None
                 fields = run_fields(rec, status)
             before = sum(known.get(b["key"], 0) for b in batch)
