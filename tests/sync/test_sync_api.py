@@ -308,3 +308,11 @@ def test_status_counts_pending_media(server: ServerProc, tmp_path: Path) -> None
     assert code == 0, err
     assert json.loads(out)[0]["sent_media"] == 0  # the server had them: nothing sent again
     assert status()["state"] == "synced"
+    # a non-numeric value logged later: pending until synced
+    with SQLiteStore(local) as s:
+        s.append_values(run.id, [("note", 7, 1.0, json.dumps({"text": "late"}))])
+    row = status()
+    assert row["pending_values"] == 1 and row["state"] == "values pending"
+    code, out, err = cli("sync", "--server", server.url, "--store", str(local), "--format", "json")
+    assert code == 0 and json.loads(out)[0]["sent_values"] == 1, err
+    assert status()["state"] == "synced"

@@ -368,3 +368,52 @@ def test_a_run_with_media_is_finished_on_the_server_after_its_media(
     assert seen[-1] == ("PUT", run.id, "finished")
     assert seen.index(("POST", "media", None)) < len(seen) - 1
     assert_same_run(local, server.db, run.id)
+
+
+def test_non_numeric_values_reach_the_server(
+    server: ServerProc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = tmp_path / "local"
+    run = expbook.init(project="p", name="v", store=str(local), server=server.url)
+    for step in range(3):
+        run.log({"loss": 1.0 / (step + 1), "phase": f"warmup-{step}", "cfg": {"a": [step, None]}})
+    run.finish()
+    with SQLiteStore(local) as mine, connect(server.db) as theirs:
+        want = mine.read_values(run.id)
+        assert len(want) == 6
+        assert theirs.read_values(run.id) == want
+        assert theirs.get_run(run.id).status == "finished"
+    # later values of the run go alone; one at an earlier step sends them all again
+    calls = _Calls(monkeypatch)
+    with SQLiteStore(local) as s, sync_client.Client(server.url) as c:
+        engine = Engine(s, c)
+        assert engine.sync_run(run.id).values == 6  # a new process: all of them
+        s.append_values(run.id, [("phase", 5, 2.0, json.dumps("done"))])
+        assert engine.sync_run(run.id).values == 1
+        s.append_values(run.id, [("phase", 4, 2.0, json.dumps("late"))])
+        assert engine.sync_run(run.id).values == 8
+        assert engine.sync_run(run.id).values == 0
+    sent = [len(b["values"]) for m, p, b in calls.seen if p.endswith("/values")]
+    assert sent == [6, 1, 8]
+    with SQLiteStore(local) as mine, connect(server.db) as theirs:
+        assert theirs.read_values(run.id) == mine.read_values(run.id)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"values": [{"key": "k", "step": 1}]}, "an object {key, step, wall, value}"),
+        ({"values": [{"key": "", "step": 1, "value": 1}]}, "values[0].key"),
+        ({"values": [{"key": "k", "step": 1.5, "value": 1}]}, "values[0].step"),
+        ({"values": [{"key": "k", "step": 1, "wall": "x", "value": 1}]}, "values[0].wall"),
+        ({"values": {"key": "k"}}, "values: a list"),
+        ({"rows": []}, "unknown field 'rows'"),
+    ],
+)
+@pytest.mark.parametrize("server_db", ["sqlite"], indirect=True)
+def test_bad_values_are_400(server: ServerProc, body: dict[str, Any], says: str) -> None:
+    assert httpx.put(f"{server.url}/api/v1/runs/v1", json={"project": "p"}).status_code == 200
+    r = _post(f"{server.url}/api/v1/runs/v1/values", body)
+    assert r.status_code == 400 and says in r.json()["error"], r.text
+    with connect(server.db) as s:
+        assert s.read_values("v1") == []

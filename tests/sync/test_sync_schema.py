@@ -40,4 +40,4 @@ def test_write_operations_match_the_document(tmp_path: Path, project: str) -> No
 
         check()
         ran += 1
-    assert ran == 5
+    assert ran == 6  # PUT run, POST points, GET received, heartbeat, media, values

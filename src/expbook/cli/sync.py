@@ -32,6 +32,7 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
     state = store.sync_state(server, ids)
     sums = store.metric_summaries(ids) if ids else {}
     media = store.media_counts(ids) if hasattr(store, "media_counts") else {}
+    values = store.values_counts(ids) if hasattr(store, "values_counts") else {}
     rows = []
     for rec in runs:
         local = {k: int(s.count) for k, s in sums.get(rec.id, {}).items()}
@@ -39,6 +40,7 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
         have = st["counts"] if st else {}
         pending = sum(max(0, n - have.get(k, 0)) for k, n in local.items())
         pending_media = max(0, media.get(rec.id, 0) - (st.get("media", 0) if st else 0))
+        pending_values = max(0, values.get(rec.id, 0) - (st.get("values", 0) if st else 0))
         shown = rec.state
         if st is None:
             what = "never synced"
@@ -46,6 +48,8 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
             what = "points pending"
         elif pending_media:
             what = "media pending"
+        elif pending_values:
+            what = "values pending"
         elif st["updated_at"] != rec.updated_at or st["status"] != rec.status:
             what = "status differs" if st["status"] != rec.status else "fields changed"
         else:
@@ -60,6 +64,7 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
                 "points": sum(local.values()),
                 "pending_points": pending,
                 "pending_media": pending_media,
+                "pending_values": pending_values,
                 "state": what,
                 "synced_at": st["synced_at"] if st else None,
                 "error": st["error"] if st else None,
@@ -99,7 +104,8 @@ def sync_cmd(
     """Upload runs of the local store to an expbook server: every run (of --project), or
     the RUNs named (id, id prefix or name). Only what the server lacks is sent; a sync
     that stops halfway goes on where it stopped next time. --status lists per run what is
-    pending (points or media not on the server, a status it does not have, never synced),
+    pending (points, media or values not on the server, a status it does not have, never
+    synced),
     from what the server last confirmed.
 
     \b
@@ -158,6 +164,7 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
                         "project": rec.project,
                         "sent_points": 0,
                         "sent_media": 0,
+                        "sent_values": 0,
                         "pending_points": None,
                         "status": None,
                         "result": f"refused: {e}",
@@ -171,6 +178,7 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
                     "project": rec.project,
                     "sent_points": got.sent,
                     "sent_media": got.media,
+                    "sent_values": got.values,
                     "pending_points": got.pending,
                     "status": got.status,
                     "result": _result(got),
@@ -186,7 +194,8 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
 
 
 def _result(got: Any) -> str:
-    what = "created" if got.created else ("updated" if got.sent or got.media else "synced")
+    sent = got.sent or got.media or got.values
+    what = "created" if got.created else ("updated" if sent else "synced")
     if got.media_skipped:
         what += f" ({got.media_skipped} media file(s) left out: missing or over 12 MiB)"
     return what
@@ -205,6 +214,7 @@ def _print_status(rows: list[dict[str, Any]], fmt: str) -> None:
         "server_status",
         "pending_points",
         "pending_media",
+        "pending_values",
         "state",
     ]
     emit(fmt, columns=cols, rows=[[r[c] for c in cols] for r in rows], json_obj=rows)

@@ -18,6 +18,8 @@
 * ``GET /api/v1/runs/{run_id}/received``: the counts, so a client resumes where it stopped.
 * ``POST /api/v1/runs/{run_id}/heartbeat``: a live client's sign of life; a ``running``
   run whose heartbeats stop reads as ``crashed``, as in a local store.
+* ``POST /api/v1/runs/{run_id}/values``: non-numeric values (any JSON) by key and step,
+  stored as the local store keeps them (a value sent again replaces itself).
 
 Every endpoint needs the ``write`` scope on the run's project; a run of another project is
 a 404 for a project's token (it does not exist for that token). Points come as JSON lists
@@ -65,6 +67,8 @@ MAX_ID = 128  # characters of a run id
 MAX_KEY = 1000  # characters of a metric key
 MAX_TEXT = 100_000  # characters of a name, notes, host, group
 MAX_MEDIA_ROWS = 10_000  # media rows in one request
+MAX_VALUE_ROWS = 10_000  # non-numeric values in one request
+MAX_VALUE_TEXT = 1_000_000  # characters of one value's JSON
 MAX_MEDIA_FILE = 12 * 1024 * 1024  # bytes of one media file
 _SHA = re.compile(r"[0-9a-f]{64}")
 _EXT = re.compile(r"(\.[A-Za-z0-9]{1,12}){0,2}")
@@ -461,6 +465,35 @@ def _media(body: dict[str, Any]) -> tuple[dict[str, bytes], list[tuple[Any, ...]
     return files, rows
 
 
+def _values(body: dict[str, Any]) -> list[tuple[str, int, float | None, str]]:
+    """A values request's rows as the stores take them: (key, step, wall, JSON text)."""
+    bad = sorted(set(body) - {"values"})
+    if bad:
+        raise HTTPException(400, f"unknown field {bad[0][:50]!r}: send values")
+    raw = body.get("values")
+    if not isinstance(raw, list):
+        raise HTTPException(400, "values: a list of {key, step, wall, value}")
+    if len(raw) > MAX_VALUE_ROWS:
+        raise HTTPException(400, f"values: at most {MAX_VALUE_ROWS:,} in one request")
+    rows = []
+    for i, v in enumerate(raw):
+        where = f"values[{i}]"
+        if not isinstance(v, dict) or set(v) - {"key", "step", "wall", "value"} or "value" not in v:
+            raise HTTPException(400, f"{where}: an object {{key, step, wall, value}}")
+        key, step, wall = v.get("key"), v.get("step"), v.get("wall")
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
+            raise HTTPException(400, f"{where}.key: a key (1 to {MAX_KEY} characters)")
+        if isinstance(step, bool) or not isinstance(step, int) or not -_INT64 <= step <= _INT64:
+            raise HTTPException(400, f"{where}.step: an integer (64-bit)")
+        if wall is not None and (isinstance(wall, bool) or not isinstance(wall, (int, float))):
+            raise HTTPException(400, f"{where}.wall: a time (seconds) or null")
+        text = json.dumps(v["value"], allow_nan=True, separators=(",", ":"))
+        if len(text) > MAX_VALUE_TEXT:
+            raise HTTPException(400, f"{where}.value: over {MAX_VALUE_TEXT:,} characters of JSON")
+        rows.append((key, step, None if wall is None else float(wall), text))
+    return rows
+
+
 # -- the routes ------------------------------------------------------------------------------
 class _Gap(Exception):
     def __init__(self, key: str, start: int, have: dict[str, int]) -> None:
@@ -697,6 +730,18 @@ class WriteAPI:
 
         return send(await run_in_threadpool(self._guarded, request, work))
 
+    async def post_values(self, request: Request) -> Response:
+        run_id = _run_id(request)
+        rows = _values(await _body(request))
+
+        def work(store: Any) -> dict[str, Any]:
+            self._visible_run(request, store, run_id)
+            if rows:  # by (key, step): a value sent again replaces itself
+                store.append_values(run_id, rows)
+            return {"values": len(rows)}
+
+        return send(await run_in_threadpool(self._guarded, request, work))
+
     async def post_media(self, request: Request) -> Response:
         run_id = _run_id(request)
         files, rows = _media(await _body(request))
@@ -746,6 +791,7 @@ class WriteAPI:
             Route(PREFIX + "/{run_id}/received", self.received, methods=["GET"]),
             Route(PREFIX + "/{run_id}/heartbeat", self.heartbeat, methods=["POST"]),
             Route(PREFIX + "/{run_id}/media", self.post_media, methods=["POST"]),
+            Route(PREFIX + "/{run_id}/values", self.post_values, methods=["POST"]),
         ]
 
 
@@ -912,6 +958,35 @@ def openapi_paths() -> dict[str, Any]:
                     },
                 ],
             }
+        },
+        PREFIX + "/{run_id}/values": {
+            "post": _op(
+                "Record non-numeric values (strings, lists, objects) by key and step; a value "
+                "sent again for the same key and step replaces the stored one",
+                {"values": {"type": "integer"}},
+                {
+                    "type": "object",
+                    "required": ["values"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "values": {
+                            "type": "array",
+                            "maxItems": MAX_VALUE_ROWS,
+                            "items": {
+                                "type": "object",
+                                "required": ["key", "step", "value"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "key": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+                                    "step": {"type": "integer", "format": "int64"},
+                                    "wall": {"type": "number", "nullable": True},
+                                    "value": {"description": "any JSON value"},
+                                },
+                            },
+                        }
+                    },
+                },
+            )
         },
         PREFIX + "/{run_id}/media": {
             "post": _op(

@@ -332,15 +332,17 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
-        "0010_sync_media",
+        "0010_sync_extras",
         [
             # a client's side, per server: how many of a run's media rows the server has
-            # (or cannot take: a file missing or too large) as of the last sync
+            # (or cannot take: a file missing or too large) and how many of its non-numeric
+            # values, as of the last sync
             """
-            CREATE TABLE sync_media (
-                server TEXT NOT NULL,
-                rid    INTEGER NOT NULL,
-                count  INTEGER NOT NULL,
+            CREATE TABLE sync_extras (
+                server      TEXT NOT NULL,
+                rid         INTEGER NOT NULL,
+                media       INTEGER,
+                text_values INTEGER,
                 PRIMARY KEY (server, rid)
             ) WITHOUT ROWID
             """,

@@ -119,8 +119,8 @@ class SyncPath(StoreCore):
     @_reads
     def sync_state(self, server: str, run_ids: Iterable[str] | None = None) -> dict[str, Any]:
         """run id -> ``{"status", "updated_at", "synced_at", "error", "counts": {key: n},
-        "media": n}``: what ``server`` confirmed of each run synced to it (runs never synced
-        are left out)."""
+        "media": n, "values": n}``: what ``server`` confirmed of each run synced to it (runs
+        never synced are left out)."""
         sql = (
             "SELECT r.id, s.status, s.updated_at, s.synced_at, s.error FROM sync_runs s "
             "JOIN runs r ON r.rid = s.rid WHERE s.server=?"
@@ -131,7 +131,8 @@ class SyncPath(StoreCore):
         )
         wanted = None if run_ids is None else set(run_ids)
         media_sql = (
-            "SELECT r.id, m.count FROM sync_media m JOIN runs r ON r.rid = m.rid WHERE m.server=?"
+            "SELECT r.id, m.media, m.text_values FROM sync_extras m JOIN runs r "
+            "ON r.rid = m.rid WHERE m.server=?"
         )
         params: list[Any] = [server]
         if wanted is not None and len(wanted) <= 500:  # a few runs: looked up by id
@@ -145,7 +146,7 @@ class SyncPath(StoreCore):
             counts = self._conn.execute(counts_sql, params).fetchall()
             media = (
                 self._conn.execute(media_sql, params).fetchall()
-                if "sync_media" in self._tables
+                if "sync_extras" in self._tables
                 else []
             )
         out: dict[str, Any] = {}
@@ -158,13 +159,15 @@ class SyncPath(StoreCore):
                     "error": error,
                     "counts": {},
                     "media": 0,
+                    "values": 0,
                 }
         for run_id, key, n in counts:
             if run_id in out:
                 out[run_id]["counts"][key] = int(n)
-        for run_id, n in media:
+        for run_id, n_media, n_values in media:
             if run_id in out:
-                out[run_id]["media"] = int(n)
+                out[run_id]["media"] = int(n_media or 0)
+                out[run_id]["values"] = int(n_values or 0)
         return out
 
     def record_sync(
@@ -177,11 +180,12 @@ class SyncPath(StoreCore):
         updated_at: float | None = None,
         error: str | None = None,
         media: int | None = None,
+        values: int | None = None,
     ) -> None:
         """Remember what ``server`` confirmed of a run: the counts of some keys, the status
         and ``updated_at`` of the fields last sent (left as they were when None), the last
-        error (None clears it), and how many of its media rows are done (sent, or left out
-        for good)."""
+        error (None clears it), how many of its media rows are done (sent, or left out for
+        good) and how many of its non-numeric values were sent."""
         with self.atomic():
             rid = self._rid(run_id)
             self._conn.execute(
@@ -198,9 +202,11 @@ class SyncPath(StoreCore):
                     "ON CONFLICT (server, rid, kid) DO UPDATE SET count = excluded.count",
                     [(server, rid, self._kid(k), int(n)) for k, n in sorted(counts.items())],
                 )
-            if media is not None and "sync_media" in self._tables:
+            if (media is not None or values is not None) and "sync_extras" in self._tables:
                 self._conn.execute(
-                    "INSERT INTO sync_media (server, rid, count) VALUES (?,?,?) "
-                    "ON CONFLICT (server, rid) DO UPDATE SET count = excluded.count",
-                    (server, rid, int(media)),
+                    "INSERT INTO sync_extras (server, rid, media, text_values) VALUES (?,?,?,?) "
+                    "ON CONFLICT (server, rid) DO UPDATE SET "
+                    "media = COALESCE(excluded.media, media), "
+                    "text_values = COALESCE(excluded.text_values, text_values)",
+                    (server, rid, media, values),
                 )

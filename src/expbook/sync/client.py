@@ -251,6 +251,11 @@ class Client:
         )
         return int(got.get("media", 0))
 
+    def post_values(self, run_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Record non-numeric values ``{key, step, wall, value}`` (by key and step)."""
+        got = self._call("POST", f"{API}/{_q(run_id)}/values", {"values": list(rows)})
+        return int(got.get("values", 0))
+
     def heartbeat(self, run_id: str) -> None:
         self._call("POST", f"{API}/{_q(run_id)}/heartbeat")
 

@@ -16,12 +16,15 @@ For a run:
    finished run is sent as ``running`` (a reader of the server sees a partial upload as
    ``crashed``, never as a finished run that lacks points); its final status goes with its
    last points.
-3. A run with nothing to send is ``PUT`` (whose answer has the server's counts), and again
-   when its status or fields changed.
+3. Then its media (rows, and the files the server lacks) and its non-numeric values; a run
+   with some of those still to send got ``running`` with its points and gets its final
+   status by a ``PUT`` after them. A run with nothing to send is ``PUT`` (whose answer has
+   the server's counts), and again when its status or fields changed.
 
 What the server confirmed is kept in the local store's sync state (per server), which
 ``expbook sync --status`` reads. Numeric metrics, config, summary, tags, notes, status and
-the run's metadata are synced; non-numeric values, media and artifact files are not (yet).
+the run's metadata, media and non-numeric values are synced; saved and artifact files are
+not (yet).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def batch_points() -> int:
 
 
 _GAP_RETRIES = 5
+VALUES_BATCH = 5_000  # non-numeric values in one request
 MEDIA_BATCH_BYTES = 8 << 20  # bytes of media files in one request (bodies stay under 16 MiB)
 MEDIA_FILE_MAX = 12 << 20  # a larger media file is not synced
 _MEDIA_PATH = re.compile(r"media/[0-9a-f]{2}/([0-9a-f]{64})((?:\.[A-Za-z0-9]{1,12}){0,2})")
@@ -62,6 +66,7 @@ class Outcome:
     pending: int = 0  # points of the run not on the server afterwards
     media: int = 0  # media rows sent by this sync
     media_skipped: int = 0  # media rows that cannot be synced (a file missing or too large)
+    values: int = 0  # non-numeric values sent by this sync
     status: str | None = None  # the status the server has now
     created: bool = False  # the run was new on the server
     keys: dict[str, int] = field(default_factory=dict)  # the server's counts afterwards
@@ -113,6 +118,9 @@ class Engine:
         self._media: dict[str, set[tuple[Any, ...]]] = {}
         self._files: set[str] = set()
         self._media_done: dict[str, int] = {}  # run -> its media rows done, to record
+        # run -> its non-numeric values sent (to record), and per key the last step sent
+        self._values_done: dict[str, int] = {}
+        self._values_at: dict[str, dict[str, int]] = {}
 
     def local(self, run_id: str) -> tuple[Any, dict[str, int]]:
         """The run's record and its number of points per key, as the local store has them."""
@@ -161,6 +169,7 @@ class Engine:
             out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
             if out.pending == 0:
                 self._sync_media(run_id, out)
+                self._sync_values(run_id, out)
             if (out.pending == 0 or not final) and self._sent.get(run_id) != (
                 rec.updated_at,
                 rec.status,
@@ -237,6 +246,51 @@ class Engine:
         self._media_done[run_id] = len(rows)
         self._dirty = True
 
+    def _extras_left(self, run_id: str) -> bool:
+        """Whether media rows or non-numeric values of the run are still to send."""
+        media = self.store.media_counts([run_id]).get(run_id, 0)
+        values = self.store.values_counts([run_id]).get(run_id, 0)
+        return bool(media and self._media_done.get(run_id) != media) or bool(
+            values and self._values_done.get(run_id) != values
+        )
+
+    # -- non-numeric values ------------------------------------------------------------
+    def _sync_values(self, run_id: str, out: Outcome) -> None:
+        """Send the run's non-numeric values the server may lack: in this process, those
+        after the last step sent of each key; otherwise (a new process, or a value logged
+        at an earlier step) all of them: the server keeps one value a key and step, so a
+        value sent again replaces itself. A value that replaced one already sent (the same
+        key and step logged twice) is not noticed, as for points."""
+        n = self.store.values_counts([run_id]).get(run_id, 0)
+        if not n or self._values_done.get(run_id) == n:
+            return
+        rows = self.store.read_values(run_id)
+        sent_at = self._values_at.get(run_id)
+        todo = [r for r in rows if sent_at is None or r[1] > sent_at.get(r[0], -(2**63))]
+        if sent_at is not None and len(rows) - len(todo) != self._values_done.get(run_id, 0):
+            todo = rows  # a value replaced an older one: send them all
+        for i in range(0, len(todo), VALUES_BATCH):
+            part = todo[i : i + VALUES_BATCH]
+            self.client.post_values(
+                run_id,
+                [
+                    {
+                        "key": key,
+                        "step": step,
+                        "wall": wall if isinstance(wall, float) and wall == wall else None,
+                        "value": value,
+                    }
+                    for key, step, wall, value in part
+                ],
+            )
+            out.values += len(part)
+        at: dict[str, int] = {}
+        for key, step, _wall, _value in rows:
+            at[key] = max(step, at.get(key, step))
+        self._values_at[run_id] = at
+        self._values_done[run_id] = len(rows)
+        self._dirty = True
+
     def _read_file(self, rel: str) -> bytes | None:
         full = os.path.join(self.store.files_dir, rel)
         try:
@@ -282,6 +336,7 @@ class Engine:
             status=sent[1] if sent else None,
             updated_at=sent[0] if sent else None,
             media=self._media_done.get(run_id),
+            values=self._values_done.get(run_id),
         )
 
     def _put(self, run_id: str, rec: Any, status: str | None, out: Outcome) -> None:
@@ -339,9 +394,9 @@ class Engine:
         final = rec.status != "running"
         tails = self._tails(run_id, todo, most)
         remaining = sum(t[0] for t in tails.values())
-        # media go after the points: then the final status waits for them (a PUT after)
-        media = self.store.media_counts([run_id]).get(run_id, 0)
-        media_left = bool(media) and self._media_done.get(run_id) != media
+        # media and values go after the points: then the final status waits for them (a
+        # PUT after)
+        media_left = self._extras_left(run_id)
         posted = 0
 
         def flush() -> None:
