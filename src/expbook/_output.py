@@ -71,9 +71,7 @@ def console(*, stderr: bool = False, file: Any = None, wide: bool = True) -> Any
                 return super().render_str(visible_lines(text), **kwargs)
 
         _console_class = PlainConsole
-    con = _console_class(
-        file=file, stderr=stderr, markup=False, emoji=False, highlight=False
-    )
+    con = _console_class(file=file, stderr=stderr, markup=False, emoji=False, highlight=False)
     if wide and not con.is_terminal:
         con.width = max(con.width, 160)
     return con

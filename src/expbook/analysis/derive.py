@@ -442,9 +442,7 @@ def _pointwise(node: Node, keys: list[str]) -> bool:
         return _pointwise(node.operand, keys)
     if isinstance(node, Binary):
         return (
-            node.op in _ARITH_OPS
-            and _pointwise(node.left, keys)
-            and _pointwise(node.right, keys)
+            node.op in _ARITH_OPS and _pointwise(node.left, keys) and _pointwise(node.right, keys)
         )
     if isinstance(node, Call):
         if node.kwargs:

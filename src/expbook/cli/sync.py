@@ -4,7 +4,6 @@ pending without asking the server."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
@@ -142,7 +141,6 @@ def _upload(backend: Any, url: str, token: str | None, picked: list[Any], fmt: s
 
     rows = []
     failed = 0
-    token = token if token is not None else os.environ.get("EXPBOOK_TOKEN") or None
     with Client(url, token) as client:
         engine = Engine(backend, client, url)
         for rec in picked:

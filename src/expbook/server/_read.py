@@ -233,17 +233,22 @@ def _keys_param(request: Request) -> list[str] | None:
     return list(dict.fromkeys(keys))
 
 
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body's JSON object (empty: ``{}``); a 400 for anything else."""
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise HTTPException(400, f"invalid JSON: {str(e)[:200]}") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "send a JSON object")
+    return body
+
+
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise HTTPException(413, "request body over 16 MiB")
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise HTTPException(400, f"invalid JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise HTTPException(400, "send a JSON object")
-    return body
+    return json_object(raw)
 
 
 def _str_list(body: dict[str, Any], name: str, most: int) -> list[str] | None:

@@ -55,7 +55,7 @@ from starlette.routing import Route
 
 from ..errors import StoreError
 from ._auth import allows_project
-from ._read import _ERR, send
+from ._read import _ERR, json_object, send
 
 __all__ = ["MAX_BATCHES", "MAX_POINTS", "WriteAPI", "openapi_paths", "write_routes"]
 
@@ -172,13 +172,7 @@ async def _body(request: Request) -> dict[str, Any]:
             raise HTTPException(413, f"body over {MAX_INFLATED // (1024 * 1024)} MiB inflated")
     elif encoding not in ("identity", ""):
         raise HTTPException(415, f"Content-Encoding {encoding[:40]!r}: send gzip or none")
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise HTTPException(400, f"invalid JSON: {str(e)[:200]}") from None
-    if not isinstance(body, dict):
-        raise HTTPException(400, "send a JSON object")
-    return body
+    return json_object(raw)
 
 
 def _run_id(request: Request) -> str:
@@ -344,17 +338,34 @@ def _chunks(name: str, v: Any, room: int) -> tuple[Any, Any, Any, list[bytes]]:
     return steps, walls, values, blobs
 
 
+def _listed(
+    body: dict[str, Any], name: str, shape: str, most: int, extra: tuple[str, ...] = ()
+) -> list[Any]:
+    """``body[name]``: a list of at most ``most`` items, in a body with no other field than
+    ``name`` and ``extra``."""
+    bad = sorted(set(body) - {name, *extra})
+    if bad:
+        raise HTTPException(400, f"unknown field {bad[0][:50]!r}: send {name}")
+    raw = body.get(name)
+    if not isinstance(raw, list):
+        raise HTTPException(400, f"{name}: a list of {shape}")
+    if len(raw) > most:
+        raise HTTPException(400, f"{name}: at most {most:,} in one request")
+    return raw
+
+
+def _key(where: str, key: Any) -> str:
+    """A key of a batch, value or media row (its ``where`` for the error)."""
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
+        raise HTTPException(400, f"{where}.key: a key (1 to {MAX_KEY} characters)")
+    return key
+
+
 def _batches(body: dict[str, Any], extra: tuple[str, ...] = ()) -> list[_Batch]:
     import numpy as np
 
-    bad = sorted(set(body) - {"batches", *extra})
-    if bad:
-        raise HTTPException(400, f"unknown field {bad[0][:50]!r}: send batches")
-    raw = body.get("batches")
-    if not isinstance(raw, list):
-        raise HTTPException(400, "batches: a list of {key, start, steps, values, times}")
-    if len(raw) > MAX_BATCHES:
-        raise HTTPException(400, f"batches: at most {MAX_BATCHES} in one request")
+    shape = "{key, start, steps, values, times} or {key, start, chunks}"
+    raw = _listed(body, "batches", shape, MAX_BATCHES, extra)
     out = []
     total = 0
     for i, b in enumerate(raw):
@@ -367,9 +378,7 @@ def _batches(body: dict[str, Any], extra: tuple[str, ...] = ()) -> list[_Batch]:
         if extra:
             also = " (chunks come without steps, values and times)" if chunked else ""
             raise HTTPException(400, f"{where}: unknown field {extra[0][:50]!r}{also}")
-        key = b.get("key")
-        if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
-            raise HTTPException(400, f"{where}.key: a metric key (1 to {MAX_KEY} characters)")
+        key = _key(where, b.get("key"))
         start = b.get("start")
         if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= _INT64:
             raise HTTPException(400, f"{where}.start: the position of its first point (>= 0)")
@@ -443,8 +452,7 @@ def _media(body: dict[str, Any]) -> tuple[dict[str, bytes], list[tuple[Any, ...]
             raise HTTPException(400, f"{where}: an object {{{', '.join(sorted(keys))}}}")
         key, step, idx, wall = r.get("key"), r.get("step"), r.get("index", 0), r.get("wall")
         typ, sha, ext, meta = r.get("type"), r.get("sha256"), r.get("ext", ""), r.get("meta")
-        if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
-            raise HTTPException(400, f"{where}.key: a media key")
+        key = _key(where, key)
         for name, v in (("step", step), ("index", idx)):
             if isinstance(v, bool) or not isinstance(v, int) or abs(v) > _INT64:
                 raise HTTPException(400, f"{where}.{name}: an integer")
@@ -467,22 +475,13 @@ def _media(body: dict[str, Any]) -> tuple[dict[str, bytes], list[tuple[Any, ...]
 
 def _values(body: dict[str, Any]) -> list[tuple[str, int, float | None, str]]:
     """A values request's rows as the stores take them: (key, step, wall, JSON text)."""
-    bad = sorted(set(body) - {"values"})
-    if bad:
-        raise HTTPException(400, f"unknown field {bad[0][:50]!r}: send values")
-    raw = body.get("values")
-    if not isinstance(raw, list):
-        raise HTTPException(400, "values: a list of {key, step, wall, value}")
-    if len(raw) > MAX_VALUE_ROWS:
-        raise HTTPException(400, f"values: at most {MAX_VALUE_ROWS:,} in one request")
+    raw = _listed(body, "values", "{key, step, wall, value}", MAX_VALUE_ROWS)
     rows = []
     for i, v in enumerate(raw):
         where = f"values[{i}]"
         if not isinstance(v, dict) or set(v) - {"key", "step", "wall", "value"} or "value" not in v:
             raise HTTPException(400, f"{where}: an object {{key, step, wall, value}}")
-        key, step, wall = v.get("key"), v.get("step"), v.get("wall")
-        if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key:
-            raise HTTPException(400, f"{where}.key: a key (1 to {MAX_KEY} characters)")
+        key, step, wall = _key(where, v.get("key")), v.get("step"), v.get("wall")
         if isinstance(step, bool) or not isinstance(step, int) or not -_INT64 <= step <= _INT64:
             raise HTTPException(400, f"{where}.step: an integer (64-bit)")
         if wall is not None and (isinstance(wall, bool) or not isinstance(wall, (int, float))):

@@ -125,12 +125,24 @@ def decode_lists(blob: bytes) -> tuple[list[int], list[float], list[float]]:
 
 def decode_arrays(blob: bytes) -> tuple[Any, Any, Any]:
     """Decode to numpy arrays (steps int64, walls float64, values float64)."""
-    import numpy as np
+    n, wall0 = _header(blob)
+    return _arrays(zlib.decompress(blob[_HEAD.size :]), n, wall0)
 
+
+def _header(blob: bytes) -> tuple[int, float]:
+    """(points, wall0) of a chunk blob, its version checked."""
+    if len(blob) < _HEAD.size:
+        raise ValueError("shorter than a chunk's header")
     version, n, wall0 = _HEAD.unpack_from(blob)
     if version != 1:
         raise ValueError(f"unknown chunk version {version}")
-    raw = zlib.decompress(blob[_HEAD.size :])
+    return int(n), wall0
+
+
+def _arrays(raw: bytes, n: int, wall0: float) -> tuple[Any, Any, Any]:
+    """The numpy arrays of an inflated chunk body."""
+    import numpy as np
+
     steps = np.cumsum(np.frombuffer(raw, dtype="<i8", count=n))
     walls = np.frombuffer(raw, dtype="<f4", count=n, offset=8 * n).astype(np.float64) + wall0
     values = np.frombuffer(raw, dtype="<f8", count=n, offset=12 * n).astype(np.float64)
@@ -173,12 +185,7 @@ def value_at(blob: bytes, step: int, step_min: int, step_max: int) -> float | No
 
 def points_in(blob: bytes) -> int:
     """How many points a chunk blob holds (from its header; the body is not read)."""
-    if len(blob) < _HEAD.size:
-        raise ValueError("shorter than a chunk's header")
-    version, n, _ = _HEAD.unpack_from(blob)
-    if version != 1:
-        raise ValueError(f"unknown chunk version {version}")
-    return int(n)
+    return _header(blob)[0]
 
 
 def segments(
@@ -204,13 +211,7 @@ def decode_checked(blob: bytes, max_points: int) -> tuple[Any, Any, Any]:
     """:func:`decode_arrays` of a blob from elsewhere (a client's upload), checked: version
     1, 1 to ``max_points`` points, a body of exactly their size (inflated no further than
     that), nothing after it. Raises ValueError saying what is wrong."""
-    import numpy as np
-
-    if len(blob) < _HEAD.size:
-        raise ValueError("shorter than a chunk's header")
-    version, n, wall0 = _HEAD.unpack_from(blob)
-    if version != 1:
-        raise ValueError(f"unknown chunk version {version}")
+    n, wall0 = _header(blob)
     if not 0 < n <= max_points:
         raise ValueError(f"{n} points (a chunk holds 1 to {max_points})")
     d = zlib.decompressobj()
@@ -220,7 +221,4 @@ def decode_checked(blob: bytes, max_points: int) -> tuple[Any, Any, Any]:
         raise ValueError(f"body is not zlib data ({e})") from None
     if len(raw) != 20 * n or not d.eof or d.unused_data:
         raise ValueError(f"body is not {20 * n} bytes of zlib data for {n} points")
-    steps = np.cumsum(np.frombuffer(raw, dtype="<i8", count=n))
-    walls = np.frombuffer(raw, dtype="<f4", count=n, offset=8 * n).astype(np.float64) + wall0
-    values = np.frombuffer(raw, dtype="<f8", count=n, offset=12 * n).astype(np.float64)
-    return steps, walls, values
+    return _arrays(raw, n, wall0)

@@ -236,7 +236,6 @@ class PgCore:
                 return
             self._conn.execute("BEGIN")
             self._depth = 1
-            self._locked = set()
             try:
                 yield
                 self._conn.execute("COMMIT")

@@ -169,14 +169,23 @@ class RemoteStore:
                 f"{self.url} is not an expbook server (its answer is not JSON)"
             ) from None
 
-    def _get(self, path: str, params: Any = None, run_errors: bool = False) -> Any:
-        return self._call("GET", path, run_errors, params=params)
+    def _get(
+        self, path: str, params: Any = None, run_errors: bool = False, missing_ok: bool = False
+    ) -> Any:
+        return self._call("GET", path, run_errors, missing_ok, params=params)
 
-    def _post(self, path: str, body: Mapping[str, Any], run_errors: bool = False) -> Any:
+    def _post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        run_errors: bool = False,
+        missing_ok: bool = False,
+    ) -> Any:
         return self._call(
             "POST",
             path,
             run_errors,
+            missing_ok,
             content=json.dumps(body, separators=(",", ":")),
             headers={"Content-Type": "application/json"},
         )
@@ -311,8 +320,8 @@ class RemoteStore:
         if limit > MAX_IDS:
             return None
         params = {"key": key, "by": by, "desc": "1" if desc else "0", "limit": max(1, limit)}
-        got: dict[str, Any] | None = self._call(
-            "GET", API + "/rank", False, True, params={**params, "project": project or ""}
+        got: dict[str, Any] | None = self._get(
+            API + "/rank", {**params, "project": project or ""}, missing_ok=True
         )
         return got
 
@@ -337,14 +346,7 @@ class RemoteStore:
     ) -> dict[str, Any] | None:
         """The server's ``pivot_cells`` (one request)."""
         body = {"keys": list(keys), "value": value, "agg": agg, "split": split}
-        got = self._call(
-            "POST",
-            API + "/pivot",
-            False,
-            True,
-            content=json.dumps({**body, "project": project}, separators=(",", ":")),
-            headers={"Content-Type": "application/json"},
-        )
+        got = self._post(API + "/pivot", {**body, "project": project}, missing_ok=True)
         return None if got is None or got["pivot"] is None else json.loads(got["pivot"])
 
     def metric_keys(self, project: str | None = None) -> dict[str, list[str]]:

@@ -215,6 +215,20 @@ class StoreCore:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def _rows_per_run(self, table: str, run_ids: Sequence[str]) -> dict[str, int]:
+        """run id -> how many rows of ``table`` (one of this store's tables with a ``rid``
+        column) it has; runs with none are left out."""
+        if table not in self._tables or not run_ids:
+            return {}
+        wanted = set(run_ids)
+        sql = f"SELECT r.id, COUNT(*) FROM {table} t JOIN runs r ON r.rid = t.rid"
+        args: list[Any] = []
+        if len(wanted) <= 500:  # a few runs: by id
+            sql += f" WHERE r.id IN ({','.join('?' * len(wanted))})"
+            args = sorted(wanted)
+        rows = self._q(sql + " GROUP BY t.rid", args)
+        return {str(r[0]): int(r[1]) for r in rows if r[0] in wanted}
+
     def _kid(self, key: str) -> int:
         kid = self._kids.get(key)
         if kid is None:

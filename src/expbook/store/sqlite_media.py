@@ -47,17 +47,7 @@ class MediaPath(StoreCore):
     @_reads
     def media_counts(self, run_ids: list[str]) -> dict[str, int]:
         """run id -> how many media rows it has (runs with none are left out)."""
-        if "media" not in self._tables or not run_ids:
-            return {}
-        wanted = set(run_ids)
-        sql = "SELECT r.id, COUNT(*) FROM media m JOIN runs r ON r.rid = m.rid"
-        args: list[Any] = []
-        if len(wanted) <= 500:  # a few runs: by id
-            sql += f" WHERE r.id IN ({','.join('?' * len(wanted))})"
-            args = sorted(wanted)
-        with self._lock:
-            rows = self._conn.execute(sql + " GROUP BY m.rid", args).fetchall()
-        return {str(r[0]): int(r[1]) for r in rows if r[0] in wanted}
+        return self._rows_per_run("media", run_ids)
 
     @_reads
     def read_media(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:

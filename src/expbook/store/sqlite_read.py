@@ -26,17 +26,7 @@ class ReadPath(StoreCore):
     @_reads
     def values_counts(self, run_ids: list[str]) -> dict[str, int]:
         """run id -> how many non-numeric values it has (runs with none are left out)."""
-        if "run_values" not in self._tables or not run_ids:
-            return {}
-        wanted = set(run_ids)
-        sql = "SELECT r.id, COUNT(*) FROM run_values v JOIN runs r ON r.rid = v.rid"
-        args: list[Any] = []
-        if len(wanted) <= 500:  # a few runs: by id
-            sql += f" WHERE r.id IN ({','.join('?' * len(wanted))})"
-            args = sorted(wanted)
-        with self._lock:
-            rows = self._conn.execute(sql + " GROUP BY v.rid", args).fetchall()
-        return {str(r[0]): int(r[1]) for r in rows if r[0] in wanted}
+        return self._rows_per_run("run_values", run_ids)
 
     @_reads
     def read_values(

@@ -158,9 +158,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ExpbookError(
-                "executor: ray needs Ray: pip install 'expbook[ray]'"
-            ) from None
+            raise ExpbookError("executor: ray needs Ray: pip install 'expbook[ray]'") from None
         self.ray: Any = ray
         _reachable(address)
         path = os.pathsep.join(p for p in [cwd, *sys.path] if p and os.path.isdir(p))

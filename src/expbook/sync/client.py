@@ -73,6 +73,11 @@ def server_url(url: str | None) -> str | None:
     return url
 
 
+def server_token(token: str | None) -> str | None:
+    """The token to send: ``token``, else ``$EXPBOOK_TOKEN`` (None: none)."""
+    return token if token is not None else os.environ.get(ENV_TOKEN) or None
+
+
 def b64(values: Any, dtype: str) -> str:
     import numpy as np
 
@@ -108,7 +113,7 @@ class Client:
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        token = token if token is not None else os.environ.get(ENV_TOKEN) or None
+        token = server_token(token)
         self._headers = {"Accept": "application/json", "User-Agent": "expbook-sync"}
         if token:
             self._headers["Authorization"] = f"Bearer {token.strip()}"

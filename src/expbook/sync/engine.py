@@ -95,6 +95,11 @@ def run_fields(rec: Any, status: str | None = None) -> dict[str, Any]:
     return out
 
 
+def _time(wall: Any) -> float | None:
+    """A wall time as the server takes it: a number, or None for none or NaN."""
+    return float(wall) if isinstance(wall, (int, float)) and wall == wall else None
+
+
 def _behind(local: dict[str, int], known: dict[str, int]) -> bool:
     return any(n > known.get(k, 0) for k, n in local.items())
 
@@ -223,13 +228,12 @@ class Engine:
                     batch, files, size = [], {}, 0
                 files[r["path"]] = data
                 size += len(data)
-            wall = r["wall"]
             batch.append(
                 {
                     "key": r["key"],
                     "step": r["step"],
                     "index": r["index"],
-                    "wall": wall if isinstance(wall, (int, float)) and wall == wall else None,
+                    "wall": _time(r["wall"]),
                     "type": r["type"],
                     "sha256": m.group(1),
                     "ext": m.group(2),
@@ -268,7 +272,7 @@ class Engine:
         sent_at = self._values_at.get(run_id)
         todo = [r for r in rows if sent_at is None or r[1] > sent_at.get(r[0], -(2**63))]
         if sent_at is not None and len(rows) - len(todo) != self._values_done.get(run_id, 0):
-            todo = rows  # a value replaced an older one: send them all
+            todo = rows  # a value logged at a step before the last sent: send them all
         for i in range(0, len(todo), VALUES_BATCH):
             part = todo[i : i + VALUES_BATCH]
             self.client.post_values(
@@ -277,7 +281,7 @@ class Engine:
                     {
                         "key": key,
                         "step": step,
-                        "wall": wall if isinstance(wall, float) and wall == wall else None,
+                        "wall": _time(wall),
                         "value": value,
                     }
                     for key, step, wall, value in part

@@ -211,9 +211,9 @@ def _start_sync(run: Run, location: str, url: str, token: Any) -> None:
     """Upload the run to ``url`` from a sync thread, which reads what the writer commits
     (log() is unchanged)."""
     from ..sync import thread
+    from ..sync.client import server_token
 
-    secret = token if token is not None else os.environ.get("EXPBOOK_TOKEN") or None
-    run._syncer = thread.start(location, url, secret, run.id, run.name)
+    run._syncer = thread.start(location, url, server_token(token), run.id, run.name)
 
 
 def _disabled(config: Any, name: str | None, reinit: Any) -> Any:
