@@ -106,8 +106,9 @@ def live(store_dir: Path, seeded: dict[str, list[str]]) -> Iterator[LiveServer]:
         yield server
 
 
-def make_token(store_dir: Path, project: str, scope: str) -> tuple[dict[str, Any], str]:
+def make_token(store_dir: Path | str, project: str, scope: str) -> tuple[dict[str, Any], str]:
     from expbook.server._auth import create_token
+    from expbook.store import connect
 
-    with SQLiteStore(store_dir) as s:
+    with connect(str(store_dir)) as s:  # a store folder or a PostgreSQL URL
         return create_token(s, project=project, scope=scope, name=f"{project}-{scope}")

@@ -24,25 +24,30 @@ BOUNDED = settings(
 )
 
 
-def _schema(tmp_path: Path, token: str | None):
+def _schema(tmp_path: Path, token: str | None, scope: str = "read"):
+    """The served schema of a seeded store, and the headers of a token of project
+    ``token`` with ``scope`` (None: no token)."""
     store = tmp_path / "store"
     seed(store)
     headers = {}
     if token is not None:
-        _, secret = make_token(store, token, "read")
+        _, secret = make_token(store, token, scope)
         headers = {"Authorization": f"Bearer {secret}"}
     app = create_server(store)
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     return schema, headers
 
 
-def _check_every_operation(schema, headers: dict[str, str]) -> int:
-    """Run the bounded examples of every operation; returns how many operations ran."""
+def _check_every_operation(schema, headers: dict[str, str], prefix: str = "") -> int:
+    """Run the bounded examples of every operation (whose path starts with ``prefix``);
+    returns how many operations ran."""
     from hypothesis import given
 
     ran = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        if not operation.path.startswith(prefix):
+            continue
 
         @given(case=operation.as_strategy())
         @BOUNDED

@@ -8,7 +8,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ import pytest
 
 from expbook.store import PointBatch, SQLiteStore, connect
 from pg_support import fresh_schema
+from server.conftest import free_port, make_token  # noqa: F401 (the sync tests' too)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SRC = ROOT / "src"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -121,13 +115,6 @@ def _files_dir(url: str) -> str | None:
 def server(server_db: str) -> Iterator[ServerProc]:
     with ServerProc(server_db) as srv:
         yield srv
-
-
-def make_token(db: str, project: str, scope: str) -> tuple[dict[str, Any], str]:
-    from expbook.server._auth import create_token
-
-    with connect(db) as s:
-        return create_token(s, project=project, scope=scope, name=f"{project}-{scope}")
 
 
 def log_offline(

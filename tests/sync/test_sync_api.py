@@ -258,6 +258,7 @@ def test_media_round_trip(server: ServerProc, tmp_path: Path) -> None:
     # nothing again
     code, out, _ = cli("sync", "--server", server.url, "--store", str(local), "--format", "json")
     assert code == 0 and json.loads(out)[0]["sent_points"] == 0
+    assert json.loads(out)[0]["sent_media"] == 0
     # a file whose bytes do not match its name is refused, and nothing is kept
     with httpx.Client(timeout=10) as http:
         sha = "0" * 64
