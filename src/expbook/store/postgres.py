@@ -24,6 +24,7 @@ nested calls join it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,7 +46,7 @@ from .postgres_core import (
 )
 from .postgres_schema import migrate, tables
 from .sketch import SKETCH_MIN, sketch_indices
-from .sqlite import _ADJ, _NOUN, SQLiteStore, new_id
+from .sqlite import _ADJ, _NOUN, _RUN_COLUMNS, SQLiteStore, new_id
 from .sqlite_core import CHUNK_POINTS, MERGE_BELOW, _dumps, _pick
 from .sqlite_read import _values_into
 from .sqlite_write import _dedupe, _summarize
@@ -199,7 +200,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 "INSERT INTO runs (id, name, project, status, created_at, updated_at, "
                 "heartbeat_at, host, pid, grp, notes, tags, config, meta, source) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING "
-                "RETURNING rid",
+                f"RETURNING rid, {_RUN_COLUMNS}",
                 (
                     rid_,
                     name,
@@ -221,7 +222,7 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             if row is None:
                 raise StoreError(f"a run with id {rid_!r} already exists")
             self._rids[rid_] = int(row[0])
-        return self.get_run(rid_)
+        return self._record(row[1:])  # as get_run reads it, without reading it again
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         ids = list(run_ids)
@@ -435,6 +436,18 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
                 self._plan_key(plan, rid, kid, state.get(kid), steps, walls, values, blobs)
             self._apply(plan)
 
+    def set_received_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        # one statement whatever the number of keys
+        with self.atomic():
+            rid = self._rid(run_id)
+            items = sorted(counts.items())
+            self._conn.pg(
+                "INSERT INTO sync_received (rid, kid, count) "
+                "SELECT %s, k, n FROM unnest(%s::int4[], %s::int8[]) AS u(k, n) "
+                "ON CONFLICT (rid, kid) DO UPDATE SET count = excluded.count",
+                (rid, [self._kid(k) for k, _ in items], [int(n) for _, n in items]),
+            )
+
     def _key_states(self, rid: int, kids: list[int]) -> dict[int, tuple[Any, ...]]:
         """kid -> (last step, tail seq, tail n, tail step_max, tail data when small)."""
         rows = self._conn.pg(
@@ -510,11 +523,12 @@ class PostgresStore(PgCore, SQLiteStore):  # type: ignore[misc]
             with raw.pipeline(), raw.cursor() as cur:
                 for sql, params in statements:
                     cur.execute(sql, params)
-                if inserts and plan.chunks:
-                    cur.executemany(_INSERT_CHUNK, plan.chunks)
-                if inserts and plan.sketches:
-                    cur.executemany(_INSERT_SKETCH, plan.sketches)
-                for sql, params in plan.summaries:
+                if inserts:
+                    for sql, params in _multi_row(_INSERT_CHUNK, plan.chunks):
+                        cur.execute(sql, params)
+                    for sql, params in _multi_row(_INSERT_SKETCH, plan.sketches):
+                        cur.execute(sql, params)
+                for sql, params in _summary_statements(plan.summaries):
                     cur.execute(sql, params)
 
         if not many:
@@ -1097,6 +1111,53 @@ _SKETCH_COLUMNS = ("rid", "kid", "seq", "data")
 _SKETCH_TYPES = ("int4", "int4", "int4", "bytea")
 _INSERT_CHUNK = "INSERT INTO chunks VALUES (%s,%s,%s,%s,%s,%s,%s)"
 _INSERT_SKETCH = "INSERT INTO chunk_sketches VALUES (%s,%s,%s,%s)"
+_ROWS_A_STATEMENT = 64  # rows of one multi-row INSERT (a statement is prepared per count)
+
+
+def _multi_row(insert: str, rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, list[Any]]]:
+    """``insert`` (``INSERT ... VALUES (%s,...)`` and maybe a tail such as ON CONFLICT) for
+    ``rows`` as statements of up to _ROWS_A_STATEMENT rows each: one statement instead of
+    one a row costs PostgreSQL one parse, plan and executor start instead of many."""
+    return [
+        (_rows_sql(insert, len(part)), [x for row in part for x in row])
+        for part in (
+            rows[i : i + _ROWS_A_STATEMENT] for i in range(0, len(rows), _ROWS_A_STATEMENT)
+        )
+    ]
+
+
+@functools.lru_cache(maxsize=256)
+def _rows_sql(insert: str, n: int) -> str:
+    """``insert`` with ``n`` rows of placeholders after its VALUES."""
+    head, rest = insert.split("VALUES", 1)
+    one, tail = rest.split(")", 1)
+    return f"{head}VALUES {','.join([one.strip() + ')'] * n)}{tail}"
+
+
+def _summary_statements(
+    summaries: Sequence[tuple[str, tuple[Any, ...]]],
+) -> list[tuple[str, Sequence[Any]]]:
+    """The summaries' statements, the runs of _MERGE_SUMMARY of distinct (run, key) as one
+    multi-row statement each (an upsert must not meet one row twice); in order."""
+    out: list[tuple[str, Sequence[Any]]] = []
+    group: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        out.extend(_multi_row(_MERGE_SUMMARY, group))
+        group.clear()
+
+    for sql, params in summaries:
+        if sql is _MERGE_SUMMARY and all(g[:2] != params[:2] for g in group):
+            group.append(params)
+            continue
+        flush()
+        if sql is _MERGE_SUMMARY:
+            group.append(params)
+        else:
+            out.append((sql, params))
+    flush()
+    return out
+
 
 # a summary merged with the one stored (the SQLite store's rule, in PostgreSQL's words)
 _MERGE_SUMMARY = """
