@@ -12,7 +12,10 @@ with the server stopped in the middle of a run.
   the same C processes ``COPY`` the same ``(run, key, step, value)`` rows (binary) into an
   unindexed table of the same PostgreSQL, in the same run (timed from the same kind of
   start line to the last commit), and through one connection: the faster of the two is
-  the floor.
+  the floor. Also printed: the same clients logging with no server (what logging locally
+  costs alone), and **upload**: C processes each syncing the runs those clients logged, as
+  ``expbook sync`` does (the upload alone, from data on disk, as the floor's rows are in
+  memory), with the same floor; not a target of the issue, a measure of the server's path.
 * **MLflow peer**: the same workload against ``mlflow server --backend-store-uri
   postgresql://...`` with ``MlflowClient.log_batch`` (1,000 metrics a call, its limit), from
   a separate venv (``--mlflow-venv``, default /tmp/peervenv-mlflow; made with
@@ -91,7 +94,9 @@ def _start_line() -> None:
     sys.stdin.readline()
 
 
-def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> None:
+def child_ingest(
+    store: str, url: str, client: int, runs: int, steps: int, project: str = "ingest"
+) -> None:
     import http.client  # noqa: F401
 
     import numpy  # noqa: F401
@@ -123,7 +128,7 @@ def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> No
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     for r in range(runs):
         run = expbook.init(
-            project="ingest",
+            project=project,
             name=f"c{client}-r{r}",
             store=store,
             server=url or None,
@@ -135,6 +140,29 @@ def child_ingest(store: str, url: str, client: int, runs: int, steps: int) -> No
         run.finish()
     ru = resource.getrusage(resource.RUSAGE_SELF)
     cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
+
+
+def child_upload(store: str, url: str) -> None:
+    """``expbook sync`` of a store's runs, logged before (the upload part of ingest alone)."""
+    import resource
+
+    from expbook.store import connect
+    from expbook.sync.client import Client
+    from expbook.sync.engine import Engine
+
+    backend = connect(store)
+    ids = [r.id for r in backend.list_runs()]
+    _start_line()
+    t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    with Client(url, None) as client:
+        engine = Engine(backend, client, url)
+        for run_id in ids:
+            engine.sync_run(run_id)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
+    backend.close()
     print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
 
 
@@ -390,7 +418,7 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
         # the same clients logging locally only (no server): what offline-first costs
         alone = run_parallel(
             [
-                bench_cmd("ingest", work / f"alone{i}", "", i, a.runs, a.steps)
+                bench_cmd("ingest", work / f"alone{i}", "", i, a.runs, a.steps, "upload")
                 for i in range(a.clients)
             ],
             env,
@@ -425,6 +453,33 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
             except Exception as e:
                 log_progress(f"  the check of run c{c}-r{r} failed: {e}")
                 values_ok = False
+        # the clients' runs logged with no server, uploaded as `expbook sync` does: the
+        # upload alone, from data on disk (as the floor's rows are in memory)
+        cpu0, pg0 = server.cpu_s() or 0.0, postgres_cpu_s()
+        up = run_parallel(
+            [bench_cmd("upload", work / f"alone{i}", server.url) for i in range(a.clients)],
+            env,
+            timeout=1800,
+        )
+        up_server = (server.cpu_s() or 0.0) - cpu0
+        pg1 = postgres_cpu_s()
+        with connect(db) as s:
+            (up_held,) = s._q(
+                "SELECT COALESCE(SUM(m.count), 0) FROM metric_summary m "
+                "JOIN runs r ON r.rid = m.rid WHERE r.project = 'upload'"
+            )[0]
+            up_runs = s.list_runs("upload")
+        upload = {
+            "seconds": up["wall"],
+            "points_per_s": total / up["wall"],
+            "held": int(up_held),
+            "ok": int(up_held) == total
+            and len(up_runs) == a.clients * a.runs
+            and {r.status for r in up_runs} == {"finished"},
+            "server_cpu_s": up_server,
+            "clients_cpu_s": sum(json.loads(o).get("cpu", 0.0) for o in up["outs"]),
+            "postgres_cpu_s": pg1 - pg0 if pg0 is not None and pg1 is not None else None,
+        }
         ok = (
             int(held) == total
             and int(received) == total
@@ -443,6 +498,7 @@ def ingest(pg_url: str, work: Path, a: argparse.Namespace) -> dict[str, Any]:
             "server_cpu_s": server_cpu,
             "clients_cpu_s": clients_cpu,
             "postgres_cpu_s": pg_cpu,
+            "upload": upload,
             "local_only": {
                 "seconds": alone["wall"],
                 "clients_cpu_s": sum(json.loads(o).get("cpu", 0.0) for o in alone["outs"]),
@@ -691,7 +747,9 @@ def main() -> int:
     if a.child:
         mode, *rest = a.child
         if mode == "ingest":
-            child_ingest(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
+            child_ingest(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]), *rest[5:])
+        elif mode == "upload":
+            child_upload(rest[0], rest[1])
         elif mode == "copy":
             child_copy(rest[0], rest[1], rest[2], int(rest[3]), int(rest[4]))
         elif mode == "hot":
@@ -740,6 +798,19 @@ def main() -> int:
             if ml:
                 row["ratio2"] = ours["points_per_s"] / ml["points_per_s"]
             rows.append(row)
+            up = ours["upload"]
+            rows.append(
+                {
+                    "name": f"upload of those runs logged offline, {a.clients} processes "
+                    "(points/s)",
+                    "ours": f"{up['points_per_s']:,.0f}",
+                    "floor": f"{fl['points_per_s']:,.0f} (COPY)",
+                    "ratio": up["points_per_s"] / fl["points_per_s"],
+                    "target": "(not a target: the sync alone)",
+                    "met": None,
+                    "ok": up["ok"],
+                }
+            )
         if a.only in (None, "never-waits"):
             log_progress(
                 f"training never waits: {a.pre:g} s, server stopped {a.outage:g} s, {a.post:g} s"
@@ -817,6 +888,15 @@ def _summary(results: dict[str, Any], rows: list[dict[str, Any]], a: argparse.Na
                 f"{i['local_only']['clients_cpu_s'] / i['points'] * 1e6:.2f} us (the same "
                 f"clients with no server: {i['local_only']['seconds']:.2f} s)"
             )
+        up = i["upload"]
+        up_pg = up.get("postgres_cpu_s")
+        print(
+            f"upload: {up['held']:,} points in {up['seconds']:.2f} s (expbook sync of the runs "
+            f"logged with no server); CPU: server {up['server_cpu_s']:.1f} s, clients "
+            f"{up['clients_cpu_s']:.1f} s"
+            + ("" if up_pg is None else f", PostgreSQL {up_pg:.1f} s")
+            + f"; check {'ok' if up['ok'] else 'FAILED'}"
+        )
         ml = results.get("mlflow")
         if ml:
             print(
