@@ -40,11 +40,17 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
         pending = sum(max(0, n - have.get(k, 0)) for k, n in local.items())
         pending_media = max(0, media.get(rec.id, 0) - (st.get("media", 0) if st else 0))
         pending_values = max(0, values.get(rec.id, 0) - (st.get("values", 0) if st else 0))
+        # keys whose points changed here after the server had them (sent again by a sync)
+        rewritten = (
+            sorted(store.rewrites(server, rec.id)) if st and hasattr(store, "rewrites") else []
+        )
         shown = rec.state
         if st is None:
             what = "never synced"
         elif pending:
             what = "points pending"
+        elif rewritten:
+            what = "points rewritten"
         elif pending_media:
             what = "media pending"
         elif pending_values:
@@ -64,6 +70,7 @@ def _status_rows(store: Any, server: str, runs: list[Any]) -> list[dict[str, Any
                 "pending_points": pending,
                 "pending_media": pending_media,
                 "pending_values": pending_values,
+                "rewritten_keys": rewritten,
                 "state": what,
                 "synced_at": st["synced_at"] if st else None,
                 "error": st["error"] if st else None,

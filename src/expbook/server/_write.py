@@ -285,7 +285,7 @@ def _float(x: Any) -> float:
 
 
 class _Batch:
-    __slots__ = ("blobs", "key", "start", "steps", "times", "values")
+    __slots__ = ("blobs", "key", "replace", "start", "steps", "times", "values")
 
     def __init__(
         self,
@@ -295,6 +295,7 @@ class _Batch:
         times: Any,
         values: Any,
         blobs: list[bytes] | None = None,
+        replace: bool = False,
     ) -> None:
         self.key = key
         self.start = start
@@ -302,6 +303,9 @@ class _Batch:
         self.times = times
         self.values = values
         self.blobs = blobs  # the client's chunks holding exactly these points, if it sent them
+        # points rewritten on the client (a step logged again...): written over the
+        # server's by step, not appended by position (``start`` unused)
+        self.replace = replace
 
 
 def _chunks(name: str, v: Any, room: int) -> tuple[Any, Any, Any, list[bytes]]:
@@ -336,6 +340,27 @@ def _chunks(name: str, v: Any, room: int) -> tuple[Any, Any, Any, list[bytes]]:
     else:
         steps, walls, values = (np.concatenate([c[j] for c in cols]) for j in range(3))
     return steps, walls, values, blobs
+
+
+def _joined(batches: list[_Batch]) -> dict[str, Any]:
+    """key -> one PointBatch of the batches of that key, in order."""
+    import numpy as np
+
+    from ..store.base import PointBatch
+
+    by_key: dict[str, list[_Batch]] = {}
+    for b in batches:
+        by_key.setdefault(b.key, []).append(b)
+
+    def column(got: list[_Batch], field: str) -> Any:
+        if len(got) == 1:
+            return getattr(got[0], field)
+        return np.concatenate([getattr(b, field) for b in got])
+
+    return {key: PointBatch(*(column(got, f) for f in _FIELDS)) for key, got in by_key.items()}
+
+
+_FIELDS = ("steps", "times", "values")  # PointBatch's order: steps, walls, values
 
 
 def _listed(
@@ -373,13 +398,23 @@ def _batches(body: dict[str, Any], extra: tuple[str, ...] = ()) -> list[_Batch]:
         if not isinstance(b, dict):
             raise HTTPException(400, f"{where}: an object")
         chunked = "chunks" in b
-        fields = ("key", "start", "chunks") if chunked else ("key", "start", *_COLUMNS)
+        replace = b.get("replace", False)
+        if not isinstance(replace, bool):
+            raise HTTPException(400, f"{where}.replace: true or false")
+        fields = ("key", "chunks") if chunked else ("key", *_COLUMNS)
+        fields += ("replace",) if replace else ("start", "replace")
         extra = sorted(set(b) - set(fields))
         if extra:
-            also = " (chunks come without steps, values and times)" if chunked else ""
+            also = (
+                " (a batch that replaces has no start)"
+                if extra[0] == "start"
+                else " (chunks come without steps, values and times)"
+                if chunked
+                else ""
+            )
             raise HTTPException(400, f"{where}: unknown field {extra[0][:50]!r}{also}")
         key = _key(where, b.get("key"))
-        start = b.get("start")
+        start = b.get("start", 0)
         if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= _INT64:
             raise HTTPException(400, f"{where}.start: the position of its first point (>= 0)")
         blobs = None
@@ -402,7 +437,7 @@ def _batches(body: dict[str, Any], extra: tuple[str, ...] = ()) -> list[_Batch]:
             )
         if len(steps) > 1 and not bool(np.all(steps[1:] > steps[:-1])):
             raise HTTPException(400, f"{where}.steps: strictly increasing")
-        out.append(_Batch(key, start, steps, walls, values, blobs))
+        out.append(_Batch(key, start, steps, walls, values, blobs, replace))
     return out
 
 
@@ -666,9 +701,6 @@ class WriteAPI:
     ) -> dict[str, int]:
         """Append what the server lacks of the batches; the counts after of the batches'
         keys (``every``: of every key of the run)."""
-        import numpy as np
-
-        from ..store.base import PointBatch
 
         keys = list(dict.fromkeys(b.key for b in batches))
         with store.atomic():
@@ -676,6 +708,8 @@ class WriteAPI:
             have = {k: held.get(k, 0) for k in keys}
             parts: dict[str, list[_Batch]] = {}
             for b in batches:
+                if b.replace:
+                    continue
                 n = have[b.key]
                 if b.start > n:
                     # the counts of every key of the run: the client learns them all
@@ -688,23 +722,22 @@ class WriteAPI:
                 parts.setdefault(b.key, []).append(b)
                 have[b.key] = b.start + len(b.steps)
             if parts:
-                out = {}
                 encoded = {
                     key: [blob for b in got for blob in b.blobs or ()]
                     for key, got in parts.items()
                     if all(b.blobs for b in got)
                 }
-                for key, got in parts.items():
-                    if len(got) == 1:
-                        out[key] = PointBatch(got[0].steps, got[0].times, got[0].values)
-                    else:
-                        out[key] = PointBatch(
-                            np.concatenate([b.steps for b in got]),
-                            np.concatenate([b.times for b in got]),
-                            np.concatenate([b.values for b in got]),
-                        )
+                out = _joined([b for got in parts.values() for b in got])
                 store.append_points(run_id, out, encoded=encoded or None)
                 store.set_received_counts(run_id, {k: have[k] for k in parts})
+            replaced = _joined([b for b in batches if b.replace])
+            if replaced:
+                # written over by step; the count is then what the server holds of the key
+                store.append_points(run_id, replaced)
+                sums = store.metric_summaries([run_id], list(replaced)).get(run_id, {})
+                counts = {k: int(sums[k].count) if k in sums else 0 for k in replaced}
+                store.set_received_counts(run_id, counts)
+                have.update(counts)
         return {**held, **have} if every else have
 
     async def received(self, request: Request) -> Response:
@@ -884,6 +917,7 @@ def openapi_paths() -> dict[str, Any]:
             },
             "values": {"oneOf": [{"type": "array", "items": _NUM}, _B64]},
             "times": {"oneOf": [{"type": "array", "items": _NUM}, _B64]},
+            "replace": {"type": "boolean", "enum": [False]},
         },
     }
     chunked = {
@@ -899,8 +933,27 @@ def openapi_paths() -> dict[str, Any]:
                 "minItems": 1,
                 "items": _B64,
             },
+            "replace": batch["properties"]["replace"],
         },
     }
+    # points the client rewrote (a step logged again, or between stored ones): written over
+    # the server's by step, with no position; the key's count is then what the server holds
+    replace = {
+        "type": "boolean",
+        "enum": [True],
+        "description": "write over the server's points by step (no start)",
+    }
+    replacing = [
+        {
+            **shape,
+            "required": [f for f in shape["required"] if f != "start"] + ["replace"],
+            "properties": {
+                **{k: v for k, v in shape["properties"].items() if k != "start"},
+                "replace": replace,
+            },
+        }
+        for shape in (batch, chunked)
+    ]
     points_body = {
         "type": "object",
         "required": ["batches"],
@@ -909,7 +962,7 @@ def openapi_paths() -> dict[str, Any]:
             "batches": {
                 "type": "array",
                 "maxItems": MAX_BATCHES,
-                "items": {"oneOf": [batch, chunked]},
+                "items": {"oneOf": [batch, chunked, *replacing]},
             },
             "run": {**run_body, "description": "the run's fields, written first (as PUT)"},
         },

@@ -348,6 +348,33 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        "0011_point_rewrites",
+        [
+            # points written over or between stored ones (a step logged again, as a resumed
+            # run does, or an earlier step logged late): from which step a key's points
+            # changed, and a number that grows at each such write
+            """
+            CREATE TABLE point_rewrites (
+                rid  INTEGER NOT NULL,
+                kid  INTEGER NOT NULL,
+                step INTEGER NOT NULL,
+                gen  INTEGER NOT NULL,
+                PRIMARY KEY (rid, kid)
+            ) WITHOUT ROWID
+            """,
+            # a client's side, per server: the rewrite number the server has caught up with
+            """
+            CREATE TABLE sync_rewrites (
+                server TEXT NOT NULL,
+                rid    INTEGER NOT NULL,
+                kid    INTEGER NOT NULL,
+                gen    INTEGER NOT NULL,
+                PRIMARY KEY (server, rid, kid)
+            ) WITHOUT ROWID
+            """,
+        ],
+    ),
 ]
 
 

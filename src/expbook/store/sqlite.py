@@ -516,7 +516,14 @@ class SQLiteStore(ReadPath, WritePath, MediaPath, EventsPath, SweepsPath, Tokens
                     "artifact_uses",
                 ):
                     self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
-                for table in ("sync_received", "sync_runs", "sync_counts", "sync_extras"):
+                for table in (
+                    "sync_received",
+                    "sync_runs",
+                    "sync_counts",
+                    "sync_extras",
+                    "point_rewrites",
+                    "sync_rewrites",
+                ):
                     if table in self._tables:  # a client's or a server's sync state
                         self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
                 # artifact versions outlive the run that logged them (other runs use them)

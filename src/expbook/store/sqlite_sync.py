@@ -170,6 +170,35 @@ class SyncPath(StoreCore):
                 out[run_id]["values"] = int(n_values or 0)
         return out
 
+    @_reads
+    def rewrites(self, server: str, run_id: str) -> dict[str, tuple[int, int]]:
+        """key -> (step, number) for the keys of the run whose points from ``step`` on were
+        rewritten (a step logged again, or between stored ones) since ``server`` last caught
+        up with them (:meth:`ack_rewrites`): a sync client sends those points again."""
+        if "point_rewrites" not in self._tables:
+            return {}
+        with self._lock:
+            rid = self._rid(run_id)
+            rows = self._conn.execute(
+                "SELECT k.name, p.step, p.gen FROM point_rewrites p JOIN keys k ON k.kid = p.kid "
+                "LEFT JOIN sync_rewrites s ON s.server=? AND s.rid = p.rid AND s.kid = p.kid "
+                "WHERE p.rid=? AND p.gen > COALESCE(s.gen, 0)",
+                (server, rid),
+            ).fetchall()
+        return {str(k): (int(step), int(gen)) for k, step, gen in rows}
+
+    def ack_rewrites(self, server: str, run_id: str, gens: Mapping[str, int]) -> None:
+        """``server`` holds the points of these keys as they were at these rewrite numbers."""
+        if not gens or "sync_rewrites" not in self._tables:
+            return
+        with self.atomic():
+            rid = self._rid(run_id)
+            self._conn.executemany(
+                "INSERT INTO sync_rewrites (server, rid, kid, gen) VALUES (?,?,?,?) "
+                "ON CONFLICT (server, rid, kid) DO UPDATE SET gen = MAX(gen, excluded.gen)",
+                [(server, rid, self._kid(k), int(g)) for k, g in sorted(gens.items())],
+            )
+
     def record_sync(
         self,
         server: str,

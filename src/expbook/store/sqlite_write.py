@@ -97,6 +97,7 @@ class WritePath(StoreCore):
         wanted = set(steps)
         repeated = any(wanted.intersection(codec.decode_lists(r[0])[0]) for r in overlap)
         self._write_chunks(rid, kid, next_seq, steps, walls, values)
+        self._mark_rewrite(rid, kid, steps[0])
         if repeated:
             self._recompute_summary(rid, kid)
         else:
@@ -173,13 +174,31 @@ class WritePath(StoreCore):
         self._conn.execute("DELETE FROM metric_summary WHERE rid=? AND kid=?", (rid, kid))
         self._merge_summary(rid, kid, _summarize(steps, walls, values))
 
+    def _mark_rewrite(self, rid: int, kid: int, step: int) -> None:
+        """Points of a key from ``step`` on are no longer only what was appended before
+        them: a sync client sends them again (see ``point_rewrites``)."""
+        if "point_rewrites" in self._tables:
+            self._conn.execute(
+                "INSERT INTO point_rewrites (rid, kid, step, gen) VALUES (?,?,?,1) "
+                "ON CONFLICT (rid, kid) DO UPDATE SET step = MIN(step, excluded.step), "
+                "gen = gen + 1",
+                (rid, kid, step),
+            )
+
     def replace_points(self, run_id: str, batches: Mapping[str, PointBatch]) -> None:
         """Drop every point of the run, then write these (one transaction)."""
         with self.atomic():
             rid = self._rid(run_id)
+            for (kid,) in self._conn.execute(
+                "SELECT kid FROM metric_summary WHERE rid=?", (rid,)
+            ).fetchall():
+                self._mark_rewrite(rid, kid, _FIRST_STEP)
             for table in ("chunks", "chunk_sketches", "metric_summary"):
                 self._conn.execute(f"DELETE FROM {table} WHERE rid=?", (rid,))
             self.append_points(run_id, batches)
+
+
+_FIRST_STEP = -(2**63)  # below every step: a key's points all rewritten
 
 
 def _dedupe(batch: PointBatch) -> tuple[Any, Any, Any]:

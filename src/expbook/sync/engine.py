@@ -16,9 +16,11 @@ For a run:
    finished run is sent as ``running`` (a reader of the server sees a partial upload as
    ``crashed``, never as a finished run that lacks points); its final status goes with its
    last points.
-3. Then its media (rows, and the files the server lacks) and its non-numeric values; a run
-   with some of those still to send got ``running`` with its points and gets its final
-   status by a ``PUT`` after them. A run with nothing to send is ``PUT`` (whose answer has
+3. Then points rewritten here after the server had them (the local store notes from
+   which step of a key, and a number the server's acknowledgement is kept against): sent
+   again as batches that replace by step; then its media (rows, and the files the server
+   lacks) and its non-numeric values. A run with some of those still to send got
+   ``running`` with its points and gets its final status by a ``PUT`` after them. A run with nothing to send is ``PUT`` (whose answer has
    the server's counts), and again when its status or fields changed.
 
 What the server confirmed is kept in the local store's sync state (per server), which
@@ -32,6 +34,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +176,7 @@ class Engine:
                     break
             out.pending = sum(max(0, n - known.get(k, 0)) for k, n in local.items())
             if out.pending == 0:
+                self._sync_rewrites(run_id, local, out)
                 self._sync_media(run_id, out)
                 self._sync_values(run_id, out)
             if (out.pending == 0 or not final) and self._sent.get(run_id) != (
@@ -251,12 +255,66 @@ class Engine:
         self._dirty = True
 
     def _extras_left(self, run_id: str) -> bool:
-        """Whether media rows or non-numeric values of the run are still to send."""
+        """Whether rewritten points, media rows or non-numeric values of the run are still
+        to send."""
         media = self.store.media_counts([run_id]).get(run_id, 0)
         values = self.store.values_counts([run_id]).get(run_id, 0)
-        return bool(media and self._media_done.get(run_id) != media) or bool(
-            values and self._values_done.get(run_id) != values
+        return (
+            bool(media and self._media_done.get(run_id) != media)
+            or bool(values and self._values_done.get(run_id) != values)
+            or bool(self._rewrites(run_id))
         )
+
+    # -- rewritten points ----------------------------------------------------------------
+    def _rewrites(self, run_id: str) -> dict[str, tuple[int, int]]:
+        rewrites = getattr(self.store, "rewrites", None)
+        return rewrites(self.server, run_id) if rewrites is not None else {}
+
+    def _sync_rewrites(self, run_id: str, local: dict[str, int], out: Outcome) -> None:
+        """Send again the points of keys rewritten here since the server caught up with
+        them (a step logged again, as a resumed run does, or one logged between stored
+        steps): the points sent by position do not carry those. From the first step
+        rewritten on, they go as batches that replace by step; when the server's count of
+        the key then differs from this store's, the whole key goes again."""
+        marks = self._rewrites(run_id)
+        if not marks:
+            return
+        known = self._counts[run_id]
+        done: dict[str, int] = {}
+        for key, (step, gen) in sorted(marks.items()):
+            if local.get(key, 0) and known.get(key, 0):
+                series = self.store.read_series(run_id, [key]).get(key)
+                steps = list(series.steps) if series is not None else []
+                for start in (bisect_left(steps, step), 0):
+                    out.sent += self._replace(run_id, key, series, start)
+                    if known.get(key, 0) == len(steps):
+                        break
+            # else the server has none of it: the points sent by position are all there is
+            done[key] = gen
+        self.store.ack_rewrites(self.server, run_id, done)
+        self._dirty = True
+
+    def _replace(self, run_id: str, key: str, series: Any, start: int) -> int:
+        """POST the key's points from position ``start`` on, replacing by step; how many."""
+        known = self._counts[run_id]
+        most = batch_points()
+        n = len(series.steps)
+        for i in range(start, n, most):
+            j = min(n, i + most)
+            got = self.client.post_points(
+                run_id,
+                [
+                    {
+                        "key": key,
+                        "replace": True,
+                        "steps": b64(series.steps[i:j], "<i8"),
+                        "values": b64(series.values[i:j], "<f8"),
+                        "times": b64(series.walls[i:j], "<f8"),
+                    }
+                ],
+            )
+            known.update({str(k): int(v) for k, v in got["received"].items()})
+        return max(0, n - start)
 
     # -- non-numeric values ------------------------------------------------------------
     def _sync_values(self, run_id: str, out: Outcome) -> None:
@@ -264,7 +322,7 @@ class Engine:
         after the last step sent of each key; otherwise (a new process, or a value logged
         at an earlier step) all of them: the server keeps one value a key and step, so a
         value sent again replaces itself. A value that replaced one already sent (the same
-        key and step logged twice) is not noticed, as for points."""
+        key and step logged twice) is not noticed (rewritten points are: _sync_rewrites)."""
         n = self.store.values_counts([run_id]).get(run_id, 0)
         if not n or self._values_done.get(run_id) == n:
             return
