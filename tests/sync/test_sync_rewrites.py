@@ -216,3 +216,27 @@ def test_sync_status_lists_rewritten_keys(server: ServerProc, tmp_path: Path) ->
     assert _sync(local, server.url).pending == 0
     row = status()
     assert row["state"] == "synced" and row["rewritten_keys"] == []
+
+
+def test_a_run_resumed_from_a_checkpoint_ends_on_the_server_as_it_is_here(
+    server: ServerProc, tmp_path: Path
+) -> None:
+    """Through the public API: a run logs to step 999, is resumed (same id) from its step
+    500 checkpoint and logs 500-1499 again with other values; each part syncs live."""
+    import expbook
+
+    local = str(tmp_path / "local")
+    run = expbook.init(project="p", id="resumed1", store=local, server=server.url)
+    for step in range(1000):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    run.finish()
+    run = expbook.init(project="p", id="resumed1", resume="allow", store=local, server=server.url)
+    with pytest.warns(UserWarning, match="below the run's current step"):
+        for step in range(500, 1500):
+            run.log({"loss": -1.0 / (step + 1)}, step=step)
+    run.finish()
+    assert_same_run(local, server.db, "resumed1")
+    with connect(server.db) as remote:
+        got = remote.read_series_lists("resumed1")["loss"]
+        assert remote.get_run("resumed1").status == "finished"
+    assert got.values[499] == 1.0 / 500 and got.values[500] == -1.0 / 501
