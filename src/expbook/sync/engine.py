@@ -20,8 +20,9 @@ For a run:
    which step of a key, and a number the server's acknowledgement is kept against): sent
    again as batches that replace by step; then its media (rows, and the files the server
    lacks) and its non-numeric values. A run with some of those still to send got
-   ``running`` with its points and gets its final status by a ``PUT`` after them. A run with nothing to send is ``PUT`` (whose answer has
-   the server's counts), and again when its status or fields changed.
+   ``running`` with its points and gets its final status by a ``PUT`` after them. A run
+   with nothing to send is ``PUT`` (whose answer has the server's counts), and again when
+   its status or fields changed.
 
 What the server confirmed is kept in the local store's sync state (per server), which
 ``expbook sync --status`` reads. Numeric metrics, config, summary, tags, notes, status and
