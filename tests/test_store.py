@@ -260,6 +260,28 @@ def test_the_c_encoder_matches_the_python_one(points: list[tuple[int, float, flo
     assert codec.encode(steps, walls, values) == pure
 
 
+def test_chunks_are_compressed_by_isal_and_stay_zlib_streams() -> None:
+    """ISA-L writes the chunks where it is installed (a dependency on this platform): the
+    same zlib stream format, so a store written with either compressor reads the same."""
+    import zlib
+
+    from expbook.store import codec
+
+    assert codec.COMPRESSOR == "isal"
+    steps = list(range(0, 6000, 3))
+    walls = [1.7e9 + i * 0.25 for i in range(len(steps))]
+    values = [((s * 7919) % 1000) / 100.0 for s in steps]
+    blob = codec.encode(steps, walls, values)
+    head, body = blob[: codec._HEAD.size], blob[codec._HEAD.size :]
+    raw = zlib.decompress(body)  # the standard library reads ISA-L's stream
+    stdlib = head + zlib.compress(raw, 1)  # a chunk as an expbook without isal writes it
+    assert stdlib != blob  # two compressors, two byte strings...
+    for chunk in (blob, stdlib):  # ...the same points
+        assert codec.decode_lists(chunk) == codec.decode_lists(blob)
+        assert codec.value_at(chunk, 300, 0, 5997) == values[100]
+        assert codec.decode_checked(chunk, 8192)[0].tolist() == steps
+
+
 def test_the_c_encoder_refuses_what_python_refuses() -> None:
     from expbook.store import codec
 

@@ -749,9 +749,10 @@ static PyTypeObject LoggerType = {
 
 /* encode_chunk(steps, walls, values) -> bytes: the chunk blob of expbook.store.codec
  * (version 1), the same bytes as codec.encode's pure-Python path, for lists (or tuples) of
- * Python numbers. The writer thread encodes every chunk it stores with it; zlib.compress
- * (looked up at import) does the compression. Built only on little-endian machines, where
- * the in-memory layout of int64/float32/float64 is the stored one. */
+ * Python numbers. The writer thread encodes every chunk it stores with it; the compress of
+ * isal.isal_zlib or else zlib (looked up at import) does the compression. Built only on
+ * little-endian machines, where the in-memory layout of int64/float32/float64 is the
+ * stored one. */
 static PyObject *zlib_compress;
 
 static PyObject *
@@ -1026,7 +1027,13 @@ PyInit__speedups(void)
     }
     const uint16_t one = 1;
     if (*(const uint8_t *)&one == 1) { /* little-endian: the stored layout */
-        PyObject *zlib = PyImport_ImportModule("zlib");
+        /* ISA-L's zlib (the isal package) when installed: the same zlib streams, written
+         * 3-4x faster at level 1; else the standard library's (codec.py picks the same) */
+        PyObject *zlib = PyImport_ImportModule("isal.isal_zlib");
+        if (zlib == NULL) {
+            PyErr_Clear();
+            zlib = PyImport_ImportModule("zlib");
+        }
         if (zlib == NULL) {
             Py_DECREF(m);
             return NULL;
