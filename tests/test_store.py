@@ -599,6 +599,64 @@ def test_list_decoder_equals_numpy_decoder(steps, wall0, data) -> None:
         assert bits(v) == bits(va.tolist()) == bits(values)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(2**61), 2**61), max_size=300),  # any order: deltas of either sign
+    st.floats(-1e12, 1e12) | st.just(float("nan")),
+    st.data(),
+)
+def test_the_c_list_decoder_matches_the_python_one(steps, wall0, data) -> None:
+    """decode_lists builds its lists in C where the extension is built: the same ints and
+    the same floats, bit for bit, as the standard-library path."""
+    import zlib
+
+    from expbook.store import codec
+
+    assert codec._c_decode is not None, "the _speedups extension was not compiled"
+    n = len(steps)
+    walls = [wall0 + o for o in data.draw(st.lists(st.floats(-1e6, 1e6), min_size=n, max_size=n))]
+    values = data.draw(st.lists(floats, min_size=n, max_size=n))
+    blob = codec.encode(steps, walls, values)
+    _, n, w0 = codec._HEAD.unpack_from(blob)
+    raw = zlib.decompress(blob[codec._HEAD.size :])
+    c_steps, c_walls, c_values = codec._c_decode(raw, n, w0)
+    py_steps, py_walls, py_values = codec._lists(raw, n, w0)
+    assert c_steps == py_steps == steps and all(type(x) is int for x in c_steps)
+    assert bits(c_walls) == bits(py_walls)
+    assert bits(c_values) == bits(py_values) == bits(values)
+    assert codec.decode_lists(blob)[0] == steps
+
+
+def test_the_c_list_decoder_refuses_a_body_of_the_wrong_size() -> None:
+    from expbook.store import codec
+
+    assert codec._c_decode is not None
+    with pytest.raises(ValueError, match="holds 19 bytes, not 20 for 1 points"):
+        codec._c_decode(b"\0" * 19, 1, 0.0)
+    with pytest.raises(ValueError):
+        codec._c_decode(b"", -1, 0.0)
+    with pytest.raises(TypeError):
+        codec._c_decode(bytearray(20), 1, 0.0)
+    assert codec._c_decode(b"", 0, 0.0) == ([], [], [])
+
+
+def test_a_corrupt_chunk_stream_raises_zlib_error_whichever_library_inflates() -> None:
+    """ISA-L's errors are raised as zlib.error, which the stores' read paths catch."""
+    import zlib
+
+    from expbook.store import codec
+    from expbook.store.sqlite_core import _READ_ERRORS
+
+    blob = codec.encode(list(range(100)), [1.7e9] * 100, [0.5] * 100)
+    body = bytearray(blob[codec._HEAD.size :])
+    body[-1] ^= 0xFF  # the stream's checksum
+    for damaged in (blob[: codec._HEAD.size] + bytes(body), blob[:-5]):
+        for decode in (codec.decode_lists, codec.decode_arrays):
+            with pytest.raises(zlib.error) as caught:
+                decode(damaged)
+            assert isinstance(caught.value, _READ_ERRORS)
+
+
 def test_list_decoder_refuses_a_damaged_chunk() -> None:
     import zlib
 

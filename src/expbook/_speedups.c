@@ -21,8 +21,9 @@
  * has taken the buffer, so a loop that logs faster than the store can write is held back
  * instead of piling up points in memory.
  *
- * The module also holds two helpers of the store, at the end of this file: encode_chunk (the
- * chunk blob of a list of points) and sketch_indices (the overview points of a chunk).
+ * The module also holds helpers of the store, at the end of this file: encode_chunk (the
+ * chunk blob of a list of points), decode_body (a chunk's points as lists) and
+ * sketch_indices (the overview points of a chunk).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -843,6 +844,65 @@ done:
     return out;
 }
 
+/* decode_body(raw, n, wall0) -> (steps, walls, values): the inflated body of a chunk blob
+ * (version 1) as three lists of Python numbers, as codec.decode_lists's Python path makes
+ * them: steps summed from their deltas (modulo 2**64, as encode_chunk took them), walls as
+ * wall0 plus the float32 offset, values bit for bit. `raw` must hold exactly 20 * n bytes. */
+static PyObject *
+decode_body(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "decode_body(raw: bytes, n, wall0)");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[1]);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    double wall0 = PyFloat_AsDouble(args[2]);
+    if (wall0 == -1.0 && PyErr_Occurred()) return NULL;
+    if (n < 0 || PyBytes_GET_SIZE(args[0]) != 20 * n) {
+        PyErr_Format(PyExc_ValueError, "chunk body holds %zd bytes, not %zd for %zd points",
+                     PyBytes_GET_SIZE(args[0]), 20 * n, n);
+        return NULL;
+    }
+    const char *p = PyBytes_AS_STRING(args[0]);
+    PyObject *steps = PyList_New(n), *walls = PyList_New(n), *values = PyList_New(n);
+    if (steps == NULL || walls == NULL || values == NULL) goto fail;
+    uint64_t acc = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t d;
+        memcpy(&d, p + 8 * i, 8);
+        acc += (uint64_t)d;
+        PyObject *o = PyLong_FromLongLong((long long)(int64_t)acc);
+        if (o == NULL) goto fail;
+        PyList_SET_ITEM(steps, i, o);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float off;
+        memcpy(&off, p + 8 * n + 4 * i, 4);
+        PyObject *o = PyFloat_FromDouble(wall0 + (double)off);
+        if (o == NULL) goto fail;
+        PyList_SET_ITEM(walls, i, o);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, p + 12 * n + 8 * i, 8);
+        PyObject *o = PyFloat_FromDouble(v);
+        if (o == NULL) goto fail;
+        PyList_SET_ITEM(values, i, o);
+    }
+    PyObject *out = PyTuple_New(3);
+    if (out == NULL) goto fail;
+    PyTuple_SET_ITEM(out, 0, steps);
+    PyTuple_SET_ITEM(out, 1, walls);
+    PyTuple_SET_ITEM(out, 2, values);
+    return out;
+fail:
+    Py_XDECREF(steps);
+    Py_XDECREF(walls);
+    Py_XDECREF(values);
+    return NULL;
+}
+
 /* sketch_indices(values, width) -> list of int: the sketch of a chunk (expbook.store.sketch),
  * the same indices as sketch_indices_python and sketch_indices_numpy. `values` is a list or
  * tuple of Python numbers (the logging path) or a 1-d C-contiguous buffer of native float64
@@ -996,6 +1056,9 @@ sketch_indices(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef module_methods[] = {
     {"encode_chunk", (PyCFunction)(void (*)(void))encode_chunk, METH_FASTCALL,
      "encode_chunk(steps, walls, values) -> bytes: a chunk blob (expbook.store.codec)"},
+    {"decode_body", (PyCFunction)(void (*)(void))decode_body, METH_FASTCALL,
+     "decode_body(raw, n, wall0) -> (steps, walls, values): an inflated chunk body as lists "
+     "(expbook.store.codec)"},
     {NULL, NULL, 0, NULL},
 };
 

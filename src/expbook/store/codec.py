@@ -15,8 +15,9 @@ float32 offsets from ``wall0`` (sub-millisecond over a day), values are kept bit
 Encoding never imports numpy, so the logging path stays light: lists are encoded by the C
 extension (``expbook._speedups.encode_chunk``) when it is built, else with the standard
 library; numpy arrays (importers) with numpy. All three write the same bytes (tested).
-Decoding gives numpy arrays (:func:`decode_arrays`) or, with the standard library alone,
-Python lists (:func:`decode_lists`): the same numbers either way (tested).
+Decoding gives numpy arrays (:func:`decode_arrays`) or, without numpy, Python lists
+(:func:`decode_lists`, built by ``expbook._speedups.decode_body`` when the extension is
+built): the same numbers every way (tested).
 """
 
 from __future__ import annotations
@@ -35,19 +36,32 @@ _HEAD = struct.Struct("<BId")
 
 try:  # ISA-L's zlib: the same streams as the standard library's, 3-4x faster at level 1
     from isal.isal_zlib import compress as _compress
+    from isal.isal_zlib import decompress as _isal_decompress
+    from isal.isal_zlib import error as _IsalError
 
     COMPRESSOR = "isal"
+
+    def _inflate(body: bytes) -> bytes:
+        """A whole zlib stream inflated (ISA-L's, about 1.5x faster); its errors raised as
+        ``zlib.error``, as the standard library's are, for the store's error handling."""
+        try:
+            return _isal_decompress(body)
+        except _IsalError as e:
+            raise zlib.error(str(e)) from None
+
 except ImportError:
     from zlib import compress as _compress
+    from zlib import decompress as _inflate
 
     COMPRESSOR = "zlib"
 
-try:  # the C encoder of lists (little-endian machines with the extension built)
+try:  # the C encoder and decoder of lists (little-endian machines with the extension built)
     if os.environ.get("EXPBOOK_PURE_PYTHON"):
         raise ImportError
+    from .._speedups import decode_body as _c_decode
     from .._speedups import encode_chunk as _c_encode
 except ImportError:
-    _c_encode = None
+    _c_encode = _c_decode = None
 _VALUE = struct.Struct("<d")
 _LITTLE = sys.byteorder == "little"
 _NAN = float("nan")
@@ -119,9 +133,16 @@ def decode_lists(blob: bytes) -> tuple[list[int], list[float], list[float]]:
     version, n, wall0 = _HEAD.unpack_from(blob)
     if version != 1:
         raise ValueError(f"unknown chunk version {version}")
-    raw = zlib.decompress(blob[_HEAD.size :])
+    raw = _inflate(blob[_HEAD.size :])
     if len(raw) != 20 * n:
         raise ValueError(f"chunk body holds {len(raw)} bytes, not {20 * n} for {n} points")
+    if _c_decode is not None:  # the same lists, built in C (3x faster)
+        return _c_decode(raw, n, wall0)
+    return _lists(raw, n, wall0)
+
+
+def _lists(raw: bytes, n: int, wall0: float) -> tuple[list[int], list[float], list[float]]:
+    """The Python lists of an inflated chunk body, with the standard library."""
     st = array("q")
     st.frombytes(raw[: 8 * n])
     off = array("f")
@@ -138,7 +159,7 @@ def decode_lists(blob: bytes) -> tuple[list[int], list[float], list[float]]:
 def decode_arrays(blob: bytes) -> tuple[Any, Any, Any]:
     """Decode to numpy arrays (steps int64, walls float64, values float64)."""
     n, wall0 = _header(blob)
-    return _arrays(zlib.decompress(blob[_HEAD.size :]), n, wall0)
+    return _arrays(_inflate(blob[_HEAD.size :]), n, wall0)
 
 
 def _header(blob: bytes) -> tuple[int, float]:
