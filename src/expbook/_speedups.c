@@ -859,7 +859,7 @@ decode_body(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (n == -1 && PyErr_Occurred()) return NULL;
     double wall0 = PyFloat_AsDouble(args[2]);
     if (wall0 == -1.0 && PyErr_Occurred()) return NULL;
-    if (n < 0 || PyBytes_GET_SIZE(args[0]) != 20 * n) {
+    if (n < 0 || n > PY_SSIZE_T_MAX / 20 || PyBytes_GET_SIZE(args[0]) != 20 * n) {
         PyErr_Format(PyExc_ValueError, "chunk body holds %zd bytes, not %zd for %zd points",
                      PyBytes_GET_SIZE(args[0]), 20 * n, n);
         return NULL;

@@ -130,9 +130,7 @@ def decode_lists(blob: bytes) -> tuple[list[int], list[float], list[float]]:
     float32 -> float64 addition), with the standard library alone, so a reader that wants
     Python numbers never pays numpy's import.
     """
-    version, n, wall0 = _HEAD.unpack_from(blob)
-    if version != 1:
-        raise ValueError(f"unknown chunk version {version}")
+    n, wall0 = _header(blob)
     raw = _inflate(blob[_HEAD.size :])
     if len(raw) != 20 * n:
         raise ValueError(f"chunk body holds {len(raw)} bytes, not {20 * n} for {n} points")
